@@ -1,1 +1,116 @@
-"""web package."""
+"""The Flask back-office and the HTTP endpoints the channels call. Nothing imports `web`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g, render_template
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from bots.runtime import Runtime
+from storage.config import Settings, load_settings
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+LANGUAGES = ("fr", "en")
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+) -> Flask:
+    """Build the app. `test_config` overrides Flask settings; `settings` the product's."""
+    app = Flask(__name__)
+    settings = settings or (runtime.settings if runtime else load_settings())
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        REMEMBER_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        PAROLES_DEMO=settings.extra.get("PAROLES_DEMO", "") in {"1", "true", "yes"},
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.extensions["paroles"] = runtime or Runtime.from_settings(settings)
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from web import auth, cli, hooks, inbox, simulator
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(hooks.bp)
+    csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(simulator.bp)
+    cli.init_app(app)
+
+    app.add_url_rule("/", endpoint="index", view_func=inbox.home)
+    app.after_request(_security_headers)
+    app.teardown_appcontext(_close_session)
+    app.register_error_handler(500, _server_error)
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(403, _forbidden)
+    logging.basicConfig(level=logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return app
+
+
+def _select_locale() -> str | None:
+    from flask import request
+
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return str(current_user.language)
+    return request.accept_languages.best_match(LANGUAGES) or "fr"
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    return response
+
+
+def _close_session(exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()
+
+
+def _server_error(error: Exception) -> tuple[str, int]:
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+    return render_template("error.html", code=500), 500
+
+
+def _not_found(error: Exception) -> tuple[str, int]:
+    return render_template("error.html", code=404), 404
+
+
+def _forbidden(error: Exception) -> tuple[str, int]:
+    return render_template("error.html", code=403), 403

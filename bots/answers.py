@@ -1,0 +1,126 @@
+"""Understand a habitant's answer to a question, however it is typed.
+
+Accepted for a choice: `2`, `2.`, `n°2`, `deux`, `2️⃣`, the label with typos, accents or case
+changed; for yes/no: `oui`, `ouais`, `ok`, `👍`, `non`, `👎`, `1`, `2`; for a scale: `4`, `4/5`,
+`⭐⭐⭐⭐`. Every function returns `None` when it does not understand: the engine then asks again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+
+from bots.prompts import Catalog
+from bots.text import emoji_core, normalise
+
+YES_EMOJI = frozenset({"👍", "✅", "✔", "👌", "🆗", "🙂", "😀", "😊"})
+NO_EMOJI = frozenset({"👎", "❌", "✖", "🙅", "⛔"})
+_NUMBER = re.compile(
+    r"^(?:n\s*|no\s*|num\s*|numero\s*|#)?(\d{1,2})(?:\s*/\s*\d{1,2})?(?:\s*[.)\]:-])?$"
+)
+FUZZY_RATIO = 0.78
+
+
+def parse_number(text: str, catalog: Catalog) -> int | None:
+    """A single number, written as digits, a keycap emoji or a word (`deux`, `two`)."""
+    if "🔟" in text:
+        return 10
+    norm = normalise(text)
+    match = _NUMBER.match(norm) or _NUMBER.match(text.strip().casefold())
+    if match:
+        return int(match.group(1))
+    return catalog.number_words.get(norm)
+
+
+def parse_yes_no(text: str, catalog: Catalog) -> bool | None:
+    core = emoji_core(text.strip())
+    if core and all(c in YES_EMOJI for c in core):
+        return True
+    if core and all(c in NO_EMOJI for c in core):
+        return False
+    norm = normalise(text)
+    if norm in catalog.yes_words:
+        return True
+    if norm in catalog.no_words:
+        return False
+    first = norm.split(" ", 1)[0] if norm else ""
+    if first in catalog.yes_words and first not in catalog.no_words:
+        return True if not any(w in catalog.no_words for w in norm.split()) else None
+    if first in catalog.no_words:
+        return False
+    number = parse_number(text, catalog)
+    return {1: True, 2: False}.get(number) if number is not None else None
+
+
+def _similar(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
+    """Index of the option whose label (in any language) the text names, forgiving typos.
+
+    `labels[i]` holds option i's labels in every language. Returns None if nothing or more
+    than one option matches equally well.
+    """
+    norm = normalise(text)
+    if not norm:
+        return None
+    options = [[normalise(label) for label in option if label] for option in labels]
+    exact = [i for i, option in enumerate(options) if norm in option]
+    if len(exact) == 1:
+        return exact[0]
+    scores = [max((_similar(norm, label) for label in option), default=0.0) for option in options]
+    best = max(scores, default=0.0)
+    if best >= FUZZY_RATIO and scores.count(best) == 1:
+        return scores.index(best)
+    # "l'ecole je crois" names "L'école": a label whose every word appears in the answer.
+    words = set(norm.split())
+    contained = [
+        i for i, option in enumerate(options) if any(set(lab.split()) <= words for lab in option)
+    ]
+    return contained[0] if len(contained) == 1 else None
+
+
+def parse_choice(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) -> int | None:
+    """Index (0-based) of the chosen option, by number or by label."""
+    number = parse_number(text, catalog)
+    if number is not None:
+        return number - 1 if 1 <= number <= len(labels) else None
+    return match_label(text, labels)
+
+
+_SEPARATORS = re.compile(r"[,;/+&]|\s")
+
+
+def parse_choices(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) -> list[int] | None:
+    """Several options: `1 3`, `1,3`, `1 et 3`, `13` (when there are fewer than 10), labels."""
+    single = parse_choice(text, labels, catalog)
+    if single is not None:
+        return [single]
+    parts = [p for p in re.split(r"[,;/+&\n]", text) if p.strip()]
+    chosen: list[int] = []
+    for part in parts:
+        index = parse_choice(part, labels, catalog)
+        if index is None:
+            words = [
+                w for w in _SEPARATORS.split(normalise(part)) if w and w not in catalog.and_words
+            ]
+            if words and all(w.isdigit() for w in words) and len(words) == 1 and len(labels) < 10:
+                words = list(words[0])  # "13" means 1 and 3 when there are fewer than 10 options
+            indexes = [parse_choice(w, labels, catalog) for w in words]
+            if not words or any(i is None for i in indexes):
+                return None
+            chosen.extend(i for i in indexes if i is not None)
+        else:
+            chosen.append(index)
+    unique = sorted(set(chosen))
+    return unique or None
+
+
+def parse_scale(text: str, catalog: Catalog, low: int = 1, high: int = 5) -> int | None:
+    core = emoji_core(text.strip())
+    if core and set(core) <= {"⭐", "🌟", "★"}:
+        return len(core) if low <= len(core) <= high else None
+    number = parse_number(text, catalog)
+    return number if number is not None and low <= number <= high else None

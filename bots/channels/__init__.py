@@ -1,0 +1,81 @@
+"""The channel registry: one small module per channel, registered here and nowhere else.
+
+A channel turns a provider's payload into `bots.handler.Inbound` (in its own adapter) and sends
+one outbox row (`send`). The engine knows nothing of channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bots.runtime import Runtime
+from storage.config import Settings
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row, ready to send: the address is decrypted only for this."""
+
+    message_id: int
+    address: str
+    text: str
+    choices: tuple[str, ...] = ()
+    expects: str = "none"
+
+
+class SendError(Exception):
+    """A send failed. `transient` ones are retried; `unreachable` marks the participant."""
+
+    def __init__(self, reason: str, *, transient: bool, unreachable: bool = False, code: str = ""):
+        super().__init__(reason)
+        self.transient = transient
+        self.unreachable = unreachable
+        self.code = code
+
+
+class Channel(Protocol):
+    name: str
+    rate_per_second: float
+
+    def send(self, message: Outgoing) -> str:
+        """Send one message; return the provider's id for it, or raise SendError."""
+        ...
+
+
+ChannelFactory = Callable[[Runtime], Channel]
+IsConfigured = Callable[[Settings], bool]
+_REGISTRY: dict[str, tuple[ChannelFactory, IsConfigured]] = {}
+
+
+def register(
+    name: str, configured: IsConfigured = lambda settings: True
+) -> Callable[[ChannelFactory], ChannelFactory]:
+    """Register a channel's factory, with the test of whether its settings are present."""
+
+    def add(factory: ChannelFactory) -> ChannelFactory:
+        _REGISTRY[name] = (factory, configured)
+        return factory
+
+    return add
+
+
+def channel_names() -> tuple[str, ...]:
+    _load_builtin()
+    return tuple(_REGISTRY)
+
+
+def configured_channels(settings: Settings) -> tuple[str, ...]:
+    """The channels this deployment can send on (the simulator always)."""
+    _load_builtin()
+    return tuple(name for name, (_, configured) in _REGISTRY.items() if configured(settings))
+
+
+def make_channel(name: str, runtime: Runtime) -> Channel:
+    _load_builtin()
+    return _REGISTRY[name][0](runtime)
+
+
+def _load_builtin() -> None:
+    from bots.channels import simulator  # noqa: F401

@@ -1,0 +1,525 @@
+"""The dialogue engine: one pure function from (state, incoming message, context) to a step.
+
+`step()` does no I/O, reads no clock and touches no database, so every path of a conversation
+can be tested exhaustively. Channels turn provider payloads into `Incoming` values and render
+`Reply` values their own way; `bots.handler` records the `facts` a step returns.
+
+Every incoming message gets exactly one reply, except while the habitant has opted out (STOP):
+then nothing is sent until START (or a new /start code), as SMS rules require.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from bots import answers
+from bots.prompts import Catalog
+from bots.surveys import NO, YES, QuestionSpec, SurveySpec
+from bots.text import clean, normalise
+
+# --- values in -------------------------------------------------------------------------------
+
+CONTRIBUTION_MEDIA = frozenset({"photo", "voice", "audio", "video", "document"})
+
+
+@dataclass(frozen=True)
+class Join:
+    """A deep-link code or SMS keyword, already resolved by the caller against the database."""
+
+    code: str
+    survey: str | None = None  # key of the survey to start, if the code's campaign runs one
+    quartier: str | None = None  # quartier code
+
+
+@dataclass(frozen=True)
+class Incoming:
+    text: str = ""
+    media: tuple[str, ...] = ()  # kinds: photo, voice, audio, video, document, sticker, location
+    at: datetime | None = None
+    join: Join | None = None
+
+
+@dataclass(frozen=True)
+class ThemeOption:
+    code: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class QuartierOption:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Context:
+    catalog: Catalog
+    surveys: Mapping[str, SurveySpec] = field(default_factory=dict)
+    themes: tuple[ThemeOption, ...] = ()
+    quartiers: tuple[QuartierOption, ...] = ()
+    pause: timedelta = timedelta(hours=3)
+
+
+# --- values out ------------------------------------------------------------------------------
+
+Expects = Literal["text", "choice", "choices", "scale", "none"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the habitant. `choices` are offered as buttons or as `1 Oui 2 Non`."""
+
+    text: str
+    choices: tuple[str, ...] = ()
+    expects: Expects = "none"
+    key: str = ""
+
+    @property
+    def numbered(self) -> bool:
+        """Scale buttons are numbers already; other choices are shown with their number."""
+        return self.expects != "scale"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something to record. `kind` names it; the fields carry what the handler needs."""
+
+    kind: str
+    survey: str | None = None
+    position: int | None = None
+    raw: str = ""
+    value: Any = None
+    media: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a habitant is in the dialogue; stored as JSON between two messages."""
+
+    language: str = "fr"
+    consent: bool = False
+    opted_out: bool = False
+    asking: str = ""  # "", "consent", "theme", "language", "forget"
+    survey: str | None = None
+    question: int = 0  # index into the survey's questions
+    misses: int = 0
+    pending_survey: str | None = None
+    pending_text: str = ""
+    pending_media: tuple[str, ...] = ()
+    last_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["pending_media"] = list(self.pending_media)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> State:
+        if not data:
+            return cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["pending_media"] = tuple(values.get("pending_media", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Step:
+    state: State
+    replies: tuple[Reply, ...]
+    facts: tuple[Fact, ...] = ()
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+def step(state: State, incoming: Incoming, ctx: Context) -> Step:
+    """Advance the dialogue by one incoming message."""
+    text = clean(incoming.text)
+    norm = normalise(text)
+    keyword = ctx.catalog.keywords.get(norm) if norm else None
+    result = _dispatch(state, incoming, text, keyword, ctx)
+    stamp = incoming.at.isoformat() if incoming.at else state.last_at
+    return replace(result, state=replace(result.state, last_at=stamp))
+
+
+def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: Context) -> Step:
+    say = _Say(ctx, state.language)
+    if state.opted_out:
+        if keyword == "start" or msg.join is not None:
+            back = replace(state, opted_out=False, asking="", survey=None, misses=0)
+            facts = (Fact("opted_in"),)
+            if msg.join is not None:
+                return _join(back, msg, text, ctx, facts)
+            return Step(back, (say.reply("start_done", key="start_done"),), facts)
+        return Step(state, ())
+    if keyword == "stop":
+        facts = (Fact("opted_out"),)
+        if state.survey:
+            facts = (Fact("survey_left", survey=state.survey, value="stopped"), *facts)
+        stopped = replace(state, opted_out=True, asking="", survey=None, misses=0)
+        return Step(stopped, (say.reply("stop_done", key="stop_done"),), facts)
+    if state.asking == "forget":
+        return _answer_forget(state, text, ctx)
+    if keyword == "forget":
+        asking = replace(state, asking="forget")
+        return Step(asking, (say.yes_no(say.text("forget_question"), key="forget_question"),))
+    if state.asking == "language" and keyword is None:
+        return _answer_language(state, text, ctx)
+    if keyword == "language":
+        return Step(replace(state, asking="language"), (_language_question(ctx, state.language),))
+    if keyword == "help":
+        return Step(state, (_with_question(say.text("help"), state, ctx, key="help"),))
+    if msg.join is not None:
+        return _join(state, msg, text, ctx, ())
+    if not state.consent:
+        return _consent(state, msg, text, ctx)
+    if keyword == "start":
+        return Step(replace(state, asking=""), (say.reply("start_done", key="start_done"),))
+    if state.survey:
+        return _survey_answer(state, msg, text, keyword, ctx)
+    return _free(state, msg, text, keyword, ctx)
+
+
+class _Say:
+    """Small helper that speaks the habitant's language."""
+
+    def __init__(self, ctx: Context, language: str) -> None:
+        self.ctx = ctx
+        self.language = language
+
+    def text(self, key: str, **values: object) -> str:
+        return self.ctx.catalog.text(self.language, key, **values)
+
+    def reply(self, *keys: str, key: str = "", expects: Expects = "none") -> Reply:
+        return Reply(_join_lines(self.text(k) for k in keys), expects=expects, key=key or keys[-1])
+
+    def yes_no(self, text: str, key: str) -> Reply:
+        return Reply(text, (self.text("yes"), self.text("no")), "choice", key)
+
+
+def _join_lines(parts: Any) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+
+def _is_greeting(text: str, ctx: Context) -> bool:
+    norm = normalise(text)
+    return not norm or ctx.catalog.keywords.get(norm) == "greetings" or norm == "start"
+
+
+def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
+    say = _Say(ctx, state.language)
+    if state.asking != "consent":
+        keep = "" if _is_greeting(text, ctx) else text
+        media = tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
+        asking = replace(state, asking="consent", pending_text=keep, pending_media=media, misses=0)
+        question = say.yes_no(
+            _join_lines([say.text("welcome"), say.text("consent_question")]), key="welcome"
+        )
+        return Step(asking, (question,))
+    agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
+    if agreed is True:
+        return _consented(state, ctx)
+    if agreed is False:
+        reset = State(language=state.language, last_at=state.last_at)
+        return Step(reset, (say.reply("consent_refused"),), (Fact("consent_refused"),))
+    # Not an answer: maybe what they wanted to tell us. Keep it until they agree.
+    pending = _join_lines([state.pending_text, "" if _is_greeting(text, ctx) else text])
+    media = state.pending_media + tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
+    waiting = replace(state, pending_text=pending, pending_media=media, misses=state.misses + 1)
+    question = _join_lines([say.text("consent_needed"), say.text("consent_question")])
+    return Step(waiting, (say.yes_no(question, key="consent_needed"),))
+
+
+def _consented(state: State, ctx: Context) -> Step:
+    say = _Say(ctx, state.language)
+    facts: list[Fact] = [Fact("consented")]
+    agreed = replace(state, consent=True, asking="", misses=0, pending_text="", pending_media=())
+    if state.pending_text or state.pending_media:
+        facts.append(Fact("contribution", raw=state.pending_text, media=state.pending_media))
+    survey = ctx.surveys.get(state.pending_survey or "")
+    if survey is not None:
+        started = _start_survey(
+            replace(agreed, pending_survey=None), survey, ctx, say.text("consent_thanks")
+        )
+        return Step(started.state, started.replies, (*facts, *started.facts))
+    agreed = replace(agreed, pending_survey=None)
+    if state.pending_text or state.pending_media:
+        return _ask_theme(agreed, ctx, tuple(facts), prefix=say.text("consent_thanks"))
+    return Step(
+        agreed, (say.reply("consent_thanks", "invite_prompt", key="invite_prompt"),), tuple(facts)
+    )
+
+
+# --- joining through a code ----------------------------------------------------------------------
+
+
+def _join(state: State, msg: Incoming, text: str, ctx: Context, facts: tuple[Fact, ...]) -> Step:
+    assert msg.join is not None
+    join = msg.join
+    facts = (*facts, Fact("joined", raw=join.code, value=join.quartier))
+    survey = ctx.surveys.get(join.survey or "")
+    if not state.consent:
+        waiting = replace(state, pending_survey=survey.key if survey else None, asking="")
+        step_ = _consent(waiting, Incoming(media=msg.media, at=msg.at), "", ctx)
+        return Step(step_.state, step_.replies, (*facts, *step_.facts))
+    say = _Say(ctx, state.language)
+    if survey is None:
+        return Step(replace(state, asking=""), (say.reply("invite_prompt"),), facts)
+    if state.survey and state.survey != survey.key:
+        facts = (*facts, Fact("survey_left", survey=state.survey, value="switched"))
+    if state.survey == survey.key:
+        return Step(state, (_with_question(say.text("resume"), state, ctx, key="resume"),), facts)
+    started = _start_survey(replace(state, asking=""), survey, ctx, "")
+    return Step(started.state, started.replies, (*facts, *started.facts))
+
+
+# --- surveys ---------------------------------------------------------------------------------
+
+
+def start_survey(state: State, survey: SurveySpec, ctx: Context) -> Step:
+    """Invite a habitant into a survey (a campaign launch, a reminder does the same)."""
+    return _start_survey(replace(state, asking="", misses=0), survey, ctx, "")
+
+
+def _start_survey(state: State, survey: SurveySpec, ctx: Context, prefix: str) -> Step:
+    say = _Say(ctx, state.language)
+    started = replace(state, survey=survey.key, question=0, misses=0, asking="")
+    intro = say.text(
+        "survey_start",
+        title=survey.in_language("title", state.language),
+        intro=survey.in_language("intro", state.language),
+    ).rstrip(". ")
+    reply = _question_reply(started, survey, ctx, prefix=_join_lines([prefix, intro + "."]))
+    return Step(started, (reply,), (Fact("survey_started", survey=survey.key),))
+
+
+def _question_reply(state: State, survey: SurveySpec, ctx: Context, prefix: str = "") -> Reply:
+    say = _Say(ctx, state.language)
+    question = survey.questions[state.question]
+    body = say.text(
+        "question",
+        n=state.question + 1,
+        total=len(survey.questions),
+        text=question.text_in(state.language),
+    )
+    expects: Expects = "text"
+    choices: tuple[str, ...] = ()
+    if question.kind in ("single", "multiple"):
+        choices = tuple(c.label(state.language) for c in question.choices)
+        expects = "choice" if question.kind == "single" else "choices"
+        if question.kind == "multiple":
+            body = _join_lines([body, say.text("hint_multiple")])
+    elif question.kind == "yes_no":
+        choices, expects = (say.text("yes"), say.text("no")), "choice"
+    elif question.kind == "scale":
+        body = _join_lines([body, say.text("hint_scale")])
+        choices, expects = ("1", "2", "3", "4", "5"), "scale"
+    elif question.kind == "quartier":
+        choices, expects = tuple(q.name for q in ctx.quartiers), "choice"
+    return Reply(_join_lines([prefix, body]), choices, expects, key=f"question:{question.position}")
+
+
+def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:
+    survey = ctx.surveys.get(state.survey or "")
+    if survey is None or state.asking:
+        return Reply(text, key=key)
+    return _question_reply(state, survey, ctx, prefix=text)
+
+
+def parse_answer(question: QuestionSpec, text: str, ctx: Context) -> tuple[bool, Any]:
+    """(understood, normalised value) for one answer."""
+    catalog = ctx.catalog
+    if question.kind == "text":
+        return (True, text) if text else (False, None)
+    if not text:
+        return False, None
+    if question.kind == "yes_no":
+        yes = answers.parse_yes_no(text, catalog)
+        return (False, None) if yes is None else (True, YES if yes else NO)
+    if question.kind == "scale":
+        value = answers.parse_scale(text, catalog)
+        return (value is not None), value
+    if question.kind == "quartier":
+        labels = [[q.name, q.code] for q in ctx.quartiers]
+        index = answers.parse_choice(text, labels, catalog)
+        return (False, None) if index is None else (True, ctx.quartiers[index].code)
+    labels = [list(c.labels.values()) + [c.value] for c in question.choices]
+    if question.kind == "single":
+        index = answers.parse_choice(text, labels, catalog)
+        return (False, None) if index is None else (True, question.choices[index].value)
+    indexes = answers.parse_choices(text, labels, catalog)
+    return (
+        (False, None) if indexes is None else (True, [question.choices[i].value for i in indexes])
+    )
+
+
+_RETRY = {
+    "single": "retry_choice",
+    "quartier": "retry_choice",
+    "multiple": "retry_multiple",
+    "scale": "retry_scale",
+    "yes_no": "retry_yes_no",
+    "text": "retry_text",
+}
+
+
+def _paused(state: State, msg: Incoming, ctx: Context) -> bool:
+    if msg.at is None or state.last_at is None:
+        return False
+    return msg.at - datetime.fromisoformat(state.last_at) >= ctx.pause
+
+
+def _survey_answer(
+    state: State, msg: Incoming, text: str, keyword: str | None, ctx: Context
+) -> Step:
+    say = _Say(ctx, state.language)
+    survey = ctx.surveys.get(state.survey or "")
+    if survey is None or state.question >= len(survey.questions):
+        # The survey was removed or changed under the habitant: treat the message as free.
+        left = replace(state, survey=None, question=0, misses=0)
+        free = _free(left, msg, text, keyword, ctx)
+        return Step(
+            free.state,
+            free.replies,
+            (Fact("survey_left", survey=state.survey, value="gone"), *free.facts),
+        )
+    question = survey.questions[state.question]
+    where = {"survey": survey.key, "position": question.position}
+    if keyword == "skip":
+        if question.required:
+            return Step(state, (_question_reply(state, survey, ctx, prefix=say.text("required")),))
+        return _advance(state, survey, None, ctx, Fact("skipped", **where))
+    understood, value = parse_answer(question, text, ctx)
+    if understood:
+        facts = [Fact("answer", raw=text, value=value, **where)]
+        if question.kind == "quartier":
+            facts.append(Fact("quartier", value=value))
+        return _advance(state, survey, value, ctx, *facts)
+    # Not understood: keep what they said, then ask again, gently.
+    facts = (
+        (Fact("not_understood", raw=text, media=msg.media, **where),) if text or msg.media else ()
+    )
+    if _paused(state, msg, ctx):
+        return Step(
+            replace(state, misses=0),
+            (_question_reply(state, survey, ctx, prefix=say.text("resume")),),
+            facts,
+        )
+    misses = state.misses + 1
+    hint = say.text(_RETRY[question.kind])
+    if misses >= 2 and not question.required:
+        hint = _join_lines([hint, say.text("offer_skip")])
+    retry = replace(state, misses=misses)
+    return Step(retry, (_question_reply(retry, survey, ctx, prefix=hint),), facts)
+
+
+def _advance(state: State, survey: SurveySpec, value: Any, ctx: Context, *facts: Fact) -> Step:
+    question = survey.questions[state.question]
+    target = question.goto.get(value) if isinstance(value, str) else None
+    following = (target - 1) if target else state.question + 1
+    if following >= len(survey.questions):
+        say = _Say(ctx, state.language)
+        outro = survey.in_language("outro", state.language) or say.text("default_outro")
+        done = replace(state, survey=None, question=0, misses=0)
+        reply = Reply(_join_lines([say.text("survey_end"), outro]), key="survey_end")
+        return Step(done, (reply,), (*facts, Fact("survey_finished", survey=survey.key)))
+    moved = replace(state, question=following, misses=0)
+    return Step(moved, (_question_reply(moved, survey, ctx),), facts)
+
+
+# --- free contributions ------------------------------------------------------------------------
+
+
+def _free(state: State, msg: Incoming, text: str, keyword: str | None, ctx: Context) -> Step:
+    say = _Say(ctx, state.language)
+    if state.asking == "theme" and text:
+        chosen = _parse_theme(text, ctx, state.language)
+        if chosen is not None:
+            idle = replace(state, asking="")
+            facts = (Fact("theme", value=chosen),) if chosen else ()
+            return Step(idle, (say.reply("theme_thanks"),), facts)
+    idle = replace(state, asking="")
+    if keyword == "skip":
+        return Step(idle, (say.reply("nothing_to_skip", "invite_prompt", key="nothing_to_skip"),))
+    kept_media = tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
+    if not text and not kept_media:
+        key = "unsupported" if msg.media else "empty"
+        return Step(idle, (say.reply(key),))
+    if not kept_media and _is_greeting(text, ctx):
+        return Step(idle, (say.reply("invite_prompt"),))
+    return _ask_theme(idle, ctx, (Fact("contribution", raw=text, media=kept_media),))
+
+
+def _ask_theme(state: State, ctx: Context, facts: tuple[Fact, ...], prefix: str = "") -> Step:
+    say = _Say(ctx, state.language)
+    text = _join_lines([prefix, say.text("contribution_thanks")])
+    if not ctx.themes:
+        return Step(
+            replace(state, asking=""),
+            (Reply(_join_lines([prefix, say.text("theme_thanks")]), key="theme_thanks"),),
+            facts,
+        )
+    labels = tuple(_theme_label(t, state.language) for t in ctx.themes) + (say.text("other_theme"),)
+    return Step(
+        replace(state, asking="theme"),
+        (Reply(text, labels, "choice", "contribution_thanks"),),
+        facts,
+    )
+
+
+def _theme_label(theme: ThemeOption, language: str) -> str:
+    return theme.labels.get(language) or theme.labels.get("fr") or theme.code
+
+
+def _parse_theme(text: str, ctx: Context, language: str) -> str | None:
+    """A thème code, "" for "Autre", or None if the text is not a choice (a new message)."""
+    labels = [list(t.labels.values()) + [t.code] for t in ctx.themes]
+    labels.append([ctx.catalog.text(code, "other_theme") for code in ctx.catalog.language_codes()])
+    index = answers.parse_choice(text, labels, ctx.catalog)
+    if index is None:
+        return None
+    return ctx.themes[index].code if index < len(ctx.themes) else ""
+
+
+# --- language and erasure ----------------------------------------------------------------------
+
+
+def _language_question(ctx: Context, language: str) -> Reply:
+    names = tuple(lang.name for lang in ctx.catalog.languages.values())
+    return Reply(
+        ctx.catalog.text(language, "language_question"), names, "choice", "language_question"
+    )
+
+
+def _answer_language(state: State, text: str, ctx: Context) -> Step:
+    codes = ctx.catalog.language_codes()
+    labels = [[lang.name, code] for code, lang in ctx.catalog.languages.items()]
+    index = answers.parse_choice(text, labels, ctx.catalog)
+    if index is None:
+        return Step(state, (_language_question(ctx, state.language),))
+    chosen = replace(state, language=codes[index], asking="")
+    say = _Say(ctx, chosen.language)
+    reply = _with_question(say.text("language_done"), chosen, ctx, key="language_done")
+    return Step(chosen, (reply,), (Fact("language", value=codes[index]),))
+
+
+def _answer_forget(state: State, text: str, ctx: Context) -> Step:
+    say = _Say(ctx, state.language)
+    yes = answers.parse_yes_no(text, ctx.catalog) if text else None
+    if yes is True:
+        erased = State(language=state.language, last_at=state.last_at)
+        return Step(erased, (say.reply("forget_done"),), (Fact("erase"),))
+    if yes is False:
+        back = replace(state, asking="")
+        return Step(
+            back, (_with_question(say.text("forget_cancelled"), back, ctx, key="forget_cancelled"),)
+        )
+    return Step(state, (say.yes_no(say.text("forget_question"), key="forget_question"),))

@@ -1,0 +1,573 @@
+"""One inbound message, end to end: record it once, step the engine, persist everything at once.
+
+The inbound row, the new dialogue state, the answers or contribution and the replies (written to
+the outbox, not sent) are committed in one transaction. If anything fails, nothing is recorded and
+the provider's retry finds a clean slate; if the same message comes twice, the unique key on
+(channel, direction, provider id) makes the second one a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bots import engine
+from bots.engine import Context, Fact, Incoming, Join, QuartierOption, Reply, State, ThemeOption
+from bots.runtime import Runtime
+from bots.survey_store import spec_from_row
+from bots.text import normalise
+from storage.crypto import mask
+from storage.db import transaction
+from storage.models import (
+    Answer,
+    Campaign,
+    Categorisation,
+    Contribution,
+    Conversation,
+    JoinCode,
+    Message,
+    Participant,
+    Quartier,
+    Question,
+    Survey,
+    Theme,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Media:
+    """An attachment as a channel received it; `path` is relative to the media folder."""
+
+    kind: str
+    file_id: str = ""
+    path: str = ""
+    mime: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "file_id": self.file_id, "path": self.path, "mime": self.mime}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What a channel adapter makes of a provider's payload."""
+
+    channel: str
+    address: str
+    text: str = ""
+    external_id: str | None = None
+    media: tuple[Media, ...] = ()
+    start_code: str | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    duplicate: bool
+    message_id: int | None = None
+    participant_id: int | None = None
+    reply_ids: tuple[int, ...] = ()
+
+
+def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
+    """Record, step and persist one inbound message; safe to call twice with the same message."""
+    for attempt in (1, 2):
+        try:
+            with transaction(runtime.sessions) as session:
+                return _handle(session, runtime, inbound)
+        except IntegrityError:
+            # A concurrent first message created the same participant: try once more.
+            if attempt == 2:
+                raise
+            log.info("retrying inbound %s after a concurrent insert", inbound.external_id)
+    raise AssertionError("unreachable")
+
+
+def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
+    now = inbound.received_at
+    message = Message(
+        direction="in",
+        channel=inbound.channel,
+        provider_id=inbound.external_id,
+        body=inbound.text,
+        media=[m.to_json() for m in inbound.media],
+        status="received",
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
+        return Outcome(duplicate=True)
+    participant = find_or_create_participant(
+        session, runtime, inbound.channel, inbound.address, now
+    )
+    message.participant_id = participant.id
+    state = State.from_json(participant.state)
+    join = resolve_join(session, inbound)
+    ctx = build_context(session, runtime, state, join)
+    result = engine.step(
+        state,
+        Incoming(
+            text=inbound.text,
+            media=tuple(m.kind for m in inbound.media),
+            at=now,
+            join=join,
+        ),
+        ctx,
+    )
+    recorder = _Recorder(session, runtime, participant, inbound, message, now)
+    for fact in result.facts:
+        recorder.apply(fact)
+    reply_ids: list[int] = []
+    if recorder.erased:
+        participant_id = None
+        address_enc = participant.address_enc
+        channel = participant.channel
+        session.delete(participant)
+        session.flush()
+        for reply in result.replies:
+            reply_ids.append(_enqueue(session, channel, None, address_enc, reply, message.id, now))
+    else:
+        participant_id = participant.id
+        participant.state = result.state.to_json()
+        participant.last_seen_at = now
+        participant.language = result.state.language
+        for reply in result.replies:
+            reply_ids.append(
+                enqueue_reply(session, participant, reply, in_reply_to=message.id, now=now)
+            )
+    message.status = "processed"
+    return Outcome(False, message.id, participant_id, tuple(reply_ids))
+
+
+def find_or_create_participant(
+    session: Session, runtime: Runtime, channel: str, address: str, now: datetime
+) -> Participant:
+    """The participant behind an address, locked for this transaction (created if new)."""
+    pseudonym = runtime.vault.pseudonym(channel, address)
+    query = select(Participant).where(Participant.pseudonym == pseudonym).with_for_update()
+    participant = session.scalars(query).one_or_none()
+    if participant is not None:
+        return participant
+    participant = Participant(
+        pseudonym=pseudonym,
+        channel=channel,
+        address_enc=runtime.vault.encrypt(address),
+        address_mask=mask(address),
+        language=runtime.settings.default_language,
+        first_seen_at=now,
+        last_seen_at=now,
+        state=State(language=runtime.settings.default_language).to_json(),
+    )
+    session.add(participant)
+    session.flush()
+    return participant
+
+
+def resolve_join(session: Session, inbound: Inbound) -> Join | None:
+    """A Telegram /start code, or an SMS keyword that is a known code (case and accents ignored)."""
+    candidate = inbound.start_code
+    if candidate is None:
+        text = inbound.text.strip()
+        if not text or len(text) > 64 or " " in text:
+            return None
+        candidate = text
+    code = session.scalars(
+        select(JoinCode).where(JoinCode.code == candidate, JoinCode.active.is_(True))
+    ).one_or_none()
+    if code is None and inbound.start_code is None:
+        wanted = normalise(candidate)
+        code = next(
+            (
+                c
+                for c in session.scalars(select(JoinCode).where(JoinCode.active.is_(True)))
+                if normalise(c.code) == wanted
+            ),
+            None,
+        )
+    if code is None:
+        # An unknown deep-link code still welcomes the habitant; an unknown word is just text.
+        return Join(code=candidate[:64]) if inbound.start_code is not None else None
+    survey_id = code.survey_id
+    if code.campaign_id is not None and survey_id is None:
+        campaign = session.get(Campaign, code.campaign_id)
+        if campaign is not None and campaign.status == "running":
+            survey_id = campaign.survey_id
+    return Join(
+        code=code.code,
+        survey=str(survey_id) if survey_id else None,
+        quartier=code.quartier.code if code.quartier else None,
+    )
+
+
+def build_context(session: Session, runtime: Runtime, state: State, join: Join | None) -> Context:
+    """Load only what this step may need: the surveys in play, thèmes, quartiers."""
+    keys = {k for k in (state.survey, state.pending_survey, join.survey if join else None) if k}
+    surveys = {}
+    for key in keys:
+        row = session.get(Survey, int(key)) if key.isdigit() else None
+        if row is not None:
+            surveys[key] = spec_from_row(row)
+    themes = tuple(
+        ThemeOption(t.code, t.labels)
+        for t in session.scalars(
+            select(Theme)
+            .where(Theme.active.is_(True), Theme.offered_to_habitants.is_(True))
+            .order_by(Theme.position)
+        )
+    )
+    quartiers: tuple[QuartierOption, ...] = ()
+    if any(q.kind == "quartier" for s in surveys.values() for q in s.questions):
+        quartiers = tuple(
+            QuartierOption(q.code, q.name)
+            for q in session.scalars(select(Quartier).order_by(Quartier.name))
+        )
+    return Context(catalog=runtime.catalog, surveys=surveys, themes=themes, quartiers=quartiers)
+
+
+def enqueue_reply(
+    session: Session,
+    participant: Participant,
+    reply: Reply,
+    *,
+    in_reply_to: int | None = None,
+    now: datetime | None = None,
+    kind: str = "reply",
+    campaign_id: int | None = None,
+) -> int:
+    """Write one outgoing message to the outbox for this participant."""
+    return _enqueue(
+        session,
+        participant.channel,
+        participant.id,
+        participant.address_enc,
+        reply,
+        in_reply_to,
+        now or datetime.now(UTC),
+        kind=kind,
+        campaign_id=campaign_id,
+    )
+
+
+def _enqueue(
+    session: Session,
+    channel: str,
+    participant_id: int | None,
+    address_enc: str,
+    reply: Reply,
+    in_reply_to: int | None,
+    now: datetime,
+    *,
+    kind: str = "reply",
+    campaign_id: int | None = None,
+) -> int:
+    row = Message(
+        direction="out",
+        channel=channel,
+        participant_id=participant_id,
+        address_enc=address_enc,
+        body=reply.text,
+        choices=list(reply.choices),
+        expects=reply.expects,
+        kind=kind,
+        status="pending",
+        next_attempt_at=now,
+        in_reply_to_id=in_reply_to,
+        campaign_id=campaign_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+class _Recorder:
+    """Writes the facts of one step; each method is named after the fact it records."""
+
+    def __init__(
+        self,
+        session: Session,
+        runtime: Runtime,
+        participant: Participant,
+        inbound: Inbound,
+        message: Message,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.participant = participant
+        self.inbound = inbound
+        self.message = message
+        self.now = now
+        self.erased = False
+
+    def apply(self, fact: Fact) -> None:
+        getattr(self, f"on_{fact.kind}")(fact)
+
+    # consent and reachability
+    def on_consented(self, fact: Fact) -> None:
+        self.participant.consent_at = self.now
+
+    def on_consent_refused(self, fact: Fact) -> None:
+        """Nothing is kept of someone who said no: their messages are blanked."""
+        self.participant.consent_at = None
+        self.session.execute(
+            update(Message)
+            .where(Message.participant_id == self.participant.id, Message.direction == "in")
+            .values(body="", media=[])
+        )
+        self.message.body = ""
+        self.message.media = []
+        self._remove_media_files(self.inbound.media)
+
+    def on_opted_out(self, fact: Fact) -> None:
+        self.participant.opted_out_at = self.now
+        cancel_pending(self.session, self.participant.id)
+
+    def on_opted_in(self, fact: Fact) -> None:
+        self.participant.opted_out_at = None
+
+    def on_joined(self, fact: Fact) -> None:
+        if self.participant.joined_via is None:
+            self.participant.joined_via = fact.raw
+        if fact.value and self.participant.quartier_id is None:
+            self._set_quartier(fact.value)
+
+    def on_language(self, fact: Fact) -> None:
+        self.participant.language = fact.value
+
+    def on_quartier(self, fact: Fact) -> None:
+        self._set_quartier(fact.value)
+
+    def _set_quartier(self, code: str) -> None:
+        quartier = self.session.scalars(select(Quartier).where(Quartier.code == code)).one_or_none()
+        if quartier is not None:
+            self.participant.quartier_id = quartier.id
+
+    # surveys
+    def _conversation(self, survey_key: str | None) -> Conversation | None:
+        if not survey_key or not survey_key.isdigit():
+            return None
+        return self.session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.participant_id == self.participant.id,
+                Conversation.survey_id == int(survey_key),
+                Conversation.status.in_(("invited", "active")),
+            )
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        ).one_or_none()
+
+    def on_survey_started(self, fact: Fact) -> None:
+        conversation = self._conversation(fact.survey)
+        if conversation is None:
+            assert fact.survey is not None
+            conversation = Conversation(
+                participant_id=self.participant.id,
+                survey_id=int(fact.survey),
+                campaign_id=self._running_campaign(int(fact.survey)),
+                started_at=self.now,
+            )
+            self.session.add(conversation)
+        conversation.status = "active"
+        conversation.updated_at = self.now
+
+    def _running_campaign(self, survey_id: int) -> int | None:
+
+        return self.session.scalars(
+            select(Campaign.id)
+            .where(Campaign.survey_id == survey_id, Campaign.status == "running")
+            .order_by(Campaign.id.desc())
+            .limit(1)
+        ).first()
+
+    def _question_id(self, conversation: Conversation, position: int | None) -> int:
+
+        question_id = self.session.scalars(
+            select(Question.id).where(
+                Question.survey_id == conversation.survey_id, Question.position == position
+            )
+        ).one()
+        return question_id
+
+    def _answer(self, fact: Fact, **values: Any) -> Answer | None:
+        conversation = self._conversation(fact.survey)
+        if conversation is None:
+            log.warning("answer without a conversation for survey %s", fact.survey)
+            return None
+        conversation.updated_at = self.now
+        answer = Answer(
+            conversation_id=conversation.id,
+            question_id=self._question_id(conversation, fact.position),
+            raw_text=fact.raw,
+            created_at=self.now,
+            late=self._is_late(conversation),
+            **values,
+        )
+        self.session.add(answer)
+        self.session.flush()
+        return answer
+
+    def _is_late(self, conversation: Conversation) -> bool:
+
+        if conversation.campaign_id is None:
+            return False
+        campaign = self.session.get(Campaign, conversation.campaign_id)
+        return campaign is not None and campaign.status == "closed"
+
+    def on_answer(self, fact: Fact) -> None:
+        answer = self._answer(fact, value=fact.value)
+        if answer is not None and isinstance(fact.value, str) and self._is_text_question(answer):
+            self._contribution(fact.raw, kind="answer", answer=answer)
+
+    def _is_text_question(self, answer: Answer) -> bool:
+
+        question = self.session.get(Question, answer.question_id)
+        return question is not None and question.kind == "text"
+
+    def on_not_understood(self, fact: Fact) -> None:
+        self._answer(fact, understood=False)
+        if fact.media:
+            self._contribution(fact.raw, kind="free")
+
+    def on_skipped(self, fact: Fact) -> None:
+        self._answer(fact, skipped=True)
+
+    def on_survey_finished(self, fact: Fact) -> None:
+        conversation = self._conversation(fact.survey)
+        if conversation is not None:
+            conversation.status = "finished"
+            conversation.finished_at = self.now
+            conversation.updated_at = self.now
+
+    def on_survey_left(self, fact: Fact) -> None:
+        conversation = self._conversation(fact.survey)
+        if conversation is not None:
+            conversation.status = "stopped"
+            conversation.updated_at = self.now
+
+    # contributions
+    def on_contribution(self, fact: Fact) -> None:
+        self._contribution(fact.raw, kind="free")
+
+    def _contribution(self, text: str, *, kind: str, answer: Answer | None = None) -> Contribution:
+        media = [m.to_json() for m in self.inbound.media]
+        if not media and kind == "free":
+            media = self._held_media()
+        contribution = Contribution(
+            participant_id=self.participant.id,
+            quartier_id=self.participant.quartier_id,
+            channel=self.participant.channel,
+            language=self.participant.language,
+            kind=kind,
+            text=text,
+            media=media,
+            answer_id=answer.id if answer else None,
+            created_at=self.now,
+        )
+        if answer is not None:
+            conversation = self.session.get(Conversation, answer.conversation_id)
+            assert conversation is not None
+            contribution.survey_id = conversation.survey_id
+            contribution.question_id = answer.question_id
+            contribution.campaign_id = conversation.campaign_id
+            contribution.late = answer.late
+        self.session.add(contribution)
+        self.session.flush()
+        return contribution
+
+    def _held_media(self) -> list[dict[str, Any]]:
+        """Photos sent before consent were held in the messages table: attach them now."""
+        if self.participant.consent_at is None or self.participant.consent_at != self.now:
+            return []
+        rows = self.session.scalars(
+            select(Message.media).where(
+                Message.participant_id == self.participant.id,
+                Message.direction == "in",
+                Message.id != self.message.id,
+            )
+        )
+        return [m for media in rows for m in media]
+
+    def on_theme(self, fact: Fact) -> None:
+        theme = self.session.scalars(select(Theme).where(Theme.code == fact.value)).one_or_none()
+        latest = self.session.scalars(
+            select(Contribution)
+            .where(Contribution.participant_id == self.participant.id, Contribution.kind == "free")
+            .order_by(Contribution.id.desc())
+            .limit(1)
+        ).one_or_none()
+        if theme is not None and latest is not None:
+            self.session.add(
+                Categorisation(
+                    contribution_id=latest.id,
+                    theme_id=theme.id,
+                    source="habitant",
+                    created_at=self.now,
+                )
+            )
+
+    # erasure
+    def on_erase(self, fact: Fact) -> None:
+        """OUBLIER: everything said is deleted; aggregates of other people are untouched."""
+        pid = self.participant.id
+        media = [
+            m
+            for rows in self.session.scalars(
+                select(Message.media).where(Message.participant_id == pid)
+            )
+            for m in rows
+        ]
+        self._remove_media_files([Media(**m) for m in media])
+        self.session.execute(delete(Contribution).where(Contribution.participant_id == pid))
+        conversations = select(Conversation.id).where(Conversation.participant_id == pid)
+        self.session.execute(delete(Answer).where(Answer.conversation_id.in_(conversations)))
+        self.session.execute(delete(Conversation).where(Conversation.participant_id == pid))
+        self.session.execute(
+            update(Message)
+            .where(Message.participant_id == pid, Message.direction == "in")
+            .values(body="", media=[], participant_id=None)
+        )
+        cancel_pending(self.session, pid)
+        self.session.execute(
+            update(Message)
+            .where(Message.participant_id == pid)
+            .values(participant_id=None, address_enc=None)
+        )
+        self.message.body = ""
+        self.message.media = []
+        self.message.participant_id = None
+        self.erased = True
+
+    def _remove_media_files(self, media: Any) -> None:
+        root = self.runtime.settings.media_dir
+        for item in media:
+            if item.path:
+                path = (root / item.path).resolve()
+                if path.is_relative_to(root.resolve()):
+                    Path(path).unlink(missing_ok=True)
+
+
+def cancel_pending(session: Session, participant_id: int) -> None:
+    """STOP and OUBLIER: nothing queued for this participant goes out any more."""
+    session.execute(
+        update(Message)
+        .where(
+            Message.participant_id == participant_id,
+            Message.direction == "out",
+            Message.status == "pending",
+        )
+        .values(status="cancelled", last_error="opted out")
+    )

@@ -1,0 +1,210 @@
+"""What the bot says, per language, loaded from `prompts/` and checked at load.
+
+French is the reference: every key must exist in `fr.toml`; another language may leave keys out
+(they fall back to French) but may not invent keys or change the `{placeholders}` of a message.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bots.surveys import PromptError, SurveySpec, load_survey_file
+from bots.text import normalise
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+REFERENCE = "fr"
+
+MESSAGE_KEYS = frozenset(
+    """welcome consent_question consent_needed consent_refused consent_thanks invite_prompt
+    contribution_thanks theme_thanks other_theme empty unsupported question hint_multiple
+    hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
+    required survey_start survey_end default_outro resume stop_done start_done help
+    nothing_to_skip language_question language_done forget_question forget_done
+    forget_cancelled yes no""".split()
+)
+KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "greetings")
+ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and")
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str
+    messages: Mapping[str, str]
+    keywords: Mapping[str, tuple[str, ...]]
+    answers: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every language's messages, and the words understood in any language."""
+
+    languages: Mapping[str, Language]
+    keywords: Mapping[str, str] = field(default_factory=dict)  # normalised word -> kind
+    yes_words: frozenset[str] = frozenset()
+    no_words: frozenset[str] = frozenset()
+    number_words: Mapping[str, int] = field(default_factory=dict)
+    and_words: frozenset[str] = frozenset()
+
+    def text(self, language: str, key: str, **values: object) -> str:
+        lang = self.languages.get(language) or self.languages[REFERENCE]
+        template = lang.messages.get(key) or self.languages[REFERENCE].messages[key]
+        return template.format(**values) if values else template
+
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(self.languages)
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise PromptError(f"{path}: {exc}") from exc
+
+
+def _words(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise PromptError(f"{where}: must be a list of words")
+    return tuple(value)
+
+
+def _load_language(path: Path, reference: Language | None) -> Language:
+    code = path.stem
+    data = _read_toml(path)
+    name = data.get("meta", {}).get("language_name")
+    if not isinstance(name, str) or not name:
+        raise PromptError(f"{path}: [meta] language_name is missing")
+    messages = data.get("messages", {})
+    for key, template in messages.items():
+        if key not in MESSAGE_KEYS:
+            raise PromptError(f"{path}: [messages] {key} is not a known message")
+        if not isinstance(template, str) or not template.strip():
+            raise PromptError(f"{path}: [messages] {key} must be a non-empty text")
+        if reference is not None and _placeholders(template) != _placeholders(
+            reference.messages[key]
+        ):
+            raise PromptError(
+                f"{path}: [messages] {key} must use the same {{words}} as French:"
+                f" {sorted(_placeholders(reference.messages[key]))}"
+            )
+    if reference is None:
+        missing = sorted(MESSAGE_KEYS - set(messages))
+        if missing:
+            raise PromptError(f"{path}: [messages] missing: {', '.join(missing)}")
+    keywords = {
+        kind: _words(data.get("keywords", {}).get(kind, []), f"{path}: [keywords] {kind}")
+        for kind in KEYWORD_KINDS
+    }
+    answers = data.get("answers", {})
+    for kind in answers:
+        if kind not in ANSWER_KINDS:
+            raise PromptError(f"{path}: [answers] {kind} is not known")
+    return Language(code, name, dict(messages), keywords, answers)
+
+
+def load_catalog(directory: Path | None = None) -> Catalog:
+    """Load every `messages/<language>.toml`, French first."""
+    directory = directory or PROMPTS_DIR / "messages"
+    reference_path = directory / f"{REFERENCE}.toml"
+    if not reference_path.exists():
+        raise PromptError(f"{reference_path}: the French messages are required")
+    reference = _load_language(reference_path, None)
+    languages = {REFERENCE: reference}
+    for path in sorted(directory.glob("*.toml")):
+        if path.stem != REFERENCE:
+            languages[path.stem] = _load_language(path, reference)
+    keywords: dict[str, str] = {}
+    yes: set[str] = set()
+    no: set[str] = set()
+    numbers: dict[str, int] = {}
+    ands: set[str] = set()
+    for lang in languages.values():
+        for kind, words in lang.keywords.items():
+            for word in words:
+                if not normalise(word):
+                    raise PromptError(f"{lang.code}: keyword {word!r} has no letters or digits")
+                keywords.setdefault(normalise(word), kind)
+        yes.update(normalise(w) for w in lang.answers.get("yes", []))
+        no.update(normalise(w) for w in lang.answers.get("no", []))
+        for n, word in enumerate(lang.answers.get("numbers", []), start=1):
+            numbers.setdefault(normalise(word), n)
+        for word, n in lang.answers.get("other_numbers", {}).items():
+            numbers.setdefault(normalise(word), int(n))
+        ands.update(normalise(w) for w in lang.answers.get("and", []))
+    clash = yes & no
+    if clash:
+        raise PromptError(f"{directory}: these words mean both yes and no: {sorted(clash)}")
+    return Catalog(languages, keywords, frozenset(yes), frozenset(no), numbers, frozenset(ands))
+
+
+@dataclass(frozen=True)
+class ThemeEntry:
+    code: str
+    name: str
+    labels: Mapping[str, str]
+    description: str
+    keywords: tuple[str, ...]
+    colour: str
+    offered_to_habitants: bool
+    short: Mapping[str, str]
+
+
+def load_themes(path: Path | None = None) -> tuple[ThemeEntry, ...]:
+    """The default thème taxonomy of the contrat de ville."""
+    path = path or PROMPTS_DIR / "themes.toml"
+    data = _read_toml(path)
+    entries = []
+    seen: set[str] = set()
+    for n, raw in enumerate(data.get("themes", []), start=1):
+        where = f"{path}: theme {n}"
+        for key in ("code", "name"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise PromptError(f"{where}: '{key}' is missing")
+        if raw["code"] in seen:
+            raise PromptError(f"{where}: code {raw['code']!r} is used twice")
+        seen.add(raw["code"])
+        offered = bool(raw.get("habitants", False))
+        short = raw.get("short", {})
+        if offered and not short.get("fr"):
+            raise PromptError(f"{where}: a thème offered to habitants needs short.fr")
+        entries.append(
+            ThemeEntry(
+                code=raw["code"],
+                name=raw["name"],
+                labels=raw.get("labels", {}),
+                description=raw.get("description", ""),
+                keywords=_words(raw.get("keywords", []), f"{where}: keywords"),
+                colour=raw.get("colour", "#5a6b7b"),
+                offered_to_habitants=offered,
+                short=short,
+            )
+        )
+    if sum(e.offered_to_habitants for e in entries) > 6:
+        raise PromptError(f"{path}: at most 6 thèmes can be offered to habitants (one SMS)")
+    return tuple(entries)
+
+
+def survey_files(directory: Path | None = None) -> Iterable[Path]:
+    return sorted((directory or PROMPTS_DIR / "surveys").glob("*.toml"))
+
+
+def load_ready_made_surveys(
+    directory: Path | None = None,
+) -> list[tuple[SurveySpec, dict[str, Any]]]:
+    return [load_survey_file(path) for path in survey_files(directory)]
+
+
+@cache
+def default_catalog() -> Catalog:
+    """The catalog of the installed `prompts/`, loaded once per process."""
+    return load_catalog()
