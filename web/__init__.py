@@ -57,11 +57,13 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
 
     from web import auth, cli, hooks, inbox, simulator
+    from web.backoffice import register as register_backoffice
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
     app.register_blueprint(inbox.bp)
+    register_backoffice(app)
     app.register_blueprint(simulator.bp)
     cli.init_app(app)
 

@@ -32,7 +32,10 @@ def _runtime() -> Runtime:
 def prepare_database(runtime: Runtime) -> dict[str, int]:
     """Create or upgrade the schema, then add the default thèmes and ready-made surveys."""
     upgrade(runtime.engine)
+    from web.replies import seed_templates
+
     with transaction(runtime.sessions) as session:
+        seed_templates(session)
         return seed_prompts(session)
 
 
