@@ -18,7 +18,7 @@ import pytest
 from bots.runtime import Runtime
 from storage.db import transaction
 from storage.models import ROLES, User
-from tests.factories import make_quartier
+from tests.factories import make_contribution, make_participant, make_quartier
 from web.auth import hash_password
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -85,3 +85,43 @@ def as_role(client: Any, territory: Territory) -> Callable[[str], Any]:
         return client
 
     return use
+
+
+@dataclass
+class Sample:
+    """One contribution in each quartier, from reachable habitants, with a photo in `nord`."""
+
+    nord: int
+    sud: int
+    participant_nord: int
+    participant_sud: int
+
+
+@pytest.fixture
+def sample(runtime: Runtime, territory: Territory) -> Sample:
+    media_dir = runtime.settings.media_dir
+    (media_dir / "photos").mkdir(parents=True, exist_ok=True)
+    (media_dir / "photos" / "banc.jpg").write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
+    with transaction(runtime.sessions) as session:
+        nord_p = make_participant(
+            session, runtime, address="+33639980001", quartier_id=territory.nord
+        )
+        sud_p = make_participant(
+            session, runtime, address="+33639980002", quartier_id=territory.sud
+        )
+        nord = make_contribution(
+            session,
+            participant_id=nord_p.id,
+            quartier_id=territory.nord,
+            text="Le banc du square est cassé",
+            media=[
+                {"kind": "photo", "file_id": "f1", "path": "photos/banc.jpg", "mime": "image/jpeg"}
+            ],
+        )
+        sud = make_contribution(
+            session,
+            participant_id=sud_p.id,
+            quartier_id=territory.sud,
+            text="Les poubelles débordent rue des Lilas",
+        )
+        return Sample(nord.id, sud.id, nord_p.id, sud_p.id)
