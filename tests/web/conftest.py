@@ -7,6 +7,7 @@ test_auth.py), so a test does not pay a scrypt check per request.
 from __future__ import annotations
 
 import functools
+import html
 import re
 import time
 from collections.abc import Callable
@@ -125,3 +126,10 @@ def sample(runtime: Runtime, territory: Territory) -> Sample:
             text="Les poubelles débordent rue des Lilas",
         )
         return Sample(nord.id, sud.id, nord_p.id, sud_p.id)
+
+
+def page(client: Any, url: str) -> str:
+    """The page's text with HTML entities decoded, for assertions on what a person reads."""
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return html.unescape(response.get_data(as_text=True))
