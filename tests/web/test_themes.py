@@ -95,7 +95,12 @@ def test_at_most_six_thèmes_are_offered_to_habitants(
 
 def test_create_a_thème(client: Any, runtime: Runtime, territory: Territory) -> None:
     login_as(client, territory.users["chef_de_projet"])
-    form = {"code": "jardins-partages", "name": "Jardins partagés", "colour": "#118844", "active": "on"}
+    form = {
+        "code": "jardins-partages",
+        "name": "Jardins partagés",
+        "colour": "#118844",
+        "active": "on",
+    }
     assert post(client, "/themes/nouveau", form).status_code == 302
     assert get_theme(runtime, "jardins-partages").name == "Jardins partagés"
     assert post(client, "/themes/nouveau", form).status_code == 200  # same code again
