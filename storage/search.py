@@ -26,8 +26,8 @@ import re
 import unicodedata
 from typing import Any
 
-import snowballstemmer
-from sqlalchemy import ColumnElement, func, literal_column, select, text
+import snowballstemmer  # type: ignore[import-untyped]
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -126,11 +126,11 @@ def matches(dialect_name: str, query: str) -> ColumnElement[bool] | None:
     if not words(query):
         return None
     if dialect_name == "postgresql":
-        config = literal_column(f"'{PG_CONFIG}'::regconfig")
+        config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
         vector = func.to_tsvector(config, Contribution.text)
         wanted = func.plainto_tsquery(config, " ".join(words(query)))
         result: ColumnElement[bool] = vector.op("@@")(wanted)
         return result
-    rows = select(literal_column("rowid")).select_from(text(FTS_TABLE))
+    rows: Select[Any] = select(literal_column("rowid")).select_from(text(FTS_TABLE))
     rows = rows.where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(query)))
     return Contribution.id.in_(rows)
