@@ -52,6 +52,12 @@
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (isTyping(event.target)) {
       if (event.key === "Escape") { var card = currentCard(); event.target.blur(); focusCard(card); }
+      // Enter on a card's thème or status list applies the choice, as its button would.
+      var key = event.target.dataset && event.target.dataset.key;
+      if (event.key === "Enter" && (key === "theme" || key === "status")) {
+        event.preventDefault();
+        event.target.form.querySelector("button[type=submit]").click();
+      }
       return;
     }
     var action = actions[event.key];

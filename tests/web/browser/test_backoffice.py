@@ -78,6 +78,13 @@ def test_log_in_filter_confirm_and_keyboard(
     page.wait_for_url(re.compile(r"#c-\d+$"))
     assert staff_themes(runtime)[sample.nord] == {"cadre-de-vie"}
     assert page.evaluate("document.activeElement.id") == f"c-{sample.nord}"
+    page.keyboard.press("t")  # the card's thème list...
+    assert page.evaluate("document.activeElement.dataset.key") == "theme"
+    page.locator(f"#theme-{sample.nord}").select_option(label="Emploi et développement économique")
+    page.keyboard.press("Enter")  # ...and Enter applies it
+    page.wait_for_load_state()
+    page.wait_for_function("document.activeElement.id === 'c-%d'" % sample.nord)
+    assert staff_themes(runtime)[sample.nord] == {"emploi"}
     assert page.dialogs == [] and page.errors == []
 
 
