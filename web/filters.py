@@ -12,7 +12,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, not_, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    not_,
+    select,
+    tuple_,
+    union,
+)
 from werkzeug.datastructures import MultiDict
 
 from storage import search
@@ -114,20 +125,21 @@ class Filters:
         return Contribution.status != "archive"  # archived items only when asked for
 
     def _theme(self) -> ColumnElement[bool] | None:
-        """A thème confirmed by the team, or suggested / chosen by the habitant if none is."""
+        """A thème confirmed by the team, or suggested / chosen by the habitant if none is.
+
+        Written as `id IN (...)` over the (theme_id, contribution_id) index, so that counting
+        the matches reads the thème's categorisations, not every contribution."""
         if not self.theme:
             return None
         theme_id = select(Theme.id).where(Theme.code == self.theme).scalar_subquery()
-        of_theme = and_(
-            Categorisation.contribution_id == Contribution.id, Categorisation.theme_id == theme_id
+        of_theme = select(Categorisation.contribution_id).where(Categorisation.theme_id == theme_id)
+        confirmed = of_theme.where(Categorisation.source == "staff")
+        staff = select(Categorisation.contribution_id).where(Categorisation.source == "staff")
+        proposed = of_theme.where(
+            Categorisation.source.in_(("suggestion", "habitant")),
+            Categorisation.contribution_id.not_in(staff),
         )
-        return or_(
-            exists().where(of_theme, Categorisation.source == "staff"),
-            and_(
-                not_(_staff_theme()),
-                exists().where(of_theme, Categorisation.source.in_(("suggestion", "habitant"))),
-            ),
-        )
+        return Contribution.id.in_(union(confirmed, proposed))
 
     def _theme_state(self) -> ColumnElement[bool] | None:
         if self.etat == "confirme":
