@@ -83,7 +83,7 @@ def test_log_in_filter_confirm_and_keyboard(
     page.locator(f"#theme-{sample.nord}").select_option(label="Emploi et développement économique")
     page.keyboard.press("Enter")  # ...and Enter applies it
     page.wait_for_load_state()
-    page.wait_for_function("document.activeElement.id === 'c-%d'" % sample.nord)
+    page.wait_for_function(f"document.activeElement.id === 'c-{sample.nord}'")
     assert staff_themes(runtime)[sample.nord] == {"emploi"}
     assert page.dialogs == [] and page.errors == []
 
