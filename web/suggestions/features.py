@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -33,7 +34,6 @@ MAX_WORDS = 400
 CHAR_SIZES = (3, 4, 5)
 WORD_GROUP_WEIGHT = 1.0
 CHAR_GROUP_WEIGHT = 0.8
-STOP_WORD_FEATURES = False
 
 
 def word_features(text: str) -> list[tuple[str, list[str]]]:
@@ -44,16 +44,10 @@ def word_features(text: str) -> list[tuple[str, list[str]]]:
     out: list[tuple[str, list[str]]] = []
     previous: tuple[str, list[str]] | None = None
     for word in words(text)[:MAX_WORDS]:
-        key = word_key(word)
+        key, letters = _word_parts(word)
         if not key:
-            if STOP_WORD_FEATURES:
-                out.append((word, ["s:" + fold(word)]))
             continue
-        padded = "<" + fold(word) + ">"
-        feats = ["w:" + key]
-        feats.extend(
-            "c:" + padded[i : i + n] for n in CHAR_SIZES for i in range(max(1, len(padded) - n + 1))
-        )
+        feats = ["w:" + key, *letters]
         entry = (word, feats)
         if previous is not None:
             pair = "b:" + previous[1][0][2:] + " " + key
@@ -62,6 +56,19 @@ def word_features(text: str) -> list[tuple[str, list[str]]]:
         out.append(entry)
         previous = entry
     return out
+
+
+@lru_cache(maxsize=200_000)
+def _word_parts(word: str) -> tuple[str, tuple[str, ...]]:
+    """The key of ``word`` and its letter n-gram features (``""``, ``()`` for a stop word)."""
+    key = word_key(word)
+    if not key:
+        return "", ()
+    padded = "<" + fold(word) + ">"
+    letters = tuple(
+        "c:" + padded[i : i + n] for n in CHAR_SIZES for i in range(max(1, len(padded) - n + 1))
+    )
+    return key, letters
 
 
 def _counts(text: str) -> Counter[str]:
@@ -87,20 +94,26 @@ class Featurizer:
     is_char: np.ndarray  # bool, one per feature
 
     @classmethod
-    def fit(cls, texts: Iterable[str]) -> Featurizer:
+    def fit(cls, texts: Sequence[str]) -> Featurizer:
         """Learn the vocabulary and smoothed IDF of ``texts`` (every feature seen at least once)."""
+        return cls.fit_transform(texts)[0]
+
+    @classmethod
+    def fit_transform(cls, texts: Sequence[str]) -> tuple[Featurizer, sparse.csr_matrix]:
+        """``fit`` then ``transform`` the same texts, reading each text once."""
+        all_counts = [_counts(text) for text in texts]
         df: Counter[str] = Counter()
-        n_docs = 0
-        for text in texts:
-            n_docs += 1
-            df.update(_counts(text).keys())
+        for counts in all_counts:
+            df.update(counts.keys())
         names = sorted(df)
         vocabulary = {name: i for i, name in enumerate(names)}
+        n_docs = len(all_counts)
         idf = np.array(
             [math.log((1 + n_docs) / (1 + df[name])) + 1.0 for name in names], dtype=np.float32
         )
         is_char = np.array([name.startswith("c:") for name in names], dtype=bool)
-        return cls(vocabulary, idf, is_char)
+        featurizer = cls(vocabulary, idf, is_char)
+        return featurizer, featurizer._matrix(all_counts)
 
     @property
     def size(self) -> int:
@@ -108,12 +121,15 @@ class Featurizer:
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF rows of ``texts`` (unknown features are dropped), one row per text."""
+        return self._matrix([_counts(text) for text in texts])
+
+    def _matrix(self, all_counts: Sequence[Counter[str]]) -> sparse.csr_matrix:
         indptr = [0]
         indices: list[int] = []
         data: list[float] = []
         vocabulary = self.vocabulary
-        for text in texts:
-            for feature, count in _counts(text).items():
+        for counts in all_counts:
+            for feature, count in counts.items():
                 j = vocabulary.get(feature)
                 if j is not None:
                     indices.append(j)
@@ -125,7 +141,7 @@ class Featurizer:
                 np.asarray(indices, dtype=np.int32),
                 np.asarray(indptr, dtype=np.int32),
             ),
-            shape=(len(texts), self.size),
+            shape=(len(all_counts), self.size),
         )
         matrix.data *= self.idf[matrix.indices]
         return self._normalise(matrix)

@@ -72,6 +72,8 @@ VECTOR_WEIGHT = 0.7
 BALANCE = 0.5
 # Temperature when there are too few examples to fit one (zero-shot, a handful of examples).
 DEFAULT_TEMPERATURE = 1.0
+# Most examples used to fit the temperature (three extra fits on them).
+CALIBRATION_ROWS = 2000
 # A second thème is offered when its probability is at least this share of the first one's.
 SECOND_RATIO = 0.5
 SECOND_MIN = 0.15
@@ -193,14 +195,15 @@ class Suggester:
             labels.append(k)
             weights.append(e.weight * balance[k])
 
-        featurizer = Featurizer.fit(texts)
+        featurizer, x = Featurizer.fit_transform(texts)
         width = featurizer.size + (vectors.dim if vectors else 0)
         if len(themes) < 2 or featurizer.size == 0:
             coef = np.zeros((len(themes), width), dtype=np.float32)
             intercept = np.zeros(len(themes), dtype=np.float32)
             return cls(tuple(themes), featurizer, coef, intercept, 1.0, threshold, version, vectors)
 
-        x = _matrix(featurizer, vectors, texts)
+        if vectors is not None:
+            x = _with_vectors(x, vectors, texts)
         y = np.asarray(labels)
         w = np.asarray(weights)
         coef, intercept = _fit(x, y, w, len(themes))
@@ -396,8 +399,12 @@ def _matrix(
 ) -> sparse.csr_matrix:
     """Features of ``texts``: words and letters, then the averaged word vector if any."""
     x = featurizer.transform(texts)
-    if vectors is None:
-        return x
+    return x if vectors is None else _with_vectors(x, vectors, texts)
+
+
+def _with_vectors(
+    x: sparse.csr_matrix, vectors: WordVectors, texts: Sequence[str]
+) -> sparse.csr_matrix:
     dense = vectors.transform(texts) * VECTOR_WEIGHT
     return sparse.hstack([x, sparse.csr_matrix(dense)], format="csr")
 
@@ -425,7 +432,7 @@ def _fit(
 def _calibrate(
     x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_pseudo: int, n_classes: int
 ) -> float:
-    """A temperature fitted on 3-fold out-of-fold predictions of the examples.
+    """A temperature fitted on 3-fold out-of-fold predictions of (at most 2,000) examples.
 
     The pseudo-documents are always in the training side. With fewer than three examples in
     at least two thèmes there is nothing to fit on: ``DEFAULT_TEMPERATURE``.
@@ -436,6 +443,9 @@ def _calibrate(
     if eligible.sum() < 2:
         return DEFAULT_TEMPERATURE
     ex = ex[eligible[y[ex]]]
+    if len(ex) > CALIBRATION_ROWS:
+        # One temperature needs no more: keeps retraining on 10,000 labels within seconds.
+        ex = np.sort(np.random.default_rng(0).choice(ex, CALIBRATION_ROWS, replace=False))
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     logits = np.zeros((len(ex), n_classes))
     for train_idx, test_idx in folds.split(ex, y[ex]):
