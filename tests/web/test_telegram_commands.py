@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from tests.fakes.telegram_api import USERNAME, FakeTelegramAPI, make_update
 from tests.fakes.telegram_fixtures import WEBHOOK_SECRET, settings, telegram_api  # noqa: F401
+from web.hooks.telegram import SECRET_HEADER
 
 
 def test_set_webhook_registers_the_public_url_and_the_secret(
@@ -63,3 +64,19 @@ def test_commands_say_what_is_missing(runner: FlaskCliRunner, app: Any) -> None:
     )
     result = runner.invoke(args=["telegram", "poll", "--once"])
     assert result.exit_code == 1 and "TELEGRAM_BOT_TOKEN" in result.output
+
+
+def test_send_delivers_what_the_webhook_queued(
+    runner: FlaskCliRunner,
+    client: FlaskClient,
+    telegram_api: FakeTelegramAPI,  # noqa: F811
+) -> None:
+    update = make_update(31_000_002, "Bonjour")
+    response = client.post("/hooks/telegram", json=update, headers={SECRET_HEADER: WEBHOOK_SECRET})
+    assert response.status_code == 200 and telegram_api.called("sendMessage") == []
+    result = runner.invoke(args=["telegram", "send", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "1 message(s) envoyé(s)" in result.output
+    [(chat, text, _)] = telegram_api.sent()
+    assert chat == "31000002" and "Bonjour" in text
+    assert runner.invoke(args=["telegram", "send", "--once"]).output.startswith("0 message")
