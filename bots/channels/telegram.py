@@ -71,6 +71,7 @@ MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 LABEL_FIT = 24  # characters a button shows in full on a small phone, one button a row
 LABEL_PAIR = 12  # labels this short go two a row
 CALL_TIMEOUT = 60.0
+DOWNLOAD_TIMEOUT = 20.0  # inside a webhook request: Telegram retries an update we are slow on
 START = re.compile(r"^/start(?:@\w+)?(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -270,7 +271,7 @@ def fetch(client: TelegramClient, media: Media, media_dir: Path) -> Media:
         return relative.as_posix()
 
     try:
-        return replace(media, path=client.run(download))
+        return replace(media, path=client.run(download, timeout=DOWNLOAD_TIMEOUT))
     except (TelegramError, FutureTimeout, ValueError, OSError) as error:
         log.warning("telegram %s %s not downloaded: %s", media.kind, media.file_id, error)
         return media

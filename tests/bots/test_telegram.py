@@ -21,7 +21,7 @@ from bots.channels.telegram import (
     to_inbound,
 )
 from bots.handler import Inbound, Media
-from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, make_photo_update, make_update
+from tests.fakes.telegram_api import STICKER, TOKEN, FakeTelegramAPI, make_photo_update, make_update
 from tests.fakes.telegram_fixtures import telegram_api  # noqa: F401
 
 CHAT = 7_000_001
@@ -97,16 +97,7 @@ def test_voice_note_is_media() -> None:
 
 
 def test_sticker_and_location_become_media_the_engine_answers_kindly() -> None:
-    sticker = {
-        "file_id": "CAACAgIAAxk-sticker",
-        "file_unique_id": "AgADsticker",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-    result = inbound(make_update(CHAT, sticker=sticker))
+    result = inbound(make_update(CHAT, sticker=STICKER))
     assert result is not None and [m.kind for m in result.media] == ["sticker"]
     located = inbound(make_update(CHAT, location={"latitude": 48.85, "longitude": 2.35}))
     assert located is not None

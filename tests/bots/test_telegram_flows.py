@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -17,7 +18,7 @@ from bots.telegram_polling import Poller
 from storage.db import transaction
 from storage.models import Answer, Contribution, Conversation, JoinCode, Message, Participant
 from tests.factories import make_quartier
-from tests.fakes.telegram_api import FakeTelegramAPI, make_photo_update, make_update
+from tests.fakes.telegram_api import STICKER, FakeTelegramAPI, make_photo_update, make_update
 from tests.fakes.telegram_fixtures import WEBHOOK_SECRET, settings, telegram_api  # noqa: F401
 from web.hooks.telegram import SECRET_HEADER
 
@@ -168,13 +169,19 @@ def test_flood_control_leaves_the_reply_waiting(
     assert participant_of(runtime, AMINA).unreachable_at is None
 
 
+@pytest.fixture
+def consented(client: FlaskClient, runtime: Runtime, telegram_api: FakeTelegramAPI) -> None:  # noqa: F811
+    """Amina has said hello and agreed to take part."""
+    say(client, runtime, telegram_api, "Bonjour")
+    say(client, runtime, telegram_api, "oui")
+
+
+@pytest.mark.usefixtures("consented")
 def test_photo_contribution_is_downloaded_and_kept(
     client: FlaskClient,
     runtime: Runtime,
     telegram_api: FakeTelegramAPI,  # noqa: F811
 ) -> None:
-    say(client, runtime, telegram_api, "Bonjour")
-    say(client, runtime, telegram_api, "oui")
     telegram_api.add_file("AgACAgQ-photo-0000000042", b"\xff\xd8 a broken bench", "photos/f.jpg")
     update = make_photo_update(AMINA, "AgACAgQ-photo-0000000042", caption="Le banc est cassé")
     assert post(client, update) == 200
@@ -189,17 +196,14 @@ def test_photo_contribution_is_downloaded_and_kept(
     assert saved.read_bytes() == b"\xff\xd8 a broken bench"
 
 
+@pytest.mark.usefixtures("consented")
 def test_a_sticker_gets_a_kind_answer(
     client: FlaskClient,
     runtime: Runtime,
     telegram_api: FakeTelegramAPI,  # noqa: F811
 ) -> None:
-    say(client, runtime, telegram_api, "Bonjour")
-    say(client, runtime, telegram_api, "oui")
-    sticker = {"file_id": "CAAC-st", "file_unique_id": "AgAD-st", "type": "regular"}
-    sticker |= {"width": 512, "height": 512, "is_animated": False, "is_video": False}
     before = len(list(telegram_api.sent()))
-    assert post(client, make_update(AMINA, sticker=sticker)) == 200
+    assert post(client, make_update(AMINA, sticker=STICKER)) == 200
     send_outbox(runtime)
     [(_, text, markup)] = list(telegram_api.sent())[before:]
     assert "écrivez un message ou envoyez une photo" in text and markup == REMOVE

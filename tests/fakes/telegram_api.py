@@ -241,6 +241,16 @@ def _handler_for(api: FakeTelegramAPI) -> type[BaseHTTPRequestHandler]:
 # --- real update JSON, as Telegram sends it ------------------------------------------------------
 
 _update_ids = itertools.count(500_000_001)
+STICKER = {
+    "file_id": "CAACAgIAAxkBAAIC-sticker",
+    "file_unique_id": "AgADsticker",
+    "type": "regular",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+    "emoji": "👍",
+}
 _message_ids = itertools.count(1)
 
 
