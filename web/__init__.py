@@ -57,6 +57,7 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
 
     from web import auth, cli, hooks, inbox, simulator
+    from web.hooks import sms  # noqa: F401
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
