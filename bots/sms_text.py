@@ -89,11 +89,17 @@ def _gsm_char(char: str) -> str:
     return base if base and is_gsm7(base) else ""
 
 
+_GUILLEMETS = re.compile(r"«\s*|\s*»")  # \s covers the non-breaking spaces too
+
+
 def to_gsm7(text: str) -> str:
-    """The same message, in GSM-7 only. Characters with no equivalent (emoji) are dropped."""
+    """The same message, in GSM-7 only. Characters with no equivalent (emoji) are dropped.
+
+    French guillemets become straight quotes without their inner spaces: `« Oui »` -> `"Oui"`.
+    """
     if is_gsm7(text):
         return text
-    return "".join(_gsm_char(c) for c in text)
+    return "".join(_gsm_char(c) for c in _GUILLEMETS.sub('"', text))
 
 
 def septets(text: str) -> int:

@@ -78,5 +78,5 @@ def make_channel(name: str, runtime: Runtime) -> Channel:
 
 
 def _load_builtin() -> None:
+    import bots.channels.sms  # noqa: F401
     from bots.channels import simulator  # noqa: F401
-    from bots.channels import sms  # noqa: F401

@@ -76,9 +76,7 @@ class SmsChannel:
         Only a body over Twilio's 1,600 characters is sent as several SMS, cut between words;
         the row keeps the id of the first one.
         """
-        parts = split_sms(
-            message.text, message.choices, message.expects != "scale", limit=MAX_BODY
-        )
+        parts = split_sms(message.text, message.choices, message.expects != "scale", limit=MAX_BODY)
         sids = [self._send_one(message.address, part) for part in parts]
         return sids[0]
 

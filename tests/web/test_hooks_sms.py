@@ -69,7 +69,9 @@ class Phone:
     def send(self, body: str, sender: str | None = None, **extra: str) -> list[str]:
         before = len(self.twilio.sent())
         token = self.runtime.settings.twilio_auth_token
-        response = signed_post(self.client, "/hooks/sms", incoming(body, sender or self.number, **extra), token)
+        response = signed_post(
+            self.client, "/hooks/sms", incoming(body, sender or self.number, **extra), token
+        )
         assert response.status_code == 200
         assert response.mimetype == "text/xml"
         assert b"<Response />" in response.data  # replies go through the outbox, never TwiML
@@ -104,9 +106,7 @@ def test_full_survey_by_sms_sends_one_gsm7_segment_per_reply(
         assert values == ["oui", ["famille", "ecole"], 4, "mercredi", "Plus de profs"]
         rows = session.scalars(select(Message).where(Message.direction == "out")).all()
         assert {r.status for r in rows} == {"sent"}
-        assert [r.provider_id for r in rows] == [
-            f"SM{n:032x}" for n in range(1, len(rows) + 1)
-        ]
+        assert [r.provider_id for r in rows] == [f"SM{n:032x}" for n in range(1, len(rows) + 1)]
 
 
 def test_numbers_written_differently_are_one_participant(phone: Phone, runtime: Runtime) -> None:
@@ -162,9 +162,7 @@ def test_forged_or_misaddressed_posts_are_refused(
         assert session.scalar(select(func.count(Message.id))) == 0
 
 
-def test_hooks_are_absent_when_sms_is_not_configured(
-    client: Any, runtime: Runtime
-) -> None:
+def test_hooks_are_absent_when_sms_is_not_configured(client: Any, runtime: Runtime) -> None:
     runtime.settings = replace(runtime.settings, twilio_auth_token="")
     response = signed_post(client, "/hooks/sms", incoming("Bonjour"), "anything")
     assert response.status_code == 404
