@@ -47,6 +47,15 @@ ANSWER_BY_KIND = {
 }
 FIRST_CONTACT = ("Bonjour", "oui", "Les poubelles débordent", "1", "LANGUE", "1", "AIDE")
 FIRST_CONTACT += ("OUBLIER", "non", "PASSER", "", "STOP", "START")
+# Texts staff type in the back-office (retour, replies), as a word processor writes them: made up
+# for this bench, not taken from prompts/, to show what shaping does to typographic punctuation.
+STAFF_SAMPLES = (
+    "Vous avez été 214 à répondre à l’enquête « Vous et le quartier ». Merci ! Prochaine étape :"
+    " réunion publique le 12 mars à 18\u202fh à la Maison des habitants.",
+    "Bonjour, merci pour votre message sur l’ascenseur du bâtiment C. Le bailleur est prévenu ;"
+    " nous vous tiendrons au courant.",
+    "Rappel : l’aide aux devoirs reprend mercredi à 14\u202fh, salle Côté Cour. C’est gratuit…",
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,11 @@ def main() -> None:
             totals.append(_table(f"survey {spec.key} ({language}), full run with retries", run))
     raw = sum(r for r, _ in totals)
     sent = sum(s for _, s in totals)
-    print(f"\nall tables: {raw} segments raw, {sent} as sent, saving {_saving(raw, sent).strip()}")
+    print(
+        f"\nprompts/, all tables: {raw} segments raw, {sent} as sent, saving {_saving(raw, sent)}"
+    )
+    staff = [Sms(f"staff sample {n}", text) for n, text in enumerate(STAFF_SAMPLES, 1)]
+    _table("sample staff texts (not from prompts/)", staff)
 
 
 if __name__ == "__main__":
