@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -19,16 +18,9 @@ from storage.config import Settings
 from storage.db import transaction
 from storage.models import Message, Participant
 from tests.factories import make_participant
-from tests.fakes.twilio_api import FakeTwilio, with_twilio
+from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
 
 NUMBER = "+33611223344"
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -14,12 +14,15 @@ import itertools
 import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+import pytest
 
 from bots.sms_text import is_gsm7, segments
 
@@ -193,3 +196,11 @@ def with_twilio(settings: Any, fake: FakeTwilio, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return replace(settings, **values)
+
+
+@pytest.fixture(name="twilio")
+def twilio_fixture() -> Iterator[FakeTwilio]:
+    """A started fake, stopped after the test. Import it as `twilio_fixture` to use `twilio`."""
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from itertools import count
 from typing import Any
@@ -17,18 +16,11 @@ from bots.runtime import Runtime
 from bots.sms_text import is_gsm7, segments
 from storage.config import Settings
 from storage.models import Answer, Contribution, Conversation, Message, Participant
-from tests.fakes.twilio_api import FakeTwilio, with_twilio
+from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
 
 PUBLIC = "https://paroles.example.fr"
 HABITANT = "+33612345678"
 _sids = count(1)
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -254,32 +246,23 @@ def test_delivery_statuses_are_recorded_and_never_go_back(
         assert row.delivered_at is not None
 
 
-def test_failed_delivery_marks_the_number_unreachable(
-    phone: Phone, client: Any, runtime: Runtime
+@pytest.mark.parametrize(
+    ("twilio_status", "code", "unreachable"),
+    [("undelivered", "30006", True), ("failed", "30005", True), ("failed", "30008", False)],
+)
+def test_failed_delivery_is_recorded_and_dead_numbers_marked_unreachable(
+    phone: Phone, client: Any, runtime: Runtime, twilio_status: str, code: str, unreachable: bool
 ) -> None:
     phone.send("Bonjour")
     with runtime.sessions() as session:
         sid = session.scalars(select(Message.provider_id).where(Message.direction == "out")).one()
     assert sid
-    assert _status(client, runtime, sid, "undelivered", "30006").status_code == 204
+    assert _status(client, runtime, sid, twilio_status, code).status_code == 204
     with runtime.sessions() as session:
         row = session.scalars(select(Message).where(Message.direction == "out")).one()
-        assert (row.status, row.error_code) == ("undelivered", "30006")
-        assert session.scalars(select(Participant)).one().unreachable_at is not None
-
-
-def test_carrier_trouble_is_recorded_without_marking_the_number(
-    phone: Phone, client: Any, runtime: Runtime
-) -> None:
-    phone.send("Bonjour")
-    with runtime.sessions() as session:
-        sid = session.scalars(select(Message.provider_id).where(Message.direction == "out")).one()
-    assert sid
-    assert _status(client, runtime, sid, "failed", "30008").status_code == 204
-    with runtime.sessions() as session:
-        row = session.scalars(select(Message).where(Message.direction == "out")).one()
-        assert (row.status, row.error_code) == ("failed", "30008")
-        assert session.scalars(select(Participant)).one().unreachable_at is None
+        assert (row.status, row.error_code) == (twilio_status, code)
+        participant = session.scalars(select(Participant)).one()
+        assert (participant.unreachable_at is not None) is unreachable
 
 
 def test_status_of_an_unknown_message_is_accepted_and_ignored(
