@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -151,6 +151,19 @@ def record_status(
                 if participant is not None and participant.unreachable_at is None:
                     participant.unreachable_at = now
     return True
+
+
+def mark_reachable(runtime: Runtime, participant_id: int) -> None:
+    """A number that just wrote to us can receive again (e.g. START after a carrier-level STOP).
+
+    If it still cannot, the next send fails with the same code and marks it again.
+    """
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(Participant)
+            .where(Participant.id == participant_id, Participant.unreachable_at.is_not(None))
+            .values(unreachable_at=None)
+        )
 
 
 def rate_from(settings: Settings) -> float:

@@ -265,6 +265,22 @@ def test_failed_delivery_is_recorded_and_dead_numbers_marked_unreachable(
         assert (participant.unreachable_at is not None) is unreachable
 
 
+def test_a_number_that_writes_again_is_reachable_again(
+    phone: Phone, client: Any, runtime: Runtime
+) -> None:
+    phone.send("Bonjour")
+    with runtime.sessions() as session:
+        sid = session.scalars(select(Message.provider_id).where(Message.direction == "out")).one()
+    assert sid
+    _status(client, runtime, sid, "undelivered", "21610")  # STOP sent to the carrier
+    with runtime.sessions() as session:
+        assert session.scalars(select(Participant)).one().unreachable_at is not None
+    [back] = phone.send("START")
+    assert back
+    with runtime.sessions() as session:
+        assert session.scalars(select(Participant)).one().unreachable_at is None
+
+
 def test_status_of_an_unknown_message_is_accepted_and_ignored(
     client: Any, runtime: Runtime
 ) -> None:
