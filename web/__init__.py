@@ -57,7 +57,7 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
 
     from web import auth, cli, hooks, inbox, simulator
-    from web.hooks import telegram  # noqa: F401
+    from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
