@@ -240,7 +240,12 @@ def test_not_understood_is_kept_and_reasked_with_a_hint_then_skip_is_offered() -
     assert [(f.kind, f.raw) for f in first.facts] == [("not_understood", "je sais pas trop")]
     assert first.state.question == 3 and first.state.misses == 1
     assert "Je n'ai pas compris" in one(first).text and "PASSER" not in one(first).text
-    assert one(first).choices == ("Après l'école", "Le mercredi", "Le samedi", "Pendant les vacances")
+    assert one(first).choices == (
+        "Après l'école",
+        "Le mercredi",
+        "Le samedi",
+        "Pendant les vacances",
+    )
     second = step(first.state, Incoming("bof"), CTX)
     assert "PASSER" in one(second).text and second.state.misses == 2
     skipped = step(second.state, Incoming("passer"), CTX)
