@@ -276,7 +276,7 @@ def _join(state: State, msg: Incoming, text: str, ctx: Context, facts: tuple[Fac
         return Step(replace(state, asking=""), (say.reply("invite_prompt"),), facts)
     if state.survey and state.survey != survey.key:
         facts = (*facts, Fact("survey_left", survey=state.survey, value="switched"))
-    if state.survey == survey.key:
+    if state.survey == survey.key and state.question < len(survey.questions):
         return Step(state, (_with_question(say.text("resume"), state, ctx, key="resume"),), facts)
     started = _start_survey(replace(state, asking=""), survey, ctx, "")
     return Step(started.state, started.replies, (*facts, *started.facts))
@@ -347,7 +347,7 @@ def _fits_one_sms(text: str, choices: tuple[str, ...], numbered: bool) -> bool:
 
 def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:
     survey = ctx.surveys.get(state.survey or "")
-    if survey is None or state.asking:
+    if survey is None or state.asking or state.question >= len(survey.questions):
         if key == "help" and not state.asking:
             text = _join_lines([text, ctx.catalog.text(state.language, "invite_prompt")])
         return Reply(text, key=key)

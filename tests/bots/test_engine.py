@@ -318,6 +318,15 @@ def test_a_survey_removed_under_the_habitant_turns_the_message_free() -> None:
     assert result.facts[0].value == "gone" and result.state.survey is None
 
 
+@pytest.mark.parametrize("message", [Incoming("aide"), Incoming(join=Join("S", "scolarite"))])
+def test_a_survey_shortened_under_the_habitant_does_not_break_help_or_resume(
+    message: Incoming,
+) -> None:
+    """Found by hypothesis: question 6 of a survey that now has 5."""
+    result = step(in_survey("scolarite", 5), message, CTX)
+    assert len(result.replies) == 1
+
+
 def test_start_survey_from_a_campaign() -> None:
     result = start_survey(CONSENTED, SURVEYS["aller-vers"], CTX)
     assert kinds(result) == ["survey_started"] and result.state.survey == "aller-vers"
