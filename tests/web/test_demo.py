@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
@@ -102,3 +103,15 @@ def test_demo_answers_follow_the_survey_branching(runtime: Runtime) -> None:
             assert len(positions) == len(set(positions))
             if conversation.status == "finished":
                 assert conversation.finished_at is not None
+
+
+def test_the_demo_account_logs_in_and_reads_the_inbox(app: Any, runtime: Runtime) -> None:
+    password = seed_demo(runtime, now=NOW)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    response = client.post(
+        "/auth/login", data={"email": DEMO_EMAIL, "password": password}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "rue des Lilas" in page or "Tilleuls" in page or "Marché" in page
