@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from bots import answers
 from bots.prompts import Catalog
+from bots.sms_text import render_sms, segments
 from bots.surveys import NO, YES, QuestionSpec, SurveySpec
 from bots.text import clean, normalise
 
@@ -277,7 +278,7 @@ def _join(state: State, msg: Incoming, text: str, ctx: Context, facts: tuple[Fac
         return Step(replace(state, asking=""), (say.reply("invite_prompt"),), facts)
     if state.survey and state.survey != survey.key:
         facts = (*facts, Fact("survey_left", survey=state.survey, value="switched"))
-    if state.survey == survey.key:
+    if state.survey == survey.key and state.question < len(survey.questions):
         return Step(state, (_with_question(say.text("resume"), state, ctx, key="resume"),), facts)
     started = _start_survey(replace(state, asking=""), survey, ctx, "")
     return Step(started.state, started.replies, (*facts, *started.facts))
@@ -314,24 +315,43 @@ def _question_reply(state: State, survey: SurveySpec, ctx: Context, prefix: str 
     )
     expects: Expects = "text"
     choices: tuple[str, ...] = ()
+    hint = ""
     if question.kind in ("single", "multiple"):
         choices = tuple(c.label(state.language) for c in question.choices)
         expects = "choice" if question.kind == "single" else "choices"
         if question.kind == "multiple":
-            body = _join_lines([body, say.text("hint_multiple")])
+            hint = say.text("hint_multiple")
     elif question.kind == "yes_no":
         choices, expects = (say.text("yes"), say.text("no")), "choice"
     elif question.kind == "scale":
-        body = _join_lines([body, say.text("hint_scale")])
+        hint = say.text("hint_scale")
         choices, expects = ("1", "2", "3", "4", "5"), "scale"
     elif question.kind == "quartier":
         choices, expects = tuple(q.name for q in ctx.quartiers), "choice"
-    return Reply(_join_lines([prefix, body]), choices, expects, key=f"question:{question.position}")
+    number = say.text("question", n=state.question + 1, total=len(survey.questions), text="")
+    # One SMS if at all possible: a retry or a reminder first drops the hint (the prefix says
+    # how to answer), then the question they have just read, never the choices.
+    candidates = [
+        _join_lines([prefix, body, hint]),
+        _join_lines([prefix, body]),
+        _join_lines([prefix, number]),
+    ]
+    numbered = expects != "scale"
+    text = next((c for c in candidates if _fits_one_sms(c, choices, numbered)), candidates[-1])
+    if not prefix:
+        text = candidates[0]  # a question asked for the first time is always shown whole
+    return Reply(text, choices, expects, key=f"question:{question.position}")
+
+
+def _fits_one_sms(text: str, choices: tuple[str, ...], numbered: bool) -> bool:
+    return segments(render_sms(text, choices, numbered)) == 1
 
 
 def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:
     survey = ctx.surveys.get(state.survey or "")
-    if survey is None or state.asking:
+    if survey is None or state.asking or state.question >= len(survey.questions):
+        if key == "help" and not state.asking:
+            text = _join_lines([text, ctx.catalog.text(state.language, "invite_prompt")])
         return Reply(text, key=key)
     return _question_reply(state, survey, ctx, prefix=text)
 
