@@ -5,7 +5,8 @@ can be tested exhaustively. Channels turn provider payloads into `Incoming` valu
 `Reply` values their own way; `bots.handler` records the `facts` a step returns.
 
 Every incoming message gets exactly one reply, except while the habitant has opted out (STOP):
-then nothing is sent until START (or a new /start code), as SMS rules require.
+then nothing is sent until START (or a new /start code), as SMS rules require — but OUBLIER still
+works and is answered, because erasing one's data is a right, not a message.
 """
 
 from __future__ import annotations
