@@ -156,13 +156,13 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
     elif state.opted_out:
         if keyword == "start" or msg.join is not None:
             back = replace(state, opted_out=False, asking="", survey=None, misses=0)
-            facts = (Fact("opted_in"),)
+            opted_in = (Fact("opted_in"),)
             if msg.join is not None:
-                return _join(back, msg, text, ctx, facts)
-            return Step(back, (say.reply("start_done", key="start_done"),), facts)
+                return _join(back, msg, text, ctx, opted_in)
+            return Step(back, (say.reply("start_done", key="start_done"),), opted_in)
         return Step(state, ())
     if keyword == "stop":
-        facts = (Fact("opted_out"),)
+        facts: tuple[Fact, ...] = (Fact("opted_out"),)
         if state.survey:
             facts = (Fact("survey_left", survey=state.survey, value="stopped"), *facts)
         stopped = replace(state, opted_out=True, asking="", survey=None, misses=0)
@@ -224,10 +224,8 @@ def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
         keep = "" if _is_greeting(text, ctx) else text
         media = tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
         asking = replace(state, asking="consent", pending_text=keep, pending_media=media, misses=0)
-        question = say.yes_no(
-            _join_lines([say.text("welcome"), say.text("consent_question")]), key="welcome"
-        )
-        return Step(asking, (question,))
+        welcome = _join_lines([say.text("welcome"), say.text("consent_question")])
+        return Step(asking, (say.yes_no(welcome, key="welcome"),))
     agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
     if agreed is True:
         return _consented(state, ctx)
@@ -415,21 +413,21 @@ def _survey_answer(
             (Fact("survey_left", survey=state.survey, value="gone"), *free.facts),
         )
     question = survey.questions[state.question]
-    where = {"survey": survey.key, "position": question.position}
+    key, position = survey.key, question.position
     if keyword == "skip":
         if question.required:
             return Step(state, (_question_reply(state, survey, ctx, prefix=say.text("required")),))
-        return _advance(state, survey, None, ctx, Fact("skipped", **where))
+        return _advance(state, survey, None, ctx, Fact("skipped", key, position))
     understood, value = parse_answer(question, text, ctx)
     if understood:
-        facts = [Fact("answer", raw=text, value=value, **where)]
+        answer = Fact("answer", key, position, raw=text, value=value)
         if question.kind == "quartier":
-            facts.append(Fact("quartier", value=value))
-        return _advance(state, survey, value, ctx, *facts)
+            return _advance(state, survey, value, ctx, answer, Fact("quartier", value=value))
+        return _advance(state, survey, value, ctx, answer)
     # Not understood: keep what they said, then ask again, gently.
-    facts = (
-        (Fact("not_understood", raw=text, media=msg.media, **where),) if text or msg.media else ()
-    )
+    facts: tuple[Fact, ...] = ()
+    if text or msg.media:
+        facts = (Fact("not_understood", key, position, raw=text, media=msg.media),)
     if _paused(state, msg, ctx):
         return Step(
             replace(state, misses=0),
