@@ -192,6 +192,9 @@ def users_add(email: str, role: str, quartiers: tuple[str, ...], name: str) -> N
 def init_app(app: Flask) -> None:
     for command in (db_group, chat, serve, users_group):
         app.cli.add_command(command)
+    from web.telegram_commands import telegram_group  # the group lives in its own module
+
+    app.cli.add_command(telegram_group)
 
 
 def _create_app() -> Flask:
