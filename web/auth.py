@@ -36,7 +36,7 @@ from wtforms.validators import DataRequired, Email
 
 from storage.models import ROLES, Contribution, LoginAttempt, Quartier, User
 from web import login_manager
-from web.db import get_session
+from web.db import get_runtime, get_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,8 +100,13 @@ class StaffUser:
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     """Reloaded on every request: a deactivated account or a new role takes effect at once."""
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return StaffUser(user) if user is not None and user.active else None
+    # Its own short session: the request's session must not be opened before the view decides
+    # whether it writes (a view may hand work to the bots, which write in their own transaction).
+    if not user_id.isdigit():
+        return None
+    with get_runtime().sessions() as session:
+        user = session.get(User, int(user_id))
+        return StaffUser(user) if user is not None and user.active else None
 
 
 def hash_password(password: str) -> str:
