@@ -7,9 +7,10 @@ conversations of a campaign are its list of recipients, written in the same tran
 invitations, so a relaunch skips whoever already has one.
 
 Life of a campaign: `scheduled -> launching -> running -> closed`, or `cancelled` at any time.
-Life of a recipient (a `Conversation` of the campaign): `waiting` or `invited`, then `active`,
-`finished` or `stopped` (the handler moves it), or `expired` / `undelivered` when the invitation
-never reached them.
+Life of a recipient (a `Conversation` of the campaign): `waiting` or `invited`, then `finished`
+or `stopped` (the handler moves it; it leaves `invited` as is when the first answer comes, so
+"started" means "has answers"), or `expired` / `undelivered` when the invitation never reached
+them.
 
 Choices:
 - Only habitants who consented, did not say STOP, are reachable and still have contact data
@@ -43,7 +44,7 @@ from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
 from bots.surveys import SurveySpec
 from storage.db import transaction
-from storage.models import Campaign, Conversation, Message, Participant, Quartier, Survey
+from storage.models import Answer, Campaign, Conversation, Message, Participant, Quartier, Survey
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,8 @@ def send_reminders(runtime: Runtime, now: datetime) -> int:
                 .join(Participant, Participant.id == Conversation.participant_id)
                 .where(
                     Conversation.campaign_id == campaign.id,
-                    Conversation.status == "active",
+                    Conversation.status.in_(("invited", "active")),
+                    exists().where(Answer.conversation_id == Conversation.id),  # started
                     Conversation.reminded_at.is_(None),
                     Conversation.updated_at <= stale,
                     *reachable(),
@@ -365,8 +367,6 @@ class CampaignStatus:
 
 
 def campaign_status(session: Session, campaign_id: int) -> CampaignStatus:
-    from storage.models import Answer
-
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise CampaignError(f"campagne inconnue : {campaign_id}")

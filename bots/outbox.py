@@ -11,21 +11,24 @@ How one worker sends one batch of a channel:
    never take the same row; SQLite serialises writers with `BEGIN IMMEDIATE`). Campaign rows are
    left alone during quiet hours. A claimed row has not been handed to the provider yet, so a
    claim left behind by a dead worker simply goes back to `pending`.
-2. **start** (one tiny transaction per row, after the rate limiter): `claimed -> sending`, only if
-   this worker still holds the claim and the habitant has not said STOP since the row was
-   written. The attempt is counted here, before the API call.
+2. **start** (after the rate limiter): `claimed -> sending`, only if this worker still holds the
+   claim and the habitant has not said STOP since the row was written. The attempt is counted
+   here, before the API call.
 3. **send**: the channel's API call.
-4. **record** (one tiny transaction): `sent` with the provider's id, or the failure.
+4. **record**: `sent` with the provider's id, or the failure. To pay one commit per message,
+   not two, the outcome of a row is committed in the same transaction as the start of the next
+   one (and at the end of the batch, even if the channel raised something unexpected).
 
 What remains of "never sent twice": neither Twilio's Messages API nor Telegram's sendMessage
 takes an idempotency key, so if the process dies after the provider accepted a message and
 before step 4 commits, the row stays `sending`. Only that one row per worker can be in this
-state (rows are started one at a time), and the window is the API call plus one commit. A
-`sending` row older than the send lease (longer than any channel's HTTP timeout) is recovered:
-if the channel can tell whether it sent it (an optional `find_sent(outgoing) -> provider id or
-None`), the answer decides between `sent` and a safe retry; otherwise the row is marked
-`failed` with code `interrupted`. We prefer a message possibly lost (and visible as such)
-to a message possibly sent twice.
+state (rows are started one at a time), and the window is the API call, the rate limiter's
+pause before the next row (a fraction of a second) and one commit. A `sending` row older than
+the send lease (longer than any channel's HTTP timeout) is recovered: if the channel can tell
+whether it sent it (an optional `find_sent(outgoing) -> provider id or None`), the answer
+decides between `sent` and a safe retry; otherwise the row is marked `failed` with code
+`interrupted`. We prefer a message possibly lost (and visible as such) to a message possibly
+sent twice.
 
 Rate limits are per channel and per worker process: each channel's `rate_per_second`, or
 `PAROLES_RATE_<CHANNEL>` (e.g. `PAROLES_RATE_SMS=1` for a single Twilio long code). With
@@ -45,6 +48,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import OperationalError
@@ -148,6 +152,9 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+Outcome = Callable[[Session], None]
+
+
 @dataclass(frozen=True)
 class BatchResult:
     claimed: int = 0
@@ -200,18 +207,42 @@ def deliver_batch(
     rng = rng or random.Random()
     claimed = _claim(runtime, channel.name, limit, clock(), worker)
     sent = 0
-    for outgoing in claimed:
-        if limiter is not None:
-            limiter.wait()
-        if not _start(runtime, outgoing.message_id, worker, clock()):
-            continue
-        try:
-            provider_id = channel.send(outgoing)
-        except SendError as error:
-            _failed(runtime, outgoing.message_id, worker, error, clock(), config, rng)
-            continue
-        _sent(runtime, outgoing.message_id, worker, provider_id, clock())
-        sent += 1
+    outcome: Outcome | None = None  # of the previous row, committed with the next start
+    try:
+        for outgoing in claimed:
+            if limiter is not None:
+                limiter.wait()
+            with transaction(runtime.sessions) as session:
+                if outcome is not None:
+                    outcome(session)
+                    outcome = None
+                if not _start(session, outgoing.message_id, worker, clock()):
+                    continue
+            try:
+                provider_id = channel.send(outgoing)
+            except SendError as error:
+                outcome = partial(
+                    _failed,
+                    message_id=outgoing.message_id,
+                    worker=worker,
+                    error=error,
+                    now=clock(),
+                    config=config,
+                    rng=rng,
+                )
+                continue
+            outcome = partial(
+                _sent,
+                message_id=outgoing.message_id,
+                worker=worker,
+                provider_id=provider_id,
+                now=clock(),
+            )
+            sent += 1
+    finally:
+        if outcome is not None:
+            with transaction(runtime.sessions) as session:
+                outcome(session)
     return BatchResult(claimed=len(claimed), sent=sent)
 
 
@@ -264,38 +295,40 @@ def _opted_out_since_written() -> exists:
     )
 
 
-def _start(runtime: Runtime, message_id: int, worker: str, now: datetime) -> bool:
+def _start(session: Session, message_id: int, worker: str, now: datetime) -> bool:
+    """`claimed -> sending` if the claim is still ours and the habitant did not say STOP."""
     mine = (Message.id == message_id, Message.status == "claimed", Message.claimed_by == worker)
-    with transaction(runtime.sessions) as session:
-        started = session.execute(
-            update(Message)
-            .where(*mine, ~_opted_out_since_written())
-            .values(status="sending", attempts=Message.attempts + 1, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if started.rowcount == 1:  # type: ignore[attr-defined]
-            return True
-        session.execute(
-            update(Message)
-            .where(*mine)
-            .values(status="cancelled", last_error="opted out", claimed_by=None)
-            .execution_options(synchronize_session=False)
-        )
-        return False
+    started = session.execute(
+        update(Message)
+        .where(*mine, ~_opted_out_since_written())
+        .values(status="sending", attempts=Message.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if started.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    session.execute(
+        update(Message)
+        .where(*mine)
+        .values(status="cancelled", last_error="opted out", claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return False
 
 
-def _sent(runtime: Runtime, message_id: int, worker: str, provider_id: str, now: datetime) -> None:
-    with transaction(runtime.sessions) as session:
-        session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.claimed_by == worker)
-            .values(status="sent", provider_id=provider_id, sent_at=now)
-            .execution_options(synchronize_session=False)
-        )
+def _sent(
+    session: Session, *, message_id: int, worker: str, provider_id: str, now: datetime
+) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claimed_by == worker)
+        .values(status="sent", provider_id=provider_id, sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _failed(
-    runtime: Runtime,
+    session: Session,
+    *,
     message_id: int,
     worker: str,
     error: SendError,
@@ -303,24 +336,23 @@ def _failed(
     config: OutboxConfig,
     rng: random.Random,
 ) -> None:
-    with transaction(runtime.sessions) as session:
-        row = session.get(Message, message_id)
-        if row is None or row.claimed_by != worker:
-            return
-        row.last_error = str(error)[:500]
-        row.error_code = error.code or None
-        if error.transient and row.attempts < config.max_attempts:
-            retry_after = float(getattr(error, "retry_after", 0) or 0)
-            row.status = "pending"
-            row.claimed_by = None
-            row.next_attempt_at = now + config.backoff(row.attempts, rng, retry_after)
-            return
-        if error.transient:
-            row.last_error = f"{config.max_attempts} tries: {row.last_error}"[:500]
-        _mark_failed(row, now, row.last_error, row.error_code)
-        if error.unreachable and row.participant_id is not None:
-            mark_unreachable(session, row.participant_id, now)
-        log.warning("message %s failed: %s", message_id, error)
+    row = session.get(Message, message_id)
+    if row is None or row.claimed_by != worker:
+        return
+    row.last_error = str(error)[:500]
+    row.error_code = error.code or None
+    if error.transient and row.attempts < config.max_attempts:
+        retry_after = float(getattr(error, "retry_after", 0) or 0)
+        row.status = "pending"
+        row.claimed_by = None
+        row.next_attempt_at = now + config.backoff(row.attempts, rng, retry_after)
+        return
+    if error.transient:
+        row.last_error = f"{config.max_attempts} tries: {row.last_error}"[:500]
+    _mark_failed(row, now, row.last_error, row.error_code)
+    if error.unreachable and row.participant_id is not None:
+        mark_unreachable(session, row.participant_id, now)
+    log.warning("message %s failed: %s", message_id, error)
 
 
 def _mark_failed(row: Message, now: datetime, reason: str, code: str | None) -> None:

@@ -24,6 +24,7 @@ from bots.outbox import (
 )
 from bots.runtime import Runtime
 from storage.config import load_settings
+from storage.db import transaction
 from storage.models import Message, Participant
 from tests.bots.campaign_support import MONDAY_10H, add_participants
 from tests.bots.campaign_support import flaky_runtime as flaky_runtime
@@ -60,6 +61,11 @@ def queue(runtime: Runtime, participant_id: int, text: str, now: datetime, **val
         for key, value in values.items():
             setattr(row, key, value)
         return message_id
+
+
+def start(runtime: Runtime, message_id: int, worker: str, now: datetime) -> bool:
+    with transaction(runtime.sessions) as session:
+        return _start(session, message_id, worker, now)
 
 
 def row(runtime: Runtime, message_id: int) -> Message:
@@ -151,7 +157,7 @@ def test_stop_between_claim_and_send_cancels_but_the_stop_reply_goes(
     with flaky_runtime.sessions.begin() as session:
         session.get(Participant, pid).opted_out_at = stop_at  # type: ignore[union-attr]
     stop_reply = queue(flaky_runtime, pid, "Vous ne recevrez plus de message.", stop_at)
-    assert not _start(flaky_runtime, invitation, "w1", stop_at)
+    assert not start(flaky_runtime, invitation, "w1", stop_at)
     assert row(flaky_runtime, invitation).status == "cancelled"
     channel = Recorder()
     deliver(flaky_runtime, channel, now=stop_at)
@@ -166,7 +172,7 @@ def test_a_worker_that_lost_its_claim_does_not_send(flaky_runtime: Runtime) -> N
     assert recover(flaky_runtime, later)["released"] == 1
     channel = Recorder()
     assert deliver(flaky_runtime, channel, now=later, worker="other") == 1
-    assert not _start(flaky_runtime, message_id, "slow-worker", later)  # wakes up too late
+    assert not start(flaky_runtime, message_id, "slow-worker", later)  # wakes up too late
     assert channel.sent == [message_id]
 
 
@@ -174,7 +180,7 @@ def test_an_interrupted_send_is_never_sent_again_blindly(flaky_runtime: Runtime)
     [pid] = add_participants(flaky_runtime, 1)
     message_id = queue(flaky_runtime, pid, "bonjour", MONDAY_10H)
     _claim(flaky_runtime, "flaky", 10, MONDAY_10H, "dead")
-    assert _start(flaky_runtime, message_id, "dead", MONDAY_10H)  # ...then the process died
+    assert start(flaky_runtime, message_id, "dead", MONDAY_10H)  # ...then the process died
     assert recover(flaky_runtime, MONDAY_10H + timedelta(minutes=1))["interrupted"] == 0  # lease
     counts = recover(flaky_runtime, MONDAY_10H + timedelta(hours=1))
     assert counts["interrupted"] == 1
@@ -200,7 +206,7 @@ def test_an_interrupted_send_is_settled_by_asking_the_provider(
     channel = make_channel("flaky", runtime)
     outgoing = {o.message_id: o for o in _claim(runtime, "flaky", 10, MONDAY_10H, "dead")}
     for message_id in (accepted, lost):
-        assert _start(runtime, message_id, "dead", MONDAY_10H)
+        assert start(runtime, message_id, "dead", MONDAY_10H)
     channel.send(outgoing[accepted])  # the provider got it; the worker died before recording
     later = MONDAY_10H + timedelta(hours=1)
     counts = recover(runtime, later, channels={"flaky": channel})
