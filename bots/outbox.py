@@ -390,14 +390,19 @@ def recover(
     channels: Mapping[str, Channel] | None = None,
     config: OutboxConfig | None = None,
 ) -> dict[str, int]:
-    """Take back what dead workers left: stale claims and interrupted sends (see the docstring)."""
+    """Take back what dead workers left: stale claims and interrupted sends (see the docstring).
+
+    With `channels`, only their rows, each settled with its own channel's `find_sent`.
+    """
     config = config or OutboxConfig.from_settings(runtime.settings)
     channels = channels or {}
+    only = (Message.channel.in_(list(channels)),) if channels else ()
     counts = {"released": 0, "confirmed": 0, "retried": 0, "interrupted": 0}
     with transaction(runtime.sessions) as session:
         released = session.execute(
             update(Message)
             .where(
+                *only,
                 Message.status == "claimed",
                 Message.claimed_at < now - timedelta(seconds=config.claim_lease_seconds),
             )
@@ -408,6 +413,7 @@ def recover(
     stale = (
         select(Message)
         .where(
+            *only,
             Message.status == "sending",
             Message.claimed_at < now - timedelta(seconds=config.send_lease_seconds),
         )

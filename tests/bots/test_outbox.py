@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bots.campaigns import Target, create_campaign, launch
 from bots.channels import SendError, make_channel
 from bots.engine import Reply
 from bots.handler import enqueue_reply
@@ -26,7 +32,7 @@ from bots.runtime import Runtime
 from storage.config import load_settings
 from storage.db import transaction
 from storage.models import Message, Participant
-from tests.bots.campaign_support import MONDAY_10H, add_participants
+from tests.bots.campaign_support import MONDAY_10H, add_participants, make_runtime
 from tests.bots.campaign_support import flaky_runtime as flaky_runtime
 from tests.bots.campaign_support import flaky_server as flaky_server
 from tests.conftest import SECRET
@@ -192,8 +198,6 @@ def test_an_interrupted_send_is_never_sent_again_blindly(flaky_runtime: Runtime)
 def test_an_interrupted_send_is_settled_by_asking_the_provider(
     database_url: str, tmp_path: object, flaky_server: FlakyServer
 ) -> None:
-    from tests.bots.campaign_support import make_runtime
-
     runtime = make_runtime(
         database_url,
         tmp_path,
@@ -280,3 +284,116 @@ def test_claimed_rows_are_skipped_by_a_second_claim(flaky_runtime: Runtime) -> N
     with flaky_runtime.sessions() as session:
         owners = session.scalars(select(Message.claimed_by).order_by(Message.id)).all()
     assert owners == ["a", "a", "b"]
+
+
+# --- real worker processes ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = "import tests.fakes.flaky_channel; from web.cli import main; main()"
+
+
+def start_worker(runtime: Runtime) -> subprocess.Popen[str]:
+    """`paroles worker --outbox-only --exit-when-idle` in its own process, on this database."""
+    env = {
+        **os.environ,
+        **runtime.settings.extra,
+        "PAROLES_DATABASE_URL": runtime.settings.database_url,
+        "PAROLES_SECRET_KEY": SECRET,
+        "PAROLES_DATA_DIR": str(runtime.settings.data_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, "worker", "--outbox-only", "--exit-when-idle"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(worker: subprocess.Popen[str]) -> str:
+    output, _ = worker.communicate(timeout=180)
+    assert worker.returncode == 0, output
+    return output
+
+
+def campaign_of(runtime: Runtime, count: int) -> list[int]:
+    """`count` invitations to send now, whatever the hour (the workers use the real clock)."""
+    add_participants(runtime, count)
+    now = datetime.now(UTC)
+    with runtime.sessions.begin() as session:
+        campaign = create_campaign(
+            session, "scolarite", Target(everyone=True), now=now, allow_quiet_hours=True
+        )
+    assert launch(runtime, campaign.id, now) == count
+    with runtime.sessions() as session:
+        return list(session.scalars(select(Message.id).where(Message.kind == "invitation")))
+
+
+def assert_each_sent_once_or_failed_with_reason(runtime: Runtime, server: FlakyServer) -> None:
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Message).where(Message.kind == "invitation")).all()
+    assert rows and max(server.deliveries.values()) == 1
+    assert {m.status for m in rows} <= {"sent", "failed"}
+    assert {m.id for m in rows if m.status == "sent"} == set(server.deliveries)
+    for message in rows:
+        if message.status == "failed":
+            assert message.last_error and server.fails_for_good(message.id)
+
+
+def fast_retries(database_url: str, tmp_path: Path, server: FlakyServer, **env: str) -> Runtime:
+    return make_runtime(
+        database_url,
+        tmp_path,
+        PAROLES_FLAKY_URL=server.url,
+        PAROLES_OUTBOX_BACKOFF_SECONDS="0.01",
+        PAROLES_OUTBOX_MAX_ATTEMPTS="10",
+        **env,
+    )
+
+
+def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
+    database_url: str, tmp_path: Path, flaky_server: FlakyServer
+) -> None:
+    runtime = fast_retries(
+        database_url,
+        tmp_path,
+        flaky_server,
+        PAROLES_FLAKY_RECONCILE="1",
+        PAROLES_OUTBOX_CLAIM_LEASE_SECONDS="1",
+        PAROLES_OUTBOX_SEND_LEASE_SECONDS="1",
+    )
+    campaign_of(runtime, 400)
+    flaky_server.hang_on = 150  # the provider accepts the 150th send, then never answers
+    first = start_worker(runtime)
+    assert flaky_server.hung.wait(120), first.stdout
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    flaky_server.release.set()
+    with runtime.sessions() as session:
+        left = session.scalars(select(Message.status).where(Message.id == flaky_server.hung_id))
+        assert left.one() == "sending"  # killed between the API call and the update
+
+    finish(start_worker(runtime))
+    assert_each_sent_once_or_failed_with_reason(runtime, flaky_server)
+    with runtime.sessions() as session:
+        hung = session.get(Message, flaky_server.hung_id)
+        assert hung is not None and hung.status == "sent"  # confirmed with the provider
+    runtime.engine.dispose()
+
+
+def test_two_workers_share_the_outbox_without_sending_twice(
+    database_url: str, tmp_path: Path, flaky_server: FlakyServer
+) -> None:
+    runtime = fast_retries(database_url, tmp_path, flaky_server)
+    campaign_of(runtime, 400)
+    workers = [start_worker(runtime), start_worker(runtime)]
+    for worker in workers:
+        finish(worker)
+    assert_each_sent_once_or_failed_with_reason(runtime, flaky_server)
+    with runtime.sessions() as session:
+        owners = session.scalars(select(Message.claimed_by).where(Message.status == "sent"))
+        pids = {owner.split(":")[1] for owner in owners if owner}
+    assert pids == {str(w.pid) for w in workers}  # both took their share
+    runtime.engine.dispose()

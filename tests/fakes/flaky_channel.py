@@ -54,6 +54,7 @@ class FlakyServer:
         self.deliveries: Counter[int] = Counter()
         self.addresses: list[str] = []
         self.hung = threading.Event()
+        self.hung_id: int | None = None
         self.release = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -93,6 +94,7 @@ class FlakyServer:
             self.deliveries[message_id] += 1
             total = sum(self.deliveries.values())
         if self.hang_on is not None and total == self.hang_on:
+            self.hung_id = message_id
             self.hung.set()
             self.release.wait(60)
         return 200, {"id": f"flaky-{message_id}-{attempt}"}
