@@ -57,11 +57,14 @@ def worker(outbox_only: bool, exit_when_idle: bool) -> None:
     def stop(signum: int, frame: Any) -> None:
         service.stop_event.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     role = "envois" if outbox_only else "planificateur et envois"
     click.echo(f"Paroles worker prêt ({role} : {', '.join(service.channels)}).")
-    status = service.wait()
+    try:
+        status = service.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for error in service.errors:
         click.echo(f"Erreur : {error}", err=True)
     raise SystemExit(status)
