@@ -203,6 +203,7 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
     allow them waits (returns 0) and is picked up again by the next run.
     """
     invited = 0
+    after = 0  # keyset: each batch starts past the last one (a relaunch starts over, safely)
     while True:
         with transaction(runtime.sessions) as session:
             campaign = _locked_campaign(session, campaign_id)
@@ -221,7 +222,7 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
             )
             rows = session.execute(
                 _recipients()
-                .where(*target.conditions(), ~already)
+                .where(Participant.id > after, *target.conditions(), ~already)
                 .order_by(Participant.id)
                 .limit(batch)
                 .with_for_update()
@@ -231,6 +232,7 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
                 log.info("campaign %s launched: %s invitations", campaign.id, invited)
                 return invited
             invited += _Inviter(session, runtime, campaign, now).invite(rows)
+            after = rows[-1].id
 
 
 def invite_waiting(runtime: Runtime, now: datetime) -> int:

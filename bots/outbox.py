@@ -205,49 +205,53 @@ def deliver_batch(
     worker = worker or new_worker_id()
     config = config or OutboxConfig.from_settings(runtime.settings)
     rng = rng or random.Random()
-    claimed = _claim(runtime, channel.name, limit, clock(), worker)
-    sent = 0
-    outcome: Outcome | None = None  # of the previous row, committed with the next start
-    try:
-        for outgoing in claimed:
-            if limiter is not None:
-                limiter.wait()
-            with transaction(runtime.sessions) as session:
-                if outcome is not None:
-                    outcome(session)
-                    outcome = None
-                if not _start(session, outgoing.message_id, worker, clock()):
+    # One session (one connection) for the batch, one short transaction per row.
+    with runtime.sessions() as session:
+        with session.begin():
+            claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+        session.expunge_all()  # later reads must see the updates made with plain SQL
+        sent = 0
+        outcome: Outcome | None = None  # of the previous row, committed with the next start
+        try:
+            for outgoing in claimed:
+                if limiter is not None:
+                    limiter.wait()
+                with session.begin():
+                    if outcome is not None:
+                        outcome(session)
+                        outcome = None
+                    if not _start(session, outgoing.message_id, worker, clock()):
+                        continue
+                try:
+                    provider_id = channel.send(outgoing)
+                except SendError as error:
+                    outcome = partial(
+                        _failed,
+                        message_id=outgoing.message_id,
+                        worker=worker,
+                        error=error,
+                        now=clock(),
+                        config=config,
+                        rng=rng,
+                    )
                     continue
-            try:
-                provider_id = channel.send(outgoing)
-            except SendError as error:
                 outcome = partial(
-                    _failed,
+                    _sent,
                     message_id=outgoing.message_id,
                     worker=worker,
-                    error=error,
+                    provider_id=provider_id,
                     now=clock(),
-                    config=config,
-                    rng=rng,
                 )
-                continue
-            outcome = partial(
-                _sent,
-                message_id=outgoing.message_id,
-                worker=worker,
-                provider_id=provider_id,
-                now=clock(),
-            )
-            sent += 1
-    finally:
-        if outcome is not None:
-            with transaction(runtime.sessions) as session:
-                outcome(session)
+                sent += 1
+        finally:
+            if outcome is not None:
+                with session.begin():
+                    outcome(session)
     return BatchResult(claimed=len(claimed), sent=sent)
 
 
 def _claim(
-    runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
+    session: Session, runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
 ) -> list[Outgoing]:
     query = select(Message).where(
         Message.direction == "out",
@@ -262,18 +266,17 @@ def _claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    with transaction(runtime.sessions) as session:
-        claimed = []
-        for row in session.scalars(query):
-            outgoing = _outgoing(runtime, row)
-            if outgoing is None:
-                _mark_failed(row, now, "no usable address", "no_address")
-                continue
-            row.status = "claimed"
-            row.claimed_by = worker
-            row.claimed_at = now
-            claimed.append(outgoing)
-        return claimed
+    claimed = []
+    for row in session.scalars(query):
+        outgoing = _outgoing(runtime, row)
+        if outgoing is None:
+            _mark_failed(row, now, "no usable address", "no_address")
+            continue
+        row.status = "claimed"
+        row.claimed_by = worker
+        row.claimed_at = now
+        claimed.append(outgoing)
+    return claimed
 
 
 def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
@@ -336,7 +339,7 @@ def _failed(
     config: OutboxConfig,
     rng: random.Random,
 ) -> None:
-    row = session.get(Message, message_id)
+    row = session.get(Message, message_id, populate_existing=True)
     if row is None or row.claimed_by != worker:
         return
     row.last_error = str(error)[:500]

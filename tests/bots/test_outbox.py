@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -67,6 +68,11 @@ def queue(runtime: Runtime, participant_id: int, text: str, now: datetime, **val
         for key, value in values.items():
             setattr(row, key, value)
         return message_id
+
+
+def claim(runtime: Runtime, channel: str, limit: int, now: datetime, worker: str) -> list[Any]:
+    with transaction(runtime.sessions) as session:
+        return _claim(session, runtime, channel, limit, now, worker)
 
 
 def start(runtime: Runtime, message_id: int, worker: str, now: datetime) -> bool:
@@ -157,7 +163,7 @@ def test_stop_between_claim_and_send_cancels_but_the_stop_reply_goes(
 ) -> None:
     [pid] = add_participants(flaky_runtime, 1)
     invitation = queue(flaky_runtime, pid, "invitation", MONDAY_10H, priority=1)
-    claimed = _claim(flaky_runtime, "flaky", 10, MONDAY_10H, "w1")
+    claimed = claim(flaky_runtime, "flaky", 10, MONDAY_10H, "w1")
     assert [o.message_id for o in claimed] == [invitation]
     stop_at = MONDAY_10H + timedelta(seconds=1)
     with flaky_runtime.sessions.begin() as session:
@@ -173,7 +179,7 @@ def test_stop_between_claim_and_send_cancels_but_the_stop_reply_goes(
 def test_a_worker_that_lost_its_claim_does_not_send(flaky_runtime: Runtime) -> None:
     [pid] = add_participants(flaky_runtime, 1)
     message_id = queue(flaky_runtime, pid, "bonjour", MONDAY_10H)
-    _claim(flaky_runtime, "flaky", 10, MONDAY_10H, "slow-worker")
+    claim(flaky_runtime, "flaky", 10, MONDAY_10H, "slow-worker")
     later = MONDAY_10H + timedelta(minutes=5)
     assert recover(flaky_runtime, later)["released"] == 1
     channel = Recorder()
@@ -185,7 +191,7 @@ def test_a_worker_that_lost_its_claim_does_not_send(flaky_runtime: Runtime) -> N
 def test_an_interrupted_send_is_never_sent_again_blindly(flaky_runtime: Runtime) -> None:
     [pid] = add_participants(flaky_runtime, 1)
     message_id = queue(flaky_runtime, pid, "bonjour", MONDAY_10H)
-    _claim(flaky_runtime, "flaky", 10, MONDAY_10H, "dead")
+    claim(flaky_runtime, "flaky", 10, MONDAY_10H, "dead")
     assert start(flaky_runtime, message_id, "dead", MONDAY_10H)  # ...then the process died
     assert recover(flaky_runtime, MONDAY_10H + timedelta(minutes=1))["interrupted"] == 0  # lease
     counts = recover(flaky_runtime, MONDAY_10H + timedelta(hours=1))
@@ -208,7 +214,7 @@ def test_an_interrupted_send_is_settled_by_asking_the_provider(
     pids = add_participants(runtime, 2)
     accepted, lost = (queue(runtime, pid, "bonjour", MONDAY_10H) for pid in pids)
     channel = make_channel("flaky", runtime)
-    outgoing = {o.message_id: o for o in _claim(runtime, "flaky", 10, MONDAY_10H, "dead")}
+    outgoing = {o.message_id: o for o in claim(runtime, "flaky", 10, MONDAY_10H, "dead")}
     for message_id in (accepted, lost):
         assert start(runtime, message_id, "dead", MONDAY_10H)
     channel.send(outgoing[accepted])  # the provider got it; the worker died before recording
@@ -277,8 +283,8 @@ def test_outbox_config_from_environment(tmp_path: object) -> None:
 def test_claimed_rows_are_skipped_by_a_second_claim(flaky_runtime: Runtime) -> None:
     pids = add_participants(flaky_runtime, 3)
     ids = [queue(flaky_runtime, pid, "x", MONDAY_10H) for pid in pids]
-    first = _claim(flaky_runtime, "flaky", 2, MONDAY_10H, "a")
-    second = _claim(flaky_runtime, "flaky", 10, MONDAY_10H, "b")
+    first = claim(flaky_runtime, "flaky", 2, MONDAY_10H, "a")
+    second = claim(flaky_runtime, "flaky", 10, MONDAY_10H, "b")
     assert [o.message_id for o in first] == ids[:2]
     assert [o.message_id for o in second] == ids[2:]
     with flaky_runtime.sessions() as session:
