@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Exists, exists, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -289,7 +289,7 @@ def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
     return Outgoing(row.id, address, row.body, tuple(row.choices), row.expects)
 
 
-def _opted_out_since_written() -> exists:
+def _opted_out_since_written() -> Exists:
     """The habitant said STOP after this row was written (the STOP reply itself still goes)."""
     return exists().where(
         Participant.id == Message.participant_id,
