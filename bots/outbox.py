@@ -49,6 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Exists, exists, select, update
 from sqlalchemy.exc import OperationalError
@@ -161,31 +162,13 @@ class BatchResult:
     sent: int = 0
 
 
-def deliver(
-    runtime: Runtime,
-    channel: Channel,
-    *,
-    limit: int = 100,
-    now: datetime | None = None,
-    worker: str | None = None,
-    limiter: RateLimiter | None = None,
-    config: OutboxConfig | None = None,
-    rng: random.Random | None = None,
-) -> int:
+def deliver(runtime: Runtime, channel: Channel, **options: Any) -> int:
     """Send up to `limit` due messages of `channel`; returns how many were sent.
 
-    `now` fixes the clock (tests); by default each step reads the real time.
+    Takes the options of `deliver_batch`; `now` fixes the clock (tests), by default each step
+    reads the real time.
     """
-    return deliver_batch(
-        runtime,
-        channel,
-        limit=limit,
-        now=now,
-        worker=worker,
-        limiter=limiter,
-        config=config,
-        rng=rng,
-    ).sent
+    return deliver_batch(runtime, channel, **options).sent
 
 
 def deliver_batch(
@@ -456,21 +439,22 @@ def _settle_interrupted(
 
 
 def has_work(runtime: Runtime, channel: str, now: datetime, horizon: float = 600.0) -> bool:
-    """Rows of `channel` still to send, leaving out those parked for longer than `horizon` s."""
+    """Rows of `channel` still to send, leaving out those parked for longer than `horizon` s
+    and, during quiet hours, the campaign messages that wait for the morning."""
     soon = now + timedelta(seconds=horizon)
-    with runtime.sessions() as session:
-        return bool(
-            session.scalar(
-                select(
-                    exists().where(
-                        Message.direction == "out",
-                        Message.channel == channel,
-                        Message.status.in_(OPEN_STATUSES),
-                        (Message.status != "pending") | (Message.next_attempt_at <= soon),
-                    )
-                )
-            )
+    due = Message.next_attempt_at <= soon
+    if is_quiet(now, runtime.settings.timezone):
+        due = due & Message.wait_quiet_hours.is_(False)
+    query = select(
+        exists().where(
+            Message.direction == "out",
+            Message.channel == channel,
+            Message.status.in_(OPEN_STATUSES),
+            (Message.status != "pending") | due,
         )
+    )
+    with runtime.sessions() as session:
+        return bool(session.scalar(query))
 
 
 def run_channel(

@@ -172,6 +172,7 @@ class Service:
         """Start everything; raises `SchedulerBusy` before starting anything if need be."""
         if self.with_scheduler:
             acquire_lease(self.runtime, self.holder, datetime.now(UTC))
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not every 15 s
             self._scheduler = self._make_scheduler()
             self._scheduler.start()
         if self.with_outbox:

@@ -26,6 +26,7 @@ from bots.outbox import (
     batch_size,
     deliver,
     deliver_batch,
+    has_work,
     rate_for,
     recover,
 )
@@ -107,6 +108,13 @@ def test_quiet_hours_hold_campaign_messages_but_never_replies(flaky_runtime: Run
     assert row(flaky_runtime, held).status == "pending"  # waits, not dropped
     deliver(flaky_runtime, channel, now=SUNDAY_NOON + timedelta(days=1))  # Monday 12:00
     assert channel.sent == [reply, allowed, held]
+
+
+def test_campaign_messages_held_for_the_night_do_not_count_as_work(flaky_runtime: Runtime) -> None:
+    [pid] = add_participants(flaky_runtime, 1)
+    queue(flaky_runtime, pid, "invitation", SUNDAY_NOON, priority=1, wait_quiet_hours=True)
+    assert not has_work(flaky_runtime, "flaky", SUNDAY_NOON)  # `--exit-when-idle` may stop
+    assert has_work(flaky_runtime, "flaky", SUNDAY_NOON + timedelta(days=1))
 
 
 def test_transient_failures_back_off_then_fail_with_the_reason(flaky_runtime: Runtime) -> None:
@@ -202,14 +210,9 @@ def test_an_interrupted_send_is_never_sent_again_blindly(flaky_runtime: Runtime)
 
 
 def test_an_interrupted_send_is_settled_by_asking_the_provider(
-    database_url: str, tmp_path: object, flaky_server: FlakyServer
+    database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
-    runtime = make_runtime(
-        database_url,
-        tmp_path,
-        PAROLES_FLAKY_URL=flaky_server.url,
-        PAROLES_FLAKY_RECONCILE="1",  # type: ignore[arg-type]
-    )
+    runtime = fast_retries(database_url, tmp_path, flaky_server, PAROLES_FLAKY_RECONCILE="1")
     flaky_server.transient = flaky_server.permanent = 0
     pids = add_participants(runtime, 2)
     accepted, lost = (queue(runtime, pid, "bonjour", MONDAY_10H) for pid in pids)

@@ -141,3 +141,13 @@ def test_paroles_worker_drains_and_exits_when_idle(runner: Any, runtime: Runtime
     assert result.exit_code == 0, result.output
     assert "Paroles worker prêt (envois : simulator)" in result.output
     assert sent_invitations(runtime) == 2
+
+
+def test_a_scheduler_that_lost_its_lease_stops(runtime: Runtime) -> None:
+    service = Service(runtime, channels=("simulator",), outbox=False)
+    service.start()
+    with runtime.sessions.begin() as session:  # another process took over after an outage
+        session.get(SchedulerLease, "scheduler").holder = "vm:9:other"  # type: ignore[union-attr]
+    service._renew()
+    assert service.wait(poll=0.05) == 1
+    assert "bail du planificateur a été perdu" in service.errors[0]
