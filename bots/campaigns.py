@@ -203,7 +203,6 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
     allow them waits (returns 0) and is picked up again by the next run.
     """
     invited = 0
-    after = 0  # keyset: each batch starts past the last one (a relaunch starts over, safely)
     while True:
         with transaction(runtime.sessions) as session:
             campaign = _locked_campaign(session, campaign_id)
@@ -215,14 +214,18 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
                 return invited
             if campaign.status == "scheduled":
                 campaign.status, campaign.launched_at = "launching", now
-            target = Target.from_json(campaign.target)
-            already = exists().where(
-                Conversation.campaign_id == campaign.id,
-                Conversation.participant_id == Participant.id,
+            # Batches go up the participant ids and each writes its conversations in the same
+            # transaction, under the campaign's lock (nothing else adds conversations to a
+            # campaign that is still launching): the highest one is where to go on from.
+            after = session.scalar(
+                select(func.max(Conversation.participant_id)).where(
+                    Conversation.campaign_id == campaign.id
+                )
             )
+            target = Target.from_json(campaign.target)
             rows = session.execute(
                 _recipients()
-                .where(Participant.id > after, *target.conditions(), ~already)
+                .where(Participant.id > (after or 0), *target.conditions())
                 .order_by(Participant.id)
                 .limit(batch)
                 .with_for_update()
@@ -232,7 +235,6 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
                 log.info("campaign %s launched: %s invitations", campaign.id, invited)
                 return invited
             invited += _Inviter(session, runtime, campaign, now).invite(rows)
-            after = rows[-1].id
 
 
 def invite_waiting(runtime: Runtime, now: datetime) -> int:

@@ -195,7 +195,11 @@ class Conversation(Base):
     """One participant's run through one survey: invited, active, finished or stopped."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_campaign_status", "campaign_id", "status"),)
+    __table_args__ = (
+        Index("ix_conversations_campaign_status", "campaign_id", "status"),
+        # A campaign's recipients: launching resumes after the highest participant id.
+        Index("ix_conversations_campaign_participant", "campaign_id", "participant_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True

@@ -171,6 +171,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
 
     op.create_table('join_codes',
@@ -323,6 +324,7 @@ def downgrade() -> None:
     op.drop_table('join_codes')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
+        batch_op.drop_index('ix_conversations_campaign_participant')
         batch_op.drop_index('ix_conversations_campaign_status')
 
     op.drop_table('conversations')
