@@ -308,7 +308,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
-        Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at"),
+        Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
