@@ -395,6 +395,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
 def test_two_workers_share_the_outbox_without_sending_twice(
     database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
+    flaky_server.latency = 0.01  # long enough for both processes to be up and sending
     runtime = fast_retries(database_url, tmp_path, flaky_server)
     campaign_of(runtime, 400)
     workers = [start_worker(runtime), start_worker(runtime)]

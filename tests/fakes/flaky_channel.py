@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -43,6 +44,7 @@ class FlakyServer:
         transient: float = 0.10,
         permanent: float = 0.01,
         hang_on: int | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.seed, self.transient, self.permanent, self.hang_on = (
             seed,
@@ -82,6 +84,7 @@ class FlakyServer:
         return _fraction(self.seed, message_id, attempt) < self.transient
 
     def _send(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        time.sleep(self.latency)
         message_id = int(payload["message_id"])
         with self._lock:
             self.attempts[message_id] += 1
