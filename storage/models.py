@@ -234,7 +234,12 @@ class Contribution(Base):
     """A free text (or photo, voice note) from a habitant, or a free-text answer to a survey."""
 
     __tablename__ = "contributions"
-    __table_args__ = (Index("ix_contributions_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_contributions_status_created", "status", "created_at"),
+        # Keyset paging of the inbox, newest first, overall and per quartier.
+        Index("ix_contributions_created_id", "created_at", "id"),
+        Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
@@ -282,7 +287,11 @@ class Categorisation(Base):
     """A thème given to a contribution, by whom (`habitant`, `suggestion`, `staff`)."""
 
     __tablename__ = "categorisations"
-    __table_args__ = (UniqueConstraint("contribution_id", "theme_id", "source"),)
+    __table_args__ = (
+        UniqueConstraint("contribution_id", "theme_id", "source"),
+        # The inbox's thème filter: contributions having a given thème.
+        Index("ix_categorisations_theme_contribution", "theme_id", "contribution_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(
         ForeignKey("contributions.id", ondelete="CASCADE"), index=True
@@ -380,6 +389,51 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LoginAttempt(Base):
+    """One try at the login form, kept a day: rate limits per account and per IP address.
+
+    In the database rather than in memory so that the limit holds across gunicorn workers.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReplyTemplate(Base):
+    """A saved answer the team can send to a habitant from a contribution's page."""
+
+    __tablename__ = "reply_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10), default="fr")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StaffReply(Base):
+    """A reply written by the team about one contribution; its outbox row says if it went out."""
+
+    __tablename__ = "staff_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message | None] = relationship()
 
 
 class SchedulerLease(Base):

@@ -33,7 +33,10 @@ def _runtime() -> Runtime:
 def prepare_database(runtime: Runtime) -> dict[str, int]:
     """Create or upgrade the schema, then add the default thèmes and ready-made surveys."""
     upgrade(runtime.engine)
+    from web.replies import seed_templates
+
     with transaction(runtime.sessions) as session:
+        seed_templates(session)
         return seed_prompts(session)
 
 
@@ -179,6 +182,9 @@ def users_add(email: str, role: str, quartiers: tuple[str, ...], name: str) -> N
 def init_app(app: Flask) -> None:
     for command in (db_group, chat, serve, users_group):
         app.cli.add_command(command)
+    from web.telegram_commands import telegram_group  # the group lives in its own module
+
+    app.cli.add_command(telegram_group)
     campaign_commands.init_app(app)
 
 

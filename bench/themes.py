@@ -1,0 +1,260 @@
+"""Benchmark of the thème suggestions on real labelled corpora.
+
+    python bench/themes.py --train corpus/paris_bp_dev.csv \\
+        --descriptions bench/descriptions/paris_bp.toml --shots 0 10 50 all
+
+CSV files have columns ``text,label`` (more columns are ignored); labels are the thèmes. Without
+``--test`` the training file is split 50/50, stratified, with a fixed seed, so the development
+files alone give honest figures; with ``--test`` the whole training file is the pool of labels.
+``--shots N`` samples N labelled examples per thème from that pool (``all``: every one, ``0``:
+descriptions only); for a number of shots the run is repeated over ``--seeds`` samplings and the
+figures are averaged.
+
+One JSON line is printed per (shots, model), for three models measured in the same run:
+
+- ``paroles``: ``web.suggestions.Suggester`` (``paroles-words``, on request: the same without
+  the French word vectors);
+- ``keywords``: keywords and name of each thème from the description file, most matches wins,
+  no match abstains (forced: the most frequent label of the labelled examples);
+- ``tfidf-lr``: TF-IDF word (1-2) + character (2-5) n-grams and a logistic regression trained on
+  the sampled examples only (at 0 shots: one document per thème made of its description).
+
+Fields: ``macro_f1`` and ``accuracy`` when every item gets its top thème (comparable with the
+usual figures); ``coverage`` the share of items whose top probability reaches the threshold;
+``accuracy_covered`` accuracy on those; ``macro_f1_abstain`` macro-F1 when abstentions count as
+misses; ``ms_per_item`` wall time of one ``suggest`` call per item (single calls, as in the
+inbox); ``train_s`` training time. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline, make_union
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from web.suggestions import DEFAULT_THRESHOLD, Example, Suggester, ThemeSpec  # noqa: E402
+from web.suggestions.taxonomy import load_themes  # noqa: E402
+from web.suggestions.text import keys  # noqa: E402
+
+Rows = list[tuple[str, str]]
+# A trained model: texts -> (top label, its probability) per text, and one-text timing function.
+Predict = Callable[[Sequence[str]], list[tuple[str | None, float]]]
+
+
+def read_rows(path: str) -> Rows:
+    with open(path, encoding="utf-8", newline="") as f:
+        return [(r["text"], r["label"]) for r in csv.DictReader(f) if r["text"] and r["label"]]
+
+
+def split(rows: Rows, seed: int) -> tuple[Rows, Rows]:
+    """A stratified 50/50 split of ``rows``."""
+    labels = [label for _, label in rows]
+    train, test = train_test_split(rows, test_size=0.5, stratify=labels, random_state=seed)
+    return list(train), list(test)
+
+
+def sample(rows: Rows, shots: int | None, seed: int) -> Rows:
+    """``shots`` rows per label (all rows of a label that has fewer), in a seeded order."""
+    if shots is None:
+        return list(rows)
+    by_label: dict[str, Rows] = {}
+    for row in rows:
+        by_label.setdefault(row[1], []).append(row)
+    rng = random.Random(seed)
+    out: Rows = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        out.extend(rng.sample(group, min(shots, len(group))))
+    return out
+
+
+# -- the three models ------------------------------------------------------------------------
+
+
+def train_paroles(
+    themes: Sequence[ThemeSpec], examples: Rows, *, word_vectors: bool = True
+) -> tuple[Predict, Callable]:
+    model = Suggester.train(
+        themes, [Example(t, label) for t, label in examples], word_vectors=word_vectors
+    )
+
+    def predict(texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        return [(s.ranking[0][0], s.confidence) for s in model.suggest_many(texts)]
+
+    return predict, model.suggest
+
+
+def train_keywords(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Predict, Callable]:
+    patterns = {t.code: [tuple(keys(k)) for k in (*t.keywords, t.name) if keys(k)] for t in themes}
+    counts = Counter(label for _, label in examples)
+    fallback = counts.most_common(1)[0][0] if counts else themes[0].code
+
+    def one(text: str) -> tuple[str | None, float]:
+        present = set(keys(text))
+        scores = {
+            code: sum(all(k in present for k in p) for p in ps) for code, ps in patterns.items()
+        }
+        best = max(scores, key=scores.__getitem__)
+        if scores[best] == 0:
+            return fallback, 0.0
+        ties = sum(s == scores[best] for s in scores.values())
+        return best, 1.0 / ties
+
+    def predict(texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        return [one(t) for t in texts]
+
+    return predict, one
+
+
+def train_tfidf_lr(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Predict, Callable]:
+    if examples:
+        texts, labels = [t for t, _ in examples], [label for _, label in examples]
+    else:
+        texts = [" ".join([t.name, t.description, " ".join(t.keywords)]) for t in themes]
+        labels = [t.code for t in themes]
+    pipeline = make_pipeline(
+        make_union(
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        ),
+        LogisticRegression(C=10.0, max_iter=1000),
+    )
+    pipeline.fit(texts, labels)
+    classes = pipeline.classes_
+
+    def predict(batch: Sequence[str]) -> list[tuple[str | None, float]]:
+        p = pipeline.predict_proba(list(batch))
+        best = p.argmax(axis=1)
+        return [(classes[k], float(p[i, k])) for i, k in enumerate(best)]
+
+    return predict, lambda text: predict([text])
+
+
+def train_paroles_words(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Predict, Callable]:
+    return train_paroles(themes, examples, word_vectors=False)
+
+
+MODELS = {
+    "paroles": train_paroles,
+    "paroles-words": train_paroles_words,
+    "keywords": train_keywords,
+    "tfidf-lr": train_tfidf_lr,
+}
+DEFAULT_MODELS = ["paroles", "keywords", "tfidf-lr"]
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def measure(train_fn, themes, examples: Rows, test: Rows, timing_items: int) -> dict[str, float]:
+    started = time.perf_counter()
+    predict, one = train_fn(themes, examples)
+    train_s = time.perf_counter() - started
+    texts = [t for t, _ in test]
+    truth = [label for _, label in test]
+    predictions = predict(texts)
+    forced = [label for label, _ in predictions]
+    covered = [p >= DEFAULT_THRESHOLD for _, p in predictions]
+    abstain = [label if c else "(à trier)" for label, c in zip(forced, covered, strict=True)]
+    labels = sorted(set(truth))
+    right = [f == t for f, t in zip(forced, truth, strict=True)]
+    n_covered = sum(covered)
+    started = time.perf_counter()
+    for text in texts[:timing_items]:
+        one(text)
+    ms = 1000 * (time.perf_counter() - started) / max(1, min(timing_items, len(texts)))
+    return {
+        "macro_f1": f1_score(truth, forced, labels=labels, average="macro", zero_division=0),
+        "accuracy": sum(right) / len(truth),
+        "coverage": n_covered / len(truth),
+        "accuracy_covered": (
+            sum(r for r, c in zip(right, covered, strict=True) if c) / n_covered
+            if n_covered
+            else None
+        ),
+        "macro_f1_abstain": f1_score(
+            truth, abstain, labels=labels, average="macro", zero_division=0
+        ),
+        "ms_per_item": ms,
+        "train_s": train_s,
+        "n_train": len(examples),
+    }
+
+
+def average(runs: list[dict]) -> dict:
+    out: dict = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs if r[key] is not None]
+        out[key] = round(statistics.fmean(values), 4) if values else None
+    if len(runs) > 1:
+        out["macro_f1_std"] = round(statistics.pstdev(r["macro_f1"] for r in runs), 4)
+    return out
+
+
+def parse_shots(values: Sequence[str]) -> list[int | None]:
+    return [None if v == "all" else int(v) for v in values]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", required=True, help="CSV with text,label: the labels' pool")
+    parser.add_argument("--test", help="CSV with text,label; default: half of --train")
+    parser.add_argument("--shots", nargs="+", default=["0", "10", "50", "all"])
+    parser.add_argument("--descriptions", help="TOML [[themes]] whose codes are the labels")
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=list(MODELS))
+    parser.add_argument("--seeds", type=int, default=3, help="samplings per number of shots")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the 50/50 split")
+    parser.add_argument("--timing-items", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    pool = read_rows(args.train)
+    if args.test:
+        test = read_rows(args.test)
+        setting = "test-file"
+    else:
+        pool, test = split(pool, args.seed)
+        setting = "dev-split-50-50"
+    labels = sorted({label for _, label in pool} | {label for _, label in test})
+    themes: list[ThemeSpec] = list(load_themes(args.descriptions)) if args.descriptions else []
+    described = {t.code for t in themes}
+    themes += [ThemeSpec(label, label) for label in labels if label not in described]
+
+    corpus = Path(args.train).stem
+    for shots in parse_shots(args.shots):
+        seeds = [0] if shots is None or shots == 0 else list(range(args.seeds))
+        for name in args.models:
+            runs = [
+                measure(MODELS[name], themes, sample(pool, shots, s), test, args.timing_items)
+                for s in seeds
+            ]
+            line = {
+                "corpus": corpus,
+                "setting": setting,
+                "shots": "all" if shots is None else shots,
+                "model": name,
+                **average(runs),
+                "seeds": len(seeds),
+                "n_test": len(test),
+                "threshold": DEFAULT_THRESHOLD,
+            }
+            print(json.dumps(line, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
