@@ -46,12 +46,8 @@ class FlakyServer:
         hang_on: int | None = None,
         latency: float = 0.0,
     ) -> None:
-        self.seed, self.transient, self.permanent, self.hang_on = (
-            seed,
-            transient,
-            permanent,
-            hang_on,
-        )
+        self.seed, self.transient, self.permanent = seed, transient, permanent
+        self.hang_on, self.latency = hang_on, latency
         self.attempts: Counter[int] = Counter()
         self.deliveries: Counter[int] = Counter()
         self.addresses: list[str] = []
