@@ -114,6 +114,7 @@ def launch(
     allow_quiet_hours: bool,
 ) -> None:
     runtime = _runtime()
+    _require_schema(runtime)
     timezone = runtime.settings.timezone
     now = datetime.now(UTC)
     try:
