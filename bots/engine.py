@@ -291,6 +291,11 @@ def start_survey(state: State, survey: SurveySpec, ctx: Context) -> Step:
     return _start_survey(replace(state, asking="", misses=0), survey, ctx, "")
 
 
+def remind(state: State, survey: SurveySpec, ctx: Context) -> Reply:
+    """A campaign reminder: the question the habitant stopped at, after the "resume" words."""
+    return _question_reply(state, survey, ctx, prefix=_Say(ctx, state.language).text("resume"))
+
+
 def _start_survey(state: State, survey: SurveySpec, ctx: Context, prefix: str) -> Step:
     say = _Say(ctx, state.language)
     started = replace(state, survey=survey.key, question=0, misses=0, asking="")

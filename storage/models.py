@@ -195,7 +195,11 @@ class Conversation(Base):
     """One participant's run through one survey: invited, active, finished or stopped."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_campaign_status", "campaign_id", "status"),)
+    __table_args__ = (
+        Index("ix_conversations_campaign_status", "campaign_id", "status"),
+        # A campaign's recipients: launching resumes after the highest participant id.
+        Index("ix_conversations_campaign_participant", "campaign_id", "participant_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
@@ -313,7 +317,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
-        Index("ix_messages_outbox", "status", "channel", "next_attempt_at"),
+        Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
@@ -329,6 +333,12 @@ class Message(Base):
     media: Mapped[list[Any]] = mapped_column(default=list)
     kind: Mapped[str] = mapped_column(String(20), default="reply")
     status: Mapped[str] = mapped_column(String(20))
+    # Outbox: replies (0) go before campaign messages (1); campaign messages may have to wait
+    # for the end of quiet hours; `claimed_by` names the worker sending the row.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    wait_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -424,3 +434,17 @@ class StaffReply(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     message: Mapped[Message | None] = relationship()
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduler: one row per lease name, held until `expires_at` unless renewed.
+
+    Only one process may run the periodic jobs on a database; a second one reads this row and
+    refuses to start.
+    """
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

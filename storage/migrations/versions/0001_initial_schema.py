@@ -171,6 +171,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
 
     op.create_table('join_codes',
@@ -201,6 +202,10 @@ def upgrade() -> None:
     sa.Column('media', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('wait_quiet_hours', sa.Boolean(), nullable=False),
+    sa.Column('claimed_by', sa.String(length=80), nullable=True),
+    sa.Column('claimed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -217,7 +222,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'direction', 'provider_id', name='uq_messages_provider')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_participant_id'), ['participant_id'], unique=False)
 
     op.create_table('answers',
@@ -328,9 +333,17 @@ def upgrade() -> None:
     from storage import search
     search.create(op.get_bind())
 
+    op.create_table('scheduler_leases',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('holder', sa.String(length=80), nullable=False),
+    sa.Column('acquired_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('scheduler_leases')
     from storage import search
     search.drop(op.get_bind())
     with op.batch_alter_table('staff_replies', schema=None) as batch_op:
@@ -369,6 +382,7 @@ def downgrade() -> None:
     op.drop_table('join_codes')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
+        batch_op.drop_index('ix_conversations_campaign_participant')
         batch_op.drop_index('ix_conversations_campaign_status')
 
     op.drop_table('conversations')
