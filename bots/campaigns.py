@@ -53,6 +53,8 @@ BUSY_FOR = timedelta(hours=24)
 CAMPAIGN_PRIORITY = 1  # replies (0) go first
 LAUNCHABLE = ("scheduled", "launching")
 LIVE = ("scheduled", "launching", "running")
+AWAITING = "awaiting_approval"  # a conseil citoyen's campaign, waiting for a chef de projet
+RETOUR = "retour"  # message kind of the results sent back to those who took part
 
 
 class CampaignError(ValueError):
@@ -112,8 +114,9 @@ class Target:
 
 
 def reachable() -> tuple[ColumnElement[bool], ...]:
-    """Consented, not opted out, not unreachable, contact data not erased."""
+    """Consented, not opted out, not unreachable, contact data not erased, not a staff trial."""
     return (
+        Participant.is_test.is_(False),
         Participant.consent_at.is_not(None),
         Participant.opted_out_at.is_(None),
         Participant.unreachable_at.is_(None),
@@ -136,8 +139,12 @@ def create_campaign(
     remind_after_hours: int | None = None,
     allow_quiet_hours: bool = False,
     created_by_id: int | None = None,
+    needs_approval: bool = False,
 ) -> Campaign:
-    """Write a scheduled campaign; the scheduler launches it at `starts_at` (default: now)."""
+    """Write a scheduled campaign; the scheduler launches it at `starts_at` (default: now).
+
+    With `needs_approval` it waits, untouched by the scheduler, until `approve_campaign`.
+    """
     survey = session.scalars(select(Survey).where(Survey.slug == survey_slug)).one_or_none()
     if survey is None:
         raise CampaignError(f"enquête inconnue : {survey_slug}")
@@ -151,7 +158,7 @@ def create_campaign(
     campaign = Campaign(
         survey_id=survey.id,
         name=name or survey.title.get("fr", survey_slug),
-        status="scheduled",
+        status=AWAITING if needs_approval else "scheduled",
         target=target.to_json(),
         starts_at=starts_at,
         closes_at=closes_at,
@@ -176,6 +183,87 @@ def cancel_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
         campaign.status = "cancelled"
         campaign.closed_at = now
         _wind_down(session, campaign, "campaign cancelled")
+
+
+def approve_campaign(runtime: Runtime, campaign_id: int, user_id: int | None) -> Campaign:
+    """A chef de projet lets a conseil citoyen's campaign go out (at its date, or now)."""
+    with transaction(runtime.sessions) as session:
+        campaign = _locked_campaign(session, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        if campaign.status != AWAITING:
+            raise CampaignError(f"la campagne {campaign_id} n'attend pas de validation")
+        campaign.status = "scheduled"
+        campaign.approved_by_id = user_id
+        return campaign
+
+
+def close_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
+    """Close a campaign now, as its closing date would: results stay, late answers are kept."""
+    with transaction(runtime.sessions) as session:
+        campaign = _locked_campaign(session, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        if campaign.status not in LIVE:
+            raise CampaignError(f"la campagne {campaign_id} est {_STATUS_FR[campaign.status]}")
+        campaign.status, campaign.closed_at = "closed", now
+        _wind_down(session, campaign, "campaign closed")
+
+
+def send_retour(runtime: Runtime, campaign_id: int, text: str, now: datetime) -> int:
+    """Write the retour once, to everyone who answered at least one question; returns how many.
+
+    Only after closing, and only to habitants still reachable (STOP is respected). The messages
+    go through the outbox as campaign messages and always wait for the end of quiet hours.
+    """
+    text = text.strip()
+    if not text:
+        raise CampaignError("le message de retour est vide")
+    with transaction(runtime.sessions) as session:
+        campaign = _locked_campaign(session, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        if campaign.status != "closed":
+            raise CampaignError("le retour s'envoie après la clôture de la campagne")
+        if campaign.retour_sent_at is not None:
+            raise CampaignError(f"le retour de la campagne {campaign_id} est déjà parti")
+        rows = session.execute(
+            _recipients().where(Participant.id.in_(took_part(campaign.id)), *reachable())
+        ).all()
+        inviter = _Inviter(session, runtime, campaign, now)
+        messages = [
+            {
+                **inviter._message(r.id, r.channel, r.address_enc, Reply(text), RETOUR),
+                "wait_quiet_hours": True,
+            }
+            for r in rows
+        ]
+        if messages:
+            session.execute(insert(Message), messages)
+        campaign.retour_text, campaign.retour_sent_at = text, now
+        return len(messages)
+
+
+def took_part(campaign_id: int) -> Select[Any]:
+    """Ids of the habitants who answered at least one question of the campaign."""
+    return (
+        select(Conversation.participant_id)
+        .where(
+            Conversation.campaign_id == campaign_id,
+            exists().where(Answer.conversation_id == Conversation.id),
+        )
+        .distinct()
+    )
+
+
+def count_target(session: Session, target: Target) -> dict[tuple[str, str], int]:
+    """How many habitants a campaign would invite, per (channel, language)."""
+    rows = session.execute(
+        select(Participant.channel, Participant.language, func.count())
+        .where(*target.conditions())
+        .group_by(Participant.channel, Participant.language)
+    )
+    return {(channel, language): count for channel, language, count in rows}
 
 
 # --- the jobs -----------------------------------------------------------------------------------
@@ -349,6 +437,7 @@ def campaign_jobs(runtime: Runtime, now: datetime) -> dict[str, int]:
 
 _STATUS_FR = {
     "draft": "brouillon",
+    AWAITING: "en attente de validation",
     "scheduled": "programmée",
     "launching": "en cours de lancement",
     "running": "en cours",

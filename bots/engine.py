@@ -308,6 +308,18 @@ def _start_survey(state: State, survey: SurveySpec, ctx: Context, prefix: str) -
     return Step(started, (reply,), (Fact("survey_started", survey=survey.key),))
 
 
+def question_reply(state: State, survey: SurveySpec, ctx: Context) -> Reply:
+    """The question `state` is at, as first asked (the survey editor counts its SMS)."""
+    return _question_reply(state, survey, ctx)
+
+
+def end_reply(language: str, survey: SurveySpec, ctx: Context) -> Reply:
+    """The last message of a survey: thanks, then the survey's promise (its outro)."""
+    say = _Say(ctx, language)
+    outro = survey.in_language("outro", language) or say.text("default_outro")
+    return Reply(_join_lines([say.text("survey_end"), outro]), key="survey_end")
+
+
 def _question_reply(state: State, survey: SurveySpec, ctx: Context, prefix: str = "") -> Reply:
     say = _Say(ctx, state.language)
     question = survey.questions[state.question]
@@ -452,10 +464,8 @@ def _advance(state: State, survey: SurveySpec, value: Any, ctx: Context, *facts:
     target = question.goto.get(value) if isinstance(value, str) else None
     following = (target - 1) if target else state.question + 1
     if following >= len(survey.questions):
-        say = _Say(ctx, state.language)
-        outro = survey.in_language("outro", state.language) or say.text("default_outro")
         done = replace(state, survey=None, question=0, misses=0)
-        reply = Reply(_join_lines([say.text("survey_end"), outro]), key="survey_end")
+        reply = end_reply(state.language, survey, ctx)
         return Step(done, (reply,), (*facts, Fact("survey_finished", survey=survey.key)))
     moved = replace(state, question=following, misses=0)
     return Step(moved, (_question_reply(moved, survey, ctx),), facts)

@@ -6,6 +6,7 @@ the key and what is wrong, so a non-developer can fix it.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,29 @@ YES, NO = "oui", "non"
 
 
 class PromptError(ValueError):
-    """A data file of `prompts/` (or a survey written in the editor) has a mistake."""
+    """A data file of `prompts/` (or a survey written in the editor) has a mistake.
+
+    `problems` lists every mistake found, each with the field it belongs to, so that the
+    editor can show each one next to its field.
+    """
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a survey: where (`field`), what (`code`, `params`) and in English words.
+
+    `field` is a path: `title`, `intro`, `outro`, `slug`, `questions`, `questions.2.kind`,
+    `questions.2.text`, `questions.2.choices`, `questions.2.goto`.
+    """
+
+    field: str
+    code: str
+    message: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,79 +82,139 @@ class SurveySpec:
 
 
 def survey_from_data(data: Mapping[str, Any], where: str, key: str | None = None) -> SurveySpec:
-    """Build and validate a survey from plain data (a TOML file or the editor's form)."""
+    """Build and validate a survey from plain data (a TOML file or the editor's form).
 
-    def texts(value: Any, name: str, required: bool = True) -> dict[str, str]:
+    Every mistake is collected, not only the first: the error names them all.
+    """
+    problems: list[Problem] = []
+
+    def problem(field_name: str, code: str, message: str, **params: Any) -> None:
+        problems.append(Problem(field_name, code, message, params))
+
+    def texts(value: Any, name: str, label: str, required: bool = True) -> dict[str, str]:
         if value is None and not required:
             return {}
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
-            raise PromptError(f"{where}: '{name}' must be a table of texts per language")
+            problem(name, "not_texts", f"'{label}' must be a table of texts per language")
+            return {"fr": "?"}
         if required and not str(value.get("fr", "")).strip():
-            raise PromptError(f"{where}: '{name}' needs a French text (fr)")
+            problem(name, "needs_fr", f"'{label}' needs a French text (fr)")
         return {k: v.strip() for k, v in value.items() if v.strip()}
 
     slug = data.get("slug")
     if not isinstance(slug, str) or not slug:
-        raise PromptError(f"{where}: 'slug' is missing")
+        problem("slug", "slug_missing", "'slug' is missing")
+    title = texts(data.get("title"), "title", "title")
+    intro = texts(data.get("intro"), "intro", "intro", required=False)
+    outro = texts(data.get("outro"), "outro", "outro", required=False)
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
-        raise PromptError(f"{where}: 'questions' is missing or empty")
-    if len(raw_questions) > MAX_QUESTIONS:
-        raise PromptError(f"{where}: {len(raw_questions)} questions, {MAX_QUESTIONS} at most")
+        problem("questions", "no_questions", "'questions' is missing or empty")
+        raw_questions = []
+    elif len(raw_questions) > MAX_QUESTIONS:
+        problem(
+            "questions",
+            "too_many",
+            f"{len(raw_questions)} questions, {MAX_QUESTIONS} at most",
+            count=len(raw_questions),
+            most=MAX_QUESTIONS,
+        )
     questions = []
     for index, raw in enumerate(raw_questions, start=1):
-        place = f"{where}: question {index}"
-        kind = raw.get("kind")
-        if kind not in KINDS:
-            raise PromptError(f"{place}: 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
-        choices = tuple(
-            _choice(c, f"{place}, choice {n}") for n, c in enumerate(raw.get("choices", []), 1)
-        )
-        if kind in ("single", "multiple") and len(choices) < 2:
-            raise PromptError(f"{place}: a '{kind}' question needs at least 2 choices")
-        if kind not in ("single", "multiple") and choices:
-            raise PromptError(f"{place}: a '{kind}' question takes no 'choices'")
-        values = {c.value for c in choices} | ({YES, NO} if kind == "yes_no" else set())
-        goto = raw.get("goto", {})
-        if not isinstance(goto, Mapping):
-            raise PromptError(f"{place}: 'goto' must be a table like {{ non = 4 }}")
-        for value, target in goto.items():
-            if value not in values:
-                raise PromptError(f"{place}: 'goto' names {value!r}, which is not a choice")
-            if not isinstance(target, int) or not index < target <= len(raw_questions) + 1:
-                raise PromptError(
-                    f"{place}: 'goto' {value!r} must go forward to a question number"
-                    f" between {index + 1} and {len(raw_questions) + 1} (the end)"
-                )
-        questions.append(
-            QuestionSpec(
-                position=index,
-                kind=kind,
-                text=texts(raw.get("text"), f"questions[{index}].text"),
-                choices=choices,
-                required=bool(raw.get("required", False)),
-                goto=dict(goto),
-                id=raw.get("id"),
-            )
-        )
+        questions.append(_question(raw, index, len(raw_questions), problem, texts))
+    if problems:
+        message = "\n".join(f"{where}: {p.message}" for p in problems)
+        raise PromptError(message, tuple(problems))
     return SurveySpec(
-        key=key or slug,
-        title=texts(data.get("title"), "title"),
-        intro=texts(data.get("intro"), "intro", required=False),
-        outro=texts(data.get("outro"), "outro", required=False),
+        key=key or str(slug),
+        title=title,
+        intro=intro,
+        outro=outro,
         questions=tuple(questions),
         theme=data.get("theme"),
     )
 
 
-def _choice(raw: Any, where: str) -> Choice:
+def _question(raw: Any, index: int, count: int, problem: Any, texts: Any) -> QuestionSpec:
+    """One question of `survey_from_data`; mistakes go to `problem(field, code, message)`."""
+    place = f"questions.{index}"
+    say = f"question {index}"
+    if not isinstance(raw, Mapping):
+        problem(f"{place}.kind", "bad_kind", f"{say}: must be a table", kind="")
+        raw = {}
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        problem(
+            f"{place}.kind",
+            "bad_kind",
+            f"{say}: 'kind' must be one of {', '.join(KINDS)}, not {kind!r}",
+            kind=kind,
+        )
+    choices = []
+    raw_choices = raw.get("choices", [])
+    for n, choice in enumerate(raw_choices if isinstance(raw_choices, list) else [], 1):
+        made = _choice(choice)
+        if isinstance(made, str):
+            problem(f"{place}.choices", "choice_fr", f"{say}, choice {n}: {made}", n=n)
+        else:
+            choices.append(made)
+    if kind in ("single", "multiple") and len(raw_choices) < 2:
+        problem(
+            f"{place}.choices",
+            "few_choices",
+            f"{say}: a '{kind}' question needs at least 2 choices",
+            kind=kind,
+        )
+    if kind not in ("single", "multiple") and raw_choices:
+        problem(
+            f"{place}.choices",
+            "no_choices",
+            f"{say}: a '{kind}' question takes no 'choices'",
+            kind=kind,
+        )
+    values = {c.value for c in choices} | ({YES, NO} if kind == "yes_no" else set())
+    goto = raw.get("goto", {})
+    if not isinstance(goto, Mapping):
+        problem(f"{place}.goto", "goto_table", f"{say}: 'goto' must be a table like {{ non = 4 }}")
+        goto = {}
+    for value, target in goto.items():
+        if value not in values:
+            problem(
+                f"{place}.goto",
+                "goto_unknown",
+                f"{say}: 'goto' names {value!r}, which is not a choice",
+                value=value,
+            )
+        elif not isinstance(target, int) or not index < target <= count + 1:
+            problem(
+                f"{place}.goto",
+                "goto_backward",
+                f"{say}: 'goto' {value!r} must go forward to a question number"
+                f" between {index + 1} and {count + 1} (the end)",
+                value=value,
+                low=index + 1,
+                high=count + 1,
+            )
+    return QuestionSpec(
+        position=index,
+        kind=str(kind),
+        text=texts(raw.get("text"), f"{place}.text", f"questions[{index}].text"),
+        choices=tuple(choices),
+        required=bool(raw.get("required", False)),
+        goto=dict(goto),
+        id=raw.get("id"),
+    )
+
+
+def _choice(raw: Any) -> Choice | str:
+    """The choice, or what is wrong with it."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("value"), str):
-        raise PromptError(f"{where}: needs a 'value' and a French label 'fr'")
+        return "needs a 'value' and a French label 'fr'"
     labels = {k: v for k, v in raw.items() if k != "value" and isinstance(v, str) and v.strip()}
     if "fr" not in labels:
-        raise PromptError(f"{where}: needs a French label 'fr'")
+        return "needs a French label 'fr'"
     return Choice(value=raw["value"], labels=labels)
 
 

@@ -99,6 +99,8 @@ class Participant(Base):
     opted_out_at: Mapped[datetime | None]
     unreachable_at: Mapped[datetime | None]
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A staff member's phone in the survey editor's trial: never invited, never in results.
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
 
     quartier: Mapped[Quartier | None] = relationship()
 
@@ -448,3 +450,13 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(80))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class SiteSetting(Base):
+    """A setting the team changes in the back-office (e.g. campaigns of conseils need approval)."""
+
+    __tablename__ = "site_settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

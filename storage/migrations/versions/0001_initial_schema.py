@@ -84,6 +84,7 @@ def upgrade() -> None:
     sa.Column('opted_out_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('unreachable_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('is_test', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_participants_quartier_id_quartiers'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participants')),
     sa.UniqueConstraint('pseudonym', name=op.f('uq_participants_pseudonym'))
@@ -340,9 +341,18 @@ def upgrade() -> None:
     sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
     )
+    op.create_table('site_settings',
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_site_settings_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_site_settings'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('site_settings')
     op.drop_table('scheduler_leases')
     from storage import search
     search.drop(op.get_bind())
