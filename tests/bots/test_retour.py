@@ -1,4 +1,4 @@
-"""The retour (results sent back once to who took part), approval, closing now, counting a target."""
+"""The retour (sent back once to who took part), approval, closing now, counting a target."""
 
 from __future__ import annotations
 
