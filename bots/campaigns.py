@@ -256,6 +256,16 @@ def took_part(campaign_id: int) -> Select[Any]:
     )
 
 
+def retour_recipients(session: Session, campaign_id: int) -> int:
+    """How many habitants the retour would reach: they took part and are still reachable."""
+    count = session.scalar(
+        select(func.count(Participant.id)).where(
+            Participant.id.in_(took_part(campaign_id)), *reachable()
+        )
+    )
+    return count or 0
+
+
 def count_target(session: Session, target: Target) -> dict[tuple[str, str], int]:
     """How many habitants a campaign would invite, per (channel, language)."""
     rows = session.execute(

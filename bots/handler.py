@@ -462,7 +462,11 @@ class _Recorder:
     def on_contribution(self, fact: Fact) -> None:
         self._contribution(fact.raw, kind="free")
 
-    def _contribution(self, text: str, *, kind: str, answer: Answer | None = None) -> Contribution:
+    def _contribution(
+        self, text: str, *, kind: str, answer: Answer | None = None
+    ) -> Contribution | None:
+        if self.participant.is_test:
+            return None  # a staff member trying a survey: nothing for the inbox
         media = [m.to_json() for m in self.inbound.media]
         if not media and kind == "free":
             media = self._held_media()

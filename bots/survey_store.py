@@ -38,17 +38,9 @@ def _choices_json(question: QuestionSpec) -> list[dict[str, Any]]:
     return [{"value": c.value, "labels": dict(c.labels)} for c in question.choices]
 
 
-def save_spec(session: Session, spec: SurveySpec, slug: str, **fields: Any) -> Survey:
-    """Insert a survey (and its questions) from a validated spec."""
-    survey = Survey(
-        slug=slug,
-        title=dict(spec.title),
-        intro=dict(spec.intro),
-        outro=dict(spec.outro),
-        theme_code=spec.theme,
-        **fields,
-    )
-    survey.questions = [
+def questions_from_spec(spec: SurveySpec) -> list[Question]:
+    """New question rows for a validated spec (a new survey, or an edited one)."""
+    return [
         Question(
             position=q.position,
             kind=q.kind,
@@ -59,6 +51,19 @@ def save_spec(session: Session, spec: SurveySpec, slug: str, **fields: Any) -> S
         )
         for q in spec.questions
     ]
+
+
+def save_spec(session: Session, spec: SurveySpec, slug: str, **fields: Any) -> Survey:
+    """Insert a survey (and its questions) from a validated spec."""
+    survey = Survey(
+        slug=slug,
+        title=dict(spec.title),
+        intro=dict(spec.intro),
+        outro=dict(spec.outro),
+        theme_code=spec.theme,
+        **fields,
+    )
+    survey.questions = questions_from_spec(spec)
     session.add(survey)
     session.flush()
     return survey

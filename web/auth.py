@@ -58,6 +58,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_templates": frozenset({"administrateur", "chef_de_projet"}),
     "manage_accounts": frozenset({"administrateur"}),
     "read_audit": frozenset({"administrateur"}),
+    "manage_surveys": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    "launch_campaigns": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    "approve_campaigns": frozenset({"administrateur", "chef_de_projet"}),
+    "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
 }
 
 LOGIN_WINDOW = timedelta(minutes=15)

@@ -6,7 +6,20 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from web import accounts, audit, contributions, exports, replies, themes
+    from web import (
+        accounts,
+        audit,
+        campaigns,
+        contributions,
+        exports,
+        posters,
+        replies,
+        survey_trial,
+        surveys,
+        themes,
+    )
 
     for module in (contributions, replies, themes, exports, audit, accounts):
+        app.register_blueprint(module.bp)
+    for module in (surveys, survey_trial, campaigns, posters):
         app.register_blueprint(module.bp)

@@ -27,3 +27,13 @@ def get_session() -> Session:
         g.db_session = session
     result: Session = g.db_session
     return result
+
+
+def end_write() -> None:
+    """Commit the request's writing transaction before handing work to the bots.
+
+    The bots write in their own transactions, and SQLite has one writer at a time: a view that
+    checked something in the request's (writing) session must let go of it first.
+    """
+    if "db_session" in g:
+        g.db_session.commit()
