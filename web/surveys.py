@@ -315,7 +315,7 @@ def edit(survey_id: int) -> Any:
     if locked:
         flash(
             _(
-                "Cette enquête sert déjà à une campagne ou a des réponses : copiez-la pour la changer."
+                "Cette enquête sert à une campagne ou a des réponses : copiez-la pour la changer."
             ),
             "error",
         )
