@@ -249,7 +249,7 @@ def _launch(survey: Survey, target: Target, form: Any) -> Any:
             "campaign.create",
             f"campaign:{campaign.id}",
             survey=survey.slug,
-            target=target.to_json(),
+            audience=target.to_json(),
             needs_approval=needs_approval,
         )
         campaign_id = campaign.id
