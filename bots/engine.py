@@ -304,7 +304,9 @@ def _start_survey(state: State, survey: SurveySpec, ctx: Context, prefix: str) -
         title=survey.in_language("title", state.language),
         intro=survey.in_language("intro", state.language),
     ).rstrip(". ")
-    reply = _question_reply(started, survey, ctx, prefix=_join_lines([prefix, intro + "."]))
+    reply = _question_reply(
+        started, survey, ctx, prefix=_join_lines([prefix, intro + "."]), first=True
+    )
     return Step(started, (reply,), (Fact("survey_started", survey=survey.key),))
 
 
@@ -320,7 +322,9 @@ def end_reply(language: str, survey: SurveySpec, ctx: Context) -> Reply:
     return Reply(_join_lines([say.text("survey_end"), outro]), key="survey_end")
 
 
-def _question_reply(state: State, survey: SurveySpec, ctx: Context, prefix: str = "") -> Reply:
+def _question_reply(
+    state: State, survey: SurveySpec, ctx: Context, prefix: str = "", *, first: bool = False
+) -> Reply:
     say = _Say(ctx, state.language)
     question = survey.questions[state.question]
     body = say.text(
@@ -354,7 +358,7 @@ def _question_reply(state: State, survey: SurveySpec, ctx: Context, prefix: str 
     ]
     numbered = expects != "scale"
     text = next((c for c in candidates if _fits_one_sms(c, choices, numbered)), candidates[-1])
-    if not prefix:
+    if first or not prefix:
         text = candidates[0]  # a question asked for the first time is always shown whole
     return Reply(text, choices, expects, key=f"question:{question.position}")
 

@@ -314,9 +314,7 @@ def edit(survey_id: int) -> Any:
         abort(403)
     if locked:
         flash(
-            _(
-                "Cette enquête sert à une campagne ou a des réponses : copiez-la pour la changer."
-            ),
+            _("Cette enquête sert à une campagne ou a des réponses : copiez-la pour la changer."),
             "error",
         )
         return redirect(url_for("surveys.edit", survey_id=survey.id))

@@ -61,3 +61,12 @@ def test_sms_count_is_the_segment_count_of_the_shaped_text() -> None:
     assert sms_count("Ça va, ça ?").text == "Ça va, ca ?"
     count = sms_count("🙂 merci")
     assert count.segments == segments(count.text) == 1
+
+
+def test_a_long_first_question_is_sent_whole_in_the_invitation() -> None:
+    long_question = "Votre enfant viendrait-il à l'aide aux devoirs le samedi matin ? " * 3
+    data = {**DATA, "questions": [{"kind": "yes_no", "text": {"fr": long_question}}]}
+    spec = survey_from_data(data, "test")
+    invitation = survey_messages(spec, default_catalog(), "fr")["q1"]
+    assert long_question.strip() in invitation.text
+    assert reply_count(invitation).segments == 2  # and the editor says so
