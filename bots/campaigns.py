@@ -175,9 +175,7 @@ def create_campaign(
 def cancel_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
     """Stop a campaign: nothing more goes out; answers already given are kept."""
     with transaction(runtime.sessions) as session:
-        campaign = _locked_campaign(session, campaign_id)
-        if campaign is None:
-            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        campaign = _campaign_to_change(session, campaign_id)
         if campaign.status in ("closed", "cancelled"):
             raise CampaignError(f"la campagne {campaign_id} est déjà {_STATUS_FR[campaign.status]}")
         campaign.status = "cancelled"
@@ -188,9 +186,7 @@ def cancel_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
 def approve_campaign(runtime: Runtime, campaign_id: int, user_id: int | None) -> Campaign:
     """A chef de projet lets a conseil citoyen's campaign go out (at its date, or now)."""
     with transaction(runtime.sessions) as session:
-        campaign = _locked_campaign(session, campaign_id)
-        if campaign is None:
-            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        campaign = _campaign_to_change(session, campaign_id)
         if campaign.status != AWAITING:
             raise CampaignError(f"la campagne {campaign_id} n'attend pas de validation")
         campaign.status = "scheduled"
@@ -201,9 +197,7 @@ def approve_campaign(runtime: Runtime, campaign_id: int, user_id: int | None) ->
 def close_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
     """Close a campaign now, as its closing date would: results stay, late answers are kept."""
     with transaction(runtime.sessions) as session:
-        campaign = _locked_campaign(session, campaign_id)
-        if campaign is None:
-            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        campaign = _campaign_to_change(session, campaign_id)
         if campaign.status not in LIVE:
             raise CampaignError(f"la campagne {campaign_id} est {_STATUS_FR[campaign.status]}")
         campaign.status, campaign.closed_at = "closed", now
@@ -220,9 +214,7 @@ def send_retour(runtime: Runtime, campaign_id: int, text: str, now: datetime) ->
     if not text:
         raise CampaignError("le message de retour est vide")
     with transaction(runtime.sessions) as session:
-        campaign = _locked_campaign(session, campaign_id)
-        if campaign is None:
-            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        campaign = _campaign_to_change(session, campaign_id)
         if campaign.status != "closed":
             raise CampaignError("le retour s'envoie après la clôture de la campagne")
         if campaign.retour_sent_at is not None:
@@ -519,6 +511,14 @@ def _locked_campaign(session: Session, campaign_id: int) -> Campaign | None:
     return session.scalars(
         select(Campaign).where(Campaign.id == campaign_id).with_for_update()
     ).one_or_none()
+
+
+def _campaign_to_change(session: Session, campaign_id: int) -> Campaign:
+    """The campaign, locked for a change by staff; an unknown id is an error for them."""
+    campaign = _locked_campaign(session, campaign_id)
+    if campaign is None:
+        raise CampaignError(f"campagne inconnue : {campaign_id}")
+    return campaign
 
 
 def _held(runtime: Runtime, campaign: Campaign, now: datetime) -> bool:

@@ -305,32 +305,31 @@ def approve(campaign_id: int) -> Any:
     return redirect(url_for("campaigns.results", campaign_id=campaign_id))
 
 
-@bp.route("/<int:campaign_id>/annuler", methods=["POST"])
-@permission_required("launch_campaigns")
-def cancel(campaign_id: int) -> Any:
+def _change(campaign_id: int, action: str, change: Any, done: str) -> Any:
+    """Cancel or close: the bots change the campaign, the journal notes it, the page says so."""
     _ready(campaign_id)
     try:
-        campaigns.cancel_campaign(get_runtime(), campaign_id, datetime.now(UTC))
+        change(get_runtime(), campaign_id, datetime.now(UTC))
     except CampaignError as error:
         flash(str(error), "error")
     else:
-        _audited("cancel", campaign_id)
-        flash(_("Campagne annulée : les messages pas encore partis sont annulés."), "success")
+        _audited(action, campaign_id)
+        flash(done, "success")
     return redirect(url_for("campaigns.results", campaign_id=campaign_id))
+
+
+@bp.route("/<int:campaign_id>/annuler", methods=["POST"])
+@permission_required("launch_campaigns")
+def cancel(campaign_id: int) -> Any:
+    done = _("Campagne annulée : les messages pas encore partis sont annulés.")
+    return _change(campaign_id, "cancel", campaigns.cancel_campaign, done)
 
 
 @bp.route("/<int:campaign_id>/clore", methods=["POST"])
 @permission_required("launch_campaigns")
 def close(campaign_id: int) -> Any:
-    _ready(campaign_id)
-    try:
-        campaigns.close_campaign(get_runtime(), campaign_id, datetime.now(UTC))
-    except CampaignError as error:
-        flash(str(error), "error")
-    else:
-        _audited("close", campaign_id)
-        flash(_("Campagne close : vous pouvez écrire le retour."), "success")
-    return redirect(url_for("campaigns.results", campaign_id=campaign_id))
+    done = _("Campagne close : vous pouvez écrire le retour.")
+    return _change(campaign_id, "close", campaigns.close_campaign, done)
 
 
 # --- results -------------------------------------------------------------------------------------

@@ -124,15 +124,16 @@ def campaign_results(session: Session, campaign: Campaign, scope: Scope) -> Resu
             .order_by(Question.position)
         )
     )
+    by_question: dict[int, list[Any]] = {}
+    for answer in answers:
+        by_question.setdefault(answer.question_id, []).append(answer)
     results, rows = [], []
     for question in questions:
         labels = _labels(question, codes)
         result = QuestionResult(question.position, _fr(question.text), question.kind)
         tally: Counter[str] = Counter()
         detail: Counter[tuple[str, str, str]] = Counter()
-        for answer in answers:
-            if answer.question_id != question.id:
-                continue
+        for answer in by_question.get(question.id, ()):
             if answer.skipped:
                 result.skipped += 1
                 continue

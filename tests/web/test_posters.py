@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import urllib.parse
 from typing import Any
@@ -10,23 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from bots.runtime import Runtime
-from storage.config import Settings, load_settings
+from storage.config import Settings
 from storage.models import AuditEntry, JoinCode
-from tests.conftest import SECRET
 from tests.web.conftest import Territory, login_as, post
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Any) -> Settings:
-    return load_settings(
-        {
-            "PAROLES_DATABASE_URL": database_url,
-            "PAROLES_SECRET_KEY": SECRET,
-            "PAROLES_DATA_DIR": str(tmp_path / "data"),
-            "TELEGRAM_BOT_USERNAME": "ParolesVilleBot",
-            "TWILIO_FROM": "+33757000000",
-        },
-        dotenv=False,
+def settings(settings: Settings) -> Settings:
+    """The test settings, with a Telegram bot and an SMS number."""
+    return dataclasses.replace(
+        settings, telegram_bot_username="ParolesVilleBot", twilio_from="+33757000000"
     )
 
 
@@ -81,9 +75,8 @@ def test_a_conseil_sees_and_prints_only_its_quartiers_codes(
 def test_without_telegram_or_sms_the_poster_says_what_is_missing(
     client: Any, runtime: Runtime, territory: Territory
 ) -> None:
-    runtime.settings = load_settings(
-        {"PAROLES_DATABASE_URL": runtime.settings.database_url, "PAROLES_SECRET_KEY": SECRET},
-        dotenv=False,
+    runtime.settings = dataclasses.replace(
+        runtime.settings, telegram_bot_username="", twilio_from=""
     )
     login_as(client, territory.users["chef_de_projet"])
     post(client, "/affiches/", {"code": "NORD", "quartier": territory.nord})
