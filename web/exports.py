@@ -192,6 +192,7 @@ def _answers_query(filters: Filters) -> Select[Any]:
         .outerjoin(Participant, Participant.id == Conversation.participant_id)
         .outerjoin(home, home.id == Participant.quartier_id)
     )
+    query = query.where(Participant.is_test.is_not(True))  # never a staff member's trial
     if not current_user.sees_all_quartiers:
         query = query.where(Participant.quartier_id.in_(current_user.quartier_ids))
     quartier = parse_int(filters.quartier)

@@ -38,6 +38,9 @@ def test_a_trial_shows_sms_and_telegram_and_leaves_no_trace_in_results(
         assert (conversation.participant_id, conversation.campaign_id) == (phone.id, None)
         assert campaigns.count_target(session, Target(everyone=True)) == {}
 
+    exported = client.get("/exports/reponses.csv").data.decode("utf-8-sig")
+    assert len(exported.strip().splitlines()) == 1  # the header only: trials are not answers
+
     post(client, f"/enquetes/{survey.id}/essai/debut", {"language": "en"})  # a fresh start
     page = html.unescape(client.get(f"/enquetes/{survey.id}/essai").text)
     assert "Do you have a child at school?" in page and "Des cours le samedi" not in page
