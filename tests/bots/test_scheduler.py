@@ -21,6 +21,7 @@ from bots.scheduler import (
     renew_lease,
     start_in_serve,
 )
+from storage.db import transaction
 from storage.models import Message, SchedulerLease
 from tests.bots.campaign_support import MONDAY_10H, add_participants
 
@@ -146,7 +147,9 @@ def test_paroles_worker_drains_and_exits_when_idle(runner: Any, runtime: Runtime
 def test_a_scheduler_that_lost_its_lease_stops(runtime: Runtime) -> None:
     service = Service(runtime, channels=("simulator",), outbox=False)
     service.start()
-    with runtime.sessions.begin() as session:  # another process took over after an outage
+    # Another process took over after an outage. A writing transaction (BEGIN IMMEDIATE on
+    # SQLite): it waits for the jobs the scheduler runs at start instead of failing "locked".
+    with transaction(runtime.sessions) as session:
         session.get(SchedulerLease, "scheduler").holder = "vm:9:other"  # type: ignore[union-attr]
     service._renew()
     assert service.wait(poll=0.05) == 1
