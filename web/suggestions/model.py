@@ -71,8 +71,11 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 0.5
-# Inverse regularisation strength of the logistic regression.
-C = 10.0
+# Inverse regularisation strength of the logistic regression: stronger regularisation while
+# examples are few (C_FEW), weaker from MANY_FROM examples per thème on average (C_MANY).
+C_FEW = 3.0
+C_MANY = 10.0
+MANY_FROM = 100.0
 # Stopping tolerance of the solver (Newton-CG).
 TOL = 1e-4
 # Total weight of a thème's pseudo-documents, in "confirmed examples".
@@ -220,8 +223,9 @@ class Suggester:
             x = _with_vectors(x, vectors, texts)
         y = np.asarray(labels)
         w = np.asarray(weights)
-        coef, intercept = _fit(x, y, w, len(themes))
-        temperature = _calibrate(x, y, w, n_pseudo, len(themes))
+        c = C_MANY if per_theme >= MANY_FROM else C_FEW
+        coef, intercept = _fit(x, y, w, len(themes), c)
+        temperature = _calibrate(x, y, w, n_pseudo, len(themes), c)
         return cls(
             tuple(themes), featurizer, coef, intercept, temperature, threshold, version, vectors
         )
@@ -453,14 +457,14 @@ def _with_vectors(
 
 
 def _fit(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_classes: int
+    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_classes: int, c: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (n_classes x features) and intercepts of a weighted logistic regression."""
     # Newton-CG rather than L-BFGS: with tens of thousands of features x thèmes, L-BFGS-B's own
     # bookkeeping costs more than the gradients; Newton-CG reaches a closer optimum in a few
     # iterations (10,000 labels: ~2 s instead of ~6 s). A fit stopped by ``max_iter`` is still a
     # usable model, so convergence warnings are not errors here.
-    model = LogisticRegression(C=C, solver="newton-cg", max_iter=100, tol=TOL)
+    model = LogisticRegression(C=c, solver="newton-cg", max_iter=100, tol=TOL)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", message="Line Search failed")
@@ -481,7 +485,7 @@ def _fit(
 
 
 def _calibrate(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_pseudo: int, n_classes: int
+    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_pseudo: int, n_classes: int, c: float
 ) -> float:
     """A temperature fitted on 3-fold out-of-fold predictions of (at most 2,000) examples.
 
@@ -501,7 +505,7 @@ def _calibrate(
     logits = np.zeros((len(ex), n_classes))
     for train_idx, test_idx in folds.split(ex, y[ex]):
         rows = np.concatenate([np.arange(n_pseudo), ex[train_idx]])
-        coef, intercept = _fit(x[rows], y[rows], w[rows], n_classes)
+        coef, intercept = _fit(x[rows], y[rows], w[rows], n_classes, c)
         logits[test_idx] = np.asarray(x[ex[test_idx]] @ coef.T) + intercept
     grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 41))
     target = y[ex]
