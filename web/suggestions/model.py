@@ -301,7 +301,7 @@ class Suggester:
         push[words_part.indices] = words_part.data * lean[words_part.indices]
         owner = np.repeat(np.arange(len(kept)), [len(a) for a in ids])
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-        score = np.bincount(owner, weights=push[flat], minlength=len(kept))
+        score = np.bincount(owner, weights=push[flat], minlength=len(kept)).astype(np.float64)
         if pairs:
             half = 0.5 * push[np.asarray(pairs)]  # -1 reads the "unknown" cell: 0
             score[:-1] += half
