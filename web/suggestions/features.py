@@ -7,10 +7,15 @@ Three kinds of features come out of each word that is not a stop word:
 - ``c:<n-gram>`` the 3- to 5-letter pieces of the folded word, padded ("<velo>" gives "<ve",
   "vel", ...), which survive typos, missing accents and words the stemmer does not join.
 
-Word features and letter features are weighted by TF-IDF (sublinear term frequency), each group
-scaled to unit length, then the two groups are mixed with fixed weights: the usual "word +
-character n-gram" recipe, written here rather than taken from scikit-learn's vectorisers because
-the back-office needs to know which word each feature came from.
+On request (``function_words=True``, when examples abound) each stop word also gives
+``s:<word>``: "moins", "nous" say little alone but carry how people write about a thème.
+
+Features are weighted by TF-IDF (sublinear term frequency), each group (words and pairs, letters,
+function words) scaled to a fixed length: the usual "word + character n-gram" recipe, written
+here rather than taken from scikit-learn's vectorisers because the back-office needs to know
+which word each feature came from (``Featurizer.walk``). Each distinct word is turned into
+feature ids once per training or per model (a cache), which keeps retraining on 10,000 labels
+within about a second of feature work.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from scipy import sparse
 
 from .text import STOP_WORDS, fold, word_key, words
 
-__all__ = ["Featurizer", "counted_words", "word_features", "MAX_CHARS", "MAX_WORDS"]
+__all__ = ["Featurizer", "counted_words", "MAX_CHARS", "MAX_WORDS"]
 
 # Beyond this many characters, then words, a text is cut: a 5,000-character message says what
 # it is about early, and a suggestion must stay within a few milliseconds.
@@ -43,28 +48,6 @@ FUNCTION_GROUP_WEIGHT = 0.5
 def counted_words(text: str) -> list[str]:
     """The words of ``text`` the model reads, as written: its beginning only when it is long."""
     return words(text[:MAX_CHARS])[:MAX_WORDS]
-
-
-def word_features(text: str) -> list[tuple[str, list[str]]]:
-    """``(word as written, its features)`` for each word of ``text`` that is not a stop word.
-
-    A pair feature ``b:`` is listed under both of its words.
-    """
-    out: list[tuple[str, list[str]]] = []
-    previous: tuple[str, list[str]] | None = None
-    for word in counted_words(text):
-        key, letters = _word_parts(word)
-        if not key:
-            continue
-        feats = ["w:" + key, *letters]
-        entry = (word, feats)
-        if previous is not None:
-            pair = "b:" + previous[1][0][2:] + " " + key
-            previous[1].append(pair)
-            feats.append(pair)
-        out.append(entry)
-        previous = entry
-    return out
 
 
 @lru_cache(maxsize=200_000)
