@@ -60,10 +60,11 @@ weigh as 30 confirmed examples per thème: a weight of 3 lost the descriptions' 
 as examples arrived (Paris fell below its zero-shot score).
 
 Speed (``bench/themes_retrain.py``, 2-core machine shared with other work): retraining on 10,000
-Grand Débat labels takes 5.4 s of CPU (6.6 s wall at load 3.5): features 1 s (the C Snowball
-stemmer, ``pystemmer``), Newton-CG fit 2 s (L-BFGS-B took 6 s for a less converged model: its
-bookkeeping over 66,000 features x 4 thèmes cost more than the gradients), calibration 0.8 s.
-One suggestion takes 1.3 ms for a usual text and 3 ms for 5,000 characters: the model reads the
+Grand Débat labels takes 5.2 s (CPU and wall, load 1.8; 3.6 s without word vectors; the vectors
+load once per process, 6 s, before): features 1 s (the C Snowball stemmer, ``pystemmer``),
+Newton-CG fit 2 s (L-BFGS-B took 6 s for a less converged model: its bookkeeping over 66,000
+features x 4 thèmes cost more than the gradients), calibration 0.8 s.
+One suggestion takes 1.2 ms for a usual text and 2.7 ms for 5,000 characters: the model reads the
 first 2,000 characters (300 words), and the explaining words reuse the features already computed.
 """
 
