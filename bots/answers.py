@@ -79,7 +79,15 @@ def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
     contained = [
         i for i, option in enumerate(options) if any(set(lab.split()) <= words for lab in option)
     ]
-    return contained[0] if len(contained) == 1 else None
+    if len(contained) == 1:
+        return contained[0]
+    # "logement" names "Logement, propreté": the answer is part of one label only.
+    if not any(len(word) >= 4 for word in words):
+        return None
+    within = [
+        i for i, option in enumerate(options) if any(words <= set(lab.split()) for lab in option)
+    ]
+    return within[0] if len(within) == 1 else None
 
 
 def parse_choice(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) -> int | None:

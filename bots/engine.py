@@ -5,7 +5,8 @@ can be tested exhaustively. Channels turn provider payloads into `Incoming` valu
 `Reply` values their own way; `bots.handler` records the `facts` a step returns.
 
 Every incoming message gets exactly one reply, except while the habitant has opted out (STOP):
-then nothing is sent until START (or a new /start code), as SMS rules require.
+then nothing is sent until START (or a new /start code), as SMS rules require — but OUBLIER still
+works and is answered, because erasing one's data is a right, not a message.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 from bots import answers
 from bots.prompts import Catalog
+from bots.sms_text import render_sms, segments
 from bots.surveys import NO, YES, QuestionSpec, SurveySpec
 from bots.text import clean, normalise
 
@@ -154,13 +156,13 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
     elif state.opted_out:
         if keyword == "start" or msg.join is not None:
             back = replace(state, opted_out=False, asking="", survey=None, misses=0)
-            facts = (Fact("opted_in"),)
+            opted_in = (Fact("opted_in"),)
             if msg.join is not None:
-                return _join(back, msg, text, ctx, facts)
-            return Step(back, (say.reply("start_done", key="start_done"),), facts)
+                return _join(back, msg, text, ctx, opted_in)
+            return Step(back, (say.reply("start_done", key="start_done"),), opted_in)
         return Step(state, ())
     if keyword == "stop":
-        facts = (Fact("opted_out"),)
+        facts: tuple[Fact, ...] = (Fact("opted_out"),)
         if state.survey:
             facts = (Fact("survey_left", survey=state.survey, value="stopped"), *facts)
         stopped = replace(state, opted_out=True, asking="", survey=None, misses=0)
@@ -222,10 +224,8 @@ def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
         keep = "" if _is_greeting(text, ctx) else text
         media = tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
         asking = replace(state, asking="consent", pending_text=keep, pending_media=media, misses=0)
-        question = say.yes_no(
-            _join_lines([say.text("welcome"), say.text("consent_question")]), key="welcome"
-        )
-        return Step(asking, (question,))
+        welcome = _join_lines([say.text("welcome"), say.text("consent_question")])
+        return Step(asking, (say.yes_no(welcome, key="welcome"),))
     agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
     if agreed is True:
         return _consented(state, ctx)
@@ -277,7 +277,7 @@ def _join(state: State, msg: Incoming, text: str, ctx: Context, facts: tuple[Fac
         return Step(replace(state, asking=""), (say.reply("invite_prompt"),), facts)
     if state.survey and state.survey != survey.key:
         facts = (*facts, Fact("survey_left", survey=state.survey, value="switched"))
-    if state.survey == survey.key:
+    if state.survey == survey.key and state.question < len(survey.questions):
         return Step(state, (_with_question(say.text("resume"), state, ctx, key="resume"),), facts)
     started = _start_survey(replace(state, asking=""), survey, ctx, "")
     return Step(started.state, started.replies, (*facts, *started.facts))
@@ -289,6 +289,11 @@ def _join(state: State, msg: Incoming, text: str, ctx: Context, facts: tuple[Fac
 def start_survey(state: State, survey: SurveySpec, ctx: Context) -> Step:
     """Invite a habitant into a survey (a campaign launch, a reminder does the same)."""
     return _start_survey(replace(state, asking="", misses=0), survey, ctx, "")
+
+
+def remind(state: State, survey: SurveySpec, ctx: Context) -> Reply:
+    """A campaign reminder: the question the habitant stopped at, after the "resume" words."""
+    return _question_reply(state, survey, ctx, prefix=_Say(ctx, state.language).text("resume"))
 
 
 def _start_survey(state: State, survey: SurveySpec, ctx: Context, prefix: str) -> Step:
@@ -314,24 +319,43 @@ def _question_reply(state: State, survey: SurveySpec, ctx: Context, prefix: str 
     )
     expects: Expects = "text"
     choices: tuple[str, ...] = ()
+    hint = ""
     if question.kind in ("single", "multiple"):
         choices = tuple(c.label(state.language) for c in question.choices)
         expects = "choice" if question.kind == "single" else "choices"
         if question.kind == "multiple":
-            body = _join_lines([body, say.text("hint_multiple")])
+            hint = say.text("hint_multiple")
     elif question.kind == "yes_no":
         choices, expects = (say.text("yes"), say.text("no")), "choice"
     elif question.kind == "scale":
-        body = _join_lines([body, say.text("hint_scale")])
+        hint = say.text("hint_scale")
         choices, expects = ("1", "2", "3", "4", "5"), "scale"
     elif question.kind == "quartier":
         choices, expects = tuple(q.name for q in ctx.quartiers), "choice"
-    return Reply(_join_lines([prefix, body]), choices, expects, key=f"question:{question.position}")
+    number = say.text("question", n=state.question + 1, total=len(survey.questions), text="")
+    # One SMS if at all possible: a retry or a reminder first drops the hint (the prefix says
+    # how to answer), then the question they have just read, never the choices.
+    candidates = [
+        _join_lines([prefix, body, hint]),
+        _join_lines([prefix, body]),
+        _join_lines([prefix, number]),
+    ]
+    numbered = expects != "scale"
+    text = next((c for c in candidates if _fits_one_sms(c, choices, numbered)), candidates[-1])
+    if not prefix:
+        text = candidates[0]  # a question asked for the first time is always shown whole
+    return Reply(text, choices, expects, key=f"question:{question.position}")
+
+
+def _fits_one_sms(text: str, choices: tuple[str, ...], numbered: bool) -> bool:
+    return segments(render_sms(text, choices, numbered)) == 1
 
 
 def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:
     survey = ctx.surveys.get(state.survey or "")
-    if survey is None or state.asking:
+    if survey is None or state.asking or state.question >= len(survey.questions):
+        if key == "help" and not state.asking:
+            text = _join_lines([text, ctx.catalog.text(state.language, "invite_prompt")])
         return Reply(text, key=key)
     return _question_reply(state, survey, ctx, prefix=text)
 
@@ -394,21 +418,21 @@ def _survey_answer(
             (Fact("survey_left", survey=state.survey, value="gone"), *free.facts),
         )
     question = survey.questions[state.question]
-    where = {"survey": survey.key, "position": question.position}
+    key, position = survey.key, question.position
     if keyword == "skip":
         if question.required:
             return Step(state, (_question_reply(state, survey, ctx, prefix=say.text("required")),))
-        return _advance(state, survey, None, ctx, Fact("skipped", **where))
+        return _advance(state, survey, None, ctx, Fact("skipped", key, position))
     understood, value = parse_answer(question, text, ctx)
     if understood:
-        facts = [Fact("answer", raw=text, value=value, **where)]
+        answer = Fact("answer", key, position, raw=text, value=value)
         if question.kind == "quartier":
-            facts.append(Fact("quartier", value=value))
-        return _advance(state, survey, value, ctx, *facts)
+            return _advance(state, survey, value, ctx, answer, Fact("quartier", value=value))
+        return _advance(state, survey, value, ctx, answer)
     # Not understood: keep what they said, then ask again, gently.
-    facts = (
-        (Fact("not_understood", raw=text, media=msg.media, **where),) if text or msg.media else ()
-    )
+    facts: tuple[Fact, ...] = ()
+    if text or msg.media:
+        facts = (Fact("not_understood", key, position, raw=text, media=msg.media),)
     if _paused(state, msg, ctx):
         return Step(
             replace(state, misses=0),

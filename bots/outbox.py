@@ -1,100 +1,496 @@
-"""The outbox: every outgoing message is a row before it is sent.
+"""The outbox: every outgoing message is a row before it is sent, and is sent at most once.
 
-`deliver()` sends the pending rows of one channel: it claims a batch (marking the rows `sending`
-in their own short transaction, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so that several
-workers never take the same row), calls the channel, then records the outcome.
+A row goes `pending -> claimed -> sending -> sent`, or back to `pending` after a transient
+failure (exponential backoff with jitter), or to `failed` with its reason (a permanent error,
+too many tries, an interrupted send), or to `cancelled` (STOP, erasure, campaign closed).
+
+How one worker sends one batch of a channel:
+
+1. **claim** (one short transaction): the due `pending` rows, replies before campaign messages,
+   become `claimed` by this worker (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
+   never take the same row; SQLite serialises writers with `BEGIN IMMEDIATE`). Campaign rows are
+   left alone during quiet hours. A claimed row has not been handed to the provider yet, so a
+   claim left behind by a dead worker simply goes back to `pending`.
+2. **start** (after the rate limiter): `claimed -> sending`, only if this worker still holds the
+   claim and the habitant has not said STOP since the row was written. The attempt is counted
+   here, before the API call.
+3. **send**: the channel's API call.
+4. **record**: `sent` with the provider's id, or the failure. To pay one commit per message,
+   not two, the outcome of a row is committed in the same transaction as the start of the next
+   one (and at the end of the batch, even if the channel raised something unexpected).
+
+What remains of "never sent twice": neither Twilio's Messages API nor Telegram's sendMessage
+takes an idempotency key, so if the process dies after the provider accepted a message and
+before step 4 commits, the row stays `sending`. Only that one row per worker can be in this
+state (rows are started one at a time), and the window is the API call, the rate limiter's
+pause before the next row (a fraction of a second) and one commit. A `sending` row older than
+the send lease (longer than any channel's HTTP timeout) is recovered: if the channel can tell
+whether it sent it (an optional `find_sent(outgoing) -> provider id or None`), the answer
+decides between `sent` and a safe retry; otherwise the row is marked `failed` with code
+`interrupted`. We prefer a message possibly lost (and visible as such) to a message possibly
+sent twice.
+
+Rate limits are per channel and per worker process: each channel's `rate_per_second`, or
+`PAROLES_RATE_<CHANNEL>` (e.g. `PAROLES_RATE_SMS=1` for a single Twilio long code). With
+several workers, divide the provider's limit between them.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Exists, exists, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
-from bots.channels import Channel, Outgoing, SendError
+from bots.channels import Channel, Outgoing, SendError, make_channel
+from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
+from storage.config import Settings
 from storage.db import transaction
 from storage.models import Message, Participant
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
+
+# Still waiting to be sent (used by the campaign jobs and `--exit-when-idle`).
+OPEN_STATUSES = ("pending", "claimed", "sending")
 
 
-def deliver(
-    runtime: Runtime, channel: Channel, *, limit: int = 100, now: datetime | None = None
-) -> int:
-    """Send up to `limit` due messages of `channel`; returns how many were sent."""
-    now = now or datetime.now(UTC)
-    claimed = _claim(runtime, channel.name, limit, now)
-    sent = 0
-    for outgoing in claimed:
+@dataclass(frozen=True)
+class OutboxConfig:
+    """Retry and recovery settings; each can be set by a `PAROLES_OUTBOX_*` variable."""
+
+    max_attempts: int = 5
+    backoff_seconds: float = 2.0  # the first retry waits about this long, then doubles
+    backoff_cap_seconds: float = 3600.0
+    claim_lease_seconds: float = 60.0  # a claim not started within this goes back to pending
+    send_lease_seconds: float = 600.0  # longer than any channel's HTTP timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutboxConfig:
+        env = settings.extra
+        defaults = cls()
+        return cls(
+            max_attempts=int(env.get("PAROLES_OUTBOX_MAX_ATTEMPTS", defaults.max_attempts)),
+            backoff_seconds=float(
+                env.get("PAROLES_OUTBOX_BACKOFF_SECONDS", defaults.backoff_seconds)
+            ),
+            backoff_cap_seconds=float(
+                env.get("PAROLES_OUTBOX_BACKOFF_CAP_SECONDS", defaults.backoff_cap_seconds)
+            ),
+            claim_lease_seconds=float(
+                env.get("PAROLES_OUTBOX_CLAIM_LEASE_SECONDS", defaults.claim_lease_seconds)
+            ),
+            send_lease_seconds=float(
+                env.get("PAROLES_OUTBOX_SEND_LEASE_SECONDS", defaults.send_lease_seconds)
+            ),
+        )
+
+    def backoff(self, attempts: int, rng: random.Random, at_least: float = 0.0) -> timedelta:
+        """Exponential, capped, with "equal jitter": between half and all of the full delay."""
+        full = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=max(at_least, full / 2 + rng.uniform(0, full / 2)))
+
+
+def rate_for(channel: Channel, settings: Settings) -> float:
+    """Messages per second for this channel: `PAROLES_RATE_<CHANNEL>` or the channel's own."""
+    configured = settings.extra.get(f"PAROLES_RATE_{channel.name.upper()}")
+    return float(configured) if configured else float(channel.rate_per_second)
+
+
+class RateLimiter:
+    """A token bucket holding one second's worth of sends; `wait()` sleeps until one is free."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("a rate limit must be positive")
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.capacity
+        self._last = clock()
+
+    def wait(self) -> float:
+        """Take one token, sleeping first if there is none; returns the time slept."""
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        slept = 0.0
+        if self._tokens < 1:
+            slept = (1 - self._tokens) / self.rate
+            self._sleep(slept)
+            self._last = self._clock()
+            self._tokens = 1.0
+        self._tokens -= 1
+        return slept
+
+
+def batch_size(rate: float, limit: int = 100) -> int:
+    """About two seconds of sending, so that a reply never waits long behind a campaign."""
+    return max(1, min(limit, math.ceil(rate * 2)))
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+Outcome = Callable[[Session], None]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+
+
+def deliver(runtime: Runtime, channel: Channel, **options: Any) -> int:
+    """Send up to `limit` due messages of `channel`; returns how many were sent.
+
+    Takes the options of `deliver_batch`; `now` fixes the clock (tests), by default each step
+    reads the real time.
+    """
+    return deliver_batch(runtime, channel, **options).sent
+
+
+def deliver_batch(
+    runtime: Runtime,
+    channel: Channel,
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+    worker: str | None = None,
+    limiter: RateLimiter | None = None,
+    config: OutboxConfig | None = None,
+    rng: random.Random | None = None,
+) -> BatchResult:
+    def clock() -> datetime:
+        return now or datetime.now(UTC)
+
+    worker = worker or new_worker_id()
+    config = config or OutboxConfig.from_settings(runtime.settings)
+    rng = rng or random.Random()
+    # One session (one connection) for the batch, one short transaction per row.
+    with runtime.sessions() as session:
+        with session.begin():
+            claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+        session.expunge_all()  # later reads must see the updates made with plain SQL
+        sent = 0
+        outcome: Outcome | None = None  # of the previous row, committed with the next start
         try:
-            provider_id = channel.send(outgoing)
-        except SendError as error:
-            _failed(runtime, outgoing.message_id, error, now)
-            continue
-        _sent(runtime, outgoing.message_id, provider_id, now)
-        sent += 1
-    return sent
-
-
-def _claim(runtime: Runtime, channel: str, limit: int, now: datetime) -> list[Outgoing]:
-    with transaction(runtime.sessions) as session:
-        rows = session.scalars(
-            select(Message)
-            .where(
-                Message.direction == "out",
-                Message.channel == channel,
-                Message.status == "pending",
-                Message.next_attempt_at <= now,
-            )
-            .order_by(Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        claimed = []
-        for row in rows:
-            row.status = "sending"
-            row.attempts += 1
-            if not row.address_enc:
-                row.status = "failed"
-                row.last_error = "no address"
-                continue
-            claimed.append(
-                Outgoing(
-                    message_id=row.id,
-                    address=runtime.vault.decrypt(row.address_enc),
-                    text=row.body,
-                    choices=tuple(row.choices),
-                    expects=row.expects,
+            for outgoing in claimed:
+                if limiter is not None:
+                    limiter.wait()
+                with session.begin():
+                    if outcome is not None:
+                        outcome(session)
+                        outcome = None
+                    if not _start(session, outgoing.message_id, worker, clock()):
+                        continue
+                try:
+                    provider_id = channel.send(outgoing)
+                except SendError as error:
+                    outcome = partial(
+                        _failed,
+                        message_id=outgoing.message_id,
+                        worker=worker,
+                        error=error,
+                        now=clock(),
+                        config=config,
+                        rng=rng,
+                    )
+                    continue
+                outcome = partial(
+                    _sent,
+                    message_id=outgoing.message_id,
+                    worker=worker,
+                    provider_id=provider_id,
+                    now=clock(),
                 )
+                sent += 1
+        finally:
+            if outcome is not None:
+                with session.begin():
+                    outcome(session)
+    return BatchResult(claimed=len(claimed), sent=sent)
+
+
+def _claim(
+    session: Session, runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
+) -> list[Outgoing]:
+    query = select(Message).where(
+        Message.direction == "out",
+        Message.channel == channel,
+        Message.status == "pending",
+        Message.next_attempt_at <= now,
+    )
+    if is_quiet(now, runtime.settings.timezone):
+        query = query.where(Message.wait_quiet_hours.is_(False))
+    query = (
+        query.order_by(Message.priority, Message.next_attempt_at, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for row in session.scalars(query):
+        outgoing = _outgoing(runtime, row)
+        if outgoing is None:
+            _mark_failed(row, now, "no usable address", "no_address")
+            continue
+        row.status = "claimed"
+        row.claimed_by = worker
+        row.claimed_at = now
+        claimed.append(outgoing)
+    return claimed
+
+
+def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
+    if not row.address_enc:
+        return None
+    try:
+        address = runtime.vault.decrypt(row.address_enc)
+    except ValueError:
+        return None
+    return Outgoing(row.id, address, row.body, tuple(row.choices), row.expects)
+
+
+def _opted_out_since_written() -> Exists:
+    """The habitant said STOP after this row was written (the STOP reply itself still goes)."""
+    return exists().where(
+        Participant.id == Message.participant_id,
+        Participant.opted_out_at.is_not(None),
+        Participant.opted_out_at > Message.created_at,
+    )
+
+
+def _start(session: Session, message_id: int, worker: str, now: datetime) -> bool:
+    """`claimed -> sending` if the claim is still ours and the habitant did not say STOP."""
+    mine = (Message.id == message_id, Message.status == "claimed", Message.claimed_by == worker)
+    started = session.execute(
+        update(Message)
+        .where(*mine, ~_opted_out_since_written())
+        .values(status="sending", attempts=Message.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if started.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    session.execute(
+        update(Message)
+        .where(*mine)
+        .values(status="cancelled", last_error="opted out", claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return False
+
+
+def _sent(
+    session: Session, *, message_id: int, worker: str, provider_id: str, now: datetime
+) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claimed_by == worker)
+        .values(status="sent", provider_id=provider_id, sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _failed(
+    session: Session,
+    *,
+    message_id: int,
+    worker: str,
+    error: SendError,
+    now: datetime,
+    config: OutboxConfig,
+    rng: random.Random,
+) -> None:
+    row = session.get(Message, message_id, populate_existing=True)
+    if row is None or row.claimed_by != worker:
+        return
+    row.last_error = str(error)[:500]
+    row.error_code = error.code or None
+    if error.transient and row.attempts < config.max_attempts:
+        retry_after = float(getattr(error, "retry_after", 0) or 0)
+        row.status = "pending"
+        row.claimed_by = None
+        row.next_attempt_at = now + config.backoff(row.attempts, rng, retry_after)
+        return
+    if error.transient:
+        row.last_error = f"{config.max_attempts} tries: {row.last_error}"[:500]
+    _mark_failed(row, now, row.last_error, row.error_code)
+    if error.unreachable and row.participant_id is not None:
+        mark_unreachable(session, row.participant_id, now)
+    log.warning("message %s failed: %s", message_id, error)
+
+
+def _mark_failed(row: Message, now: datetime, reason: str, code: str | None) -> None:
+    row.status = "failed"
+    row.last_error = reason
+    row.error_code = code
+    row.claimed_by = None
+    row.next_attempt_at = None
+
+
+def mark_unreachable(session: Session, participant_id: int, now: datetime) -> None:
+    """The provider says this habitant cannot be reached: stop writing to them."""
+    participant = session.get(Participant, participant_id)
+    if participant is not None and participant.unreachable_at is None:
+        participant.unreachable_at = now
+    session.execute(
+        update(Message)
+        .where(
+            Message.participant_id == participant_id,
+            Message.direction == "out",
+            Message.status == "pending",
+        )
+        .values(status="cancelled", last_error="unreachable")
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- recovery after a crash ---------------------------------------------------------------------
+
+
+def recover(
+    runtime: Runtime,
+    now: datetime,
+    *,
+    channels: Mapping[str, Channel] | None = None,
+    config: OutboxConfig | None = None,
+) -> dict[str, int]:
+    """Take back what dead workers left: stale claims and interrupted sends (see the docstring).
+
+    With `channels`, only their rows, each settled with its own channel's `find_sent`.
+    """
+    config = config or OutboxConfig.from_settings(runtime.settings)
+    channels = channels or {}
+    only = (Message.channel.in_(list(channels)),) if channels else ()
+    counts = {"released": 0, "confirmed": 0, "retried": 0, "interrupted": 0}
+    with transaction(runtime.sessions) as session:
+        released = session.execute(
+            update(Message)
+            .where(
+                *only,
+                Message.status == "claimed",
+                Message.claimed_at < now - timedelta(seconds=config.claim_lease_seconds),
             )
-        return claimed
-
-
-def _sent(runtime: Runtime, message_id: int, provider_id: str, now: datetime) -> None:
+            .values(status="pending", claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        counts["released"] = released.rowcount  # type: ignore[attr-defined]
+    stale = (
+        select(Message)
+        .where(
+            *only,
+            Message.status == "sending",
+            Message.claimed_at < now - timedelta(seconds=config.send_lease_seconds),
+        )
+        .with_for_update(skip_locked=True)
+    )
     with transaction(runtime.sessions) as session:
-        row = session.get(Message, message_id)
-        assert row is not None
-        row.status = "sent"
-        row.provider_id = provider_id
-        row.sent_at = now
+        for row in session.scalars(stale):
+            counts[_settle_interrupted(runtime, row, channels.get(row.channel), now)] += 1
+    if any(counts.values()):
+        log.warning("outbox recovery: %s", counts)
+    return counts
 
 
-def _failed(runtime: Runtime, message_id: int, error: SendError, now: datetime) -> None:
-    with transaction(runtime.sessions) as session:
-        row = session.get(Message, message_id)
-        assert row is not None
-        row.last_error = str(error)[:500]
-        row.error_code = error.code or None
-        if error.transient and row.attempts < MAX_ATTEMPTS:
-            row.status = "pending"
-            row.next_attempt_at = now + timedelta(seconds=2**row.attempts)
+def _settle_interrupted(
+    runtime: Runtime, row: Message, channel: Channel | None, now: datetime
+) -> str:
+    find_sent = getattr(channel, "find_sent", None)
+    outgoing = _outgoing(runtime, row)
+    if find_sent is None or outgoing is None:
+        _mark_failed(
+            row,
+            now,
+            "interrupted while sending: may have been sent, not retried to avoid a duplicate",
+            "interrupted",
+        )
+        return "interrupted"
+    provider_id = find_sent(outgoing)
+    row.claimed_by = None
+    if provider_id:
+        row.status, row.provider_id, row.sent_at = "sent", provider_id, now
+        return "confirmed"
+    row.status, row.next_attempt_at = "pending", now
+    return "retried"
+
+
+# --- the worker loop ----------------------------------------------------------------------------
+
+
+def has_work(runtime: Runtime, channel: str, now: datetime, horizon: float = 600.0) -> bool:
+    """Rows of `channel` still to send, leaving out those parked for longer than `horizon` s
+    and, during quiet hours, the campaign messages that wait for the morning."""
+    soon = now + timedelta(seconds=horizon)
+    due = Message.next_attempt_at <= soon
+    if is_quiet(now, runtime.settings.timezone):
+        due = due & Message.wait_quiet_hours.is_(False)
+    query = select(
+        exists().where(
+            Message.direction == "out",
+            Message.channel == channel,
+            Message.status.in_(OPEN_STATUSES),
+            (Message.status != "pending") | due,
+        )
+    )
+    with runtime.sessions() as session:
+        return bool(session.scalar(query))
+
+
+def run_channel(
+    runtime: Runtime,
+    name: str,
+    stop: threading.Event,
+    *,
+    exit_when_idle: bool = False,
+    idle_pause: float = 1.0,
+    recover_every: float = 30.0,
+) -> None:
+    """Send `name`'s outbox until `stop` is set (or, with `exit_when_idle`, until it is empty)."""
+    channel = make_channel(name, runtime)
+    config = OutboxConfig.from_settings(runtime.settings)
+    rate = rate_for(channel, runtime.settings)
+    limiter = RateLimiter(rate)
+    worker = new_worker_id()
+    size = batch_size(rate)
+    last_recovery = -math.inf
+    log.info("outbox %s: worker %s, %.1f messages/s", name, worker, rate)
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last_recovery >= recover_every:
+                recover(runtime, datetime.now(UTC), channels={name: channel}, config=config)
+                last_recovery = time.monotonic()
+            result = deliver_batch(
+                runtime, channel, limit=size, worker=worker, limiter=limiter, config=config
+            )
+        except OperationalError:
+            log.exception("outbox %s: database unavailable, retrying", name)
+            stop.wait(5 * idle_pause)
+            continue
+        if result.claimed:
+            continue
+        if exit_when_idle and not has_work(runtime, name, datetime.now(UTC)):
             return
-        row.status = "failed"
-        if error.unreachable and row.participant_id is not None:
-            participant = session.get(Participant, row.participant_id)
-            if participant is not None and participant.unreachable_at is None:
-                participant.unreachable_at = now
-        log.warning("message %s failed: %s", message_id, error)
+        if exit_when_idle:
+            last_recovery = min(last_recovery, time.monotonic() - recover_every + idle_pause)
+        stop.wait(idle_pause)

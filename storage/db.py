@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+WRITE_OPTION = "paroles_write"
+
 
 def normalise_url(url: str) -> str:
     """Accept the usual `postgresql://` and `postgres://` forms and use psycopg 3 for them."""
@@ -48,19 +50,31 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
-        # instead of failing when a read turns into a write. Readers are never blocked (WAL).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writing transaction takes the write lock up front (IMMEDIATE), so two writers queue
+        # on the busy timeout instead of failing when a read turns into a write. Reading ones
+        # stay DEFERRED and never hold the lock (WAL: readers are never blocked).
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writing one (SQLite: BEGIN IMMEDIATE).
+
+    Call it before the first query of a unit of work that will write. On PostgreSQL it changes
+    nothing: row locks and MVCC already do the right thing.
+    """
+    session.connection(execution_options={WRITE_OPTION: True})
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed at the end of the block, or rolled back on error."""
+    """A writing session, committed at the end of the block, or rolled back on error."""
     with factory() as session, session.begin():
+        begin_write(session)
         yield session
 
 

@@ -196,7 +196,11 @@ class Conversation(Base):
     """One participant's run through one survey: invited, active, finished or stopped."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_campaign_status", "campaign_id", "status"),)
+    __table_args__ = (
+        Index("ix_conversations_campaign_status", "campaign_id", "status"),
+        # A campaign's recipients: launching resumes after the highest participant id.
+        Index("ix_conversations_campaign_participant", "campaign_id", "participant_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
@@ -231,7 +235,12 @@ class Contribution(Base):
     """A free text (or photo, voice note) from a habitant, or a free-text answer to a survey."""
 
     __tablename__ = "contributions"
-    __table_args__ = (Index("ix_contributions_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_contributions_status_created", "status", "created_at"),
+        # Keyset paging of the inbox, newest first, overall and per quartier.
+        Index("ix_contributions_created_id", "created_at", "id"),
+        Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
@@ -281,7 +290,11 @@ class Categorisation(Base):
     """A thème given to a contribution, by whom (`habitant`, `suggestion`, `staff`)."""
 
     __tablename__ = "categorisations"
-    __table_args__ = (UniqueConstraint("contribution_id", "theme_id", "source"),)
+    __table_args__ = (
+        UniqueConstraint("contribution_id", "theme_id", "source"),
+        # The inbox's thème filter: contributions having a given thème.
+        Index("ix_categorisations_theme_contribution", "theme_id", "contribution_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(
         ForeignKey("contributions.id", ondelete="CASCADE"), index=True
@@ -329,7 +342,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
-        Index("ix_messages_outbox", "status", "channel", "next_attempt_at"),
+        Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
@@ -345,6 +358,12 @@ class Message(Base):
     media: Mapped[list[Any]] = mapped_column(default=list)
     kind: Mapped[str] = mapped_column(String(20), default="reply")
     status: Mapped[str] = mapped_column(String(20))
+    # Outbox: replies (0) go before campaign messages (1); campaign messages may have to wait
+    # for the end of quiet hours; `claimed_by` names the worker sending the row.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    wait_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -395,3 +414,62 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LoginAttempt(Base):
+    """One try at the login form, kept a day: rate limits per account and per IP address.
+
+    In the database rather than in memory so that the limit holds across gunicorn workers.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReplyTemplate(Base):
+    """A saved answer the team can send to a habitant from a contribution's page."""
+
+    __tablename__ = "reply_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10), default="fr")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StaffReply(Base):
+    """A reply written by the team about one contribution; its outbox row says if it went out."""
+
+    __tablename__ = "staff_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message | None] = relationship()
+
+
+class SchedulerLease(Base):
+    """Who runs the scheduler: one row per lease name, held until `expires_at` unless renewed.
+
+    Only one process may run the periodic jobs on a database; a second one reads this row and
+    refuses to start.
+    """
+
+    __tablename__ = "scheduler_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, g, render_template
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -55,13 +55,17 @@ def create_app(
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
 
     from web import auth, cli, hooks, inbox, simulator
+    from web.backoffice import register as register_backoffice
+    from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
     app.register_blueprint(inbox.bp)
+    register_backoffice(app)
     app.register_blueprint(simulator.bp)
     cli.init_app(app)
 

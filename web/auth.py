@@ -1,27 +1,70 @@
-"""Staff accounts: log in, log out, roles, and the quartier scope of each account."""
+"""Staff accounts: log in, log out, roles, what each role may do, and the quartier scope.
+
+Every view states what it needs with `permission_required(...)`; the check runs on the server
+for every request. Sessions expire after `SESSION_IDLE_SECONDS` without activity and
+`SESSION_MAX_SECONDS` after login, whatever the browser does with its cookie. Failed logins are
+counted in the database (per address and per IP), so the limit holds across gunicorn workers.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import Select, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email
 
-from storage.models import ROLES, Quartier, User
+from storage.models import ROLES, Contribution, LoginAttempt, Quartier, User
 from web import login_manager
-from web.db import get_session
+from web.db import get_runtime, get_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 F = TypeVar("F", bound=Callable[..., Any])
+
+ROLE_LABELS = {
+    "administrateur": _l("Administrateur"),
+    "chef_de_projet": _l("Chef de projet"),
+    "conseil_citoyen": _l("Conseil citoyen"),
+    "lecteur": _l("Lecteur"),
+}
+
+# What each role may do. Reading is scoped to the account's quartiers for conseils citoyens.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset(ROLES),
+    "export": frozenset(ROLES),
+    "categorise": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    "reply": frozenset({"administrateur", "chef_de_projet"}),
+    "manage_themes": frozenset({"administrateur", "chef_de_projet"}),
+    "manage_templates": frozenset({"administrateur", "chef_de_projet"}),
+    "manage_accounts": frozenset({"administrateur"}),
+    "read_audit": frozenset({"administrateur"}),
+}
+
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_IP = 20
+DEFAULT_IDLE_SECONDS = 2 * 3600
+DEFAULT_MAX_SECONDS = 12 * 3600
 
 
 class StaffUser:
@@ -46,16 +89,34 @@ class StaffUser:
     def sees_all_quartiers(self) -> bool:
         return self.role in ("administrateur", "chef_de_projet", "lecteur")
 
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS.get(self.role, self.role))
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
 
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return StaffUser(user) if user is not None and user.active else None
+    """Reloaded on every request: a deactivated account or a new role takes effect at once."""
+    # Its own short session: the request's session must not be opened before the view decides
+    # whether it writes (a view may hand work to the bots, which write in their own transaction).
+    if not user_id.isdigit():
+        return None
+    with get_runtime().sessions() as session:
+        user = session.get(User, int(user_id))
+        return StaffUser(user) if user is not None and user.active else None
 
 
 def hash_password(password: str) -> str:
     """scrypt, Werkzeug's default: a modern memory-hard hash."""
     return generate_password_hash(password)
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < 10:
+        raise ValueError(_("Le mot de passe doit avoir au moins 10 caractères."))
 
 
 def create_user(
@@ -94,6 +155,22 @@ def create_user(
     return user
 
 
+def permission_required(permission: str) -> Callable[[F], F]:
+    """Allow only the roles holding `permission`; any other logged-in account gets 403."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
 def role_required(*roles: str) -> Callable[[F], F]:
     """Allow only these roles; any other logged-in account gets 403."""
 
@@ -110,33 +187,109 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def scoped(query: Select[Any]) -> Select[Any]:
+    """Limit a query on contributions to the quartiers of the current account."""
+    if current_user.sees_all_quartiers:
+        return query
+    return query.where(Contribution.quartier_id.in_(current_user.quartier_ids))
+
+
+def visible_quartiers() -> list[Quartier]:
+    query = select(Quartier).order_by(Quartier.name)
+    if not current_user.sees_all_quartiers:
+        query = query.where(Quartier.id.in_(current_user.quartier_ids))
+    return list(get_session().scalars(query))
+
+
+# --- sessions that expire ------------------------------------------------------------------------
+
+
+@bp.before_app_request
+def _expire_session() -> Any:
+    """Log out an idle session, or one older than the maximum, on the server side."""
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    idle = current_app.config.get("SESSION_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
+    longest = current_app.config.get("SESSION_MAX_SECONDS", DEFAULT_MAX_SECONDS)
+    logged_in_at = session.get("auth_at", 0)
+    seen_at = session.get("seen_at", 0)
+    if now - logged_in_at > longest or now - seen_at > idle:
+        logout_user()
+        session.clear()
+        flash(_("Votre session a expiré. Reconnectez-vous."), "error")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["seen_at"] = now
+    return None
+
+
+# --- login ---------------------------------------------------------------------------------------
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(validators=[DataRequired(), Email()])
-    password = PasswordField(validators=[DataRequired()])
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
+
+
+def _client_ip() -> str:
+    """The peer address. Behind a reverse proxy, wrap the app in ProxyFix so this is right."""
+    return (request.remote_addr or "unknown")[:45]
+
+
+def login_blocked(db: Any, email: str, ip: str, now: datetime) -> bool:
+    """Too many failures lately for this address or from this IP."""
+    since = now - LOGIN_WINDOW
+    failures = select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False)
+    )
+    by_account = db.scalar(failures.where(LoginAttempt.email == email)) or 0
+    by_ip = db.scalar(failures.where(LoginAttempt.ip == ip)) or 0
+    return bool(by_account >= MAX_FAILURES_PER_ACCOUNT or by_ip >= MAX_FAILURES_PER_IP)
+
+
+def _record_attempt(db: Any, email: str, ip: str, now: datetime, succeeded: bool) -> None:
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1)))
+    db.add(LoginAttempt(at=now, email=email[:254], ip=ip, succeeded=succeeded))
+    db.commit()
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
         db = get_session()
-        user = db.scalars(select(User).where(User.email == form.email.data.strip().lower())).first()
+        email = form.email.data.strip().lower()
+        ip = _client_ip()
+        now = datetime.now(UTC)
+        if login_blocked(db, email, ip, now):
+            flash(_("Trop d'essais. Attendez 15 minutes avant de réessayer."), "error")
+            return render_template("auth/login.html", form=form), 429
+        user = db.scalars(select(User).where(User.email == email)).first()
         if (
             user is not None
             and user.active
             and check_password_hash(user.password_hash, form.password.data)
         ):
-            user.last_login_at = datetime.now(UTC)
-            db.commit()
-            session.clear()
+            user.last_login_at = now
+            _record_attempt(db, email, ip, now, succeeded=True)
+            session.clear()  # no session fixation: a fresh session for the logged-in account
             session.permanent = True
             login_user(StaffUser(user))
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("inbox.index")
-            return redirect(target)
+            session["auth_at"] = session["seen_at"] = time.time()
+            return redirect(_safe_next())
+        _record_attempt(db, email, ip, now, succeeded=False)
         flash(_("Adresse ou mot de passe incorrect."), "error")
-    return render_template("auth/login.html", form=form)
+        status = 401
+    return render_template("auth/login.html", form=form), status
+
+
+def _safe_next() -> str:
+    """Only a path of this site: never an open redirect to another host."""
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("inbox.index")
+    return target
 
 
 @bp.route("/logout", methods=["POST"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-import threading
 from typing import Any
 
 import click
@@ -18,10 +17,12 @@ from bots.channels.simulator import render
 from bots.handler import Inbound, handle_inbound
 from bots.outbox import deliver
 from bots.runtime import Runtime
+from bots.scheduler import start_in_serve
 from bots.survey_store import seed_prompts
 from storage.db import transaction
 from storage.migrate import upgrade
 from storage.models import JoinCode, Message, Survey, User
+from web import campaign_commands
 
 
 def _runtime() -> Runtime:
@@ -32,7 +33,10 @@ def _runtime() -> Runtime:
 def prepare_database(runtime: Runtime) -> dict[str, int]:
     """Create or upgrade the schema, then add the default thèmes and ready-made surveys."""
     upgrade(runtime.engine)
+    from web.replies import seed_templates
+
     with transaction(runtime.sessions) as session:
+        seed_templates(session)
         return seed_prompts(session)
 
 
@@ -123,16 +127,12 @@ def serve(host: str, port: int, demo: bool) -> None:
     if demo:
         app.config["PAROLES_DEMO"] = True
         _seed_demo(runtime)
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=_deliver_loop, args=(runtime, stop), daemon=True, name="outbox"
-    )
-    worker.start()
+    service = start_in_serve(runtime)
     click.echo(f"Paroles est prêt : http://{host}:{port}/")
     try:
         waitress_serve(app, host=host, port=port, threads=8)
     finally:
-        stop.set()
+        service.stop()
 
 
 def _seed_demo(runtime: Runtime) -> None:
@@ -145,13 +145,6 @@ def _seed_demo(runtime: Runtime) -> None:
     password = seed_demo(runtime)
     click.echo("Démonstration prête. Compte équipe : demo@paroles.example")
     click.echo(f"Mot de passe : {password}")
-
-
-def _deliver_loop(runtime: Runtime, stop: threading.Event) -> None:
-    """Until the outbox worker of the campaigns issue: send simulator messages every second."""
-    channel = make_channel(SIMULATOR, runtime)
-    while not stop.wait(1.0):
-        deliver(runtime, channel)
 
 
 @click.group("users", help="Comptes de l'équipe.")
@@ -189,6 +182,10 @@ def users_add(email: str, role: str, quartiers: tuple[str, ...], name: str) -> N
 def init_app(app: Flask) -> None:
     for command in (db_group, chat, serve, users_group):
         app.cli.add_command(command)
+    from web.telegram_commands import telegram_group  # the group lives in its own module
+
+    app.cli.add_command(telegram_group)
+    campaign_commands.init_app(app)
 
 
 def _create_app() -> Flask:

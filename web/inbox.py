@@ -1,19 +1,42 @@
-"""The inbox: contributions newest first, within the quartiers the account may see."""
+"""The inbox: contributions newest first, within the quartiers the account may see.
+
+Filters come from the query string (`web.filters.Filters`), so a view is a shareable link and
+an export of "what I see". Paging is by keyset (`?apres=<date>_<id>`): the 2,000th page is as
+fast as the first, which OFFSET is not at 100,000 contributions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
-from sqlalchemy import Select, func, select
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from storage.models import Categorisation, Contribution
-from web.db import get_session
+from bots.channels import channel_names
+from storage.models import Categorisation, Contribution, Question, Survey
+from web.auth import permission_required, scoped, visible_quartiers
+from web.categorise import theme_view
+from web.contributions import active_themes
+from web.db import get_runtime, get_session
+from web.filters import MEDIA, STATUSES, THEME_STATES, Filters, after_cursor, encode_cursor
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
+
+
+CHANNELS = {"telegram": "Telegram", "sms": "SMS", "simulator": _l("Simulateur")}
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "channel_label": lambda name: CHANNELS.get(name, name),
+        "status_labels": STATUSES,
+        "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
+    }
 
 
 def home() -> Any:
@@ -22,30 +45,83 @@ def home() -> Any:
     return redirect(url_for("auth.login"))
 
 
-def scoped(query: Select[Any]) -> Select[Any]:
-    """Limit a contributions query to the quartiers of the current account."""
-    if current_user.sees_all_quartiers:
-        return query
-    return query.where(Contribution.quartier_id.in_(current_user.quartier_ids))
+def filtered(filters: Filters, query: Any) -> Any:
+    """`query` over contributions, limited to the account's scope and to `filters`."""
+    runtime = get_runtime()
+    return filters.apply(scoped(query), runtime.engine.dialect.name, runtime.settings.timezone)
 
 
 @bp.route("/")
-@login_required
+@permission_required("read")
 def index() -> Any:
     db = get_session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = scoped(select(Contribution)).order_by(
+    filters = Filters.from_args(request.args)
+    cursor = request.args.get("apres", "")
+    query = filtered(filters, select(Contribution)).order_by(
         Contribution.created_at.desc(), Contribution.id.desc()
     )
-    total = db.scalar(scoped(select(func.count(Contribution.id))))
-    contributions = db.scalars(
-        query.options(
-            selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
-            selectinload(Contribution.quartier),
+    if cursor:
+        query = after_cursor(query, cursor)
+    rows = list(
+        db.scalars(
+            query.options(
+                selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
+                selectinload(Contribution.quartier),
+            ).limit(PAGE_SIZE + 1)
         )
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render_template(
-        "inbox/index.html", contributions=contributions, page=page, total=total, page_size=PAGE_SIZE
     )
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    total = db.scalar(filtered(filters, select(func.count(Contribution.id))))
+    question_ids = {c.question_id for c in rows if c.question_id}
+    numbers = dict(
+        db.execute(
+            select(Question.id, Question.position).where(Question.id.in_(question_ids))
+        ).all()
+    )
+    return render_template(
+        "inbox/index.html",
+        contributions=[(c, theme_view(c)) for c in rows],
+        filters=filters,
+        total=total,
+        cursor=cursor,
+        next_cursor=encode_cursor(rows[-1]) if has_more else "",
+        themes=active_themes(),
+        quartiers=visible_quartiers(),
+        channels=channel_names(),
+        surveys=_surveys(),
+        questions=_questions(filters),
+        question_numbers=numbers,
+        statuses=STATUSES,
+        theme_states=THEME_STATES,
+        media_kinds=MEDIA,
+        here=request.full_path.rstrip("?"),
+    )
+
+
+def _surveys() -> dict[int, str]:
+    rows = get_session().execute(select(Survey.id, Survey.title, Survey.slug).order_by(Survey.id))
+    return {row.id: survey_title(row.title, row.slug) for row in rows}
+
+
+def _questions(filters: Filters) -> list[tuple[int, str]]:
+    """The questions of the chosen survey, for the question filter."""
+    if not filters.enquete.isdigit():
+        return []
+    rows = get_session().execute(
+        select(Question.id, Question.position, Question.text)
+        .where(Question.survey_id == int(filters.enquete))
+        .order_by(Question.position)
+    )
+    return [(row.id, f"{row.position}. {localised(row.text)}") for row in rows]
+
+
+def localised(texts: dict[str, Any] | None) -> str:
+    """A `{language: text}` value in the reader's language, else French, else any."""
+    texts = texts or {}
+    language = getattr(current_user, "language", "fr")
+    return str(texts.get(language) or texts.get("fr") or next(iter(texts.values()), ""))
+
+
+def survey_title(title: dict[str, Any] | None, slug: str) -> str:
+    return localised(title) or slug

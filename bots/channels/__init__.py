@@ -78,4 +78,4 @@ def make_channel(name: str, runtime: Runtime) -> Channel:
 
 
 def _load_builtin() -> None:
-    from bots.channels import simulator  # noqa: F401
+    from bots.channels import simulator, sms, telegram  # noqa: F401

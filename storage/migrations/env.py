@@ -3,6 +3,7 @@
 from alembic import context
 
 from storage.models import Base
+from storage.search import include_name
 
 config = context.config
 engine = config.attributes["engine"]
@@ -13,5 +14,6 @@ with engine.begin() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     context.run_migrations()

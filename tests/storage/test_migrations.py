@@ -8,11 +8,15 @@ from alembic.migration import MigrationContext
 from bots.runtime import Runtime
 from storage.migrate import current_revision
 from storage.models import Base
+from storage.search import include_name
 
 
 def test_migrations_match_models(runtime: Runtime) -> None:
     with runtime.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"include_name": include_name}),
+            Base.metadata,
+        )
     assert diff == []
 
 

@@ -171,6 +171,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
 
     op.create_table('join_codes',
@@ -201,6 +202,10 @@ def upgrade() -> None:
     sa.Column('media', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('wait_quiet_hours', sa.Boolean(), nullable=False),
+    sa.Column('claimed_by', sa.String(length=80), nullable=True),
+    sa.Column('claimed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -217,7 +222,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'direction', 'provider_id', name='uq_messages_provider')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_participant_id'), ['participant_id'], unique=False)
 
     op.create_table('answers',
@@ -267,6 +272,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contributions_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_quartier_id'), ['quartier_id'], unique=False)
         batch_op.create_index('ix_contributions_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_contributions_created_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
 
     op.create_table('categorisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -286,6 +293,55 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categorisations_contribution_id'), ['contribution_id'], unique=False)
+        batch_op.create_index('ix_categorisations_theme_contribution', ['theme_id', 'contribution_id'], unique=False)
+
+    op.create_table('login_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.Column('succeeded', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempts_email_at', ['email', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempts_ip_at', ['ip', 'at'], unique=False)
+
+    op.create_table('reply_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reply_templates'))
+    )
+    op.create_table('staff_replies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_staff_replies_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_staff_replies_message_id_messages'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_replies_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_replies'))
+    )
+    with op.batch_alter_table('staff_replies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_replies_contribution_id'), ['contribution_id'], unique=False)
+
+    # French full-text search of contributions (SQLite FTS5 / PostgreSQL `french`): see
+    # storage/search.py, which owns the SQL so that the inbox and this migration agree.
+    from storage import search
+    search.create(op.get_bind())
+
+    op.create_table('scheduler_leases',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('holder', sa.String(length=80), nullable=False),
+    sa.Column('acquired_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
+    )
 
     op.create_table('suggestion_models',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -304,17 +360,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_suggestion_models_active'), ['active'], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_suggestion_models_active'))
 
     op.drop_table('suggestion_models')
+    op.drop_table('scheduler_leases')
+    from storage import search
+    search.drop(op.get_bind())
+    with op.batch_alter_table('staff_replies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_replies_contribution_id'))
+
+    op.drop_table('staff_replies')
+    op.drop_table('reply_templates')
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_attempts_ip_at')
+        batch_op.drop_index('ix_login_attempts_email_at')
+
+    op.drop_table('login_attempts')
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
+        batch_op.drop_index('ix_categorisations_theme_contribution')
         batch_op.drop_index(batch_op.f('ix_categorisations_contribution_id'))
 
     op.drop_table('categorisations')
     with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.drop_index('ix_contributions_quartier_created')
+        batch_op.drop_index('ix_contributions_created_id')
         batch_op.drop_index('ix_contributions_status_created')
         batch_op.drop_index(batch_op.f('ix_contributions_quartier_id'))
         batch_op.drop_index(batch_op.f('ix_contributions_participant_id'))
@@ -333,6 +404,7 @@ def downgrade() -> None:
     op.drop_table('join_codes')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
+        batch_op.drop_index('ix_conversations_campaign_participant')
         batch_op.drop_index('ix_conversations_campaign_status')
 
     op.drop_table('conversations')

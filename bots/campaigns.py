@@ -1,0 +1,618 @@
+"""Campaigns: a survey sent to a target, now or at a set time, with one reminder and a closing.
+
+The database is the source of truth. The back-office (or `paroles campaign launch`) writes a
+campaign row with its dates; the scheduler's periodic jobs below pick it up. Every job is a plain
+function `job(runtime, now)`, safe to run twice and safe to resume after a crash: the
+conversations of a campaign are its list of recipients, written in the same transaction as the
+invitations, so a relaunch skips whoever already has one.
+
+Life of a campaign: `scheduled -> launching -> running -> closed`, or `cancelled` at any time.
+Life of a recipient (a `Conversation` of the campaign): `waiting` or `invited`, then `finished`
+or `stopped` (the handler moves it; it leaves `invited` as is when the first answer comes, so
+"started" means "has answers"), or `expired` / `undelivered` when the invitation never reached
+them.
+
+Choices:
+- Only habitants who consented, did not say STOP, are reachable and still have contact data
+  are targeted.
+- A habitant already busy in another survey (or answering one of our questions) in the last 24
+  hours is **not interrupted: the campaign waits** for them (`waiting`) and invites them once
+  they have finished or gone quiet for 24 hours. Skipping them would silently leave out the
+  most active habitants; interrupting them would lose the answer they are typing.
+- Invitations and reminders are campaign messages: they respect quiet hours unless the campaign
+  allows them. The jobs do not even write them during quiet hours (the campaign waits), so that
+  a habitant's state never points at a question they have not received yet; the outbox also
+  holds any that are still queued when quiet hours begin.
+- Closing cancels what was not sent yet; answers that come later are kept and flagged late by
+  the handler, and thanked by the survey's ordinary end message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from bots.engine import Context, QuartierOption, Reply, State, remind, start_survey
+from bots.quiet_hours import is_quiet
+from bots.runtime import Runtime
+from bots.survey_store import spec_from_row
+from bots.surveys import SurveySpec
+from storage.db import transaction
+from storage.models import Answer, Campaign, Conversation, Message, Participant, Quartier, Survey
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+BUSY_FOR = timedelta(hours=24)
+CAMPAIGN_PRIORITY = 1  # replies (0) go first
+LAUNCHABLE = ("scheduled", "launching")
+LIVE = ("scheduled", "launching", "running")
+
+
+class CampaignError(ValueError):
+    """A campaign cannot be created or changed as asked; the message says why, in French."""
+
+
+# --- target -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who a campaign writes to: every criterion given must match (AND); values within one OR."""
+
+    quartiers: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    join_codes: tuple[str, ...] = ()
+    everyone: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.everyone and not any(
+            (self.quartiers, self.channels, self.languages, self.join_codes)
+        ):
+            raise CampaignError("cible vide : choisissez des quartiers, canaux, langues ou codes")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quartiers": list(self.quartiers),
+            "channels": list(self.channels),
+            "languages": list(self.languages),
+            "join_codes": list(self.join_codes),
+            "everyone": self.everyone,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Target:
+        return cls(
+            quartiers=tuple(data.get("quartiers", ())),
+            channels=tuple(data.get("channels", ())),
+            languages=tuple(data.get("languages", ())),
+            join_codes=tuple(data.get("join_codes", ())),
+            everyone=bool(data.get("everyone", False)),
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = list(reachable())
+        if self.quartiers:
+            codes = select(Quartier.id).where(Quartier.code.in_(self.quartiers))
+            where.append(Participant.quartier_id.in_(codes))
+        if self.channels:
+            where.append(Participant.channel.in_(self.channels))
+        if self.languages:
+            where.append(Participant.language.in_(self.languages))
+        if self.join_codes:
+            where.append(Participant.joined_via.in_(self.join_codes))
+        return where
+
+
+def reachable() -> tuple[ColumnElement[bool], ...]:
+    """Consented, not opted out, not unreachable, contact data not erased."""
+    return (
+        Participant.consent_at.is_not(None),
+        Participant.opted_out_at.is_(None),
+        Participant.unreachable_at.is_(None),
+        Participant.address_enc != "",
+    )
+
+
+# --- creating, cancelling ------------------------------------------------------------------------
+
+
+def create_campaign(
+    session: Session,
+    survey_slug: str,
+    target: Target,
+    *,
+    now: datetime,
+    name: str = "",
+    starts_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    remind_after_hours: int | None = None,
+    allow_quiet_hours: bool = False,
+    created_by_id: int | None = None,
+) -> Campaign:
+    """Write a scheduled campaign; the scheduler launches it at `starts_at` (default: now)."""
+    survey = session.scalars(select(Survey).where(Survey.slug == survey_slug)).one_or_none()
+    if survey is None:
+        raise CampaignError(f"enquête inconnue : {survey_slug}")
+    if not survey.questions:
+        raise CampaignError(f"l'enquête {survey_slug} n'a pas de question")
+    starts_at = starts_at or now
+    if closes_at is not None and closes_at <= starts_at:
+        raise CampaignError("la clôture doit venir après le lancement")
+    if remind_after_hours is not None and remind_after_hours <= 0:
+        raise CampaignError("le délai de relance se compte en heures, au moins 1")
+    campaign = Campaign(
+        survey_id=survey.id,
+        name=name or survey.title.get("fr", survey_slug),
+        status="scheduled",
+        target=target.to_json(),
+        starts_at=starts_at,
+        closes_at=closes_at,
+        remind_after_hours=remind_after_hours,
+        allow_quiet_hours=allow_quiet_hours,
+        created_by_id=created_by_id,
+        created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def cancel_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
+    """Stop a campaign: nothing more goes out; answers already given are kept."""
+    with transaction(runtime.sessions) as session:
+        campaign = _locked_campaign(session, campaign_id)
+        if campaign is None:
+            raise CampaignError(f"campagne inconnue : {campaign_id}")
+        if campaign.status in ("closed", "cancelled"):
+            raise CampaignError(f"la campagne {campaign_id} est déjà {_STATUS_FR[campaign.status]}")
+        campaign.status = "cancelled"
+        campaign.closed_at = now
+        _wind_down(session, campaign, "campaign cancelled")
+
+
+# --- the jobs -----------------------------------------------------------------------------------
+
+
+def launch_due(runtime: Runtime, now: datetime) -> int:
+    """Launch (or go on launching) every campaign whose time has come; returns invitations."""
+    with runtime.sessions() as session:
+        due = session.scalars(
+            select(Campaign.id)
+            .where(
+                Campaign.status.in_(LAUNCHABLE),
+                Campaign.starts_at <= now,
+                or_(Campaign.closes_at.is_(None), Campaign.closes_at > now),
+            )
+            .order_by(Campaign.starts_at, Campaign.id)
+        ).all()
+    return sum(launch(runtime, campaign_id, now) for campaign_id in due)
+
+
+def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BATCH) -> int:
+    """Invite the campaign's target, `batch` habitants per transaction; resumable.
+
+    Returns the number of invitations written. During quiet hours a campaign that does not
+    allow them waits (returns 0) and is picked up again by the next run.
+    """
+    invited = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            campaign = _locked_campaign(session, campaign_id)
+            if (
+                campaign is None
+                or campaign.status not in LAUNCHABLE
+                or _held(runtime, campaign, now)
+            ):
+                return invited
+            if campaign.status == "scheduled":
+                campaign.status, campaign.launched_at = "launching", now
+            # Batches go up the participant ids and each writes its conversations in the same
+            # transaction, under the campaign's lock (nothing else adds conversations to a
+            # campaign that is still launching): the highest one is where to go on from.
+            after = session.scalar(
+                select(func.max(Conversation.participant_id)).where(
+                    Conversation.campaign_id == campaign.id
+                )
+            )
+            target = Target.from_json(campaign.target)
+            rows = session.execute(
+                _recipients()
+                .where(Participant.id > (after or 0), *target.conditions())
+                .order_by(Participant.id)
+                .limit(batch)
+                .with_for_update()
+            ).all()
+            if not rows:
+                campaign.status = "running"
+                log.info("campaign %s launched: %s invitations", campaign.id, invited)
+                return invited
+            invited += _Inviter(session, runtime, campaign, now).invite(rows)
+
+
+def invite_waiting(runtime: Runtime, now: datetime) -> int:
+    """Invite the habitants a running campaign was waiting for, once they are free."""
+    invited = 0
+    for campaign_id in _campaign_ids(runtime, ("running",)):
+        with transaction(runtime.sessions) as session:
+            campaign = _locked_campaign(session, campaign_id)
+            if campaign is None or campaign.status != "running" or _held(runtime, campaign, now):
+                continue
+            waiting = (
+                select(Conversation.participant_id)
+                .where(Conversation.campaign_id == campaign.id, Conversation.status == "waiting")
+                .scalar_subquery()
+            )
+            rows = session.execute(
+                _recipients().where(Participant.id.in_(waiting)).with_for_update()
+            ).all()
+            eligible = {
+                r.id
+                for r in session.execute(
+                    select(Participant.id).where(Participant.id.in_(waiting), *reachable())
+                )
+            }
+            gone = [r.id for r in rows if r.id not in eligible]
+            _set_status(session, campaign.id, gone, "waiting", "expired", now)
+            inviter = _Inviter(session, runtime, campaign, now)
+            invited += inviter.invite([r for r in rows if r.id in eligible], waiting=True)
+    return invited
+
+
+def send_reminders(runtime: Runtime, now: datetime) -> int:
+    """Once, after the campaign's delay, remind those who started and did not finish."""
+    sent = 0
+    for campaign_id in _campaign_ids(runtime, ("running",)):
+        with transaction(runtime.sessions) as session:
+            campaign = _locked_campaign(session, campaign_id)
+            if (
+                campaign is None
+                or campaign.remind_after_hours is None
+                or _held(runtime, campaign, now)
+            ):
+                continue
+            stale = now - timedelta(hours=campaign.remind_after_hours)
+            conversations = session.scalars(
+                select(Conversation)
+                .join(Participant, Participant.id == Conversation.participant_id)
+                .where(
+                    Conversation.campaign_id == campaign.id,
+                    Conversation.status.in_(("invited", "active")),
+                    exists().where(Answer.conversation_id == Conversation.id),  # started
+                    Conversation.reminded_at.is_(None),
+                    Conversation.updated_at <= stale,
+                    *reachable(),
+                )
+                .limit(BATCH * 20)
+            ).all()
+            inviter = _Inviter(session, runtime, campaign, now)
+            for conversation in conversations:
+                participant = session.get(Participant, conversation.participant_id)
+                assert participant is not None
+                state = State.from_json(participant.state)
+                conversation.reminded_at = now  # once, even if they moved on
+                if state.survey != inviter.spec.key or state.asking:
+                    continue
+                inviter.enqueue(participant, remind(state, inviter.spec, inviter.ctx), "reminder")
+                sent += 1
+    return sent
+
+
+def close_due(runtime: Runtime, now: datetime) -> int:
+    """Close the campaigns whose closing time has passed; returns how many."""
+    closed = 0
+    with runtime.sessions() as session:
+        due = session.scalars(
+            select(Campaign.id).where(Campaign.status.in_(LIVE), Campaign.closes_at <= now)
+        ).all()
+    for campaign_id in due:
+        with transaction(runtime.sessions) as session:
+            campaign = _locked_campaign(session, campaign_id)
+            if campaign is None or campaign.status not in LIVE:
+                continue
+            campaign.status, campaign.closed_at = "closed", now
+            _wind_down(session, campaign, "campaign closed")
+            closed += 1
+    return closed
+
+
+def settle_undelivered(runtime: Runtime, now: datetime) -> int:
+    """Invitations that failed for good: free the habitant from a question never received."""
+    settled = 0
+    for campaign_id in _campaign_ids(runtime, ("running",)):
+        with transaction(runtime.sessions) as session:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign is not None
+            settled += _release_unsent(session, campaign, "undelivered", now)
+    return settled
+
+
+def campaign_jobs(runtime: Runtime, now: datetime) -> dict[str, int]:
+    """Everything the scheduler does for campaigns, in a sensible order."""
+    return {
+        "closed": close_due(runtime, now),
+        "invited": launch_due(runtime, now),
+        "waiting_invited": invite_waiting(runtime, now),
+        "reminded": send_reminders(runtime, now),
+        "undelivered": settle_undelivered(runtime, now),
+    }
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+_STATUS_FR = {
+    "draft": "brouillon",
+    "scheduled": "programmée",
+    "launching": "en cours de lancement",
+    "running": "en cours",
+    "closed": "close",
+    "cancelled": "annulée",
+}
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    campaign: Campaign
+    survey_slug: str
+    recipients: Mapping[str, int]
+    messages: Mapping[str, Mapping[str, int]]
+    late_answers: int
+
+    @property
+    def status_fr(self) -> str:
+        return _STATUS_FR.get(self.campaign.status, self.campaign.status)
+
+
+def campaign_status(session: Session, campaign_id: int) -> CampaignStatus:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignError(f"campagne inconnue : {campaign_id}")
+    recipients = dict(
+        session.execute(
+            select(Conversation.status, func.count())
+            .where(Conversation.campaign_id == campaign_id)
+            .group_by(Conversation.status)
+        ).all()
+    )
+    messages: dict[str, dict[str, int]] = {}
+    for kind, status, count in session.execute(
+        select(Message.kind, Message.status, func.count())
+        .where(Message.campaign_id == campaign_id, Message.direction == "out")
+        .group_by(Message.kind, Message.status)
+    ):
+        messages.setdefault(kind, {})[status] = count
+    late = session.scalar(
+        select(func.count(Answer.id))
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .where(Conversation.campaign_id == campaign_id, Answer.late.is_(True))
+    )
+    return CampaignStatus(campaign, campaign.survey.slug, recipients, messages, late or 0)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _recipients() -> Select[Any]:
+    return select(
+        Participant.id,
+        Participant.channel,
+        Participant.address_enc,
+        Participant.language,
+        Participant.state,
+        Participant.last_seen_at,
+    )
+
+
+def _campaign_ids(runtime: Runtime, statuses: Sequence[str]) -> list[int]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(Campaign.id).where(Campaign.status.in_(statuses))))
+
+
+def _locked_campaign(session: Session, campaign_id: int) -> Campaign | None:
+    """The campaign, locked: two launches or a launch and a cancel never interleave."""
+    return session.scalars(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+    ).one_or_none()
+
+
+def _held(runtime: Runtime, campaign: Campaign, now: datetime) -> bool:
+    return not campaign.allow_quiet_hours and is_quiet(now, runtime.settings.timezone)
+
+
+def is_busy(state: State, last_seen_at: datetime, now: datetime) -> bool:
+    """In a survey or answering one of our questions, and active in the last 24 hours."""
+    if not (state.survey or state.asking):
+        return False
+    last = datetime.fromisoformat(state.last_at) if state.last_at else last_seen_at
+    return now - max(last, last_seen_at) < BUSY_FOR
+
+
+def _set_status(
+    session: Session, campaign_id: int, ids: Iterable[int], old: str, new: str, now: datetime
+) -> None:
+    ids = list(ids)
+    if ids:
+        session.execute(
+            update(Conversation)
+            .where(
+                Conversation.campaign_id == campaign_id,
+                Conversation.participant_id.in_(ids),
+                Conversation.status == old,
+            )
+            .values(status=new, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _wind_down(session: Session, campaign: Campaign, reason: str) -> None:
+    """What closing and cancelling share: nothing more goes out, nobody waits any more."""
+    now = campaign.closed_at
+    assert now is not None
+    session.execute(
+        update(Message)
+        .where(
+            Message.campaign_id == campaign.id,
+            Message.direction == "out",
+            Message.status == "pending",
+            Message.kind.in_(("invitation", "reminder")),
+        )
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Conversation)
+        .where(Conversation.campaign_id == campaign.id, Conversation.status == "waiting")
+        .values(status="expired", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    _release_unsent(session, campaign, "expired", now)
+
+
+def _release_unsent(session: Session, campaign: Campaign, new_status: str, now: datetime) -> int:
+    """Invited habitants whose invitation was cancelled or failed: reset their state."""
+    unsent = (
+        select(Message.participant_id)
+        .where(
+            Message.campaign_id == campaign.id,
+            Message.kind == "invitation",
+            Message.status.in_(("failed", "cancelled")),
+        )
+        .scalar_subquery()
+    )
+    conversations = session.scalars(
+        select(Conversation).where(
+            Conversation.campaign_id == campaign.id,
+            Conversation.status == "invited",
+            Conversation.participant_id.in_(unsent),
+        )
+    ).all()
+    key = str(campaign.survey_id)
+    for conversation in conversations:
+        conversation.status, conversation.updated_at = new_status, now
+        participant = session.get(Participant, conversation.participant_id)
+        if participant is None:
+            continue
+        state = State.from_json(participant.state)
+        if state.survey == key and state.question == 0:
+            participant.state = replace(state, survey=None, misses=0).to_json()
+    return len(conversations)
+
+
+class _Inviter:
+    """Writes invitations and reminders of one campaign, many at a time."""
+
+    def __init__(self, session: Session, runtime: Runtime, campaign: Campaign, now: datetime):
+        self.session = session
+        self.campaign = campaign
+        self.now = now
+        survey = session.get(Survey, campaign.survey_id)
+        assert survey is not None
+        self.spec: SurveySpec = spec_from_row(survey)
+        quartiers: tuple[QuartierOption, ...] = ()
+        if any(q.kind == "quartier" for q in self.spec.questions):
+            quartiers = tuple(
+                QuartierOption(q.code, q.name)
+                for q in session.scalars(select(Quartier).order_by(Quartier.name))
+            )
+        self.ctx = Context(
+            catalog=runtime.catalog, surveys={self.spec.key: self.spec}, quartiers=quartiers
+        )
+
+    def invite(self, rows: Sequence[Any], *, waiting: bool = False) -> int:
+        """Invite the free ones among `rows` (recipient rows); the busy ones wait."""
+        states, messages, invited, busy = [], [], [], []
+        for row in rows:
+            state = State.from_json(row.state)
+            if is_busy(state, row.last_seen_at, self.now):
+                busy.append(row.id)
+                continue
+            step = start_survey(state, self.spec, self.ctx)
+            new_state = replace(step.state, last_at=self.now.isoformat())
+            states.append({"id": row.id, "state": new_state.to_json()})
+            messages.append(
+                self._message(row.id, row.channel, row.address_enc, step.replies[0], "invitation")
+            )
+            invited.append(row.id)
+        self._leave_previous(invited)
+        if waiting:
+            _set_status(self.session, self.campaign.id, invited, "waiting", "invited", self.now)
+        else:
+            self._add_conversations(invited, "invited")
+            self._add_conversations(busy, "waiting")
+        if states:
+            self.session.execute(update(Participant), states)
+            self.session.execute(insert(Message), messages)
+        return len(invited)
+
+    def enqueue(self, participant: Participant, reply: Reply, kind: str) -> None:
+        self.session.execute(
+            insert(Message),
+            [
+                self._message(
+                    participant.id, participant.channel, participant.address_enc, reply, kind
+                )
+            ],
+        )
+
+    def _message(
+        self, participant_id: int, channel: str, address_enc: str, reply: Reply, kind: str
+    ) -> dict[str, Any]:
+        return {
+            "direction": "out",
+            "channel": channel,
+            "participant_id": participant_id,
+            "address_enc": address_enc,
+            "body": reply.text,
+            "choices": list(reply.choices),
+            "expects": reply.expects,
+            "media": [],
+            "kind": kind,
+            "status": "pending",
+            "priority": CAMPAIGN_PRIORITY,
+            "wait_quiet_hours": not self.campaign.allow_quiet_hours,
+            "attempts": 0,
+            "next_attempt_at": self.now,
+            "campaign_id": self.campaign.id,
+            "created_at": self.now,
+        }
+
+    def _add_conversations(self, ids: Sequence[int], status: str) -> None:
+        if ids:
+            self.session.execute(
+                insert(Conversation),
+                [
+                    {
+                        "participant_id": pid,
+                        "survey_id": self.campaign.survey_id,
+                        "campaign_id": self.campaign.id,
+                        "status": status,
+                        "started_at": self.now,
+                        "updated_at": self.now,
+                    }
+                    for pid in ids
+                ],
+            )
+
+    def _leave_previous(self, ids: Sequence[int]) -> None:
+        """An older survey they had gone quiet on is left, as when they switch by a code."""
+        if ids:
+            self.session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.participant_id.in_(ids),
+                    Conversation.status.in_(("invited", "active")),
+                    or_(
+                        Conversation.campaign_id.is_(None),
+                        Conversation.campaign_id != self.campaign.id,
+                    ),
+                )
+                .values(status="stopped", updated_at=self.now)
+                .execution_options(synchronize_session=False)
+            )

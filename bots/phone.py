@@ -1,0 +1,58 @@
+"""Phone numbers: one habitant, one number, however it was written.
+
+A French habitant may be written down as `06 12 34 56 78`, `+33 6 12 34 56 78` or
+`0033 6 12 34 56 78`; all three are the same person, so everything that stores or looks up a
+number goes through `to_e164()` first (the pseudonym is derived from the E.164 form, so it stays
+stable). Numbers are never shown or logged whole: `masked()` keeps the country and the last two
+digits, enough for a chef de projet to tell two people apart on a call, not to dial them.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+DEFAULT_REGION = "FR"
+
+
+class InvalidPhone(ValueError):
+    """Not something a phone number can be (letters, too short, too long)."""
+
+
+def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    """`06 12 34 56 78` -> `+33612345678`. Raises InvalidPhone if it cannot be a number.
+
+    "Possible" rather than "valid" on purpose: a number plan that `phonenumbers` does not know yet
+    (or a test number) must not lock a habitant out; the provider will tell us if it is wrong.
+    """
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"not a phone number: {masked(raw)}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhone(f"not a possible phone number: {masked(raw)}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def sender_address(raw: str, region: str = DEFAULT_REGION) -> str:
+    """The address of whoever sent an SMS: E.164 if it is a number, else as given.
+
+    Short codes (`36179`) and alphanumeric senders are not phone numbers but are still someone
+    we must not lose, so they are kept as they are, trimmed.
+    """
+    try:
+        return to_e164(raw, region)
+    except InvalidPhone:
+        return raw.strip()
+
+
+def masked(raw: str) -> str:
+    """`+33612345678` -> `+33 •• •• •• •• 78`: the country and the last two digits only."""
+    digits = "".join(c for c in raw if c.isdigit())
+    if len(digits) < 6:
+        return "••••"
+    try:
+        number = phonenumbers.parse(raw, DEFAULT_REGION)
+        country = f"+{number.country_code} "
+    except phonenumbers.NumberParseException:
+        country = ""
+    return f"{country}•• •• •• •• {digits[-2:]}"

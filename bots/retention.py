@@ -1,0 +1,114 @@
+"""Retention: what is older than `PAROLES_RETENTION_DAYS` (default 365) loses its link to a person.
+
+Run daily by the scheduler. Past the retention period:
+
+- a participant not heard from since then loses their contact data (encrypted address and its
+  mask), their dialogue state and their pseudonym, replaced by a random one: nobody can find
+  them again from a phone number, and if they write again they are a new participant who is
+  asked for consent again. Their row stays, anonymous, so that counts by quartier, channel and
+  language still add up;
+- contributions, survey conversations and messages created before then are unlinked from
+  their participant; inbound messages lose their raw text (contributions keep theirs, which is
+  what the teams work with), and nothing queued for them is sent any more.
+
+Thèmes, answers' values, dates, quartiers and channels stay: the anonymous aggregates the
+evaluation of the contrat de ville needs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from bots.runtime import Runtime
+from storage.db import transaction
+from storage.models import Contribution, Conversation, Message, Participant
+
+BATCH = 1000
+
+
+def anonymous_pseudonym() -> str:
+    return "anon-" + secrets.token_hex(12)
+
+
+def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
+    """Erase the personal links older than the retention period; returns what was touched."""
+    cutoff = now - timedelta(days=runtime.settings.retention_days)
+    counts = {"participants": 0, "contributions": 0, "conversations": 0, "messages": 0}
+    with transaction(runtime.sessions) as session:
+        counts["contributions"] = _unlink(
+            session, Contribution, Contribution.created_at < cutoff, {"participant_id": None}
+        )
+        counts["conversations"] = _unlink(
+            session, Conversation, Conversation.updated_at < cutoff, {"participant_id": None}
+        )
+        old = Message.created_at < cutoff
+        counts["messages"] = _unlink(
+            session, Message, old, {"participant_id": None, "address_enc": None}
+        )
+        session.execute(
+            update(Message)
+            .where(old, Message.direction == "in")
+            .values(body="", media=[])
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Message)
+            .where(old, Message.direction == "out", Message.status == "pending")
+            .values(status="cancelled", last_error="retention period over")
+            .execution_options(synchronize_session=False)
+        )
+    while True:
+        with transaction(runtime.sessions) as session:
+            ids = session.scalars(
+                select(Participant.id)
+                .where(
+                    Participant.last_seen_at < cutoff, ~Participant.pseudonym.startswith("anon-")
+                )
+                .limit(BATCH)
+                .with_for_update()
+            ).all()
+            if not ids:
+                return counts
+            session.execute(
+                update(Participant),
+                [
+                    {
+                        "id": pid,
+                        "pseudonym": anonymous_pseudonym(),
+                        "address_enc": "",
+                        "address_mask": "",
+                        "state": {},
+                    }
+                    for pid in ids
+                ],
+            )
+            session.execute(
+                update(Message)
+                .where(Message.participant_id.in_(ids), Message.status == "pending")
+                .values(status="cancelled", last_error="retention period over")
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                update(Message)
+                .where(Message.participant_id.in_(ids))
+                .values(participant_id=None, address_enc=None)
+                .execution_options(synchronize_session=False)
+            )
+            counts["participants"] += len(ids)
+
+
+def _unlink(
+    session: Session, model: Any, older: ColumnElement[bool], values: dict[str, None]
+) -> int:
+    result = session.execute(
+        update(model)
+        .where(older, model.participant_id.is_not(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

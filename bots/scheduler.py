@@ -1,0 +1,248 @@
+"""The scheduler and the outbox senders of one process: `paroles worker`, or inside `paroles serve`.
+
+APScheduler (3.11) only decides *when* the periodic jobs run; what they do is read from the
+database, which is the source of truth: the back-office writes a campaign with its dates, the
+next run of `campaign_jobs` picks it up. The jobs live in memory, defined here in code: keeping
+them in APScheduler's SQLAlchemy job store would add nothing (they are the same every time) and
+APScheduler neither notices jobs another process adds to its store nor stops two schedulers on
+one store from running every job twice (its own FAQ).
+
+Exactly one scheduler per database: it holds a lease row (`scheduler_leases`), renewed every 15
+seconds and valid for 60. A second scheduler on the same database finds the lease held and
+refuses to start, naming the holder; a scheduler that loses its lease (the database was away
+longer than that) stops. Lease rather than a PostgreSQL advisory lock: the same code on SQLite
+and PostgreSQL, visible with one SELECT. After a crash, the next scheduler can start once the
+lease has expired (at most 60 seconds).
+
+Outbox senders are not limited to one: `paroles worker --outbox-only` adds a process that only
+sends (PostgreSQL's `SKIP LOCKED` shares the rows). Never start the scheduler in gunicorn
+workers: the web app factory never starts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bots import campaigns, retention
+from bots.channels import configured_channels
+from bots.outbox import new_worker_id, run_channel
+from bots.runtime import Runtime
+from storage.db import transaction
+from storage.models import SchedulerLease
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+LEASE_SECONDS = 60.0
+RENEW_SECONDS = 15.0
+CAMPAIGN_EVERY_SECONDS = 30.0
+RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
+
+
+class SchedulerBusy(RuntimeError):
+    """Another process holds the scheduler lease on this database."""
+
+    def __init__(self, holder: str, expires_at: datetime) -> None:
+        super().__init__(
+            f"Un planificateur tourne déjà sur cette base ({holder}, bail valable jusqu'à "
+            f"{expires_at:%H:%M:%S} UTC). Un seul processus peut lancer les campagnes : arrêtez "
+            "l'autre, ou attendez la fin du bail s'il s'est arrêté brutalement. Pour envoyer "
+            "plus vite, ajoutez plutôt `paroles worker --outbox-only`."
+        )
+        self.holder = holder
+        self.expires_at = expires_at
+
+
+# --- the lease ------------------------------------------------------------------------------------
+
+
+def acquire_lease(
+    runtime: Runtime, holder: str, now: datetime, seconds: float = LEASE_SECONDS
+) -> None:
+    """Take the scheduler lease, or raise `SchedulerBusy` if a live holder has it."""
+    expires = now + timedelta(seconds=seconds)
+    try:
+        with transaction(runtime.sessions) as session:
+            lease = session.scalars(
+                select(SchedulerLease).where(SchedulerLease.name == LEASE_NAME).with_for_update()
+            ).one_or_none()
+            if lease is None:
+                session.add(
+                    SchedulerLease(
+                        name=LEASE_NAME, holder=holder, acquired_at=now, expires_at=expires
+                    )
+                )
+                return
+            if lease.holder != holder and lease.expires_at > now:
+                raise SchedulerBusy(lease.holder, lease.expires_at)
+            if lease.holder != holder:
+                log.warning("taking over the scheduler lease of %s (expired)", lease.holder)
+                lease.holder, lease.acquired_at = holder, now
+            lease.expires_at = expires
+    except IntegrityError as error:  # another process inserted the row at the same moment
+        with runtime.sessions() as session:
+            lease = session.get(SchedulerLease, LEASE_NAME)
+            assert lease is not None
+            raise SchedulerBusy(lease.holder, lease.expires_at) from error
+
+
+def renew_lease(
+    runtime: Runtime, holder: str, now: datetime, seconds: float = LEASE_SECONDS
+) -> bool:
+    """Extend our lease; False if it is no longer ours."""
+    with transaction(runtime.sessions) as session:
+        result = session.execute(
+            update(SchedulerLease)
+            .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
+            .values(expires_at=now + timedelta(seconds=seconds))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_lease(runtime: Runtime, holder: str) -> None:
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            delete(SchedulerLease).where(
+                SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder
+            )
+        )
+
+
+# --- the jobs -------------------------------------------------------------------------------------
+
+JobFunction = Callable[[Runtime, datetime], object]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    function: JobFunction
+    trigger: str
+    trigger_args: Mapping[str, float]
+
+
+JOBS = (
+    Job("campaigns", campaigns.campaign_jobs, "interval", {"seconds": CAMPAIGN_EVERY_SECONDS}),
+    Job("retention", retention.purge, "cron", RETENTION_AT),
+)
+
+
+def run_job(function: JobFunction, runtime: Runtime) -> None:
+    """Call a job with the real clock (tests call the functions with their own)."""
+    result = function(runtime, datetime.now(UTC))
+    if isinstance(result, dict) and any(result.values()):
+        log.info("job %s: %s", function.__name__, result)
+
+
+# --- the service ----------------------------------------------------------------------------------
+
+
+class Service:
+    """Runs the scheduler (unless `scheduler=False`) and one outbox sender per channel."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        scheduler: bool = True,
+        outbox: bool = True,
+        channels: Sequence[str] | None = None,
+        exit_when_idle: bool = False,
+    ) -> None:
+        self.runtime = runtime
+        self.with_scheduler = scheduler
+        self.with_outbox = outbox
+        self.channels = tuple(channels or configured_channels(runtime.settings))
+        self.exit_when_idle = exit_when_idle
+        self.holder = new_worker_id()
+        self.stop_event = threading.Event()
+        self.errors: list[str] = []
+        self._scheduler: BackgroundScheduler | None = None
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start everything; raises `SchedulerBusy` before starting anything if need be."""
+        if self.with_scheduler:
+            acquire_lease(self.runtime, self.holder, datetime.now(UTC))
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not every 15 s
+            self._scheduler = self._make_scheduler()
+            self._scheduler.start()
+        if self.with_outbox:
+            for name in self.channels:
+                thread = threading.Thread(
+                    target=self._send, args=(name,), name=f"outbox-{name}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _make_scheduler(self) -> BackgroundScheduler:
+        scheduler = BackgroundScheduler(timezone=self.runtime.settings.timezone)
+        now = datetime.now(UTC)
+        for job in JOBS:
+            scheduler.add_job(
+                run_job,
+                job.trigger,
+                args=(job.function, self.runtime),
+                id=job.id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=now,  # also at start: a laptop is often off at 03:30
+                **job.trigger_args,
+            )
+        scheduler.add_job(
+            self._renew, "interval", seconds=RENEW_SECONDS, id="lease", max_instances=1
+        )
+        return scheduler
+
+    def _renew(self) -> None:
+        if not renew_lease(self.runtime, self.holder, datetime.now(UTC)):
+            self._fail("le bail du planificateur a été perdu (base injoignable trop longtemps ?)")
+
+    def _send(self, name: str) -> None:
+        try:
+            run_channel(self.runtime, name, self.stop_event, exit_when_idle=self.exit_when_idle)
+        except Exception as error:  # the process must stop, loudly, so that it is restarted
+            log.exception("outbox %s stopped", name)
+            self._fail(f"l'envoi {name} s'est arrêté : {error!r}")
+
+    def _fail(self, reason: str) -> None:
+        log.error(reason)
+        self.errors.append(reason)
+        self.stop_event.set()
+
+    def wait(self, poll: float = 1.0) -> int:
+        """Block until stopped (or idle with `exit_when_idle`); returns an exit status."""
+        while not self.stop_event.wait(poll):
+            if self.exit_when_idle and not any(t.is_alive() for t in self._threads):
+                break
+        self.stop()
+        return 1 if self.errors else 0
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+            release_lease(self.runtime, self.holder)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=30)
+
+
+def start_in_serve(runtime: Runtime) -> Service:
+    """`paroles serve`: scheduler and senders in the same process, unless a worker has them."""
+    try:
+        service = Service(runtime)
+        service.start()
+    except SchedulerBusy as busy:
+        log.warning("%s", busy)
+        log.warning("paroles serve leaves campaigns and sending to %s", busy.holder)
+        return Service(runtime, scheduler=False, outbox=False)
+    return service

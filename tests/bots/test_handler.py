@@ -1,0 +1,150 @@
+"""`handle_inbound` with a real database: consent, STOP, OUBLIER, thèmes, codes, crashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bots import handler
+from bots.handler import Inbound, Media, handle_inbound
+from bots.runtime import Runtime
+from storage.db import transaction
+from storage.models import (
+    Answer,
+    Categorisation,
+    Contribution,
+    JoinCode,
+    Message,
+    Participant,
+    Theme,
+)
+from tests.factories import make_quartier
+
+_ids = iter(range(1, 10**6))
+
+
+def send(runtime: Runtime, text: str, address: str = "+33639980001", **kwargs: object) -> list[str]:
+    outcome = handle_inbound(
+        runtime,
+        Inbound("sms", address, text, external_id=f"m{next(_ids)}", **kwargs),  # type: ignore[arg-type]
+    )
+    with runtime.sessions() as session:
+        return [session.get(Message, i).body for i in outcome.reply_ids]  # type: ignore[union-attr]
+
+
+def count(runtime: Runtime, model: type, *where: object) -> int:
+    with runtime.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_consent_refused_blanks_what_was_said(runtime: Runtime) -> None:
+    send(runtime, "Mon voisin fait du bruit, c'est Mr Dupont au 3e")
+    send(runtime, "non")
+    with runtime.sessions() as session:
+        bodies = session.scalars(select(Message.body).where(Message.direction == "in")).all()
+        assert bodies == ["", ""]
+        assert session.scalars(select(Participant)).one().consent_at is None
+    assert count(runtime, Contribution) == 0
+
+
+def test_stop_cancels_pending_outbox_rows(runtime: Runtime) -> None:
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    send(runtime, "STOP")
+    with runtime.sessions() as session:
+        statuses = session.scalars(
+            select(Message.status).where(Message.direction == "out").order_by(Message.id)
+        ).all()
+        assert statuses == ["cancelled", "cancelled", "pending"]  # only the STOP confirmation
+        assert session.scalars(select(Participant)).one().opted_out_at is not None
+    assert send(runtime, "allo ?") == []
+
+
+def test_forget_erases_everything_of_that_participant_only(runtime: Runtime) -> None:
+    media_dir = runtime.settings.media_dir
+    media_dir.mkdir(parents=True, exist_ok=True)
+    photo = media_dir / "a.jpg"
+    photo.write_bytes(b"jpeg")
+    kept = media_dir / "b.jpg"
+    kept.write_bytes(b"jpeg")
+    for address, media in (("+33639980001", photo), ("+33639980002", kept)):
+        send(runtime, "Bonjour", address)
+        send(runtime, "oui", address)
+        send(runtime, "Regardez la cave", address, media=(Media("photo", path=media.name),))
+        send(runtime, "SCOLARITE", address)
+        send(runtime, "oui", address)
+    assert count(runtime, Answer) == 2
+    send(runtime, "OUBLIER")
+    assert "tout est effacé" in send(runtime, "oui")[0]
+    assert not photo.exists() and kept.exists()
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count(Participant.id))) == 1
+        assert session.scalar(select(func.count(Answer.id))) == 1
+        other = session.scalars(select(Contribution)).one()
+        assert other.text == "Regardez la cave" and other.participant_id is not None
+        bodies = session.scalars(
+            select(Message.body).where(Message.direction == "in", Message.participant_id.is_(None))
+        ).all()
+        assert bodies and set(bodies) == {""}
+        assert "Regardez la cave" in session.scalars(select(Message.body)).all()
+
+
+def test_theme_choice_is_a_habitant_categorisation(runtime: Runtime) -> None:
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    assert "C'est à propos de quoi" in send(runtime, "Les bus passent plus le soir")[0]
+    send(runtime, "logement")
+    with runtime.sessions() as session:
+        category = session.scalars(select(Categorisation)).one()
+        assert category.source == "habitant" and category.confidence is None
+        assert session.get(Theme, category.theme_id).code == "cadre-de-vie"  # type: ignore[union-attr]
+
+
+def test_join_code_sets_joined_via_and_quartier(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        quartier = make_quartier(session, code="QP093012", name="Les Tilleuls")
+        session.add(JoinCode(code="TILLEULS", quartier_id=quartier.id, action="affiche"))
+    send(runtime, "tilleuls")  # an SMS keyword, case ignored
+    with runtime.sessions() as session:
+        participant = session.scalars(select(Participant)).one()
+        assert participant.joined_via == "TILLEULS" and participant.quartier_id == quartier.id
+    send(runtime, "oui")
+    replies = send(runtime, "", start_code="SCOLARITE")
+    assert "1/5" in replies[0]
+    with runtime.sessions() as session:
+        assert session.scalars(select(Participant)).one().joined_via == "TILLEULS"  # first wins
+
+
+def test_a_crash_mid_handle_records_nothing_and_a_retry_succeeds(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    before = count(runtime, Message)
+
+    def explode(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(handler, "enqueue_reply", explode)
+    inbound = Inbound("sms", "+33639980001", "Le parc est sale", external_id="crash-1")
+    with pytest.raises(RuntimeError):
+        handle_inbound(runtime, inbound)
+    assert count(runtime, Message) == before
+    assert count(runtime, Contribution) == 0
+    monkeypatch.undo()
+    outcome = handle_inbound(runtime, inbound)
+    assert not outcome.duplicate and len(outcome.reply_ids) == 1
+    assert count(runtime, Contribution) == 1
+    assert handle_inbound(runtime, inbound).duplicate
+
+
+def test_media_path_outside_the_media_folder_is_never_deleted(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep")
+    send(runtime, "Bonjour", media=(Media("photo", path="../../precious.txt"),))
+    send(runtime, "non")
+    assert outside.exists()

@@ -1,0 +1,206 @@
+"""A local stand-in of Twilio's REST API for sending SMS, over real HTTP on 127.0.0.1.
+
+It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` as Twilio does (HTTP basic auth with
+the account SID and auth token, form-encoded parameters, a JSON message resource or a JSON error
+with Twilio's code), and records every request so tests can read what the real `twilio` client
+sent. It can be told to refuse one number with an error code, or to fail the next requests with
+an HTTP status (429, 500...) to exercise retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from bots.sms_text import is_gsm7, segments
+
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+
+ERRORS = {
+    20003: (401, "Authenticate"),
+    21211: (400, "The 'To' number {to} is not a valid phone number."),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+    21614: (400, "'To' number is not a valid mobile number"),
+    21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    form: dict[str, str]
+    auth: tuple[str, str] | None
+    accepted: bool = False
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = "AC" + "0" * 32
+    auth_token: str = "fake-auth-token-0123456789"
+    requests: list[Recorded] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)  # number -> Twilio error code
+    outages: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeTwilio:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def refuse(self, number: str, code: int) -> None:
+        """Answer every message to `number` with Twilio's error `code`."""
+        self.refused[number] = code
+
+    def fail_next(self, *statuses: int) -> None:
+        """The next requests get these HTTP statuses (e.g. 429, 503), whoever they are for."""
+        self.outages.extend(statuses)
+
+    def sent(self) -> list[dict[str, str]]:
+        """The form of every message Twilio accepted, in order."""
+        return [r.form for r in self.requests if r.accepted]
+
+    # --- answering -------------------------------------------------------------------------
+
+    def answer(self, method: str, path: str, form: dict[str, str], auth: Any) -> tuple[int, Any]:
+        record = Recorded(method, path, form, auth)
+        self.requests.append(record)
+        match = MESSAGES_PATH.match(path)
+        if method != "POST" or match is None:
+            return 404, _error(20404, "The requested resource was not found", 404)
+        if auth != (self.account_sid, self.auth_token) or match["sid"] != self.account_sid:
+            return 401, _error(20003, ERRORS[20003][1], 401)
+        if self.outages:
+            status = self.outages.pop(0)
+            return status, _error(20429 if status == 429 else 20500, "Service unavailable", status)
+        to, body = form.get("To", ""), form.get("Body", "")
+        if not to or not (form.get("From") or form.get("MessagingServiceSid")):
+            return 400, _error(21604, "A 'To' and a 'From' phone number are required.", 400)
+        if to in self.refused:
+            code = self.refused[to]
+            status, text = ERRORS.get(code, (400, "Refused"))
+            return status, _error(code, text.format(to=to), status)
+        if len(body) > 1600:
+            return 400, _error(21617, ERRORS[21617][1], 400)
+        record.accepted = True
+        return 201, self._message(form)
+
+    def _message(self, form: dict[str, str]) -> dict[str, Any]:
+        sid = f"SM{next(self._counter):032x}"
+        body = form.get("Body", "")
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": str(segments(body)),
+            "price": None,
+            "price_unit": "EUR",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"
+            },
+            "to": form.get("To"),
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+            "encoding": "GSM" if is_gsm7(body) else "UCS2",
+        }
+
+
+def _error(code: int, message: str, status: int) -> dict[str, Any]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _respond(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            status, payload = fake.answer(method, self.path, form, _basic_auth(self.headers))
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self._respond("POST")
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._respond("GET")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def _basic_auth(headers: Any) -> tuple[str, str] | None:
+    value = headers.get("Authorization", "")
+    if not value.startswith("Basic "):
+        return None
+    user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+    return user, password
+
+
+def with_twilio(settings: Any, fake: FakeTwilio, **overrides: Any) -> Any:
+    """`settings` pointed at the fake: its credentials, a short code, a public URL."""
+    values = {
+        "twilio_account_sid": fake.account_sid,
+        "twilio_auth_token": fake.auth_token,
+        "twilio_from": "38000",
+        "twilio_api_base_url": fake.base_url,
+        "public_url": "https://paroles.example.fr",
+    }
+    values.update(overrides)
+    return replace(settings, **values)
+
+
+@pytest.fixture(name="twilio")
+def twilio_fixture() -> Iterator[FakeTwilio]:
+    """A started fake, stopped after the test. Import it as `twilio_fixture` to use `twilio`."""
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()

@@ -1,0 +1,124 @@
+"""Accounts: the administrateur manages them, everyone their own language and password, and
+`paroles users add` creates the first administrator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from bots.runtime import Runtime
+from storage.db import transaction
+from storage.models import AuditEntry, User
+from tests.web.conftest import Territory, login_as, page, post
+
+
+def user(runtime: Runtime, email: str) -> User:
+    with transaction(runtime.sessions) as session:
+        row = session.scalars(select(User).where(User.email == email)).one()
+        row.quartiers  # noqa: B018 - loaded while the session is open
+        return row
+
+
+def test_the_administrateur_creates_and_edits_accounts(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["administrateur"])
+    form = {
+        "email": "Nadia@Ville.example",
+        "name": "Nadia",
+        "role": "conseil_citoyen",
+        "quartiers": [territory.sud],
+        "password": "un-mot-de-passe-long",
+    }
+    assert post(client, "/comptes/", form).status_code == 302
+    created = user(runtime, "nadia@ville.example")
+    assert created.role == "conseil_citoyen" and [q.code for q in created.quartiers] == ["QP-SUD"]
+    assert check_password_hash(created.password_hash, "un-mot-de-passe-long")
+    assert "un compte existe déjà" in html_of(post(client, "/comptes/", form))
+    assert "au moins un quartier" in html_of(
+        post(client, "/comptes/", {**form, "email": "b@v.fr", "quartiers": []})
+    )
+    assert "10 caractères" in html_of(
+        post(client, "/comptes/", {**form, "email": "c@v.fr", "password": "court"})
+    )
+    edit = {"role": "lecteur", "quartiers": [], "active": ""}
+    assert post(client, f"/comptes/{created.id}", edit).status_code == 302
+    after = user(runtime, "nadia@ville.example")
+    assert (after.role, after.active, after.quartiers) == ("lecteur", False, [])
+    assert post(client, f"/comptes/{created.id}", {"role": "pape"}).status_code == 400
+    assert post(client, "/comptes/99999", edit).status_code == 404
+    with transaction(runtime.sessions) as session:
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["account.create", "account.update"]
+
+
+def html_of(response: Any) -> str:
+    import html
+
+    return html.unescape(response.get_data(as_text=True))
+
+
+def test_an_administrateur_cannot_lock_themselves_out(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    admin = territory.users["administrateur"]
+    login_as(client, admin)
+    response = post(client, f"/comptes/{admin}", {"role": "lecteur", "active": "on"})
+    assert "propres droits" in html_of(response)
+    assert user(runtime, "administrateur@ville.example").role == "administrateur"
+
+
+def test_my_language_switches_the_interface_to_english(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["conseil_citoyen"])
+    assert "Contributions" in page(client, "/inbox/") and "Se déconnecter" in page(
+        client, "/inbox/"
+    )
+    response = post(client, "/comptes/moi", {"language": "en"})
+    assert response.status_code == 302
+    english = page(client, "/inbox/")
+    assert "Log out" in english and "Filter and search" in english and '<html lang="en">' in english
+    assert "Preferences saved." in english  # the flash, in the language just chosen
+    post(client, "/comptes/moi", {"language": "fr"})
+    assert "Se déconnecter" in page(client, "/inbox/")
+
+
+def test_change_my_password_needs_the_current_one(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["lecteur"])
+    post(
+        client,
+        "/comptes/moi",
+        {"language": "fr", "password": "faux", "new_password": "nouveau-mot-de-passe"},
+    )
+    assert "n'est pas le bon" in page(client, "/comptes/moi")
+    post(
+        client,
+        "/comptes/moi",
+        {"language": "fr", "password": "motdepasse-solide", "new_password": "nouveau-mot-de-passe"},
+    )
+    assert check_password_hash(
+        user(runtime, "lecteur@ville.example").password_hash, "nouveau-mot-de-passe"
+    )
+
+
+def test_users_add_creates_the_first_administrator_from_piped_input(
+    runner: Any, runtime: Runtime
+) -> None:
+    result = runner.invoke(
+        args=["users", "add", "Admin@Ville.example", "--role", "administrateur"],
+        input="un-mot-de-passe-long\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Compte créé : Admin@Ville.example (administrateur)." in result.output
+    admin = user(runtime, "admin@ville.example")
+    assert check_password_hash(admin.password_hash, "un-mot-de-passe-long")
+    again = runner.invoke(
+        args=["users", "add", "admin@ville.example", "--role", "administrateur"],
+        input="un-mot-de-passe-long\n",
+    )
+    assert again.exit_code != 0 and "existe déjà" in again.output

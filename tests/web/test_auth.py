@@ -1,0 +1,129 @@
+"""Logging in and out: the real form, rate limits kept in the database, sessions that expire."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from bots.runtime import Runtime
+from storage.db import transaction
+from storage.models import LoginAttempt, User
+from tests.web.conftest import PASSWORD, Territory, csrf_token, login_as, post
+
+EMAIL = "chef_de_projet@ville.example"
+
+
+def log_in(client: Any, email: str = EMAIL, password: str = PASSWORD, **kwargs: Any) -> Any:
+    return post(client, "/auth/login", {"email": email, "password": password}, **kwargs)
+
+
+def test_login_page_is_french_and_has_labelled_fields(client: Any) -> None:
+    page = client.get("/auth/login", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Connexion à l'espace équipe" in page
+    assert '<label for="email">' in page and '<label for="password">' in page
+
+
+def test_the_right_password_opens_the_inbox(client: Any, territory: Territory) -> None:
+    response = log_in(client)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/inbox/")
+    assert client.get("/inbox/").status_code == 200
+
+
+def test_a_wrong_password_is_refused_and_counted(
+    client: Any, territory: Territory, runtime: Runtime
+) -> None:
+    response = log_in(client, password="pas-le-bon-mot")
+    assert response.status_code == 401
+    assert "Adresse ou mot de passe incorrect" in response.get_data(as_text=True)
+    assert client.get("/inbox/").status_code == 302  # still anonymous
+    with transaction(runtime.sessions) as session:
+        assert session.scalar(select(func.count(LoginAttempt.id))) == 1
+
+
+def test_five_failures_block_the_account_even_with_the_right_password(
+    client: Any, territory: Territory
+) -> None:
+    for _ in range(5):
+        assert log_in(client, password="mauvais-mot-de-passe").status_code == 401
+    blocked = log_in(client)
+    assert blocked.status_code == 429
+    assert "Trop d&#39;essais" in blocked.get_data(as_text=True)
+    # Another account from another address is not blocked.
+    other = log_in(client, email="lecteur@ville.example", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 302
+
+
+def test_twenty_failures_from_one_address_block_that_address(
+    client: Any, territory: Territory, runtime: Runtime
+) -> None:
+    now = datetime.now(UTC)
+    with transaction(runtime.sessions) as session:
+        for n in range(20):
+            session.add(LoginAttempt(at=now, email=f"x{n}@ville.example", ip="127.0.0.1"))
+    assert log_in(client).status_code == 429
+    assert log_in(client, environ_base={"REMOTE_ADDR": "10.0.0.8"}).status_code == 302
+
+
+def test_old_failures_no_longer_count(client: Any, territory: Territory, runtime: Runtime) -> None:
+    long_ago = datetime.now(UTC) - timedelta(minutes=16)
+    with transaction(runtime.sessions) as session:
+        for _ in range(5):
+            session.add(LoginAttempt(at=long_ago, email=EMAIL, ip="127.0.0.1"))
+    assert log_in(client).status_code == 302
+
+
+def test_login_needs_the_csrf_token(client: Any, territory: Territory) -> None:
+    response = client.post("/auth/login", data={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_next_only_goes_to_this_site(client: Any, territory: Territory) -> None:
+    csrf_token(client)
+    ok = log_in(client, query_string={"next": "/themes/"})
+    assert ok.headers["Location"].endswith("/themes/")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
+    for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = log_in(client, query_string={"next": evil})
+        assert response.headers["Location"].endswith("/inbox/"), evil
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
+
+
+def test_logout_is_a_post_with_csrf(client: Any, territory: Territory) -> None:
+    login_as(client, territory.users["lecteur"])
+    assert client.get("/auth/logout").status_code == 405
+    assert client.post("/auth/logout").status_code == 400
+    token = csrf_token(client, "/inbox/")
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_an_idle_session_expires(client: Any, territory: Territory) -> None:
+    login_as(client, territory.users["lecteur"])
+    assert client.get("/inbox/").status_code == 200
+    with client.session_transaction() as session:
+        session["seen_at"] = time.time() - 3 * 3600
+    response = client.get("/inbox/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_a_session_ends_after_the_maximum_even_when_active(client: Any, territory: Territory):
+    login_as(client, territory.users["lecteur"])
+    with client.session_transaction() as session:
+        session["auth_at"] = time.time() - 13 * 3600
+    assert client.get("/inbox/").status_code == 302
+
+
+def test_a_deactivated_account_is_out_at_its_next_request(
+    client: Any, territory: Territory, runtime: Runtime
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    assert client.get("/inbox/").status_code == 200
+    with transaction(runtime.sessions) as session:
+        session.execute(update(User).values(active=False))
+    assert client.get("/inbox/").status_code == 302
+    assert log_in(client).status_code == 401

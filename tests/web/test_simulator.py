@@ -1,0 +1,32 @@
+"""The web simulator: staff-only outside demo mode, and the same engine and texts as SMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.conftest import Territory, login_as, post
+
+
+def test_closed_to_visitors_outside_demo_mode(client: Any) -> None:
+    assert client.get("/simulateur/").status_code == 403
+
+
+def test_a_logged_in_agent_talks_to_the_bot(client: Any, territory: Territory) -> None:
+    """Sending hands the message to the bots, which write in their own transaction: the
+    request must not hold SQLite's write lock meanwhile (it used to wait 30 s, then fail)."""
+    login_as(client, territory.users["chef_de_projet"])
+    response = post(client, "/simulateur/", {"text": "Bonjour"}, follow_redirects=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Bonjour" in page and "1 Oui 2 Non" in page
+
+
+def test_open_in_demo_mode_and_text_is_escaped(app: Any, client: Any) -> None:
+    app.config["PAROLES_DEMO"] = True
+    post(client, "/simulateur/", {"text": "Bonjour"}, follow_redirects=True)
+    post(client, "/simulateur/", {"text": "oui"}, follow_redirects=True)
+    page = post(
+        client, "/simulateur/", {"text": "<script>alert(1)</script>"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -1,0 +1,12 @@
+"""The back-office blueprints, registered in one call from the app factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from web import accounts, audit, contributions, exports, replies, themes
+
+    for module in (contributions, replies, themes, exports, audit, accounts):
+        app.register_blueprint(module.bp)
