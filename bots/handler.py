@@ -408,6 +408,7 @@ class _Recorder:
             log.warning("answer without a conversation for survey %s", fact.survey)
             return None
         conversation.updated_at = self.now
+        conversation.status = "active"  # an invitation becomes a started conversation
         answer = Answer(
             conversation_id=conversation.id,
             question_id=self._question_id(conversation, fact.position),

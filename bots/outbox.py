@@ -59,7 +59,7 @@ from bots.channels import Channel, Outgoing, SendError, make_channel
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
 from storage.config import Settings
-from storage.db import transaction
+from storage.db import begin_write, transaction
 from storage.models import Message, Participant
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,7 @@ def deliver_batch(
     # One session (one connection) for the batch, one short transaction per row.
     with runtime.sessions() as session:
         with session.begin():
+            begin_write(session)
             claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
         session.expunge_all()  # later reads must see the updates made with plain SQL
         sent = 0
@@ -200,6 +201,7 @@ def deliver_batch(
                 if limiter is not None:
                     limiter.wait()
                 with session.begin():
+                    begin_write(session)
                     if outcome is not None:
                         outcome(session)
                         outcome = None
@@ -229,6 +231,7 @@ def deliver_batch(
         finally:
             if outcome is not None:
                 with session.begin():
+                    begin_write(session)
                     outcome(session)
     return BatchResult(claimed=len(claimed), sent=sent)
 

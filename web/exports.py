@@ -30,6 +30,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from storage.db import transaction
 from storage.models import (
     Answer,
     Categorisation,
@@ -130,9 +131,9 @@ def answers(fmt: str) -> Any:
 
 
 def _audit_export(kind: str, fmt: str, filters: dict[str, str], rows: int) -> None:
-    db = get_session()
-    audit(db, current_user.id, "export", kind, format=fmt, filters=filters, rows=rows)
-    db.commit()
+    """Written in its own writing transaction: an export is a GET, whose session only reads."""
+    with transaction(get_runtime().sessions) as db:
+        audit(db, current_user.id, "export", kind, format=fmt, filters=filters, rows=rows)
 
 
 def _local(value: datetime) -> str:

@@ -7,6 +7,8 @@ import random
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -392,13 +394,28 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     runtime.engine.dispose()
 
 
+def _claimers(runtime: Runtime) -> set[str]:
+    with runtime.sessions() as session:
+        return set(
+            session.scalars(select(Message.claimed_by).where(Message.status == "sending")).all()
+        ) - {None}
+
+
 def test_two_workers_share_the_outbox_without_sending_twice(
     database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
-    flaky_server.latency = 0.01  # long enough for both processes to be up and sending
-    runtime = fast_retries(database_url, tmp_path, flaky_server)
+    # The provider holds every send until both workers hold a row: however loaded the machine,
+    # the second process is up before the first can drain the outbox alone.
+    flaky_server.gate = threading.Event()
+    runtime = fast_retries(
+        database_url, tmp_path, flaky_server, PAROLES_OUTBOX_SEND_LEASE_SECONDS="120"
+    )
     campaign_of(runtime, 400)
     workers = [start_worker(runtime), start_worker(runtime)]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_claimers(runtime)) < 2:
+        time.sleep(0.05)
+    flaky_server.gate.set()
     for worker in workers:
         finish(worker)
     assert_each_sent_once_or_failed_with_reason(runtime, flaky_server)

@@ -54,6 +54,7 @@ class FlakyServer:
         self.hung = threading.Event()
         self.hung_id: int | None = None
         self.release = threading.Event()
+        self.gate: threading.Event | None = None  # when set to an Event, sends wait for it
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -80,6 +81,8 @@ class FlakyServer:
         return _fraction(self.seed, message_id, attempt) < self.transient
 
     def _send(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.gate is not None:
+            self.gate.wait(60)
         time.sleep(self.latency)
         message_id = int(payload["message_id"])
         with self._lock:
