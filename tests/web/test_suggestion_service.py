@@ -286,9 +286,9 @@ def test_jobs_are_plain_functions_of_runtime_and_now(runtime):
     add(runtime, DEVOIRS)
     extra = {**runtime.settings.extra, "PAROLES_SUGGESTION_WORD_VECTORS": "0"}
     without_vectors = replace(runtime, settings=replace(runtime.settings, extra=extra))
-    for job, interval in SUGGESTION_JOBS:
-        assert interval > 0
-        job(without_vectors, NOW)
+    for job in SUGGESTION_JOBS:
+        assert job.trigger == "interval" and job.trigger_args["seconds"] > 0
+        job.function(without_vectors, NOW)
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(SuggestionModel)) == 1
         assert session.scalar(select(func.count()).where(Categorisation.source == "suggestion"))
@@ -313,3 +313,11 @@ def test_default_settings_use_the_word_vectors(runtime):
     assert active_model(runtime).vectors is not None
     suggest_pending(runtime, NOW)
     assert top(runtime, devoirs) == "scolarite"
+
+
+def test_the_scheduler_runs_the_suggestion_jobs(runtime):
+    from bots.scheduler import Service
+
+    scheduler = Service(runtime, extra_jobs=SUGGESTION_JOBS)._make_scheduler()
+    ids = {job.id for job in scheduler.get_jobs()}
+    assert {"campaigns", "retention", "suggestions-retrain", "suggestions"} <= ids

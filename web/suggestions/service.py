@@ -24,7 +24,8 @@ The model (``model.py``) is pure; this module connects it to storage:
   categorised yet, replacing their old suggestions, newest first, a batch per run.
 
 The scheduler lives in ``bots`` and cannot import ``web``: the jobs are listed in
-``SUGGESTION_JOBS`` for whoever registers them (plain functions of ``(runtime, now)``).
+``SUGGESTION_JOBS`` and handed to it by the commands that start it (plain functions of
+``(runtime, now)``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bots.runtime import Runtime
+from bots.scheduler import Job
 from storage.db import transaction
 from storage.models import Categorisation, Contribution, SuggestionModel, Theme
 
@@ -425,9 +427,8 @@ def _word_vectors(runtime: Runtime) -> bool:
     return raw.strip().lower() not in {"0", "false", "no", "non"}
 
 
-Job = Callable[[Runtime, datetime], Any]
-# (function, interval in seconds) for the scheduler: retrain first, then suggest.
-SUGGESTION_JOBS: list[tuple[Job, int]] = [
-    (retrain_if_needed, 300),
-    (suggest_pending, 60),
-]
+# For the scheduler (`paroles serve`, `paroles worker`): retrain first, then suggest.
+SUGGESTION_JOBS = (
+    Job("suggestions-retrain", retrain_if_needed, "interval", {"seconds": 300}),
+    Job("suggestions", suggest_pending, "interval", {"seconds": 60}),
+)
