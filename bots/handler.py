@@ -561,8 +561,8 @@ class _Recorder:
                     Path(path).unlink(missing_ok=True)
 
 
-def cancel_pending(session: Session, participant_id: int) -> None:
-    """STOP and OUBLIER: nothing queued for this participant goes out any more."""
+def cancel_pending(session: Session, participant_id: int, reason: str = "opted out") -> None:
+    """STOP, OUBLIER, unreachable: nothing queued for this participant goes out any more."""
     session.execute(
         update(Message)
         .where(
@@ -570,5 +570,6 @@ def cancel_pending(session: Session, participant_id: int) -> None:
             Message.direction == "out",
             Message.status == "pending",
         )
-        .values(status="cancelled", last_error="opted out")
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False)
     )

@@ -56,6 +56,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bots.channels import Channel, Outgoing, SendError, make_channel
+from bots.handler import cancel_pending
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
 from storage.config import Settings
@@ -379,16 +380,7 @@ def mark_unreachable(session: Session, participant_id: int, now: datetime) -> No
     participant = session.get(Participant, participant_id)
     if participant is not None and participant.unreachable_at is None:
         participant.unreachable_at = now
-    session.execute(
-        update(Message)
-        .where(
-            Message.participant_id == participant_id,
-            Message.direction == "out",
-            Message.status == "pending",
-        )
-        .values(status="cancelled", last_error="unreachable")
-        .execution_options(synchronize_session=False)
-    )
+    cancel_pending(session, participant_id, reason="unreachable")
 
 
 # --- recovery after a crash ---------------------------------------------------------------------
