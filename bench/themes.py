@@ -23,7 +23,9 @@ Fields: ``macro_f1`` and ``accuracy`` when every item gets its top thème (compa
 usual figures); ``coverage`` the share of items whose top probability reaches the threshold;
 ``accuracy_covered`` accuracy on those; ``macro_f1_abstain`` macro-F1 when abstentions count as
 misses; ``ms_per_item`` wall time of one ``suggest`` call per item (single calls, as in the
-inbox); ``train_s`` training time. Figures are printed, never asserted.
+inbox); ``train_s`` training time; ``f1_by_label`` the F1 of each thème when every item gets its
+top thème (Paris has thèmes with a handful of rows: look at them, judge on the larger ones).
+Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -191,6 +193,13 @@ def measure(train_fn, themes, examples: Rows, test: Rows, timing_items: int) -> 
             truth, abstain, labels=labels, average="macro", zero_division=0
         ),
         "ms_per_item": ms,
+        "f1_by_label": dict(
+            zip(
+                labels,
+                f1_score(truth, forced, labels=labels, average=None, zero_division=0).tolist(),
+                strict=True,
+            )
+        ),
         "train_s": train_s,
         "n_train": len(examples),
     }
@@ -199,6 +208,11 @@ def measure(train_fn, themes, examples: Rows, test: Rows, timing_items: int) -> 
 def average(runs: list[dict]) -> dict:
     out: dict = {}
     for key in runs[0]:
+        if isinstance(runs[0][key], dict):
+            out[key] = {
+                k: round(statistics.fmean(r[key][k] for r in runs), 4) for k in runs[0][key]
+            }
+            continue
         values = [r[key] for r in runs if r[key] is not None]
         out[key] = round(statistics.fmean(values), 4) if values else None
     if len(runs) > 1:

@@ -7,10 +7,9 @@ conversations of a campaign are its list of recipients, written in the same tran
 invitations, so a relaunch skips whoever already has one.
 
 Life of a campaign: `scheduled -> launching -> running -> closed`, or `cancelled` at any time.
-Life of a recipient (a `Conversation` of the campaign): `waiting` or `invited`, then `finished`
-or `stopped` (the handler moves it; it leaves `invited` as is when the first answer comes, so
-"started" means "has answers"), or `expired` / `undelivered` when the invitation never reached
-them.
+Life of a recipient (a `Conversation` of the campaign): `waiting` or `invited`, then `active`
+once they answer (started), then `finished` or `stopped` (the handler moves it), or `expired` /
+`undelivered` when the invitation never reached them.
 
 Choices:
 - Only habitants who consented, did not say STOP, are reachable and still have contact data

@@ -408,6 +408,7 @@ class _Recorder:
             log.warning("answer without a conversation for survey %s", fact.survey)
             return None
         conversation.updated_at = self.now
+        conversation.status = "active"  # an invitation becomes a started conversation
         answer = Answer(
             conversation_id=conversation.id,
             question_id=self._question_id(conversation, fact.position),
@@ -564,8 +565,8 @@ class _Recorder:
                     Path(path).unlink(missing_ok=True)
 
 
-def cancel_pending(session: Session, participant_id: int) -> None:
-    """STOP and OUBLIER: nothing queued for this participant goes out any more."""
+def cancel_pending(session: Session, participant_id: int, reason: str = "opted out") -> None:
+    """STOP, OUBLIER, unreachable: nothing queued for this participant goes out any more."""
     session.execute(
         update(Message)
         .where(
@@ -573,5 +574,6 @@ def cancel_pending(session: Session, participant_id: int) -> None:
             Message.direction == "out",
             Message.status == "pending",
         )
-        .values(status="cancelled", last_error="opted out")
+        .values(status="cancelled", last_error=reason)
+        .execution_options(synchronize_session=False)
     )

@@ -56,6 +56,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bots.channels import Channel, Outgoing, SendError, make_channel
+from bots.handler import cancel_pending
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
 from storage.config import Settings
@@ -111,26 +112,48 @@ def rate_for(channel: Channel, settings: Settings) -> float:
 
 
 class RateLimiter:
-    """A token bucket holding one second's worth of sends; `wait()` sleeps until one is free."""
+    """A token bucket holding one second's worth of sends; `wait()` sleeps until one is free.
+
+    With `per_key_interval`, two sends to the same address are also spaced by that much
+    (Telegram allows about one message a second in a chat).
+    """
 
     def __init__(
         self,
         rate: float,
         *,
+        per_key_interval: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if rate <= 0:
             raise ValueError("a rate limit must be positive")
         self.rate = rate
+        self.per_key_interval = per_key_interval
+        self._last_by_key: dict[str, float] = {}
         self.capacity = max(1.0, rate)
         self._clock = clock
         self._sleep = sleep
         self._tokens = self.capacity
         self._last = clock()
 
-    def wait(self) -> float:
-        """Take one token, sleeping first if there is none; returns the time slept."""
+    def wait(self, key: str | None = None) -> float:
+        """Take one token (and the key's turn), sleeping first if need be; returns the sleep."""
+        slept = self._wait_for_key(key) if key is not None and self.per_key_interval else 0.0
+        return slept + self._take_token()
+
+    def _wait_for_key(self, key: str) -> float:
+        now = self._clock()
+        if len(self._last_by_key) > 10_000:  # forget addresses whose turn is long past
+            horizon = now - self.per_key_interval
+            self._last_by_key = {k: t for k, t in self._last_by_key.items() if t > horizon}
+        slept = max(0.0, self._last_by_key.get(key, -math.inf) + self.per_key_interval - now)
+        if slept:
+            self._sleep(slept)
+        self._last_by_key[key] = now + slept
+        return slept
+
+    def _take_token(self) -> float:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
         self._last = now
@@ -199,7 +222,7 @@ def deliver_batch(
         try:
             for outgoing in claimed:
                 if limiter is not None:
-                    limiter.wait()
+                    limiter.wait(outgoing.address)
                 with session.begin():
                     begin_write(session)
                     if outcome is not None:
@@ -357,16 +380,7 @@ def mark_unreachable(session: Session, participant_id: int, now: datetime) -> No
     participant = session.get(Participant, participant_id)
     if participant is not None and participant.unreachable_at is None:
         participant.unreachable_at = now
-    session.execute(
-        update(Message)
-        .where(
-            Message.participant_id == participant_id,
-            Message.direction == "out",
-            Message.status == "pending",
-        )
-        .values(status="cancelled", last_error="unreachable")
-        .execution_options(synchronize_session=False)
-    )
+    cancel_pending(session, participant_id, reason="unreachable")
 
 
 # --- recovery after a crash ---------------------------------------------------------------------
@@ -473,7 +487,7 @@ def run_channel(
     channel = make_channel(name, runtime)
     config = OutboxConfig.from_settings(runtime.settings)
     rate = rate_for(channel, runtime.settings)
-    limiter = RateLimiter(rate)
+    limiter = RateLimiter(rate, per_key_interval=getattr(channel, "per_address_interval", 0.0))
     worker = new_worker_id()
     size = batch_size(rate)
     last_recovery = -math.inf

@@ -12,7 +12,8 @@ Run daily by the scheduler. Past the retention period:
   what the teams work with), and nothing queued for them is sent any more.
 
 Thèmes, answers' values, dates, quartiers and channels stay: the anonymous aggregates the
-evaluation of the contrat de ville needs.
+evaluation of the contrat de ville needs. The run ends by compacting SQLite's search index, so
+that texts erased since the day before (OUBLIER) leave no tombstone in it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from bots.runtime import Runtime
 from storage.db import transaction
 from storage.models import Contribution, Conversation, Message, Participant
+from storage.search import compact
 
 BATCH = 1000
 
@@ -73,6 +75,8 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
                 .with_for_update()
             ).all()
             if not ids:
+                # Texts deleted today (erasures, OUBLIER) leave no trace in SQLite's search index.
+                compact(session)
                 return counts
             session.execute(
                 update(Participant),

@@ -156,8 +156,10 @@ class Service:
         outbox: bool = True,
         channels: Sequence[str] | None = None,
         exit_when_idle: bool = False,
+        extra_jobs: Sequence[Job] = (),
     ) -> None:
         self.runtime = runtime
+        self.jobs = (*JOBS, *extra_jobs)  # web adds its own (thème suggestions)
         self.with_scheduler = scheduler
         self.with_outbox = outbox
         self.channels = tuple(channels or configured_channels(runtime.settings))
@@ -186,7 +188,7 @@ class Service:
     def _make_scheduler(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(timezone=self.runtime.settings.timezone)
         now = datetime.now(UTC)
-        for job in JOBS:
+        for job in self.jobs:
             scheduler.add_job(
                 run_job,
                 job.trigger,
@@ -236,10 +238,10 @@ class Service:
                 thread.join(timeout=30)
 
 
-def start_in_serve(runtime: Runtime) -> Service:
+def start_in_serve(runtime: Runtime, extra_jobs: Sequence[Job] = ()) -> Service:
     """`paroles serve`: scheduler and senders in the same process, unless a worker has them."""
     try:
-        service = Service(runtime)
+        service = Service(runtime, extra_jobs=extra_jobs)
         service.start()
     except SchedulerBusy as busy:
         log.warning("%s", busy)

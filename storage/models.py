@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -261,6 +262,8 @@ class Contribution(Base):
     status: Mapped[str] = mapped_column(String(20), default="nouveau")
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The suggestion model version that last looked at this text (it may have abstained).
+    suggested_version: Mapped[str | None] = mapped_column(String(40))
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()
@@ -304,9 +307,31 @@ class Categorisation(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     model_version: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # For a suggestion: {"rank": 1 or 2, "words": the few words that weighed most}.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     contribution: Mapped[Contribution] = relationship(back_populates="categorisations")
     theme: Mapped[Theme] = relationship()
+
+
+class SuggestionModel(Base):
+    """A trained thème suggestion model; the one with ``active`` (highest id) is used.
+
+    ``themes_key``, ``labels_max_id`` and ``labels_count`` say what it was trained on, so the
+    retraining job can tell cheaply whether the thèmes or the labels changed since.
+    """
+
+    __tablename__ = "suggestion_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    n_examples: Mapped[int] = mapped_column(Integer, default=0)
+    themes_key: Mapped[str] = mapped_column(String(64), default="")
+    labels_max_id: Mapped[int] = mapped_column(Integer, default=0)
+    labels_count: Mapped[int] = mapped_column(Integer, default=0)
+    train_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
 
 class Message(Base):

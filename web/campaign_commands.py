@@ -21,6 +21,7 @@ from bots.scheduler import SchedulerBusy, Service
 from storage.db import transaction
 from storage.migrate import alembic_config, current_revision
 from storage.models import Campaign
+from web.suggestions.service import SUGGESTION_JOBS
 
 
 def _runtime() -> Runtime:
@@ -48,7 +49,12 @@ def _require_schema(runtime: Runtime) -> None:
 def worker(outbox_only: bool, exit_when_idle: bool) -> None:
     runtime = _runtime()
     _require_schema(runtime)
-    service = Service(runtime, scheduler=not outbox_only, exit_when_idle=exit_when_idle)
+    service = Service(
+        runtime,
+        scheduler=not outbox_only,
+        exit_when_idle=exit_when_idle,
+        extra_jobs=SUGGESTION_JOBS,
+    )
     try:
         service.start()
     except SchedulerBusy as busy:

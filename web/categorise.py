@@ -19,12 +19,21 @@ from storage.models import AuditEntry, Categorisation, Contribution, Theme
 from web.filters import STATUSES
 
 
+@dataclass(frozen=True)
+class Suggested:
+    """A thème the model suggests, how sure it is, and the words that weighed most."""
+
+    theme: Theme
+    confidence: float | None
+    words: tuple[str, ...] = ()
+
+
 @dataclass
 class ThemeView:
     """The thèmes of one contribution, sorted for display."""
 
     confirmed: list[Theme] = field(default_factory=list)
-    suggestions: list[tuple[Theme, float | None]] = field(default_factory=list)
+    suggestions: list[Suggested] = field(default_factory=list)
     habitant: list[Theme] = field(default_factory=list)
 
     @property
@@ -33,7 +42,7 @@ class ThemeView:
         if self.confirmed:
             return None
         if self.suggestions:
-            return self.suggestions[0][0]
+            return self.suggestions[0].theme
         return self.habitant[0] if self.habitant else None
 
     @property
@@ -47,10 +56,11 @@ def theme_view(contribution: Contribution) -> ThemeView:
         if cat.source == "staff":
             view.confirmed.append(cat.theme)
         elif cat.source == "suggestion":
-            view.suggestions.append((cat.theme, cat.confidence))
+            words = tuple((cat.detail or {}).get("words", ()))
+            view.suggestions.append(Suggested(cat.theme, cat.confidence, words))
         elif cat.source == "habitant":
             view.habitant.append(cat.theme)
-    view.suggestions.sort(key=lambda pair: -(pair[1] or 0.0))
+    view.suggestions.sort(key=lambda suggested: -(suggested.confidence or 0.0))
     view.confirmed.sort(key=lambda theme: theme.position)
     return view
 

@@ -23,6 +23,7 @@ from storage.db import transaction
 from storage.migrate import upgrade
 from storage.models import JoinCode, Message, Survey, User
 from web import campaign_commands
+from web.suggestions.service import SUGGESTION_JOBS
 
 
 def _runtime() -> Runtime:
@@ -127,7 +128,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     if demo:
         app.config["PAROLES_DEMO"] = True
         _seed_demo(runtime)
-    service = start_in_serve(runtime)
+    service = start_in_serve(runtime, extra_jobs=SUGGESTION_JOBS)
     click.echo(f"Paroles est prêt : http://{host}:{port}/")
     try:
         waitress_serve(app, host=host, port=port, threads=8)

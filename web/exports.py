@@ -169,8 +169,10 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
             "oui" if c.late else "non",
             c.status,
             ";".join(t.code for t in view.confirmed),
-            suggestion[0].code if suggestion else "",
-            round(suggestion[1], 3) if suggestion and suggestion[1] is not None else "",
+            suggestion.theme.code if suggestion else "",
+            round(suggestion.confidence, 3)
+            if suggestion and suggestion.confidence is not None
+            else "",
             ";".join(t.code for t in view.habitant),
             c.text,
             len(c.media),

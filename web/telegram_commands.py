@@ -72,24 +72,6 @@ def poll(once: bool, timeout: int) -> None:
         click.echo("Arrêt.")
 
 
-@telegram_group.command("send", help="Envoie les réponses Telegram en attente (mode webhook).")
-@click.option("--once", is_flag=True, help="Un seul envoi, puis s'arrête.")
-@with_appcontext
-def send(once: bool) -> None:
-    runtime = _runtime()
-    channel = TelegramChannel(client_for(runtime.settings))
-    if once:
-        click.echo(f"{_send_due(runtime, channel)} message(s) envoyé(s).")
-        return
-    click.echo("Envoi des réponses Telegram ; Ctrl-C pour arrêter.")
-    stop = threading.Event()
-    try:
-        while not stop.wait(1.0):
-            _send_due(runtime, channel)
-    except KeyboardInterrupt:
-        click.echo("Arrêt.")
-
-
 def _send_due(runtime: Runtime, channel: TelegramChannel) -> int:
     """Send what is due, at most one second's worth of Telegram's rate."""
     return deliver(runtime, channel, limit=int(channel.rate_per_second))

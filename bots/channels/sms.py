@@ -166,15 +166,6 @@ def mark_reachable(runtime: Runtime, participant_id: int) -> None:
         )
 
 
-def rate_from(settings: Settings) -> float:
-    raw = settings.extra.get("PAROLES_SMS_RATE_PER_SECOND", "")
-    try:
-        rate = float(raw) if raw else DEFAULT_RATE
-    except ValueError:
-        rate = DEFAULT_RATE
-    return rate if rate > 0 else DEFAULT_RATE
-
-
 @register(NAME, configured=is_configured)
 def make(runtime: Runtime) -> SmsChannel:
     settings = runtime.settings
@@ -183,5 +174,4 @@ def make(runtime: Runtime) -> SmsChannel:
         client=make_client(settings),
         sender=settings.twilio_from,
         status_callback=callback,
-        rate_per_second=rate_from(settings),
     )

@@ -270,7 +270,7 @@ def test_closing_cancels_what_was_not_sent_and_late_answers_are_kept_and_flagged
         assert campaign is not None and (campaign.status, campaign.closed_at) == ("closed", closes)
     [unsent] = outbound(flaky_runtime, kind="invitation", participant_id=not_reached)
     assert (unsent.status, unsent.last_error) == ("cancelled", "campaign closed")
-    assert recipients(flaky_runtime, campaign_id) == {answering: "invited", not_reached: "expired"}
+    assert recipients(flaky_runtime, campaign_id) == {answering: "active", not_reached: "expired"}
     assert state_of(flaky_runtime, not_reached).survey is None  # their next word is free again
 
     replies = say(flaky_runtime, answering, "1 et 3", closes + timedelta(hours=3))

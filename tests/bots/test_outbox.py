@@ -258,6 +258,20 @@ def test_rate_limiter_spaces_sends() -> None:
     assert len(slept) == 10 and all(s == pytest.approx(0.2) for s in slept)
 
 
+def test_rate_limiter_spaces_sends_to_one_chat() -> None:
+    """Telegram: about one message a second in a chat, whatever the overall rate."""
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(25, per_key_interval=1.0, clock=lambda: clock[0], sleep=sleep)
+    assert limiter.wait("chat-a") == 0 and limiter.wait("chat-b") == 0
+    assert limiter.wait("chat-a") == pytest.approx(1.0)  # waits for chat-a's turn
+    assert limiter.wait("chat-b") == pytest.approx(0.0)  # chat-b's second is already over
+    assert limiter.wait("chat-c") == 0
+
+
 def test_rate_comes_from_the_channel_or_the_environment(tmp_path: object) -> None:
     settings = load_settings(
         {

@@ -137,8 +137,10 @@ def test_a_body_over_twilios_limit_goes_as_several_sms_cut_between_words(
     assert bodies[-1].endswith("\n1 Oui 2 Non")
 
 
-def test_rate_comes_from_the_settings(runtime: Runtime) -> None:
-    runtime.settings = replace(runtime.settings, extra={"PAROLES_SMS_RATE_PER_SECOND": "2.5"})
-    assert make_channel("sms", runtime).rate_per_second == 2.5
-    runtime.settings = replace(runtime.settings, extra={})
-    assert make_channel("sms", runtime).rate_per_second == 10.0
+def test_rate_is_the_channels_own_unless_the_settings_say_otherwise(runtime: Runtime) -> None:
+    from bots.outbox import rate_for
+
+    channel = make_channel("sms", runtime)
+    assert rate_for(channel, runtime.settings) == 10.0
+    settings = replace(runtime.settings, extra={"PAROLES_RATE_SMS": "2.5"})
+    assert rate_for(channel, settings) == 2.5

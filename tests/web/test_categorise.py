@@ -38,7 +38,9 @@ def audit_log(runtime: Runtime) -> list[tuple[str, str, dict[str, Any]]]:
         return [(row.action, row.target, row.detail) for row in rows]
 
 
-def suggested(runtime: Runtime, code: str, confidence: float = 0.9, **kwargs: Any) -> int:
+def suggested(
+    runtime: Runtime, code: str, confidence: float = 0.9, words: tuple[str, ...] = (), **kwargs: Any
+) -> int:
     with transaction(runtime.sessions) as session:
         contribution = make_contribution(session, **kwargs)
         theme = session.scalars(select(Theme).where(Theme.code == code)).one()
@@ -49,6 +51,7 @@ def suggested(runtime: Runtime, code: str, confidence: float = 0.9, **kwargs: An
                 source="suggestion",
                 confidence=confidence,
                 model_version="m1",
+                detail={"rank": 0, "words": list(words)},
             )
         )
         return contribution.id
@@ -196,3 +199,14 @@ def test_bulk_without_selection_or_with_nonsense(client: Any, territory: Territo
         post(client, "/contributions/bulk", {"ids": [424242], "action": "confirm"}).status_code
         == 404
     )
+
+
+def test_a_suggestion_shows_its_confidence_and_the_words_that_weighed(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    cid = suggested(runtime, "scolarite", 0.83, words=("devoirs", "<b>école</b>"))
+    login_as(client, territory.users["chef_de_projet"])
+    for page in ("/inbox/", f"/contributions/{cid}"):
+        html = client.get(page).get_data(as_text=True)
+        assert "Suggéré : Accompagnement à la scolarité (83 %)" in html
+        assert "mots qui ont compté : devoirs, &lt;b&gt;école&lt;/b&gt;" in html

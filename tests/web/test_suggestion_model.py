@@ -225,3 +225,7 @@ def test_word_vectors_when_installed():
     assert copy.suggest("le basket au city-stade") == model.suggest("le basket au city-stade")
     suggestion = model.suggest("les ordures s'entassent")
     assert set(suggestion.words) <= set(words("les ordures s'entassent"))
+    # A word none of whose letters the model has seen, known only through its vector.
+    bold = Suggester.train(THEMES, threshold=0.0)
+    assert bold.featurizer.transform(["kiwi"]).nnz == 0
+    assert bold.suggest("kiwi").theme is not None

@@ -66,17 +66,16 @@ def test_commands_say_what_is_missing(runner: FlaskCliRunner, app: Any) -> None:
     assert result.exit_code == 1 and "TELEGRAM_BOT_TOKEN" in result.output
 
 
-def test_send_delivers_what_the_webhook_queued(
+def test_the_worker_delivers_what_the_webhook_queued(
     runner: FlaskCliRunner,
     client: FlaskClient,
     telegram_api: FakeTelegramAPI,  # noqa: F811
 ) -> None:
+    """Webhook mode: the webhook only records; `paroles worker` (or `serve`) sends."""
     update = make_update(31_000_002, "Bonjour")
     response = client.post("/hooks/telegram", json=update, headers={SECRET_HEADER: WEBHOOK_SECRET})
     assert response.status_code == 200 and telegram_api.called("sendMessage") == []
-    result = runner.invoke(args=["telegram", "send", "--once"])
+    result = runner.invoke(args=["worker", "--outbox-only", "--exit-when-idle"])
     assert result.exit_code == 0, result.output
-    assert "1 message(s) envoyé(s)" in result.output
     [(chat, text, _)] = telegram_api.sent()
     assert chat == "31000002" and "Bonjour" in text
-    assert runner.invoke(args=["telegram", "send", "--once"]).output.startswith("0 message")

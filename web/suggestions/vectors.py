@@ -16,8 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .features import MAX_WORDS
-from .text import word_key, words
+from .features import counted_words
+from .text import word_key
 
 __all__ = ["PACKAGE", "WordVectors", "load"]
 
@@ -51,7 +51,7 @@ class WordVectors:
     def word_rows(self, text: str) -> list[tuple[str, int]]:
         """``(word as written, row)`` of the words of ``text`` that count and have a vector."""
         out = []
-        for word in words(text)[:MAX_WORDS]:
+        for word in counted_words(text):
             if word_key(word):
                 row = self.row(word)
                 if row >= 0:

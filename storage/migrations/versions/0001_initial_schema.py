@@ -259,6 +259,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('suggested_version', sa.String(length=40), nullable=True),
     sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_contributions_answer_id_answers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_contributions_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_contributions_participant_id_participants'), ondelete='SET NULL'),
@@ -284,6 +285,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('model_version', sa.String(length=40), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_categorisations_contribution_id_contributions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['theme_id'], ['themes.id'], name=op.f('fk_categorisations_theme_id_themes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_categorisations_user_id_users'), ondelete='SET NULL'),
@@ -350,9 +352,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('key', name=op.f('pk_site_settings'))
     )
 
+    op.create_table('suggestion_models',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.String(length=40), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('n_examples', sa.Integer(), nullable=False),
+    sa.Column('themes_key', sa.String(length=64), nullable=False),
+    sa.Column('labels_max_id', sa.Integer(), nullable=False),
+    sa.Column('labels_count', sa.Integer(), nullable=False),
+    sa.Column('train_seconds', sa.Float(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestion_models'))
+    )
+    with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_suggestion_models_active'), ['active'], unique=False)
+
 
 def downgrade() -> None:
     op.drop_table('site_settings')
+    with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_suggestion_models_active'))
+
+    op.drop_table('suggestion_models')
     op.drop_table('scheduler_leases')
     from storage import search
     search.drop(op.get_bind())
