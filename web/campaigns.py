@@ -31,7 +31,7 @@ from storage.models import Campaign, JoinCode, SiteSetting, Survey
 from web.auth import permission_required, visible_quartiers
 from web.categorise import audit
 from web.db import end_write, get_runtime, get_session
-from web.exports import FORMATS, _audit_export, _send
+from web.exports import FORMATS, audit_export, send_table
 from web.inbox import localised
 from web.results import Scope, campaign_results
 from web.surveys import language_names, visible_surveys
@@ -366,8 +366,8 @@ def export(campaign_id: int, fmt: str) -> Any:
     scope = _scope(request.args)
     found = campaign_results(get_session(), campaign, scope)
     filters = {"campagne": str(campaign_id), **{k: v for k, v in request.args.items() if v}}
-    _audit_export("campaign_results", fmt, filters, len(found.rows))
-    return _send(fmt, f"resultats-campagne-{campaign_id}", RESULT_COLUMNS, found.rows)
+    audit_export("campaign_results", fmt, filters, len(found.rows))
+    return send_table(fmt, f"resultats-campagne-{campaign_id}", RESULT_COLUMNS, found.rows)
 
 
 # --- retour --------------------------------------------------------------------------------------

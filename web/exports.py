@@ -111,11 +111,11 @@ def contributions(fmt: str) -> Any:
         abort(404)
     filters = Filters.from_args(request.args)
     count = get_session().scalar(filtered(filters, select(func.count(Contribution.id))))
-    _audit_export("contributions", fmt, filters.to_args(), count or 0)
+    audit_export("contributions", fmt, filters.to_args(), count or 0)
     query = filtered(filters, select(Contribution)).order_by(
         Contribution.created_at.desc(), Contribution.id.desc()
     )
-    return _send(fmt, "contributions", CONTRIBUTION_COLUMNS, _contribution_rows(query))
+    return send_table(fmt, "contributions", CONTRIBUTION_COLUMNS, _contribution_rows(query))
 
 
 @bp.route("/reponses.<fmt>")
@@ -126,11 +126,11 @@ def answers(fmt: str) -> Any:
     filters = Filters.from_args(request.args)
     query = _answers_query(filters)
     count = get_session().scalar(select(func.count()).select_from(query.subquery()))
-    _audit_export("answers", fmt, filters.to_args(), count or 0)
-    return _send(fmt, "reponses", ANSWER_COLUMNS, _answer_rows(query))
+    audit_export("answers", fmt, filters.to_args(), count or 0)
+    return send_table(fmt, "reponses", ANSWER_COLUMNS, _answer_rows(query))
 
 
-def _audit_export(kind: str, fmt: str, filters: dict[str, str], rows: int) -> None:
+def audit_export(kind: str, fmt: str, filters: dict[str, str], rows: int) -> None:
     """Written in its own writing transaction: an export is a GET, whose session only reads."""
     with transaction(get_runtime().sessions) as db:
         audit(db, current_user.id, "export", kind, format=fmt, filters=filters, rows=rows)
@@ -251,7 +251,7 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def _send(fmt: str, name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Any:
+def send_table(fmt: str, name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Any:
     filename = f"paroles-{name}-{datetime.now().strftime('%Y%m%d-%H%M')}.{fmt}"
     if fmt == "csv":
         response = Response(stream_with_context(_csv(columns, rows)), mimetype="text/csv")

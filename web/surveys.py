@@ -40,7 +40,7 @@ from storage.models import Answer, Campaign, Conversation, Participant, Quartier
 from web.auth import permission_required, visible_quartiers
 from web.categorise import audit
 from web.db import get_runtime, get_session
-from web.exports import _audit_export
+from web.exports import audit_export
 from web.inbox import localised
 from web.survey_form import (
     KIND_LABELS,
@@ -193,7 +193,7 @@ def copy(survey_id: int) -> Any:
 def export(survey_id: int) -> Any:
     survey = get_survey(survey_id)
     data = survey_to_data(survey)
-    _audit_export("survey", "toml", {"enquete": str(survey.id)}, 1)
+    audit_export("survey", "toml", {"enquete": str(survey.id)}, 1)
     response = Response(to_toml(data), mimetype="application/toml")
     response.headers["Content-Disposition"] = f'attachment; filename="{survey.slug}.toml"'
     return response
