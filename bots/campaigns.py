@@ -442,7 +442,7 @@ _STATUS_FR = {
     "scheduled": "programmée",
     "launching": "en cours de lancement",
     "running": "en cours",
-    "closed": "close",
+    "closed": "clôturée",
     "cancelled": "annulée",
 }
 

@@ -113,5 +113,5 @@ def test_test_phones_are_never_targeted_and_the_count_matches_the_launch(
 def test_close_now_refuses_a_closed_campaign(flaky_runtime: Runtime) -> None:
     campaign_id = new_campaign(flaky_runtime)
     campaigns.close_campaign(flaky_runtime, campaign_id, MONDAY_10H)
-    with pytest.raises(CampaignError, match="close"):
+    with pytest.raises(CampaignError, match="clôturée"):
         campaigns.close_campaign(flaky_runtime, campaign_id, MONDAY_10H)
