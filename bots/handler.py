@@ -9,6 +9,7 @@ the provider's retry finds a clean slate; if the same message comes twice, the u
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -322,14 +323,13 @@ class _Recorder:
     def on_consent_refused(self, fact: Fact) -> None:
         """Nothing is kept of someone who said no: their messages are blanked."""
         self.participant.consent_at = None
-        self.session.execute(
-            update(Message)
-            .where(Message.participant_id == self.participant.id, Message.direction == "in")
-            .values(body="", media=[])
-        )
+        inbound = (Message.participant_id == self.participant.id) & (Message.direction == "in")
+        # Photos held before consent are in earlier messages: their files go too.
+        held = [m for ms in self.session.scalars(select(Message.media).where(inbound)) for m in ms]
+        remove_media_files(self.runtime.settings.media_dir, [*held, *self.message.media])
+        self.session.execute(update(Message).where(inbound).values(body="", media=[]))
         self.message.body = ""
         self.message.media = []
-        self._remove_media_files(self.inbound.media)
 
     def on_opted_out(self, fact: Fact) -> None:
         self.participant.opted_out_at = self.now
@@ -535,7 +535,7 @@ class _Recorder:
             )
             for m in rows
         ]
-        self._remove_media_files([Media(**m) for m in media])
+        remove_media_files(self.runtime.settings.media_dir, media)
         self.session.execute(delete(Contribution).where(Contribution.participant_id == pid))
         conversations = select(Conversation.id).where(Conversation.participant_id == pid)
         self.session.execute(delete(Answer).where(Answer.conversation_id.in_(conversations)))
@@ -556,13 +556,26 @@ class _Recorder:
         self.message.participant_id = None
         self.erased = True
 
-    def _remove_media_files(self, media: Any) -> None:
-        root = self.runtime.settings.media_dir
-        for item in media:
-            if item.path:
-                path = (root / item.path).resolve()
-                if path.is_relative_to(root.resolve()):
-                    Path(path).unlink(missing_ok=True)
+
+def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
+    """Delete the files of these attachments (as stored: dicts with a `path` relative to the
+    media folder); paths outside that folder are never touched. Returns how many were deleted.
+
+    Called inside the transaction that forgets them, before it commits: a crash in between
+    leaves rows pointing at a missing file (shown as "not retrieved"), never a file nobody
+    points at any more.
+    """
+    resolved = root.resolve()
+    deleted = 0
+    for item in media:
+        relative = str(item.get("path") or "")
+        if not relative:
+            continue
+        path = (resolved / relative).resolve()
+        if path.is_relative_to(resolved) and path.is_file():
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
 
 
 def cancel_pending(session: Session, participant_id: int, reason: str = "opted out") -> None:

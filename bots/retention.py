@@ -9,7 +9,10 @@ Run daily by the scheduler. Past the retention period:
   language still add up;
 - contributions, survey conversations and messages created before then are unlinked from
   their participant; inbound messages lose their raw text (contributions keep theirs, which is
-  what the teams work with), and nothing queued for them is sent any more.
+  what the teams work with), and nothing queued for them is sent any more;
+- attachments sent before then are deleted from the media folder: a voice or a face identifies
+  a person as surely as a phone number. The contribution keeps what kind of attachment it had
+  (``{"kind": "voice", "removed": "retention"}``), so the back-office can say it was deleted.
 
 Thèmes, answers' values, dates, quartiers and channels stay: the anonymous aggregates the
 evaluation of the contrat de ville needs. The run ends by compacting SQLite's search index, so
@@ -22,15 +25,18 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, String, cast, select, update
 from sqlalchemy.orm import Session
 
+from bots.handler import remove_media_files
 from bots.runtime import Runtime
 from storage.db import transaction
 from storage.models import Contribution, Conversation, Message, Participant
 from storage.search import compact
 
 BATCH = 1000
+# Marks an attachment whose file was deleted at the end of the retention period.
+REMOVED = "retention"
 
 
 def anonymous_pseudonym() -> str:
@@ -41,6 +47,7 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
     """Erase the personal links older than the retention period; returns what was touched."""
     cutoff = now - timedelta(days=runtime.settings.retention_days)
     counts = {"participants": 0, "contributions": 0, "conversations": 0, "messages": 0}
+    counts["media_files"] = _remove_old_media(runtime, cutoff)
     with transaction(runtime.sessions) as session:
         counts["contributions"] = _unlink(
             session, Contribution, Contribution.created_at < cutoff, {"participant_id": None}
@@ -104,6 +111,48 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
                 .execution_options(synchronize_session=False)
             )
             counts["participants"] += len(ids)
+
+
+def _remove_old_media(runtime: Runtime, cutoff: datetime) -> int:
+    """Delete the files of attachments older than ``cutoff``, a batch per transaction."""
+    root = runtime.settings.media_dir
+    deleted = 0
+    # JSON is text on SQLite and JSONB on PostgreSQL; both print `"kind": "x"` and
+    # `"removed": "retention"` the same way (see web/filters.py).
+    as_text = cast(Contribution.media, String)
+    pending = (
+        Contribution.created_at < cutoff,
+        as_text.like('%"kind"%'),
+        as_text.not_like(f'%"removed": "{REMOVED}"%'),
+    )
+    last_id = 0
+    while True:
+        with transaction(runtime.sessions) as session:
+            rows = session.scalars(
+                select(Contribution)
+                .where(*pending, Contribution.id > last_id)
+                .order_by(Contribution.id)
+                .limit(BATCH)
+                .with_for_update()
+            ).all()
+            if not rows:
+                break
+            for contribution in rows:
+                deleted += remove_media_files(root, contribution.media)
+                contribution.media = [
+                    {"kind": str(item.get("kind") or ""), "removed": REMOVED}
+                    for item in contribution.media
+                ]
+            last_id = rows[-1].id
+    with transaction(runtime.sessions) as session:
+        # Inbound messages keep attachments only until they are attached to a contribution
+        # (photos held before consent): their files go with them.
+        old_inbound = (Message.created_at < cutoff, Message.direction == "in")
+        for media in session.scalars(
+            select(Message.media).where(*old_inbound, cast(Message.media, String).like('%"kind"%'))
+        ):
+            deleted += remove_media_files(root, media)
+    return deleted
 
 
 def _unlink(

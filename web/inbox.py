@@ -28,12 +28,21 @@ PAGE_SIZE = 50
 
 
 CHANNELS = {"telegram": "Telegram", "sms": "SMS", "simulator": _l("Simulateur")}
+# Kinds of attachment as the channels name them (bots.handler.Media.kind).
+ATTACHMENTS = {
+    "photo": _l("photo"),
+    "voice": _l("message vocal"),
+    "audio": _l("son"),
+    "video": _l("vidéo"),
+    "document": _l("document"),
+}
 
 
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {
         "channel_label": lambda name: CHANNELS.get(name, name),
+        "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
         "status_labels": STATUSES,
         "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
     }

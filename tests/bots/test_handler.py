@@ -49,6 +49,22 @@ def test_consent_refused_blanks_what_was_said(runtime: Runtime) -> None:
     assert count(runtime, Contribution) == 0
 
 
+def test_consent_refused_deletes_the_photos_held_before_it(runtime: Runtime) -> None:
+    media_dir = runtime.settings.media_dir
+    media_dir.mkdir(parents=True, exist_ok=True)
+    held, other = media_dir / "held.jpg", media_dir / "other.jpg"
+    held.write_bytes(b"jpeg")
+    other.write_bytes(b"jpeg")
+    send(runtime, "Regardez", media=(Media("photo", path=held.name),))  # before any consent
+    send(runtime, "non")
+    assert not held.exists() and other.exists()
+    with runtime.sessions() as session:
+        assert session.scalars(select(Message.media).where(Message.direction == "in")).all() == [
+            [],
+            [],
+        ]
+
+
 def test_stop_cancels_pending_outbox_rows(runtime: Runtime) -> None:
     send(runtime, "Bonjour")
     send(runtime, "oui")

@@ -79,7 +79,13 @@ def test_old_links_and_contact_data_are_erased_aggregates_stay(runtime: Runtime)
     before = per_quartier(runtime)
 
     counts = purge(runtime, NOW)
-    assert counts == {"participants": 1, "contributions": 2, "conversations": 1, "messages": 1}
+    assert counts == {
+        "media_files": 0,
+        "participants": 1,
+        "contributions": 2,
+        "conversations": 1,
+        "messages": 1,
+    }
 
     gone_id, here_id, old_of_gone_id, old_of_here_id, new_of_here_id, old_talk_id = ids
     with runtime.sessions() as session:
@@ -120,6 +126,62 @@ def test_a_habitant_coming_back_after_erasure_is_a_new_participant(runtime: Runt
         assert session.scalar(select(func.count(Participant.id))) == 2
         returning = session.get(Participant, outcome.participant_id)
         assert returning is not None and returning.consent_at is None  # consent asked again
+
+
+def test_old_attachments_are_deleted_and_say_so(runtime: Runtime) -> None:
+    media_dir = runtime.settings.media_dir
+    (media_dir / "telegram").mkdir(parents=True, exist_ok=True)
+    old_voice, old_photo, new_photo, held = (
+        media_dir / "telegram" / name for name in ("v.ogg", "p.jpg", "n.jpg", "h.jpg")
+    )
+    outside = media_dir.parent / "precious.txt"
+    for path in (old_voice, old_photo, new_photo, held, outside):
+        path.write_bytes(b"data")
+
+    def item(kind: str, path: Path | str) -> dict[str, str]:
+        relative = path if isinstance(path, str) else path.relative_to(media_dir).as_posix()
+        return {"kind": kind, "file_id": "AgAD", "path": relative, "mime": ""}
+
+    with runtime.sessions.begin() as session:
+        old = make_contribution(
+            session,
+            created_at=LONG_AGO,
+            media=[item("voice", old_voice), item("photo", old_photo), item("photo", "")],
+        )
+        hostile = make_contribution(
+            session, created_at=LONG_AGO, media=[item("document", "../precious.txt")]
+        )
+        new = make_contribution(session, created_at=RECENTLY, media=[item("photo", new_photo)])
+        session.add(
+            Message(
+                direction="in",
+                channel="telegram",
+                body="",
+                media=[item("photo", held)],  # held before a consent that never came
+                status="processed",
+                created_at=LONG_AGO,
+            )
+        )
+        ids = (old.id, hostile.id, new.id)
+
+    counts = purge(runtime, NOW)
+
+    assert counts["media_files"] == 3
+    assert not old_voice.exists() and not old_photo.exists() and not held.exists()
+    assert new_photo.exists() and outside.exists()
+    with runtime.sessions() as session:
+        old_media, hostile_media, new_media = (
+            session.get(Contribution, i).media  # type: ignore[union-attr]
+            for i in ids
+        )
+    assert old_media == [
+        {"kind": "voice", "removed": "retention"},
+        {"kind": "photo", "removed": "retention"},
+        {"kind": "photo", "removed": "retention"},
+    ]
+    assert hostile_media == [{"kind": "document", "removed": "retention"}]
+    assert new_media == [item("photo", new_photo)]
+    assert purge(runtime, NOW)["media_files"] == 0
 
 
 def test_the_period_comes_from_the_settings(database_url: str, tmp_path: Path) -> None:

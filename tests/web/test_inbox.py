@@ -203,3 +203,15 @@ def test_photo_shown_and_voice_playable(client: Any, runtime: Runtime, territory
         page = client.get(url).get_data(as_text=True)
         assert f'<img src="/contributions/{c.id}/media/0"' in page
         assert f'<audio controls preload="none" src="/contributions/{c.id}/media/1"' in page
+
+
+def test_an_attachment_deleted_at_the_end_of_retention_says_so(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    with transaction(runtime.sessions) as session:
+        c = make_contribution(session, media=[{"kind": "voice", "removed": "retention"}])
+    login_as(client, territory.users["lecteur"])
+    page = client.get(f"/contributions/{c.id}").get_data(as_text=True)
+    assert "Pièce jointe supprimée à la fin de la durée de conservation (message vocal)" in page
+    assert f"/contributions/{c.id}/media/0" not in page
+    assert client.get(f"/contributions/{c.id}/media/0").status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import update
@@ -125,6 +126,21 @@ def test_the_english_catalogue_is_complete_and_compiled() -> None:
     untranslated = [m.id for m in po if m.id and not m.string]
     assert untranslated == []
     assert {m.id: m.string for m in po if m.id} == {m.id: m.string for m in mo if m.id}
+
+
+def test_every_string_of_the_back_office_is_in_the_catalogue() -> None:
+    """What `pybabel extract -F babel.cfg -k _l` finds is exactly what the catalogue holds."""
+    root = Path(__file__).parents[2]
+    method_map = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+    found = set()
+    for _, _, message, _, _ in extract_from_dir(
+        str(root), method_map, keywords={**DEFAULT_KEYWORDS, "_l": None}
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    with (TRANSLATIONS / "messages.po").open("rb") as po_file:
+        catalogue = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(po_file) if m.id}
+    assert sorted(found - catalogue) == []  # to translate
+    assert sorted(catalogue - found) == []  # no longer used
 
 
 def test_the_reply_form_posts_only_to_this_site(client: Any, territory: Territory, sample: Sample):
