@@ -5,7 +5,9 @@
 
 CSV files have columns ``text,label`` (more columns are ignored); labels are the thèmes. Without
 ``--test`` the training file is split 50/50, stratified, with a fixed seed, so the development
-files alone give honest figures; with ``--test`` the whole training file is the pool of labels.
+files alone give honest figures; ``--folds K`` uses K stratified folds of it instead (each fold
+scored by models whose pool is the other K-1 folds: closer to training on a whole file); with
+``--test`` the whole training file is the pool of labels.
 ``--shots N`` samples N labelled examples per thème from that pool (``all``: every one, ``0``:
 descriptions only); for a number of shots the run is repeated over ``--seeds`` samplings and the
 figures are averaged.
@@ -44,7 +46,7 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline, make_union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -68,6 +70,16 @@ def split(rows: Rows, seed: int) -> tuple[Rows, Rows]:
     labels = [label for _, label in rows]
     train, test = train_test_split(rows, test_size=0.5, stratify=labels, random_state=seed)
     return list(train), list(test)
+
+
+def folds(rows: Rows, k: int, seed: int) -> list[tuple[Rows, Rows]]:
+    """``k`` stratified (pool, test) pairs: each row is scored once."""
+    labels = [label for _, label in rows]
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [
+        ([rows[i] for i in pool], [rows[i] for i in test])
+        for pool, test in splitter.split(rows, labels)
+    ]
 
 
 def sample(rows: Rows, shots: int | None, seed: int) -> Rows:
@@ -232,18 +244,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--descriptions", help="TOML [[themes]] whose codes are the labels")
     parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=list(MODELS))
     parser.add_argument("--seeds", type=int, default=3, help="samplings per number of shots")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the 50/50 split")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split or folds")
+    parser.add_argument("--folds", type=int, help="K-fold over --train instead of 50/50")
     parser.add_argument("--timing-items", type=int, default=300)
     args = parser.parse_args(argv)
 
-    pool = read_rows(args.train)
+    rows = read_rows(args.train)
     if args.test:
-        test = read_rows(args.test)
+        splits = [(rows, read_rows(args.test))]
         setting = "test-file"
+    elif args.folds:
+        splits = folds(rows, args.folds, args.seed)
+        setting = f"dev-{args.folds}-fold"
     else:
-        pool, test = split(pool, args.seed)
+        splits = [split(rows, args.seed)]
         setting = "dev-split-50-50"
-    labels = sorted({label for _, label in pool} | {label for _, label in test})
+    labels = sorted({label for pool, test in splits for _, label in pool + test})
     themes: list[ThemeSpec] = list(load_themes(args.descriptions)) if args.descriptions else []
     described = {t.code for t in themes}
     themes += [ThemeSpec(label, label) for label in labels if label not in described]
@@ -254,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in args.models:
             runs = [
                 measure(MODELS[name], themes, sample(pool, shots, s), test, args.timing_items)
+                for pool, test in splits
                 for s in seeds
             ]
             line = {
@@ -263,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "model": name,
                 **average(runs),
                 "seeds": len(seeds),
-                "n_test": len(test),
+                "folds": len(splits),
+                "n_test": sum(len(test) for _, test in splits),
                 "threshold": DEFAULT_THRESHOLD,
             }
             print(json.dumps(line, ensure_ascii=False), flush=True)
