@@ -38,6 +38,9 @@ class Settings:
     default_language: str = "fr"
     timezone: str = "Europe/Paris"
     retention_days: int = 365
+    # Reverse proxies in front of the back-office (nginx, a load balancer): their X-Forwarded-*
+    # headers are believed, hop by hop, only for this many. 0: headers ignored (cannot be forged).
+    proxies: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +75,9 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         retention_days = int(env.get("PAROLES_RETENTION_DAYS", "365"))
     except ValueError as exc:
         raise ConfigError("PAROLES_RETENTION_DAYS must be a whole number of days") from exc
+    proxies = env.get("PAROLES_PROXIES", "0")
+    if not proxies.isdigit():
+        raise ConfigError("PAROLES_PROXIES must be the number of reverse proxies (0, 1, 2...)")
     return Settings(
         database_url=database_url,
         secret_key=secret_key,
@@ -91,6 +97,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         default_language=env.get("PAROLES_DEFAULT_LANGUAGE", "fr"),
         timezone=env.get("PAROLES_TIMEZONE", "Europe/Paris"),
         retention_days=retention_days,
+        proxies=int(proxies),
         extra={k: v for k, v in env.items() if k.startswith("PAROLES_")},
     )
 

@@ -9,6 +9,7 @@ from flask import Flask, g, render_template
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bots.runtime import Runtime
 from storage.config import Settings, load_settings
@@ -49,6 +50,11 @@ def create_app(
     if test_config:
         app.config.update(test_config)
     app.extensions["paroles"] = runtime or Runtime.from_settings(settings)
+    if settings.proxies:
+        # The client's address (login rate limits, audit) and the scheme of the request come
+        # from the proxies' headers, trusting exactly as many hops as there are proxies.
+        n = settings.proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -236,7 +236,7 @@ class LoginForm(FlaskForm):
 
 
 def _client_ip() -> str:
-    """The peer address. Behind a reverse proxy, wrap the app in ProxyFix so this is right."""
+    """The client's address: the peer's, or behind `PAROLES_PROXIES` proxies the one they saw."""
     return (request.remote_addr or "unknown")[:45]
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from bots.runtime import Runtime
+from storage.config import ConfigError, Settings, load_settings
 from storage.db import transaction
 from storage.models import LoginAttempt, User
 from tests.web.conftest import PASSWORD, Territory, csrf_token, login_as, post
+from web import create_app
 
 EMAIL = "chef_de_projet@ville.example"
 
@@ -127,3 +131,28 @@ def test_a_deactivated_account_is_out_at_its_next_request(
         session.execute(update(User).values(active=False))
     assert client.get("/inbox/").status_code == 302
     assert log_in(client).status_code == 401
+
+
+def test_forwarded_addresses_are_ignored_without_proxies(
+    client: Any, territory: Territory, runtime: Runtime
+) -> None:
+    for n in range(3):
+        log_in(client, password="mauvais", headers={"X-Forwarded-For": f"203.0.113.{n}"})
+    with transaction(runtime.sessions) as session:
+        assert set(session.scalars(select(LoginAttempt.ip))) == {"127.0.0.1"}
+
+
+def test_behind_one_proxy_the_client_address_is_the_one_it_forwarded(
+    settings: Settings, runtime: Runtime, territory: Territory
+) -> None:
+    app = create_app({"TESTING": True}, settings=replace(settings, proxies=1), runtime=runtime)
+    client = app.test_client()
+    forged_then_real = {"X-Forwarded-For": "198.51.100.7, 203.0.113.5"}  # the proxy appends
+    log_in(client, password="mauvais", headers=forged_then_real)
+    with transaction(runtime.sessions) as session:
+        assert list(session.scalars(select(LoginAttempt.ip))) == ["203.0.113.5"]
+
+
+def test_the_number_of_proxies_must_be_a_number() -> None:
+    with pytest.raises(ConfigError, match="PAROLES_PROXIES"):
+        load_settings({"PAROLES_SECRET_KEY": "x" * 32, "PAROLES_PROXIES": "oui"}, dotenv=False)
