@@ -19,7 +19,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bots import engine  # noqa: E402
-from bots.engine import Context, Incoming, QuartierOption, Reply, State, ThemeOption  # noqa: E402
+from bots.engine import (  # noqa: E402
+    Context,
+    Incoming,
+    Privacy,
+    QuartierOption,
+    Reply,
+    State,
+    ThemeOption,
+)
 from bots.prompts import Catalog, default_catalog, load_ready_made_surveys, load_themes  # noqa: E402
 from bots.sms_text import compact_choices, render_sms, segments  # noqa: E402
 from bots.surveys import SurveySpec  # noqa: E402
@@ -31,6 +39,9 @@ SAMPLE_VALUES = {
     "title": "Vous et le quartier",
     "intro": "6 questions.",
     "text": "Vous sentez-vous écouté ?",
+    "organisation": "La Ville de Montreuil",
+    "months": 12,
+    "contact": "dpo@montreuil.fr",
 }
 SAMPLE_QUARTIERS = (
     QuartierOption("QP1", "Les Tilleuls"),
@@ -45,7 +56,7 @@ ANSWER_BY_KIND = {
     "quartier": "1",
     "text": "Plus de bancs et de lumière",
 }
-FIRST_CONTACT = ("Bonjour", "oui", "Les poubelles débordent", "1", "LANGUE", "1", "AIDE")
+FIRST_CONTACT = ("Bonjour", "oui", "Les poubelles débordent", "1", "LANGUE", "1", "AIDE", "INFO")
 FIRST_CONTACT += ("OUBLIER", "non", "PASSER", "", "STOP", "START")
 # Texts staff type in the back-office (retour, replies), as a word processor writes them: made up
 # for this bench, not taken from prompts/, to show what shaping does to typographic punctuation.
@@ -96,7 +107,8 @@ def context(catalog: Catalog, surveys: dict[str, SurveySpec] | None = None) -> C
         for t in load_themes()
         if t.offered_to_habitants
     )
-    return Context(catalog, surveys or {}, themes, SAMPLE_QUARTIERS)
+    privacy = Privacy(str(SAMPLE_VALUES["organisation"]), str(SAMPLE_VALUES["contact"]))
+    return Context(catalog, surveys or {}, themes, SAMPLE_QUARTIERS, privacy=privacy)
 
 
 def first_contact(catalog: Catalog, language: str) -> Iterator[Sms]:

@@ -58,12 +58,22 @@ class QuartierOption:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    """What INFO tells a habitant about their data (RGPD, article 13), from the settings."""
+
+    organisation: str = ""  # who keeps the data, e.g. "La Ville de Montreuil"
+    contact: str = ""  # where to ask, e.g. "dpo@montreuil.fr"
+    retention_days: int = 365
+
+
+@dataclass(frozen=True)
 class Context:
     catalog: Catalog
     surveys: Mapping[str, SurveySpec] = field(default_factory=dict)
     themes: tuple[ThemeOption, ...] = ()
     quartiers: tuple[QuartierOption, ...] = ()
     pause: timedelta = timedelta(hours=3)
+    privacy: Privacy = Privacy()
 
 
 # --- values out ------------------------------------------------------------------------------
@@ -178,6 +188,8 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
         return Step(replace(state, asking="language"), (_language_question(ctx, state.language),))
     if keyword == "help":
         return Step(state, (_with_question(say.text("help"), state, ctx, key="help"),))
+    if keyword == "privacy":
+        return Step(state, (_with_question(_privacy(say, ctx.privacy), state, ctx, key="privacy"),))
     if msg.join is not None:
         return _join(state, msg, text, ctx, ())
     if not state.consent:
@@ -365,6 +377,16 @@ def _question_reply(
 
 def _fits_one_sms(text: str, choices: tuple[str, ...], numbered: bool) -> bool:
     return segments(render_sms(text, choices, numbered)) == 1
+
+
+def _privacy(say: _Say, privacy: Privacy) -> str:
+    """Who keeps what for how long, and where to ask: the habitant's right to know."""
+    return say.text(
+        "privacy",
+        organisation=privacy.organisation or say.text("privacy_organisation"),
+        months=max(1, round(privacy.retention_days / 30.4)),
+        contact=privacy.contact or say.text("privacy_contact"),
+    )
 
 
 def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:

@@ -20,7 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bots import engine
-from bots.engine import Context, Fact, Incoming, Join, QuartierOption, Reply, State, ThemeOption
+from bots.engine import (
+    Context,
+    Fact,
+    Incoming,
+    Join,
+    Privacy,
+    QuartierOption,
+    Reply,
+    State,
+    ThemeOption,
+)
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
 from bots.text import normalise
@@ -234,7 +244,9 @@ def build_context(session: Session, runtime: Runtime, state: State, join: Join |
             QuartierOption(q.code, q.name)
             for q in session.scalars(select(Quartier).order_by(Quartier.name))
         )
-    return Context(catalog=runtime.catalog, surveys=surveys, themes=themes, quartiers=quartiers)
+    settings = runtime.settings
+    privacy = Privacy(settings.organisation, settings.contact, settings.retention_days)
+    return Context(runtime.catalog, surveys, themes, quartiers, privacy=privacy)
 
 
 def enqueue_reply(

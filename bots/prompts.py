@@ -26,9 +26,9 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled yes no""".split()
+    forget_cancelled privacy privacy_organisation privacy_contact yes no""".split()
 )
-KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "greetings")
+KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "privacy", "greetings")
 ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and")
 
 

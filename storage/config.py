@@ -41,6 +41,9 @@ class Settings:
     # Reverse proxies in front of the back-office (nginx, a load balancer): their X-Forwarded-*
     # headers are believed, hop by hop, only for this many. 0: headers ignored (cannot be forged).
     proxies: int = 0
+    # Told to habitants who write INFO (RGPD art. 13): who keeps their data, and where to ask.
+    organisation: str = ""
+    contact: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -98,6 +101,8 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         timezone=env.get("PAROLES_TIMEZONE", "Europe/Paris"),
         retention_days=retention_days,
         proxies=int(proxies),
+        organisation=env.get("PAROLES_ORGANISATION", "").strip(),
+        contact=env.get("PAROLES_CONTACT", "").strip(),
         extra={k: v for k, v in env.items() if k.startswith("PAROLES_")},
     )
 

@@ -14,6 +14,7 @@ from bots.engine import (
     Context,
     Incoming,
     Join,
+    Privacy,
     QuartierOption,
     Reply,
     State,
@@ -77,7 +78,10 @@ def test_first_contact_says_who_asks_why_and_how_to_stop_then_asks_consent() -> 
     result = step(State(), Incoming("Bonjour"), CTX)
     reply = one(result)
     assert reply.key == "welcome"
-    assert "Paroles" in reply.text and "anonymes" in reply.text and "STOP" in reply.text
+    assert "Paroles" in reply.text and "STOP" in reply.text
+    assert (
+        "numéro reste caché" in reply.text and "INFO" in reply.text
+    )  # pseudonymous, not anonymous
     assert reply.choices == ("Oui", "Non")
     assert result.state.asking == "consent" and not result.state.consent
     assert result.facts == ()
@@ -371,6 +375,40 @@ def test_help_repeats_the_question_in_progress(word: str) -> None:
 def test_help_outside_a_survey_invites_to_write() -> None:
     reply = one(step(CONSENTED, Incoming("aide"), CTX))
     assert "STOP" in reply.text and "Écrivez-nous" in reply.text
+
+
+@pytest.mark.parametrize("word", ["INFO", "mes données", "RGPD", "privacy"])
+def test_info_says_who_keeps_what_for_how_long_and_where_to_ask(word: str) -> None:
+    ctx = replace(CTX, privacy=Privacy("La Ville de Montreuil", "dpo@montreuil.fr", 180))
+    reply = one(step(CONSENTED, Incoming(word), ctx))
+    assert reply.key == "privacy"
+    assert "La Ville de Montreuil les garde 6 mois" in reply.text
+    assert "OUBLIER" in reply.text and reply.text.endswith("Questions : dpo@montreuil.fr")
+
+
+def test_info_without_settings_names_the_team_and_this_conversation() -> None:
+    reply = one(step(CONSENTED, Incoming("info"), CTX))
+    assert "L'équipe du quartier les garde 12 mois" in reply.text
+    assert reply.text.endswith("Questions : répondez ici")
+
+
+def test_info_before_consent_keeps_the_consent_question_open() -> None:
+    asked = step(State(), Incoming("Bonjour"), CTX).state
+    informed = step(asked, Incoming("info"), CTX)
+    assert one(informed).key == "privacy" and informed.facts == ()
+    assert informed.state == replace(asked, last_at=informed.state.last_at)
+    assert kinds(step(informed.state, Incoming("oui"), CTX)) == ["consented"]
+
+
+def test_info_during_a_survey_asks_the_question_again() -> None:
+    result = step(SINGLE, Incoming("info"), CTX)
+    assert result.facts == () and result.state == SINGLE
+    assert "OUBLIER" in one(result).text and "4/5" in one(result).text
+
+
+def test_info_in_english() -> None:
+    reply = one(step(replace(CONSENTED, language="en"), Incoming("privacy"), CTX))
+    assert "The neighbourhood team keeps them 12 months" in reply.text
 
 
 def test_skip_outside_a_survey() -> None:

@@ -20,6 +20,7 @@ from storage.models import (
     Participant,
     Theme,
 )
+from tests.bots.campaign_support import make_runtime
 from tests.factories import make_quartier
 
 _ids = iter(range(1, 10**6))
@@ -164,3 +165,22 @@ def test_media_path_outside_the_media_folder_is_never_deleted(
     send(runtime, "Bonjour", media=(Media("photo", path="../../precious.txt"),))
     send(runtime, "non")
     assert outside.exists()
+
+
+def test_info_tells_the_organisation_contact_and_retention_of_the_settings(
+    database_url: str, tmp_path: Path
+) -> None:
+    runtime = make_runtime(
+        database_url,
+        tmp_path,
+        PAROLES_ORGANISATION="La Ville de Montreuil",
+        PAROLES_CONTACT="dpo@montreuil.fr",
+        PAROLES_RETENTION_DAYS="730",
+    )
+    try:
+        (reply,) = send(runtime, "INFO")  # before any consent: nothing is kept
+        assert "La Ville de Montreuil les garde 24 mois" in reply
+        assert reply.endswith("Questions : dpo@montreuil.fr")
+        assert count(runtime, Contribution) == 0
+    finally:
+        runtime.engine.dispose()
