@@ -56,8 +56,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bots.channels import Channel, Outgoing, SendError, make_channel
-from bots.handler import cancel_pending
 from bots.quiet_hours import is_quiet
+from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
 from storage.config import Settings
 from storage.db import begin_write, transaction
@@ -373,14 +373,6 @@ def _mark_failed(row: Message, now: datetime, reason: str, code: str | None) -> 
     row.error_code = code
     row.claimed_by = None
     row.next_attempt_at = None
-
-
-def mark_unreachable(session: Session, participant_id: int, now: datetime) -> None:
-    """The provider says this habitant cannot be reached: stop writing to them."""
-    participant = session.get(Participant, participant_id)
-    if participant is not None and participant.unreachable_at is None:
-        participant.unreachable_at = now
-    cancel_pending(session, participant_id, reason="unreachable")
 
 
 # --- recovery after a crash ---------------------------------------------------------------------

@@ -19,18 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bots.channels import Outgoing, SendError, register
 from bots.phone import masked
+from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
 from bots.sms_text import split_sms
 from storage.config import Settings
 from storage.db import transaction
-from storage.models import Message, Participant
+from storage.models import Message
 
 log = logging.getLogger(__name__)
 NAME = "sms"
@@ -128,7 +129,8 @@ def record_status(
     """Record a status callback on the outbox row Twilio names; False if no row has that SID.
 
     An error code that means the number cannot receive SMS marks the participant unreachable,
-    so campaigns stop writing to them (they can still write to us).
+    so campaigns stop writing to them and what was queued is cancelled; they can still write to
+    us, which makes them reachable again (e.g. START after a carrier-level STOP).
     """
     status = _STATUS.get(twilio_status.lower())
     with transaction(runtime.sessions) as session:
@@ -147,23 +149,8 @@ def record_status(
             message.error_code = error_code or None
             message.last_error = f"twilio {twilio_status} {error_code}".strip()
             if error_code in UNREACHABLE_CODES and message.participant_id is not None:
-                participant = session.get(Participant, message.participant_id)
-                if participant is not None and participant.unreachable_at is None:
-                    participant.unreachable_at = now
+                mark_unreachable(session, message.participant_id, now)
     return True
-
-
-def mark_reachable(runtime: Runtime, participant_id: int) -> None:
-    """A number that just wrote to us can receive again (e.g. START after a carrier-level STOP).
-
-    If it still cannot, the next send fails with the same code and marks it again.
-    """
-    with transaction(runtime.sessions) as session:
-        session.execute(
-            update(Participant)
-            .where(Participant.id == participant_id, Participant.unreachable_at.is_not(None))
-            .values(unreachable_at=None)
-        )
 
 
 @register(NAME, configured=is_configured)
