@@ -4,6 +4,10 @@ The inbound row, the new dialogue state, the answers or contribution and the rep
 the outbox, not sent) are committed in one transaction. If anything fails, nothing is recorded and
 the provider's retry finds a clean slate; if the same message comes twice, the unique key on
 (channel, direction, provider id) makes the second one a no-op.
+
+Whoever writes to us can be written to: a message clears the participant's `unreachable_at`
+(a dead number, a blocked bot), on every channel, unless it was written before the mark and
+arrives late.
 """
 
 from __future__ import annotations
@@ -124,6 +128,9 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
         session, runtime, inbound.channel, inbound.address, now
     )
     message.participant_id = participant.id
+    # They wrote, so the channel reaches them again; Telegram dates a message to the second.
+    if participant.unreachable_at and participant.unreachable_at.replace(microsecond=0) <= now:
+        participant.unreachable_at = None
     state = State.from_json(participant.state)
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)

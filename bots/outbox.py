@@ -24,11 +24,12 @@ takes an idempotency key, so if the process dies after the provider accepted a m
 before step 4 commits, the row stays `sending`. Only that one row per worker can be in this
 state (rows are started one at a time), and the window is the API call, the rate limiter's
 pause before the next row (a fraction of a second) and one commit. A `sending` row older than
-the send lease (longer than any channel's HTTP timeout) is recovered: if the channel can tell
-whether it sent it (an optional `find_sent(outgoing) -> provider id or None`), the answer
-decides between `sent` and a safe retry; otherwise the row is marked `failed` with code
-`interrupted`. We prefer a message possibly lost (and visible as such) to a message possibly
-sent twice.
+the send lease (longer than any channel's HTTP timeout) is recovered: if the channel can ask
+the provider what it accepted (an optional `find_sent`, see `bots.channels.Channel`; SMS has
+it, Telegram's Bot API cannot list sent messages), the answer decides between `sent` with the
+provider's id and a retry, which is safe because the provider has no such message; otherwise
+the row is marked `failed` with code `interrupted`. We prefer a message possibly lost (and
+visible as such) to a message possibly sent twice.
 
 Rate limits are per channel and per worker process: each channel's `rate_per_second`, or
 `PAROLES_RATE_<CHANNEL>` (e.g. `PAROLES_RATE_SMS=1` for a single Twilio long code). With
@@ -56,8 +57,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bots.channels import Channel, Outgoing, SendError, make_channel
-from bots.handler import cancel_pending
 from bots.quiet_hours import is_quiet
+from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
 from storage.config import Settings
 from storage.db import begin_write, transaction
@@ -375,14 +376,6 @@ def _mark_failed(row: Message, now: datetime, reason: str, code: str | None) -> 
     row.next_attempt_at = None
 
 
-def mark_unreachable(session: Session, participant_id: int, now: datetime) -> None:
-    """The provider says this habitant cannot be reached: stop writing to them."""
-    participant = session.get(Participant, participant_id)
-    if participant is not None and participant.unreachable_at is None:
-        participant.unreachable_at = now
-    cancel_pending(session, participant_id, reason="unreachable")
-
-
 # --- recovery after a crash ---------------------------------------------------------------------
 
 
@@ -400,7 +393,7 @@ def recover(
     config = config or OutboxConfig.from_settings(runtime.settings)
     channels = channels or {}
     only = (Message.channel.in_(list(channels)),) if channels else ()
-    counts = {"released": 0, "confirmed": 0, "retried": 0, "interrupted": 0}
+    counts = {"released": 0, "confirmed": 0, "retried": 0, "interrupted": 0, "unsettled": 0}
     with transaction(runtime.sessions) as session:
         released = session.execute(
             update(Message)
@@ -413,43 +406,82 @@ def recover(
             .execution_options(synchronize_session=False)
         )
         counts["released"] = released.rowcount  # type: ignore[attr-defined]
-    stale = (
-        select(Message)
-        .where(
-            *only,
-            Message.status == "sending",
-            Message.claimed_at < now - timedelta(seconds=config.send_lease_seconds),
-        )
-        .with_for_update(skip_locked=True)
+    stale = select(Message).where(
+        *only,
+        Message.status == "sending",
+        Message.claimed_at < now - timedelta(seconds=config.send_lease_seconds),
     )
-    with transaction(runtime.sessions) as session:
-        for row in session.scalars(stale):
-            counts[_settle_interrupted(runtime, row, channels.get(row.channel), now)] += 1
+    with runtime.sessions() as session:
+        rows = session.scalars(stale).all()
+    for row in rows:
+        outcome = _settle_interrupted(runtime, row, channels.get(row.channel), now)
+        if outcome is not None:
+            counts[outcome] += 1
     if any(counts.values()):
         log.warning("outbox recovery: %s", counts)
     return counts
 
 
+INTERRUPTED = "interrupted while sending: may have been sent, not retried to avoid a duplicate"
+
+
 def _settle_interrupted(
     runtime: Runtime, row: Message, channel: Channel | None, now: datetime
-) -> str:
+) -> str | None:
+    """Settle one interrupted send: `confirmed` (the provider has it), `retried` (it has not),
+    `interrupted` (no way to tell), `unsettled` (ask again at the next recovery), or None when
+    another worker settled it meanwhile.
+
+    The provider is asked outside any transaction (an HTTP call must not hold the database),
+    and its answer is recorded only if the row is still the dead worker's. A provider id
+    already recorded on another row is that row's message, not this one's.
+    """
     find_sent = getattr(channel, "find_sent", None)
     outgoing = _outgoing(runtime, row)
-    if find_sent is None or outgoing is None:
-        _mark_failed(
-            row,
-            now,
-            "interrupted while sending: may have been sent, not retried to avoid a duplicate",
-            "interrupted",
-        )
-        return "interrupted"
-    provider_id = find_sent(outgoing)
-    row.claimed_by = None
-    if provider_id:
-        row.status, row.provider_id, row.sent_at = "sent", provider_id, now
-        return "confirmed"
-    row.status, row.next_attempt_at = "pending", now
-    return "retried"
+    candidates: list[str] | None = None  # None: the provider cannot tell
+    reason = INTERRUPTED
+    if find_sent is not None and outgoing is not None and row.claimed_at is not None:
+        try:
+            candidates = list(find_sent(outgoing, row.claimed_at))
+        except SendError as error:
+            if error.transient:
+                log.warning("outbox: message %s not settled yet: %s", row.id, error)
+                return "unsettled"
+            reason = f"{INTERRUPTED} (the provider could not tell: {error})"[:500]
+    with transaction(runtime.sessions) as session:
+        current = session.scalars(
+            select(Message)
+            .where(
+                Message.id == row.id,
+                Message.status == "sending",
+                Message.claimed_by == row.claimed_by,
+            )
+            .with_for_update()
+        ).one_or_none()
+        if current is None:
+            return None
+        if candidates is None:
+            _mark_failed(current, now, reason, "interrupted")
+            return "interrupted"
+        current.claimed_by = None
+        recorded = _recorded_ids(session, current.channel, candidates)
+        unrecorded = [c for c in candidates if c not in recorded]
+        if unrecorded:
+            current.status, current.provider_id, current.sent_at = "sent", unrecorded[0], now
+            return "confirmed"
+        current.status, current.next_attempt_at = "pending", now
+        return "retried"
+
+
+def _recorded_ids(session: Session, channel: str, provider_ids: list[str]) -> set[str]:
+    if not provider_ids:
+        return set()
+    query = select(Message.provider_id).where(
+        Message.channel == channel,
+        Message.direction == "out",
+        Message.provider_id.in_(provider_ids),
+    )
+    return {pid for pid in session.scalars(query) if pid is not None}
 
 
 # --- the worker loop ----------------------------------------------------------------------------

@@ -15,13 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
 from bots.channels.telegram import TelegramClient, receive
 from bots.runtime import Runtime
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = ("message",)
+# What we ask Telegram for, by polling and by `set-webhook`: messages, and the bot being blocked
+# or unblocked (`my_chat_member`). The list replaces Telegram's default, so all we handle is in it.
+ALLOWED_UPDATES = (Update.MESSAGE, Update.MY_CHAT_MEMBER)
 MAX_BACKOFF = 60.0
 
 

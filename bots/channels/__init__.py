@@ -36,6 +36,16 @@ class SendError(Exception):
 
 
 class Channel(Protocol):
+    """What the outbox needs of a channel.
+
+    A channel whose provider can list what it accepted may also define
+    `find_sent(message: Outgoing, since: datetime) -> list[str]`: the provider's ids of the
+    messages that may be this one, whose sending started at `since`, oldest first; `[]` only
+    when the provider certainly has no such message (the outbox then sends it again). It raises
+    SendError when the provider cannot tell (`transient`: ask again later). The outbox uses it
+    to settle a send interrupted by a crash (see `bots.outbox`).
+    """
+
     name: str
     rate_per_second: float
 

@@ -10,27 +10,31 @@ not apply. So: REST only, and the TwiML answer is always empty.
 
 Errors are sorted for the outbox: a number that cannot receive SMS (`unreachable`) marks the
 participant, a busy or broken Twilio (`transient`) is retried later, anything else fails once.
+A send interrupted by a crash after Twilio accepted it is settled by looking it up in Twilio's
+list of messages (`SmsChannel.find_sent`), so it is neither lost nor sent twice.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from bots.channels import Outgoing, SendError, register
 from bots.phone import masked
+from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
 from bots.sms_text import split_sms
 from storage.config import Settings
 from storage.db import transaction
-from storage.models import Message, Participant
+from storage.models import Message
 
 log = logging.getLogger(__name__)
 NAME = "sms"
@@ -38,6 +42,8 @@ STATUS_PATH = "/hooks/sms/status"
 MAX_BODY = 1600  # Twilio refuses longer bodies (error 21617)
 DEFAULT_RATE = 10.0  # messages per second; a short code takes more, a long code less
 TIMEOUT_SECONDS = 15.0
+LOOKUP_LIMIT = 1000  # SMS to one number read to settle an interrupted send (one page)
+CLOCK_SKEW = timedelta(minutes=1)  # between our clock and Twilio's (whole seconds)
 
 # Twilio error codes meaning "this number will not get SMS from us", at sending time (REST
 # errors) or later (status callbacks): invalid number, not a mobile, unsubscribed at the
@@ -95,6 +101,55 @@ class SmsChannel:
             raise SendError(f"twilio unreachable: {error}", transient=True) from error
         return str(created.sid)
 
+    def find_sent(self, message: Outgoing, since: datetime) -> list[str]:
+        """The SIDs of the SMS Twilio holds that may be this row, oldest first (see `Channel`).
+
+        Twilio takes no idempotency key, but it lists what was sent to a number. A message is
+        this row's if it went from our sender to this number, was created while this row was
+        being sent (from `since` to the HTTP timeout, give or take a minute of clock skew), and
+        its body holds this row's first SMS (a trial account or a Messaging Service may add
+        text around it). The list is not filtered on `DateSent`: a message Twilio still queues
+        has no sending date yet, and it must be found. When there are more messages to the
+        number than we read, Twilio cannot tell us (SendError).
+        """
+        numbered = message.expects != "scale"
+        first = split_sms(message.text, message.choices, numbered, limit=MAX_BODY)[0]
+        sender = {} if self.sender.startswith("MG") else {"from_": self.sender}
+        try:
+            found = self.client.messages.list(to=message.address, limit=LOOKUP_LIMIT, **sender)
+        except (requests.RequestException, TwilioException) as error:
+            raise _lookup_error(error) from error
+        if len(found) >= LOOKUP_LIMIT:
+            reason = f"more than {LOOKUP_LIMIT} SMS to this number, cannot tell which"
+            raise SendError(reason, transient=False, code="lookup")
+        start = since - CLOCK_SKEW
+        end = since + timedelta(seconds=TIMEOUT_SECONDS) + CLOCK_SKEW
+        mine = [
+            sms
+            for sms in found
+            if self._from_us(sms)
+            and sms.date_created is not None
+            and start <= sms.date_created <= end
+            and first in (sms.body or "")
+        ]
+        mine.sort(key=lambda sms: sms.date_created)
+        return [str(sms.sid) for sms in mine]
+
+    def _from_us(self, sms: MessageInstance) -> bool:
+        if not str(sms.direction or "").startswith("outbound"):
+            return False
+        ours = sms.messaging_service_sid if self.sender.startswith("MG") else sms.from_
+        return str(ours or "") == self.sender
+
+
+def _lookup_error(error: Exception) -> SendError:
+    """Why Twilio did not list the messages: to ask again later, unless it refused (4xx)."""
+    status = getattr(error, "status", None)  # TwilioRestException
+    if status is None and len(error.args) > 1:  # a page Twilio would not give: (text, response)
+        status = getattr(error.args[1], "status_code", None)
+    transient = not isinstance(status, int) or status == 429 or status >= 500
+    return SendError(f"twilio lookup failed: {error}", transient=transient, code="lookup")
+
 
 def _send_error(error: TwilioRestException, to: str) -> SendError:
     code = str(error.code or "")
@@ -128,7 +183,8 @@ def record_status(
     """Record a status callback on the outbox row Twilio names; False if no row has that SID.
 
     An error code that means the number cannot receive SMS marks the participant unreachable,
-    so campaigns stop writing to them (they can still write to us).
+    so campaigns stop writing to them and what was queued is cancelled; they can still write to
+    us, which makes them reachable again (e.g. START after a carrier-level STOP).
     """
     status = _STATUS.get(twilio_status.lower())
     with transaction(runtime.sessions) as session:
@@ -147,23 +203,8 @@ def record_status(
             message.error_code = error_code or None
             message.last_error = f"twilio {twilio_status} {error_code}".strip()
             if error_code in UNREACHABLE_CODES and message.participant_id is not None:
-                participant = session.get(Participant, message.participant_id)
-                if participant is not None and participant.unreachable_at is None:
-                    participant.unreachable_at = now
+                mark_unreachable(session, message.participant_id, now)
     return True
-
-
-def mark_reachable(runtime: Runtime, participant_id: int) -> None:
-    """A number that just wrote to us can receive again (e.g. START after a carrier-level STOP).
-
-    If it still cannot, the next send fails with the same code and marks it again.
-    """
-    with transaction(runtime.sessions) as session:
-        session.execute(
-            update(Participant)
-            .where(Participant.id == participant_id, Participant.unreachable_at.is_not(None))
-            .values(unreachable_at=None)
-        )
 
 
 @register(NAME, configured=is_configured)

@@ -4,8 +4,12 @@ Receiving. An update arrives as JSON, posted to the webhook (`web/hooks/telegram
 by long polling (`bots/telegram_polling.py`). Both hand a `telegram.Update` to `receive()`, which
 turns it into an `Inbound` (`to_inbound`), downloads a photo or voice note into the media folder
 and calls `handle_inbound`. The update id is the inbound message's provider id, so an update
-delivered twice is recorded and answered once. Nothing is sent from here: the replies wait in the
-outbox (the messages table) and go out through `TelegramChannel.send()`.
+delivered twice is recorded and answered once. A `my_chat_member` update in a private chat says
+the habitant blocked the bot (status `kicked`) or unblocked it (`member`): it marks them
+unreachable, cancelling what was queued for them, or reachable again (`to_block_change`,
+`bots.reachability.record_block`), without waiting for the next send to fail. Nothing is sent
+from here: the replies wait in the outbox (the messages table) and go out through
+`TelegramChannel.send()`.
 
 The asyncio bridge. python-telegram-bot is asyncio; Flask views, the outbox worker and the
 command line are synchronous. One `TelegramClient` per bot and process owns one event loop
@@ -41,7 +45,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from telegram import Bot, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    Bot,
+    Chat,
+    ChatMember,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -54,6 +66,7 @@ from telegram.error import (
 
 from bots.channels import Outgoing, SendError, register
 from bots.handler import Inbound, Media, Outcome, handle_inbound
+from bots.reachability import BlockChange, record_block
 from bots.runtime import Runtime
 from storage.config import Settings
 from storage.models import Message as MessageRow
@@ -229,8 +242,42 @@ def _media(message: Message) -> tuple[Media, ...]:
     return ()
 
 
+def to_block_change(update: Update) -> BlockChange | None:
+    """A habitant blocking (`kicked`) or unblocking (`member`) the bot in their private chat.
+
+    That is all a `my_chat_member` update means in a private chat; anything else is logged.
+    """
+    change = update.my_chat_member
+    if change is None:
+        return None
+    status = change.new_chat_member.status
+    if change.chat.type != Chat.PRIVATE or status not in (ChatMember.BANNED, ChatMember.MEMBER):
+        log.info(
+            "telegram update %s ignored: bot became %s in a %s chat",
+            update.update_id,
+            status,
+            change.chat.type,
+        )
+        return None
+    return BlockChange(
+        channel=NAME,
+        address=str(change.chat.id),
+        external_id=str(update.update_id),
+        blocked=status == ChatMember.BANNED,
+        at=change.date.astimezone(dt.UTC),
+    )
+
+
 def receive(runtime: Runtime, client: TelegramClient, update: Update) -> Outcome | None:
-    """The one path of every update, webhook or polling: parse, fetch media, record, step."""
+    """The one path of every update, webhook or polling: parse, fetch media, record, step.
+
+    A block or an unblock of the bot is recorded (`bots.reachability`); nothing answers it.
+    """
+    if update.my_chat_member is not None:
+        change = to_block_change(update)
+        if change is not None:
+            record_block(runtime, change)
+        return None
     inbound = to_inbound(update)
     if inbound is None:
         return None

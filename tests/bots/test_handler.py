@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from storage.models import (
     Theme,
 )
 from tests.bots.campaign_support import make_runtime
-from tests.factories import make_quartier
+from tests.factories import make_participant, make_quartier
 
 _ids = iter(range(1, 10**6))
 
@@ -132,6 +133,32 @@ def test_join_code_sets_joined_via_and_quartier(runtime: Runtime) -> None:
     assert "1/5" in replies[0]
     with runtime.sessions() as session:
         assert session.scalars(select(Participant)).one().joined_via == "TILLEULS"  # first wins
+
+
+@pytest.mark.parametrize(
+    ("channel", "address"),
+    [("sms", "+33639980042"), ("telegram", "424242042"), ("simulator", "sim-0a1b2c")],
+)
+def test_whoever_writes_again_is_reachable_again(
+    runtime: Runtime, channel: str, address: str
+) -> None:
+    marked = datetime(2026, 3, 2, 10, 0, 0, 400_000, tzinfo=UTC)  # a send failed for good
+    with transaction(runtime.sessions) as session:
+        pid = make_participant(
+            session, runtime, channel=channel, address=address, unreachable_at=marked
+        ).id
+
+    def write(external_id: str, at: datetime) -> datetime | None:
+        inbound = Inbound(channel, address, "Bonjour", external_id=external_id, received_at=at)
+        handle_inbound(runtime, inbound)
+        with runtime.sessions() as session:
+            return session.get(Participant, pid).unreachable_at  # type: ignore[union-attr]
+
+    # Written before the mark and delivered late (a provider's retry): it tells nothing new.
+    assert write("late", marked - timedelta(minutes=5)) == marked
+    # Written after, even in the same second (Telegram's dates have no fraction).
+    assert write("again", marked.replace(microsecond=0)) is None
+    assert write("again", marked.replace(microsecond=0)) is None  # the retry changes nothing
 
 
 def test_a_crash_mid_handle_records_nothing_and_a_retry_succeeds(

@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -167,14 +168,14 @@ class FlakyChannel:
 class ReconcilingFlakyChannel(FlakyChannel):
     """The same provider, asked afterwards whether it accepted a message."""
 
-    def find_sent(self, message: Outgoing) -> str | None:
+    def find_sent(self, message: Outgoing, since: datetime) -> list[str]:
         try:
             with urllib.request.urlopen(f"{self.url}/sent/{message.message_id}", timeout=30) as r:
-                return str(json.loads(r.read())["id"])
+                return [str(json.loads(r.read())["id"])]
         except urllib.error.HTTPError as error:
             error.close()
             if error.code == 404:
-                return None
+                return []
             raise
 
 

@@ -4,7 +4,8 @@ python-telegram-bot talks to it over real HTTP (through `TELEGRAM_API_BASE_URL`)
 the real library: its request encoding, its error mapping, its file downloads. The server answers
 with the JSON shapes the real API documents, records every call, and can misbehave on demand:
 `block(chat_id)` answers 403 "bot was blocked by the user" to that chat, `flood(chat_id, 7)`
-answers 429 with `retry_after` once.
+answers 429 with `retry_after` once. `getUpdates` delivers only the kinds of update asked for
+(`allowed_updates`), as Telegram does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ TOKEN = "123456789:AAH-test-token-for-the-fake-api_00"
 BOT_ID = 123456789
 USERNAME = "paroles_test_bot"
 JSON_FIELDS = frozenset({"reply_markup", "allowed_updates", "link_preview_options"})
+# What Telegram sends when no `allowed_updates` was ever given (the main kinds, for the fake).
+DEFAULT_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class FakeTelegramAPI:
         self.floods: dict[str, int] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
         self.webhook: dict[str, Any] = {}
+        self.allowed_updates: list[str] = []  # as last given to getUpdates; [] for the default
         self._updates: list[dict[str, Any]] = []
         self._message_ids = itertools.count(1000)
         self._changed = threading.Condition()
@@ -133,13 +137,22 @@ class FakeTelegramAPI:
             return 409, _error(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         wait = min(float(params.get("timeout") or 0), 2.0)
+        if "allowed_updates" in params:  # remembered, as Telegram does, until changed
+            self.allowed_updates = list(params["allowed_updates"])
         with self._changed:
-            # Asking with an offset confirms, and forgets, every earlier update.
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            # Asking with an offset confirms, and forgets, every earlier update; the kinds not
+            # asked for are never delivered.
+            self._updates = [
+                u for u in self._updates if u["update_id"] >= offset and self._allowed(u)
+            ]
             if not self._updates and wait:
                 self._changed.wait(wait)
             limit = int(params.get("limit") or 100)
-            return 200, _ok(list(self._updates[:limit]))
+            return 200, _ok([u for u in self._updates if self._allowed(u)][:limit])
+
+    def _allowed(self, update: dict[str, Any]) -> bool:
+        kinds = self.allowed_updates or DEFAULT_UPDATES
+        return any(kind in update for kind in kinds)
 
     def _api_getFile(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         file_id = str(params.get("file_id", ""))
@@ -282,3 +295,24 @@ def make_photo_update(chat_id: int, file_id: str, caption: str | None = None) ->
     if caption is not None:
         extra["caption"] = caption
     return make_update(chat_id, **extra)
+
+
+def make_member_update(chat_id: int, status: str, old_status: str = "member") -> dict[str, Any]:
+    """A `my_chat_member` update of a private chat: the habitant blocked the bot (`kicked`) or
+    unblocked it (`member`), as Telegram sends it."""
+    habitant = {"id": chat_id, "is_bot": False, "first_name": "Amina", "language_code": "fr"}
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": "Paroles", "username": USERNAME}
+
+    def member(value: str) -> dict[str, Any]:
+        return {"user": bot, "status": value} | ({"until_date": 0} if value == "kicked" else {})
+
+    return {
+        "update_id": next(_update_ids),
+        "my_chat_member": {
+            "chat": {"id": chat_id, "first_name": "Amina", "type": "private"},
+            "from": habitant,
+            "date": int(time.time()),
+            "old_chat_member": member(old_status),
+            "new_chat_member": member(status),
+        },
+    }

@@ -5,6 +5,12 @@ the account SID and auth token, form-encoded parameters, a JSON message resource
 with Twilio's code), and records every request so tests can read what the real `twilio` client
 sent. It can be told to refuse one number with an error code, or to fail the next requests with
 an HTTP status (429, 500...) to exercise retries.
+
+`GET` on the same URL lists the messages it accepted, as `client.messages.list()` reads them:
+filtered by `To`, `From` and `DateSent` / `DateSent<` / `DateSent>` (a message not yet sent has
+no `date_sent`, so a date filter leaves it out), newest first, `PageSize` per page (50 by
+default, 1,000 at most) with a `next_page_uri` to follow. Messages stay `queued`; `clock` gives
+their `date_created`.
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -53,6 +59,8 @@ class FakeTwilio:
     requests: list[Recorded] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)  # number -> Twilio error code
     outages: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
+    messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, oldest first
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
 
@@ -88,17 +96,33 @@ class FakeTwilio:
 
     # --- answering -------------------------------------------------------------------------
 
+    def add_sent(self, to: str, body: str, sender: str, at: datetime) -> dict[str, Any]:
+        """A message sent at `at` without this fake seeing the request (Twilio's console...)."""
+        clock, self.clock = self.clock, lambda: at
+        try:
+            message = self._message({"To": to, "From": sender, "Body": body})
+        finally:
+            self.clock = clock
+        self.messages.append(message)
+        return message
+
+    def lookups(self) -> list[dict[str, str]]:
+        """The query of every listing of messages, in order."""
+        return [r.form for r in self.requests if r.method == "GET"]
+
     def answer(self, method: str, path: str, form: dict[str, str], auth: Any) -> tuple[int, Any]:
         record = Recorded(method, path, form, auth)
         self.requests.append(record)
         match = MESSAGES_PATH.match(path)
-        if method != "POST" or match is None:
+        if method not in ("GET", "POST") or match is None:
             return 404, _error(20404, "The requested resource was not found", 404)
         if auth != (self.account_sid, self.auth_token) or match["sid"] != self.account_sid:
             return 401, _error(20003, ERRORS[20003][1], 401)
         if self.outages:
             status = self.outages.pop(0)
             return status, _error(20429 if status == 429 else 20500, "Service unavailable", status)
+        if method == "GET":
+            return 200, self._page(path, form)
         to, body = form.get("To", ""), form.get("Body", "")
         if not to or not (form.get("From") or form.get("MessagingServiceSid")):
             return 400, _error(21604, "A 'To' and a 'From' phone number are required.", 400)
@@ -109,12 +133,38 @@ class FakeTwilio:
         if len(body) > 1600:
             return 400, _error(21617, ERRORS[21617][1], 400)
         record.accepted = True
-        return 201, self._message(form)
+        message = self._message(form)
+        self.messages.append(message)
+        return 201, message
+
+    def _page(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        """One page of the messages list, as `GET .../Messages.json` answers it."""
+        found = [m for m in reversed(self.messages) if _listed(m, query)]
+        size = max(1, min(int(query.get("PageSize") or 50), 1000))
+        page = int(query.get("Page") or 0)
+        start = int(query.get("PageToken") or page * size)
+        rows = found[start : start + size]
+
+        def uri(**changes: object) -> str:
+            return f"{path}?{urlencode({**query, 'PageSize': size, **changes})}"
+
+        following = start + size < len(found)
+        return {
+            "messages": rows,
+            "start": start,
+            "end": start + max(len(rows) - 1, 0),
+            "page": page,
+            "page_size": size,
+            "uri": uri(Page=page),
+            "first_page_uri": uri(Page=0),
+            "next_page_uri": uri(Page=page + 1, PageToken=start + size) if following else None,
+            "previous_page_uri": uri(Page=page - 1, PageToken=start - size) if page else None,
+        }
 
     def _message(self, form: dict[str, str]) -> dict[str, Any]:
         sid = f"SM{next(self._counter):032x}"
         body = form.get("Body", "")
-        now = format_datetime(datetime.now(UTC), usegmt=True)
+        now = format_datetime(self.clock(), usegmt=True)
         return {
             "account_sid": self.account_sid,
             "api_version": "2010-04-01",
@@ -142,6 +192,31 @@ class FakeTwilio:
         }
 
 
+def _listed(message: dict[str, Any], query: dict[str, str]) -> bool:
+    """Whether a listing's filters keep this message (`DateSent` filters need a sending date)."""
+    if query.get("To") and message["to"] != query["To"]:
+        return False
+    if query.get("From") and message["from"] != query["From"]:
+        return False
+    filters = {k: v for k, v in query.items() if k.startswith("DateSent")}
+    if not filters:
+        return True
+    if message["date_sent"] is None:
+        return False
+    sent = parsedate_to_datetime(message["date_sent"])
+    for key, value in filters.items():
+        bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if bound.tzinfo is None:  # a plain date: the whole day, in GMT
+            bound = bound.replace(tzinfo=UTC)
+        if key == "DateSent>" and sent < bound:
+            return False
+        if key == "DateSent<" and sent > bound:
+            return False
+        if key == "DateSent" and sent.date() != bound.date():
+            return False
+    return True
+
+
 def _error(code: int, message: str, status: int) -> dict[str, Any]:
     return {
         "code": code,
@@ -155,9 +230,10 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _respond(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            url = urlsplit(self.path)
+            raw = self.rfile.read(length).decode("utf-8") if length else url.query
             form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            status, payload = fake.answer(method, self.path, form, _basic_auth(self.headers))
+            status, payload = fake.answer(method, url.path, form, _basic_auth(self.headers))
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -11,10 +11,13 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bots.channels import make_channel
+from bots.engine import Reply
+from bots.handler import enqueue_reply
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.sms_text import is_gsm7, segments
 from storage.config import Settings
+from storage.db import transaction
 from storage.models import Answer, Contribution, Conversation, Message, Participant
 from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
 
@@ -263,6 +266,21 @@ def test_failed_delivery_is_recorded_and_dead_numbers_marked_unreachable(
         assert (row.status, row.error_code) == (twilio_status, code)
         participant = session.scalars(select(Participant)).one()
         assert (participant.unreachable_at is not None) is unreachable
+
+
+def test_a_dead_number_gets_nothing_more_of_what_was_queued(
+    phone: Phone, client: Any, runtime: Runtime
+) -> None:
+    phone.send("Bonjour")
+    with transaction(runtime.sessions) as session:
+        sid = session.scalars(select(Message.provider_id).where(Message.direction == "out")).one()
+        participant = session.scalars(select(Participant)).one()
+        queued = enqueue_reply(session, participant, Reply("Une autre question ?"))
+    assert sid
+    _status(client, runtime, sid, "undelivered", "30005")  # unknown handset
+    with runtime.sessions() as session:
+        row = session.get(Message, queued)
+        assert row is not None and (row.status, row.last_error) == ("cancelled", "unreachable")
 
 
 def test_a_number_that_writes_again_is_reachable_again(

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select, update
+
+from bots.runtime import Runtime
+from storage.db import transaction
+from storage.models import Participant
 from tests.web.conftest import Territory, login_as, post
 
 
@@ -30,3 +36,16 @@ def test_open_in_demo_mode_and_text_is_escaped(app: Any, client: Any) -> None:
     ).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_writing_again_makes_an_unreachable_habitant_reachable(
+    app: Any, client: Any, runtime: Runtime
+) -> None:
+    app.config["PAROLES_DEMO"] = True
+    post(client, "/simulateur/", {"text": "Bonjour"}, follow_redirects=True)
+    with transaction(runtime.sessions) as session:
+        session.execute(update(Participant).values(unreachable_at=datetime.now(UTC)))
+    post(client, "/simulateur/", {"text": "oui"}, follow_redirects=True)
+    with runtime.sessions() as session:
+        participant = session.scalars(select(Participant)).one()
+        assert participant.channel == "simulator" and participant.unreachable_at is None

@@ -21,7 +21,7 @@ def test_set_webhook_registers_the_public_url_and_the_secret(
     assert "https://paroles.example/hooks/telegram" in result.output
     assert telegram_api.webhook["url"] == "https://paroles.example/hooks/telegram"
     assert telegram_api.webhook["secret_token"] == WEBHOOK_SECRET
-    assert telegram_api.webhook["allowed_updates"] == ["message"]
+    assert telegram_api.webhook["allowed_updates"] == ["message", "my_chat_member"]
 
 
 def test_poll_once_answers_through_the_outbox(

@@ -25,7 +25,7 @@ from twilio.request_validator import (
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
-from bots.channels.sms import NAME, is_configured, mark_reachable, record_status
+from bots.channels.sms import NAME, is_configured, record_status
 from bots.handler import Inbound, Media, handle_inbound
 from bots.phone import sender_address
 from web.db import get_runtime
@@ -100,9 +100,7 @@ def parse_inbound(form: MultiDict[str, str]) -> Inbound:
 def sms_inbound() -> Response:
     """One incoming SMS: recorded once per MessageSid, answered through the outbox."""
     _check_signature()
-    outcome = handle_inbound(get_runtime(), parse_inbound(request.form))
-    if outcome.participant_id is not None and not outcome.duplicate:
-        mark_reachable(get_runtime(), outcome.participant_id)
+    handle_inbound(get_runtime(), parse_inbound(request.form))
     return _empty_twiml()
 
 
