@@ -32,7 +32,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bots import campaigns, retention
-from bots.channels import configured_channels
+from bots.channels import configured_channels, telegram
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -44,6 +44,7 @@ LEASE_NAME = "scheduler"
 LEASE_SECONDS = 60.0
 RENEW_SECONDS = 15.0
 CAMPAIGN_EVERY_SECONDS = 30.0
+MEDIA_EVERY_SECONDS = 300.0  # Telegram attachments a webhook could not download
 RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
 
 
@@ -132,6 +133,9 @@ class Job:
 JOBS = (
     Job("campaigns", campaigns.campaign_jobs, "interval", {"seconds": CAMPAIGN_EVERY_SECONDS}),
     Job("retention", retention.purge, "cron", RETENTION_AT),
+    Job(
+        "telegram-media", telegram.fetch_missed_media, "interval", {"seconds": MEDIA_EVERY_SECONDS}
+    ),
 )
 
 

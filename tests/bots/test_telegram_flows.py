@@ -4,6 +4,7 @@ polling), recorded, answered through the outbox, and sent by python-telegram-bot
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bots.channels import make_channel
-from bots.channels.telegram import client_for
+from bots.channels.telegram import MEDIA_TRIES, client_for, fetch_missed_media
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.telegram_polling import Poller
@@ -23,6 +24,7 @@ from tests.fakes.telegram_fixtures import WEBHOOK_SECRET, settings, telegram_api
 from web.hooks.telegram import SECRET_HEADER
 
 AMINA = 424_242_001
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 REMOVE = {"remove_keyboard": True}
 
 
@@ -245,3 +247,43 @@ def test_polling_and_webhook_give_the_same_result(
     assert (
         answers[hook.id] == answers[poll.id] == ["oui", ["association"], 3, "vacances", "Un local"]
     )
+
+
+@pytest.mark.usefixtures("consented")
+def test_a_photo_telegram_could_not_serve_is_fetched_by_a_later_run(
+    client: FlaskClient,
+    runtime: Runtime,
+    telegram_api: FakeTelegramAPI,  # noqa: F811
+) -> None:
+    file_id = "AgACAgQ-photo-0000000077"
+    update = make_photo_update(AMINA, file_id, caption="La porte du hall est cassée")
+    assert post(client, update) == 200  # Telegram cannot serve the file yet
+    with runtime.sessions() as session:
+        [media] = session.scalars(select(Contribution.media)).one()
+    assert media["file_id"] == file_id and media["path"] == ""
+
+    assert fetch_missed_media(runtime, NOW) == {"fetched": 0, "failed": 1}
+    telegram_api.add_file(file_id, b"\xff\xd8 a broken door", "photos/d.jpg")
+    assert fetch_missed_media(runtime, NOW) == {"fetched": 1, "failed": 0}  # message, contribution
+    assert fetch_missed_media(runtime, NOW) == {"fetched": 0, "failed": 0}
+    with runtime.sessions() as session:
+        [media] = session.scalars(select(Contribution.media)).one()
+        [held] = session.scalars(select(Message.media).where(Message.direction == "in")).all()[-1]
+    assert (runtime.settings.media_dir / media["path"]).read_bytes() == b"\xff\xd8 a broken door"
+    assert held["path"] == media["path"]
+
+
+@pytest.mark.usefixtures("consented")
+def test_a_file_that_never_comes_is_tried_a_bounded_number_of_times(
+    client: FlaskClient,
+    runtime: Runtime,
+    telegram_api: FakeTelegramAPI,  # noqa: F811
+) -> None:
+    assert post(client, make_photo_update(AMINA, "AgACAgQ-gone-0000000001")) == 200
+    for _ in range(MEDIA_TRIES + 2):
+        fetch_missed_media(runtime, NOW)
+    asked = [c for c in telegram_api.called("getFile") if c["file_id"].endswith("gone-0000000001")]
+    assert len(asked) == MEDIA_TRIES  # the webhook's try, then one per run
+    with runtime.sessions() as session:
+        [media] = session.scalars(select(Contribution.media)).one()
+    assert (media["path"], media["tries"]) == ("", MEDIA_TRIES)
