@@ -375,7 +375,8 @@ class Message(Base):
         ForeignKey("messages.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
+    # Indexed: the last send tells whether the outbox is moving (`bots.health`).
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
     delivered_at: Mapped[datetime | None]
 
 

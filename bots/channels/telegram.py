@@ -1,16 +1,16 @@
 """Telegram: habitants answer and contribute from Telegram; python-telegram-bot is the transport.
 
-Receiving. An update arrives as JSON, posted to the webhook (`web/hooks/telegram.py`) or fetched
-by long polling (`bots/telegram_polling.py`). Both hand a `telegram.Update` to `receive()`, which
+Receiving. An update arrives as JSON, posted to the webhook (`web/hooks/telegram.py`) or fetched by
+long polling (`bots/telegram_polling.py`). Both hand a `telegram.Update` to `receive()`, which
 turns it into an `Inbound` (`to_inbound`), downloads a photo or voice note into the media folder
 and calls `handle_inbound`; a file Telegram could not serve then is fetched by a scheduler job
-(`fetch_missed_media`), the message being recorded either way. The update id is the inbound message's provider id, so an update
-delivered twice is recorded and answered once. A `my_chat_member` update in a private chat says
-the habitant blocked the bot (status `kicked`) or unblocked it (`member`): it marks them
-unreachable, cancelling what was queued for them, or reachable again (`to_block_change`,
-`bots.reachability.record_block`), without waiting for the next send to fail. Nothing is sent
-from here: the replies wait in the outbox (the messages table) and go out through
-`TelegramChannel.send()`.
+(`fetch_missed_media`), the message being recorded either way. The update id is the inbound
+message's provider id, so an update delivered twice is recorded and answered once. A
+`my_chat_member` update in a private chat says the habitant blocked the bot (status `kicked`) or
+unblocked it (`member`): it marks them unreachable, cancelling what was queued for them, or
+reachable again (`to_block_change`, `bots.reachability.record_block`), without waiting for the next
+send to fail. Nothing is sent from here: the replies wait in the outbox (the messages table) and go
+out through `TelegramChannel.send()`.
 
 The asyncio bridge. python-telegram-bot is asyncio; Flask views, the outbox worker and the
 command line are synchronous. One `TelegramClient` per bot and process owns one event loop

@@ -225,6 +225,7 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_messages_sent_at'), ['sent_at'], unique=False)
 
     op.create_table('answers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -407,6 +408,7 @@ def downgrade() -> None:
 
     op.drop_table('answers')
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_sent_at'))
         batch_op.drop_index(batch_op.f('ix_messages_participant_id'))
         batch_op.drop_index('ix_messages_outbox')
 
