@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from bots import spool
 from bots.channels import make_channel
 from bots.engine import Reply
 from bots.handler import enqueue_reply
@@ -20,8 +22,10 @@ from storage.config import Settings
 from storage.db import transaction
 from storage.models import Answer, Contribution, Conversation, Message, Participant
 from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
+from web import create_app
 
 PUBLIC = "https://paroles.example.fr"
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 HABITANT = "+33612345678"
 _sids = count(1)
 
@@ -309,3 +313,26 @@ def test_forged_status_callback_is_refused(client: Any, runtime: Runtime) -> Non
     params = {"MessageSid": "SM1", "MessageStatus": "failed", "ErrorCode": "30006"}
     response = signed_post(client, "/hooks/sms/status", params, "forged-token")
     assert response.status_code == 403
+
+
+def test_an_sms_arriving_while_the_database_is_down_is_kept_then_recorded(
+    settings: Settings, runtime: Runtime, twilio: FakeTwilio
+) -> None:
+    down = replace(settings, database_url="postgresql://paroles@127.0.0.1:1/paroles")
+    down_runtime = Runtime.from_settings(down)
+    app = create_app({"TESTING": True}, settings=down, runtime=down_runtime)
+    params = incoming("Il n'y a plus d'eau chaude au 12", sid="SM" + "d0" * 16)
+    response = signed_post(app.test_client(), "/hooks/sms", params, settings.twilio_auth_token)
+    assert response.status_code == 200 and "<Response />" in response.get_data(as_text=True)
+    [kept] = list(spool.folder(runtime).glob("*.msg"))
+    assert b"eau chaude" not in kept.read_bytes() and b"612345678" not in kept.read_bytes()
+
+    assert spool.replay(down_runtime, NOW) == {"recorded": 0, "kept": 1}  # still down
+    assert spool.replay(runtime, NOW) == {"recorded": 1, "kept": 0}
+    assert spool.replay(runtime, NOW) == {"recorded": 0, "kept": 0}
+    with runtime.sessions() as session:
+        message = session.scalars(select(Message).where(Message.direction == "in")).one()
+        assert message.provider_id == "SM" + "d0" * 16 and "eau chaude" in message.body
+        replies = session.scalars(select(Message).where(Message.direction == "out")).all()
+    assert len(replies) == 1  # the welcome and consent question, waiting in the outbox
+    down_runtime.engine.dispose()

@@ -25,6 +25,7 @@ from twilio.request_validator import (
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 
+from bots import spool
 from bots.channels.sms import NAME, is_configured, record_status
 from bots.handler import Inbound, Media, handle_inbound
 from bots.phone import sender_address
@@ -100,7 +101,12 @@ def parse_inbound(form: MultiDict[str, str]) -> Inbound:
 def sms_inbound() -> Response:
     """One incoming SMS: recorded once per MessageSid, answered through the outbox."""
     _check_signature()
-    handle_inbound(get_runtime(), parse_inbound(request.form))
+    inbound = parse_inbound(request.form)
+    try:
+        handle_inbound(get_runtime(), inbound)
+    except spool.DATABASE_DOWN:
+        # Twilio would not call again: keep the SMS on disk, recorded when the database is back.
+        spool.keep(get_runtime(), inbound)
     return _empty_twiml()
 
 
