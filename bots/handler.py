@@ -580,9 +580,9 @@ def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
     """Delete the files of these attachments (as stored: dicts with a `path` relative to the
     media folder); paths outside that folder are never touched. Returns how many were deleted.
 
-    Called inside the transaction that forgets them, before it commits: a crash in between
-    leaves rows pointing at a missing file (shown as "not retrieved"), never a file nobody
-    points at any more.
+    Erasure and retention call it inside the transaction that forgets the attachments, before it
+    commits: a crash in between leaves rows pointing at a missing file (shown as "not
+    retrieved"), never a file nobody points at any more.
     """
     resolved = root.resolve()
     deleted = 0
