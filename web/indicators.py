@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select, union
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -38,13 +38,13 @@ from storage.models import (
     Quartier,
     Theme,
 )
-from web.filters import Filters
+from web.filters import theme_state
 from web.results import Scope, campaign_funnel
 
 SMALL = 5
 HIDDEN_SMALL = f"< {SMALL}"
 MAX_MONTHS = 36
-UNCONFIRMED = ("suggere", "a_trier")  # web.filters.THEME_STATES: the inbox's own definitions
+UNCONFIRMED = ("suggere", "a_trier")  # web.filters.THEME_STATES, as the inbox reads them
 
 
 # --- the period ----------------------------------------------------------------------------------
@@ -189,7 +189,6 @@ def compute(
     scope: Scope,
     timezone: str,
     *,
-    dialect: str = "",
     campaign_visible: Callable[[Campaign], bool] = lambda campaign: True,
 ) -> Indicators:
     """Everything the dashboard shows, for `period`, within `scope` (its `channel` is unused).
@@ -197,35 +196,17 @@ def compute(
     `campaign_visible` tells which campaigns the account may open (the campaigns page's rule).
     """
     bounds = period.bounds(timezone)
-    dialect = dialect or session.get_bind().dialect.name
     activity = _activity(scope, bounds[0], bounds[-1])
-    people = (
-        select()
-        .select_from(activity)
-        .join(Participant, Participant.id == activity.c.participant_id)
-        .where(Participant.is_test.is_(False))
-    )
-    total, new = session.execute(
-        people.add_columns(
-            func.count(distinct(activity.c.participant_id)),
-            func.count(
-                distinct(
-                    case(
-                        (Participant.first_seen_at >= bounds[0], activity.c.participant_id),
-                    )
-                )
-            ),
-        )
-    ).one()
-    themes = _themes(session, scope, bounds, dialect, timezone)
+    people = _people(session, activity, bounds[0])
+    themes = _themes(session, scope, bounds)
     return Indicators(
         period=period,
-        participants=total,
-        new_participants=new,
+        participants=sum(n for *_, n in people),
+        new_participants=sum(n for *_, new, n in people if new),
         contributions=themes[-1].total,
-        by_quartier=_by_quartier(session, people, activity),
-        by_channel=_breakdown(session, people, "channel", Participant.channel, activity),
-        by_language=_breakdown(session, people, "language", Participant.language, activity),
+        by_quartier=_by_quartier(session, activity),
+        by_channel=_breakdown("channel", people, 0),
+        by_language=_breakdown("language", people, 1),
         themes=themes,
         campaigns=_campaigns(session, scope, bounds, campaign_visible),
     )
@@ -267,30 +248,53 @@ def _activity(scope: Scope, start: datetime, end: datetime) -> Any:
     return union(contributed, answered).subquery("activity")
 
 
-def _counted(session: Session, people: Select[Any], key: Any, activity: Any) -> list[Any]:
-    count = func.count(distinct(activity.c.participant_id))
-    return list(
-        session.execute(people.add_columns(key, count).group_by(key).order_by(count.desc(), key))
+def _people(session: Session, activity: Any, start: datetime) -> list[tuple[str, str, int, int]]:
+    """(channel, language, new or not, participants): each participant is in one group only,
+    so every figure that is not per quartier is a sum of these groups."""
+    new = case((Participant.first_seen_at >= start, 1), else_=0)
+    each = (
+        select(
+            activity.c.participant_id, Participant.channel, Participant.language, new.label("new")
+        )
+        .distinct()
+        .join(Participant, Participant.id == activity.c.participant_id)
+        .where(Participant.is_test.is_(False))
+        .subquery()
     )
+    groups = select(each.c.channel, each.c.language, each.c.new, func.count()).group_by(
+        each.c.channel, each.c.language, each.c.new
+    )
+    return [(channel, language, new, n) for channel, language, new, n in session.execute(groups)]
 
 
-def _breakdown(
-    session: Session, people: Select[Any], dimension: str, key: Any, activity: Any
-) -> Breakdown:
-    rows = [(str(value), n) for value, n in _counted(session, people, key, activity)]
+def _breakdown(dimension: str, people: list[tuple[str, str, int, int]], column: int) -> Breakdown:
+    counts: dict[str, int] = {}
+    for group in people:
+        key = str(group[column])
+        counts[key] = counts.get(key, 0) + group[3]
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     cells = protect([n for _, n in rows])
-    return Breakdown(
-        dimension, [(value, cell) for (value, _), cell in zip(rows, cells, strict=True)]
-    )
+    return Breakdown(dimension, [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)])
 
 
-def _by_quartier(session: Session, people: Select[Any], activity: Any) -> Breakdown:
-    """Per quartier by name; "" for contributions whose quartier is not known."""
+def _by_quartier(session: Session, activity: Any) -> Breakdown:
+    """Per quartier by name; "" for contributions whose quartier is not known. One habitant may
+    count in two quartiers: these rows are not a partition, unlike the others."""
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
-    rows = [
-        (names.get(quartier_id, "") if quartier_id is not None else "", n)
-        for quartier_id, n in _counted(session, people, activity.c.quartier_id, activity)
-    ]
+    count = func.count(distinct(activity.c.participant_id))
+    query = (
+        select(activity.c.quartier_id, count)
+        .join(Participant, Participant.id == activity.c.participant_id)
+        .where(Participant.is_test.is_(False))
+        .group_by(activity.c.quartier_id)
+    )
+    rows = sorted(
+        (
+            (names.get(quartier_id, "") if quartier_id is not None else "", n)
+            for quartier_id, n in session.execute(query)
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
     cells = protect([n for _, n in rows])
     return Breakdown(
         "quartier", [(name, cell) for (name, _), cell in zip(rows, cells, strict=True)]
@@ -300,9 +304,7 @@ def _by_quartier(session: Session, people: Select[Any], activity: Any) -> Breakd
 # --- contributions per thème per month -----------------------------------------------------------
 
 
-def _themes(
-    session: Session, scope: Scope, bounds: list[datetime], dialect: str, timezone: str
-) -> list[ThemeRow]:
+def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[ThemeRow]:
     """Confirmed thèmes (the team's: `Categorisation.source == "staff"`), then the inbox's
     "suggested, to confirm" and "to sort" states, then all contributions; one column a month.
 
@@ -342,17 +344,19 @@ def _themes(
         if theme.active or theme.id in confirmed:
             counts = confirmed.get(theme.id, [0] * months)
             rows.append(ThemeRow(theme.code, theme.name, theme.colour, counts))
-    for state in (*UNCONFIRMED, "total"):
-        query = base
-        if state != "total":
-            query = Filters(etat=state, statut="tous").apply(base, dialect, timezone)
-        grouped = query.subquery()
-        counts = [0] * months
-        for index, n in session.execute(
-            select(grouped.c.month, func.count()).group_by(grouped.c.month)
-        ):
-            counts[index] = n
-        rows.append(ThemeRow(state, "", "", counts))
+    states = base.add_columns(theme_state().label("state")).subquery()
+    unconfirmed = {state: [0] * months for state in UNCONFIRMED}
+    total = [0] * months
+    for index, state, n in session.execute(
+        select(states.c.month, states.c.state, func.count()).group_by(
+            states.c.month, states.c.state
+        )
+    ):
+        total[index] += n
+        if state in unconfirmed:
+            unconfirmed[state][index] = n
+    rows += [ThemeRow(state, "", "", counts) for state, counts in unconfirmed.items()]
+    rows.append(ThemeRow("total", "", "", total))
     return rows
 
 
