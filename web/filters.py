@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     not_,
     select,
     tuple_,
@@ -44,27 +45,30 @@ MEDIA = {"any": _l("Avec pièce jointe"), "photo": _l("Photo"), "voice": _l("Mes
 FREE = "libre"
 
 
-def _has_theme_from(source: str) -> ColumnElement[bool]:
-    # `SELECT id`, not `SELECT *`: SQLite then answers from the (contribution, thème, source)
-    # unique index alone, twice as fast over a whole year of contributions.
-    return (
-        select(Categorisation.id)
-        .where(Categorisation.contribution_id == Contribution.id, Categorisation.source == source)
-        .exists()
+def _staff_theme() -> ColumnElement[bool]:
+    return exists().where(
+        Categorisation.contribution_id == Contribution.id, Categorisation.source == "staff"
     )
 
 
-def _staff_theme() -> ColumnElement[bool]:
-    return _has_theme_from("staff")
-
-
 def _suggested_theme() -> ColumnElement[bool]:
-    return _has_theme_from("suggestion")
+    return exists().where(
+        Categorisation.contribution_id == Contribution.id, Categorisation.source == "suggestion"
+    )
 
 
 def theme_state() -> ColumnElement[str]:
-    """A contribution's `THEME_STATES` key, in SQL: what the `etat` filter selects, per row."""
-    return case((_staff_theme(), "confirme"), (_suggested_theme(), "suggere"), else_="a_trier")
+    """A contribution's `THEME_STATES` key in SQL, by the same rule as the `etat` filter.
+
+    Written with `id IN (...)` rather than the filter's EXISTS: counting a whole year of
+    contributions, each set is read once (a hash on PostgreSQL), not looked up row by row."""
+    staff = select(Categorisation.contribution_id).where(Categorisation.source == "staff")
+    suggested = select(Categorisation.contribution_id).where(Categorisation.source == "suggestion")
+    return case(
+        (Contribution.id.in_(staff), "confirme"),
+        (Contribution.id.in_(suggested), "suggere"),
+        else_="a_trier",
+    )
 
 
 def parse_int(value: str) -> int | None:
