@@ -7,9 +7,11 @@ participant counts in the quartier of what they did: the contribution's quartier
 survey answer their own. That is the scope rule of the inbox (contributions) and of the campaign
 results (answers), so a conseil citoyen counts exactly what it may read elsewhere.
 
-Every count is one SQL `GROUP BY` with `COUNT(DISTINCT ...)` over the indexed columns, the same
-statement on SQLite and PostgreSQL. Months are the territory's months: their boundaries are
-computed here, in its time zone, and the database only compares timestamps with them.
+The counts are four SQL `GROUP BY` queries (`COUNT(DISTINCT ...)` wherever one habitant may
+appear twice), the same statements on SQLite and PostgreSQL; each campaign's funnel is the one
+its results page computes (`web.results.campaign_funnel`). Months are the territory's months:
+their boundaries are computed here, in its time zone, and the database only compares
+timestamps with them.
 
 A participant count below `SMALL` in a breakdown (a quartier, a channel, a language, a campaign)
 is shown as "< 5": it could point at a person. Headline totals stay exact; so that a hidden
