@@ -242,6 +242,8 @@ class Contribution(Base):
         # Keyset paging of the inbox, newest first, overall and per quartier.
         Index("ix_contributions_created_id", "created_at", "id"),
         Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
+        # The tableau de bord's counts over a period, read from the index alone.
+        Index("ix_contributions_created_people", "created_at", "quartier_id", "participant_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(

@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
         audit,
         campaigns,
         contributions,
+        dashboard,
         exports,
         posters,
         replies,
@@ -21,5 +22,5 @@ def register(app: Flask) -> None:
 
     for module in (contributions, replies, themes, exports, audit, accounts):
         app.register_blueprint(module.bp)
-    for module in (surveys, survey_trial, campaigns, posters):
+    for module in (surveys, survey_trial, campaigns, posters, dashboard):
         app.register_blueprint(module.bp)

@@ -2,8 +2,9 @@
 
 Everything is invented (see `demo_texts.toml`): four quartiers of one town, the codes printed on
 their posters, pseudonymous habitants on Telegram, SMS and the simulator (addresses in the range
-ARCEP reserves for fiction, +33 6 39 98 xx xx), a few hundred free contributions written the way
-people write on a phone, answers to the three ready-made surveys, two campaigns, and one staff
+ARCEP reserves for fiction, +33 6 39 98 xx xx), who joined over a year and a half (more of them
+lately), a few hundred free contributions over the last year written the way people write on a
+phone, answers to the three ready-made surveys, two campaigns, and one staff
 account. The random generator is seeded: two demos built the same day look the same.
 """
 
@@ -47,7 +48,8 @@ from web.auth import create_user
 
 DEMO_EMAIL = "demo@paroles.example"
 TEXTS = Path(__file__).with_name("demo_texts.toml")
-WEEKS = 8
+FIRST_SEEN_DAYS = 540  # habitants joined over 18 months: some were there before the year
+CONTRIBUTION_DAYS = 365  # the tableau de bord's default period
 PARTICIPANTS = 150
 FREE_CONTRIBUTIONS = 340
 SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
@@ -198,7 +200,7 @@ class _Territory:
                 "simulator": f"demo-{n}",
             }[channel]
             language = "en" if n % 25 == 7 else "fr"
-            first = self.ago(days=self.rng.uniform(1, WEEKS * 7))
+            first = self.ago(days=1 + FIRST_SEEN_DAYS * self.rng.random() ** 1.5)
             opted_out = self.rng.random() < 0.05
             joined = by_quartier.get(quartier.id) if self.rng.random() < 0.7 else None
             row = Participant(
@@ -276,7 +278,8 @@ class _Territory:
         return theme, body.replace("  ", " ")
 
     def contribution(self, person: _Person, text: str, theme: Theme | None) -> None:
-        at = self.daytime(self.rng.uniform(0, WEEKS * 7))
+        known_for = (self.now - person.row.first_seen_at).total_seconds() / 86400
+        at = self.daytime(self.rng.uniform(0, min(known_for, CONTRIBUTION_DAYS)))
         at = max(at, person.row.first_seen_at)
         person.row.last_seen_at = max(person.row.last_seen_at, at)
         row = Contribution(
@@ -296,7 +299,7 @@ class _Territory:
             row.categorisations.append(
                 Categorisation(theme_id=theme.id, source="habitant", created_at=at)
             )
-        if at < self.ago(days=14) and self.rng.random() < 0.6:
+        if at < self.ago(days=14) and self.rng.random() < 0.85:
             row.categorisations.append(
                 Categorisation(
                     theme_id=theme.id,
@@ -340,10 +343,29 @@ class _Territory:
             survey = self.survey(slug)
             campaign = campaigns.get(slug)
             answers: list[str] = self.texts["reponses"][slug]
-            for person in self.rng.sample(self.people, count):
+            respondents = self.rng.sample(self.people, count)
+            for person in respondents:
                 self.run(person, survey, campaign, answers)
                 runs += 1
+            if campaign is not None:
+                self.silent_invitations(campaign, respondents)
         return runs
+
+    def silent_invitations(self, campaign: Campaign, respondents: list[_Person]) -> None:
+        """Invited habitants who did not answer (yet): response rates are not 100 %."""
+        assert campaign.launched_at is not None
+        others = [p for p in self.people if p not in respondents]
+        for person in self.rng.sample(others, min(len(others), len(respondents) * 3 // 4)):
+            self.session.add(
+                Conversation(
+                    participant_id=person.row.id,
+                    survey_id=campaign.survey_id,
+                    campaign_id=campaign.id,
+                    status="invited",
+                    started_at=campaign.launched_at,
+                    updated_at=campaign.launched_at,
+                )
+            )
 
     def run(
         self, person: _Person, survey: Survey, campaign: Campaign | None, texts: list[str]

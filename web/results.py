@@ -84,17 +84,53 @@ class Results:
     rows: list[list[Any]]  # the export: question, intitulé, réponse, quartier, canal, nombre
 
 
-def campaign_results(session: Session, campaign: Campaign, scope: Scope) -> Results:
-    people = session.execute(
-        select(
-            Conversation.id,
-            Conversation.status,
-            Participant.quartier_id,
-            Participant.channel,
+def campaign_funnel(session: Session, campaign: Campaign, scope: Scope) -> Funnel:
+    """The campaign's funnel alone, without the answers' values (the dashboard's survey rates)."""
+    return _funnel(_people(session, campaign, scope), _started(session, campaign, scope))
+
+
+def _people(session: Session, campaign: Campaign, scope: Scope) -> list[Any]:
+    """The campaign's conversations with the habitant's quartier and channel, in the scope."""
+    return list(
+        session.execute(
+            select(
+                Conversation.id,
+                Conversation.status,
+                Participant.quartier_id,
+                Participant.channel,
+            )
+            .join(Participant, Participant.id == Conversation.participant_id)
+            .where(Conversation.campaign_id == campaign.id, *scope.conditions())
+        ).all()
+    )
+
+
+def _started(session: Session, campaign: Campaign, scope: Scope) -> set[int]:
+    """Conversations with at least one understood answer (a skipped question counts)."""
+    return set(
+        session.scalars(
+            select(Answer.conversation_id)
+            .distinct()
+            .join(Conversation, Conversation.id == Answer.conversation_id)
+            .join(Participant, Participant.id == Conversation.participant_id)
+            .where(Conversation.campaign_id == campaign.id, Answer.understood.is_(True))
+            .where(*scope.conditions())
         )
-        .join(Participant, Participant.id == Conversation.participant_id)
-        .where(Conversation.campaign_id == campaign.id, *scope.conditions())
-    ).all()
+    )
+
+
+def _funnel(rows: Iterable[Any], started: set[int]) -> Funnel:
+    result = Funnel()
+    for row in rows:
+        result.invited += row.status in INVITED
+        result.started += row.id in started
+        result.finished += row.status == "finished"
+        result.stopped += row.status == "stopped"
+    return result
+
+
+def campaign_results(session: Session, campaign: Campaign, scope: Scope) -> Results:
+    people = _people(session, campaign, scope)
     answers = session.execute(
         select(Answer.conversation_id, Answer.question_id, Answer.value, Answer.skipped)
         .join(Conversation, Conversation.id == Answer.conversation_id)
@@ -105,17 +141,11 @@ def campaign_results(session: Session, campaign: Campaign, scope: Scope) -> Resu
     ).all()
     quartiers = dict(session.execute(select(Quartier.id, Quartier.name)).all())
     codes = dict(session.execute(select(Quartier.code, Quartier.name)).all())
-    started = {a.conversation_id for a in answers}
+    started = _started(session, campaign, scope)
     where = {p.id: (quartiers.get(p.quartier_id, "?"), p.channel) for p in people}
 
     def funnel(rows: Iterable[Any]) -> Funnel:
-        result = Funnel()
-        for row in rows:
-            result.invited += row.status in INVITED
-            result.started += row.id in started
-            result.finished += row.status == "finished"
-            result.stopped += row.status == "stopped"
-        return result
+        return _funnel(rows, started)
 
     questions = list(
         session.scalars(

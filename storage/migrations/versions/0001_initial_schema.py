@@ -276,6 +276,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_contributions_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_contributions_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id'], unique=False)
 
     op.create_table('categorisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -395,6 +396,7 @@ def downgrade() -> None:
 
     op.drop_table('categorisations')
     with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.drop_index('ix_contributions_created_people')
         batch_op.drop_index('ix_contributions_quartier_created')
         batch_op.drop_index('ix_contributions_created_id')
         batch_op.drop_index('ix_contributions_status_created')
