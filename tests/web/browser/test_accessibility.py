@@ -60,6 +60,7 @@ def test_the_back_office_pages_have_no_wcag_aa_fault_axe_can_find(
     log_in(page, DEMO_EMAIL, demo["password"])
     urls = [
         "/inbox/",
+        "/tableau-de-bord/",
         f"/contributions/{demo['contribution']}",
         "/themes/",
         "/themes/nouveau",
