@@ -24,7 +24,7 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
 from web import create_app
-from web.cli import prepare_database
+from web.cli.main import prepare_database
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_URL = os.environ.get("PAROLES_TEST_DATABASE_URL", "")

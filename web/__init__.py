@@ -63,9 +63,13 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
 
-    from web import auth, cli, health, hooks, inbox, simulator
+    from web import auth, hooks
+    from web.admin import health
     from web.backoffice import register as register_backoffice
+    from web.cli import main as cli
     from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
+    from web.review import inbox
+    from web.surveys import simulator
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)

@@ -1,0 +1,1 @@
+"""The admin area of the back-office."""

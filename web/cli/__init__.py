@@ -1,0 +1,1 @@
+"""The `paroles` command line, one module per command group."""

@@ -1,0 +1,1 @@
+"""The evaluation area of the back-office."""

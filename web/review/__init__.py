@@ -1,0 +1,1 @@
+"""The review area of the back-office."""
