@@ -45,9 +45,9 @@ from storage.models import (  # noqa: E402
     User,
 )
 from web import create_app  # noqa: E402
-from web.cli.main import prepare_database  # noqa: E402
+from web.cli.database import prepare_database  # noqa: E402
+from web.counts import Scope  # noqa: E402
 from web.evaluation.indicators import Period, compute  # noqa: E402
-from web.surveys.results import Scope  # noqa: E402
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 YEAR = timedelta(days=365)

@@ -31,8 +31,9 @@ from bots.survey_preview import run_segments  # noqa: E402
 from bots.survey_store import spec_from_row  # noqa: E402
 from storage.config import load_settings  # noqa: E402
 from storage.models import Answer, Base, Conversation, Participant, Quartier, Survey  # noqa: E402
-from web.cli.main import prepare_database  # noqa: E402
-from web.surveys.results import Scope, campaign_results  # noqa: E402
+from web.cli.database import prepare_database  # noqa: E402
+from web.counts import Scope  # noqa: E402
+from web.surveys.results import campaign_results  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

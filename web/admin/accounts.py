@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash
 
 from storage.models import ROLES, Quartier, User
 from web import LANGUAGES
+from web.audit_log import audit
 from web.auth import (
     ROLE_LABELS,
     check_new_password,
@@ -21,7 +22,6 @@ from web.auth import (
     permission_required,
 )
 from web.db import get_session
-from web.review.categorise import audit
 
 bp = Blueprint("accounts", __name__, url_prefix="/comptes")
 

@@ -16,9 +16,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from storage.models import Theme
+from web.audit_log import audit
 from web.auth import permission_required
 from web.db import get_session
-from web.review.categorise import audit
 
 bp = Blueprint("themes", __name__, url_prefix="/themes")
 MAX_OFFERED = 6

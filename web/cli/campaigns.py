@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import click
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -21,12 +20,8 @@ from bots.scheduler import SchedulerBusy, Service
 from storage.db import transaction
 from storage.migrate import alembic_config, current_revision
 from storage.models import Campaign
+from web.cli import current_runtime
 from web.suggestions.service import SUGGESTION_JOBS
-
-
-def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["paroles"]
-    return runtime
 
 
 def _require_schema(runtime: Runtime) -> None:
@@ -47,7 +42,7 @@ def _require_schema(runtime: Runtime) -> None:
 )
 @with_appcontext
 def worker(outbox_only: bool, exit_when_idle: bool) -> None:
-    runtime = _runtime()
+    runtime = current_runtime()
     _require_schema(runtime)
     service = Service(
         runtime,
@@ -119,7 +114,7 @@ def launch(
     remind_after: int | None,
     allow_quiet_hours: bool,
 ) -> None:
-    runtime = _runtime()
+    runtime = current_runtime()
     _require_schema(runtime)
     timezone = runtime.settings.timezone
     now = datetime.now(UTC)
@@ -157,7 +152,7 @@ def launch(
 @click.argument("campaign_id", type=int, required=False)
 @with_appcontext
 def status(campaign_id: int | None) -> None:
-    runtime = _runtime()
+    runtime = current_runtime()
     with runtime.sessions() as session:
         if campaign_id is None:
             rows = session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(50)).all()
@@ -188,12 +183,7 @@ def status(campaign_id: int | None) -> None:
 @with_appcontext
 def cancel(campaign_id: int) -> None:
     try:
-        campaigns.cancel_campaign(_runtime(), campaign_id, datetime.now(UTC))
+        campaigns.cancel_campaign(current_runtime(), campaign_id, datetime.now(UTC))
     except CampaignError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Campagne {campaign_id} annulée : les messages pas encore partis sont annulés.")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(worker)
-    app.cli.add_command(campaign_group)

@@ -190,7 +190,8 @@ class _Territory:
         self, quartiers: dict[str, tuple[Quartier, list[str]]], codes: list[JoinCode]
     ) -> None:
         by_quartier = {code.quartier_id: code.code for code in codes}
-        names, weights = zip(*CHANNELS, strict=True)
+        names = [name for name, _ in CHANNELS]
+        weights = [weight for _, weight in CHANNELS]
         for n in range(PARTICIPANTS):
             quartier, lieux = quartiers[self.rng.choice(sorted(quartiers))]
             channel = self.rng.choices(names, weights)[0]

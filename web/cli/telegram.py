@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from telegram import Bot
 from telegram.error import Conflict, TelegramError
@@ -17,14 +16,15 @@ from bots.channels.telegram import TelegramChannel, TelegramClient, client_for, 
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.telegram_polling import ALLOWED_UPDATES, Poller
-from web.cli.main import prepare_database
+from web.cli import current_runtime
+from web.cli.database import prepare_database
 
 SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 T = TypeVar("T")
 
 
 def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["paroles"]
+    runtime = current_runtime()
     if not runtime.settings.telegram_bot_token:
         raise click.ClickException("TELEGRAM_BOT_TOKEN n'est pas réglé (voir le README).")
     return runtime

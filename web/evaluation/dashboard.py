@@ -2,8 +2,8 @@
 
 The figures come from `web.evaluation.indicators`; this module reads the period and the
 quartier from the query string (a GET form: a chosen view is a link), applies the account's
-quartier scope on the server, and sends each table as CSV or XLSX through the exports'
-audited, formula-safe writer.
+quartier scope on the server, and sends each table as CSV or XLSX through the audited,
+formula-safe writer of `web.tables`.
 
 Permission: `read` for the page and `export` for the files, like the inbox and its exports. The
 page shows only counts of what each role may already read, within its quartiers; a separate
@@ -22,7 +22,8 @@ from flask_babel import format_date, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from web.auth import permission_required, visible_quartiers
+from web.auth import campaign_visible, permission_required, visible_quartiers
+from web.counts import Scope
 from web.db import get_runtime, get_session
 from web.evaluation.indicators import (
     MAX_MONTHS,
@@ -33,11 +34,10 @@ from web.evaluation.indicators import (
     month_key,
     parse_month,
 )
-from web.review.exports import FORMATS, audit_export, send_table
-from web.review.filters import THEME_STATES, parse_int
-from web.review.inbox import localised
-from web.surveys.campaigns import visible as campaign_visible
-from web.surveys.results import Scope
+from web.params import parse_int
+from web.tables import FORMATS, audit_export, send_table
+from web.texts import localised
+from web.theme_state import THEME_STATES
 
 bp = Blueprint("dashboard", __name__, url_prefix="/tableau-de-bord")
 TABLES = ("synthese", "diversite", "themes", "enquetes")

@@ -9,8 +9,8 @@ results (answers), so a conseil citoyen counts exactly what it may read elsewher
 
 The counts are four SQL `GROUP BY` queries (`COUNT(DISTINCT ...)` wherever one habitant may
 appear twice), the same statements on SQLite and PostgreSQL; each campaign's funnel is the one
-its results page computes (`web.surveys.results.campaign_funnel`). Months are the territory's
-months: their boundaries are computed here, in its time zone, and the database only compares
+its results page computes (`web.counts.campaign_funnel`). Months are the territory's months:
+their boundaries are computed here, in its time zone, and the database only compares
 timestamps with them.
 
 A participant count below `SMALL` in a breakdown (a quartier, a channel, a language, a campaign)
@@ -21,7 +21,7 @@ blurs its next smallest one into a lower bound ("≥ 130" for 135) that says not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -40,13 +40,11 @@ from storage.models import (
     Quartier,
     Theme,
 )
-from web.review.filters import theme_state
-from web.surveys.results import Scope, campaign_funnel
+from web.counts import Cell, Scope, campaign_funnel, protect, small
+from web.theme_state import theme_state
 
-SMALL = 5
-HIDDEN_SMALL = f"< {SMALL}"
 MAX_MONTHS = 36
-UNCONFIRMED = ("suggere", "a_trier")  # web.review.filters.THEME_STATES, as the inbox reads them
+UNCONFIRMED = ("suggere", "a_trier")  # web.theme_state.THEME_STATES, as the inbox reads them
 
 
 # --- the period ----------------------------------------------------------------------------------
@@ -95,42 +93,6 @@ def parse_month(value: str) -> date | None:
         return date(int(year), int(month), 1)
     except ValueError:
         return None
-
-
-# --- small counts --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A count of participants, and what is shown instead of it when it must not be."""
-
-    value: int
-    hidden: str = ""  # "", "< 5", or a lower bound like "≥ 130"
-
-    @property
-    def shown(self) -> int | str:
-        return self.hidden or self.value
-
-
-def small(value: int) -> Cell:
-    return Cell(value, HIDDEN_SMALL if 0 < value < SMALL else "")
-
-
-def lower_bound(value: int) -> str:
-    """A multiple of 5 at least 3 below `value`: with the exact total, it leaves a hidden
-    count of 1 to 4 beside it anywhere between 1 and 4."""
-    return f"≥ {max(SMALL, (value - 3) // 5 * 5)}"
-
-
-def protect(values: Sequence[int]) -> list[Cell]:
-    """Hide the counts from 1 to 4; if only one is hidden, blur the smallest other one too."""
-    cells = [small(v) for v in values]
-    hidden = [i for i, cell in enumerate(cells) if cell.hidden]
-    others = [i for i, cell in enumerate(cells) if not cell.hidden and cell.value > 0]
-    if len(hidden) == 1 and others:
-        smallest = min(others, key=lambda i: cells[i].value)
-        cells[smallest] = Cell(cells[smallest].value, lower_bound(cells[smallest].value))
-    return cells
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -372,7 +334,7 @@ def _campaigns(
     visible: Callable[[Campaign], bool],
 ) -> list[CampaignRate]:
     """Campaigns that ran during the period and reached someone in the scope, with the same
-    funnel as their results page (`web.surveys.results.campaign_funnel`)."""
+    funnel as their results page (`web.counts.campaign_funnel`)."""
     running = session.scalars(
         select(Campaign)
         .where(

@@ -8,65 +8,15 @@ shown so that accepting them is one click. Every change is written to the audit 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import AuditEntry, Categorisation, Contribution, Theme
-from web.review.filters import STATUSES
-
-
-@dataclass(frozen=True)
-class Suggested:
-    """A thème the model suggests, how sure it is, and the words that weighed most."""
-
-    theme: Theme
-    confidence: float | None
-    words: tuple[str, ...] = ()
-
-
-@dataclass
-class ThemeView:
-    """The thèmes of one contribution, sorted for display."""
-
-    confirmed: list[Theme] = field(default_factory=list)
-    suggestions: list[Suggested] = field(default_factory=list)
-    habitant: list[Theme] = field(default_factory=list)
-
-    @property
-    def candidate(self) -> Theme | None:
-        """What "confirm" accepts: the best suggestion, else the habitant's own choice."""
-        if self.confirmed:
-            return None
-        if self.suggestions:
-            return self.suggestions[0].theme
-        return self.habitant[0] if self.habitant else None
-
-    @property
-    def to_sort(self) -> bool:
-        return not self.confirmed and not self.suggestions
-
-
-def theme_view(contribution: Contribution) -> ThemeView:
-    view = ThemeView()
-    for cat in contribution.categorisations:
-        if cat.source == "staff":
-            view.confirmed.append(cat.theme)
-        elif cat.source == "suggestion":
-            words = tuple((cat.detail or {}).get("words", ()))
-            view.suggestions.append(Suggested(cat.theme, cat.confidence, words))
-        elif cat.source == "habitant":
-            view.habitant.append(cat.theme)
-    view.suggestions.sort(key=lambda suggested: -(suggested.confidence or 0.0))
-    view.confirmed.sort(key=lambda theme: theme.position)
-    return view
-
-
-def audit(db: Session, user_id: int | None, action: str, target: str, **detail: Any) -> None:
-    db.add(AuditEntry(user_id=user_id, action=action, target=target, detail=detail))
+from storage.models import Categorisation, Contribution, Theme
+from web.audit_log import audit
+from web.theme_state import STATUSES, theme_view
 
 
 def _staff_codes(db: Session, contribution: Contribution) -> list[str]:

@@ -1,7 +1,7 @@
 """One contribution: its page, its attachments, and the actions on it (thème, status, in bulk).
 
-Every view reaches a contribution through `get_contribution(id)`, which checks the account's
-quartier scope: changing the id in the URL never shows another quartier's contribution.
+Every view reaches a contribution through `web.auth.get_contribution(id)`, which checks the
+account's quartier scope: changing the id in the URL never shows another quartier's contribution.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from storage.models import AuditEntry, Categorisation, Contribution, Question, Survey, Theme, User
-from web.auth import permission_required, scoped
+from web.auth import get_contribution, permission_required, scoped
 from web.db import get_runtime, get_session
-from web.review.categorise import change_status, change_theme, theme_view
-from web.review.filters import STATUSES
+from web.review import replies
+from web.review.categorise import change_status, change_theme
+from web.theme_state import STATUSES, theme_view
 
 bp = Blueprint("contributions", __name__, url_prefix="/contributions")
 THEME_ACTIONS = ("confirm", "set", "add", "remove")
@@ -39,23 +40,6 @@ INLINE_MEDIA = {
     "audio/wav",
     "audio/webm",
 }
-
-
-def get_contribution(contribution_id: int) -> Contribution:
-    """The contribution with this id, with its thèmes loaded.
-
-    Aborts with 404 if it does not exist *or* lies outside the account's quartiers: a conseil
-    citoyen learns nothing, not even that the id exists, by trying ids in the URL.
-    """
-    query = scoped(select(Contribution).where(Contribution.id == contribution_id)).options(
-        selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
-        selectinload(Contribution.quartier),
-        selectinload(Contribution.participant),
-    )
-    contribution = get_session().scalars(query).one_or_none()
-    if contribution is None:
-        abort(404)
-    return contribution
 
 
 def get_theme(theme_id: Any) -> Theme:
@@ -80,8 +64,6 @@ def back(default_focus: int | None = None) -> Any:
 @bp.route("/<int:contribution_id>")
 @permission_required("read")
 def detail(contribution_id: int) -> Any:
-    from web.review import replies
-
     contribution = get_contribution(contribution_id)
     db = get_session()
     survey = db.get(Survey, contribution.survey_id) if contribution.survey_id else None

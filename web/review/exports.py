@@ -8,29 +8,21 @@ a habitant's message must never become a formula on a colleague's computer.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     render_template,
     request,
-    send_file,
-    stream_with_context,
 )
 from flask_login import current_user
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from storage.db import transaction
 from storage.models import (
     Answer,
     Categorisation,
@@ -43,14 +35,15 @@ from storage.models import (
 )
 from web.auth import permission_required, visible_quartiers
 from web.db import get_runtime, get_session
-from web.review.categorise import audit, theme_view
-from web.review.filters import Filters, parse_int
-from web.review.inbox import filtered, localised
+from web.params import parse_int
+from web.review.filters import Filters
+from web.review.inbox import filtered
+from web.tables import FORMATS, audit_export, plain, send_table
+from web.texts import localised
+from web.theme_state import theme_view
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
-FORMATS = ("csv", "xlsx")
 BATCH = 1000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CONTRIBUTION_COLUMNS = (
     "id",
@@ -128,12 +121,6 @@ def answers(fmt: str) -> Any:
     count = get_session().scalar(select(func.count()).select_from(query.subquery()))
     audit_export("answers", fmt, filters.to_args(), count or 0)
     return send_table(fmt, "reponses", ANSWER_COLUMNS, _answer_rows(query))
-
-
-def audit_export(kind: str, fmt: str, filters: dict[str, str], rows: int) -> None:
-    """Written in its own writing transaction: an export is a GET, whose session only reads."""
-    with transaction(get_runtime().sessions) as db:
-        audit(db, current_user.id, "export", kind, format=fmt, filters=filters, rows=rows)
 
 
 def _local(value: datetime) -> str:
@@ -226,77 +213,9 @@ def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
             quartier_code or "",
             participant.channel if participant else "",
             participant.language if participant else "",
-            _plain(answer.value),
+            plain(answer.value),
             answer.raw_text,
             "oui" if answer.understood else "non",
             "oui" if answer.skipped else "non",
             "oui" if answer.late else "non",
         ]
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
-
-
-# --- files ---------------------------------------------------------------------------------------
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def send_table(fmt: str, name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Any:
-    filename = f"paroles-{name}-{datetime.now().strftime('%Y%m%d-%H%M')}.{fmt}"
-    if fmt == "csv":
-        response = Response(stream_with_context(_csv(columns, rows)), mimetype="text/csv")
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
-    return send_file(
-        _xlsx(name, columns, rows),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=filename,
-        max_age=0,
-    )
-
-
-def _csv(columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Iterator[str]:
-    """UTF-8 with a BOM and `;` separators: what French Excel opens correctly by double-click."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    buffer.write("\ufeff")
-    writer.writerow(columns)
-    for number, row in enumerate(rows, 1):
-        writer.writerow([_safe(value) for value in row])
-        if number % 200 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _xlsx(name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> io.BytesIO:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(name)
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, value) for value in row])
-    output = io.BytesIO()
-    workbook.save(output)
-    output.seek(0)
-    return output
-
-
-def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"  # never a formula, whatever the text starts with
-    return cell

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    case,
     cast,
     exists,
     not_,
@@ -29,18 +28,9 @@ from werkzeug.datastructures import MultiDict
 
 from storage import search
 from storage.models import Categorisation, Contribution, Theme
+from web.params import parse_date, parse_int
+from web.theme_state import STATUSES
 
-STATUSES = {
-    "nouveau": _l("Nouveau"),
-    "a_traiter": _l("À traiter"),
-    "traite": _l("Traité"),
-    "archive": _l("Archivé"),
-}
-THEME_STATES = {
-    "confirme": _l("Thème confirmé"),
-    "suggere": _l("Thème suggéré, à confirmer"),
-    "a_trier": _l("À trier (aucun thème)"),
-}
 MEDIA = {"any": _l("Avec pièce jointe"), "photo": _l("Photo"), "voice": _l("Message vocal")}
 FREE = "libre"
 
@@ -55,31 +45,6 @@ def _suggested_theme() -> ColumnElement[bool]:
     return exists().where(
         Categorisation.contribution_id == Contribution.id, Categorisation.source == "suggestion"
     )
-
-
-def theme_state() -> ColumnElement[str]:
-    """A contribution's `THEME_STATES` key in SQL, by the same rule as the `etat` filter.
-
-    Written with `id IN (...)` rather than the filter's EXISTS: counting a whole year of
-    contributions, each set is read once (a hash on PostgreSQL), not looked up row by row."""
-    staff = select(Categorisation.contribution_id).where(Categorisation.source == "staff")
-    suggested = select(Categorisation.contribution_id).where(Categorisation.source == "suggestion")
-    return case(
-        (Contribution.id.in_(staff), "confirme"),
-        (Contribution.id.in_(suggested), "suggere"),
-        else_="a_trier",
-    )
-
-
-def parse_int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 10 else None
-
-
-def _parse_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -193,10 +158,10 @@ class Filters:
         """`du` and `au` are days in the territory's time zone, both included."""
         zone = ZoneInfo(timezone)
         found = []
-        start = _parse_date(self.du)
+        start = parse_date(self.du)
         if start is not None:
             found.append(column >= _day_start(start, zone))
-        end = _parse_date(self.au)
+        end = parse_date(self.au)
         if end is not None:
             found.append(column < _day_start(end + timedelta(days=1), zone))
         return found

@@ -19,9 +19,10 @@ from bots.channels import channel_names
 from storage.models import Categorisation, Contribution, Question, Survey
 from web.auth import permission_required, scoped, visible_quartiers
 from web.db import get_runtime, get_session
-from web.review.categorise import theme_view
 from web.review.contributions import active_themes
-from web.review.filters import MEDIA, STATUSES, THEME_STATES, Filters, after_cursor, encode_cursor
+from web.review.filters import MEDIA, Filters, after_cursor, encode_cursor
+from web.texts import localised, survey_title
+from web.theme_state import STATUSES, THEME_STATES, theme_view
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
@@ -123,14 +124,3 @@ def _questions(filters: Filters) -> list[tuple[int, str]]:
         .order_by(Question.position)
     )
     return [(row.id, f"{row.position}. {localised(row.text)}") for row in rows]
-
-
-def localised(texts: dict[str, Any] | None) -> str:
-    """A `{language: text}` value in the reader's language, else French, else any."""
-    texts = texts or {}
-    language = getattr(current_user, "language", "fr")
-    return str(texts.get(language) or texts.get("fr") or next(iter(texts.values()), ""))
-
-
-def survey_title(title: dict[str, Any] | None, slug: str) -> str:
-    return localised(title) or slug

@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session, selectinload
 from bots.engine import Reply
 from bots.handler import enqueue_reply
 from storage.models import Contribution, ReplyTemplate, StaffReply, User
-from web.auth import permission_required
+from web.audit_log import audit
+from web.auth import get_contribution, permission_required
 from web.db import get_runtime, get_session
-from web.review.categorise import audit
-from web.review.contributions import get_contribution
 
 bp = Blueprint("replies", __name__, url_prefix="/reponses")
 MAX_REPLY = 1000

@@ -28,13 +28,14 @@ from bots.survey_preview import run_segments, sms_count
 from bots.survey_store import spec_from_row
 from storage.db import transaction
 from storage.models import Campaign, JoinCode, SiteSetting, Survey
-from web.auth import permission_required, visible_quartiers
+from web.audit_log import audit
+from web.auth import campaign_visible, permission_required, visible_quartiers
+from web.counts import Scope
 from web.db import end_write, get_runtime, get_session
-from web.review.categorise import audit
-from web.review.exports import FORMATS, audit_export, send_table
-from web.review.inbox import localised
 from web.surveys.editor import language_names, visible_surveys
-from web.surveys.results import Scope, campaign_results
+from web.surveys.results import campaign_results
+from web.tables import FORMATS, audit_export, send_table
+from web.texts import localised
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campagnes")
 NEEDS_APPROVAL = "campaigns_need_approval"
@@ -49,20 +50,10 @@ def approval_required(db: Session) -> bool:
     return bool(row and row.value)
 
 
-def _my_codes() -> set[str]:
-    return {q.code for q in visible_quartiers()}
-
-
-def visible(campaign: Campaign) -> bool:
-    if current_user.sees_all_quartiers:
-        return True
-    return bool(set(campaign.target.get("quartiers", ())) & _my_codes())
-
-
 def get_campaign(campaign_id: int) -> Campaign:
     """The campaign, or 404 when it does not exist or targets none of the account's quartiers."""
     campaign = get_session().get(Campaign, campaign_id)
-    if campaign is None or not visible(campaign):
+    if campaign is None or not campaign_visible(campaign):
         abort(404)
     return campaign
 
@@ -87,7 +78,9 @@ def _local(value: datetime | None) -> str:
 @permission_required("read")
 def index() -> Any:
     db = get_session()
-    rows = [c for c in db.scalars(select(Campaign).order_by(Campaign.id.desc())) if visible(c)]
+    rows = [
+        c for c in db.scalars(select(Campaign).order_by(Campaign.id.desc())) if campaign_visible(c)
+    ]
     listed = []
     for campaign in rows:
         report = campaigns.campaign_status(db, campaign.id)
@@ -142,7 +135,7 @@ def _parse_local(value: str) -> datetime | None:
 def _target(form: Any) -> Target:
     """The form's target; a conseil citoyen may only name its own quartiers (else 403)."""
     quartiers = tuple(form.getlist("quartiers"))
-    known = _my_codes()
+    known = {q.code for q in visible_quartiers()}
     if any(code not in known for code in quartiers):
         abort(403)
     everyone = form.get("everyone") == "on" and current_user.sees_all_quartiers

@@ -37,11 +37,9 @@ from bots.survey_preview import reply_count, sms_count, survey_messages
 from bots.survey_store import questions_from_spec, save_spec
 from bots.surveys import MAX_QUESTIONS, PromptError, SurveySpec, survey_from_data
 from storage.models import Answer, Campaign, Conversation, Participant, Quartier, Survey, Theme
+from web.audit_log import audit
 from web.auth import permission_required, visible_quartiers
 from web.db import get_runtime, get_session
-from web.review.categorise import audit
-from web.review.exports import audit_export
-from web.review.inbox import localised
 from web.surveys.form import (
     KIND_LABELS,
     blank_question,
@@ -55,6 +53,8 @@ from web.surveys.form import (
     survey_to_data,
     to_toml,
 )
+from web.tables import audit_export
+from web.texts import localised
 
 bp = Blueprint("surveys", __name__, url_prefix="/enquetes")
 MAX_IMPORT = 64 * 1024

@@ -19,11 +19,11 @@ from sqlalchemy import select
 
 from bots.channels.telegram import deep_link
 from storage.models import Campaign, JoinCode, Survey
-from web.auth import permission_required, visible_quartiers
+from web.audit_log import audit
+from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.db import get_runtime, get_session
-from web.review.categorise import audit
-from web.review.inbox import localised
 from web.surveys.editor import visible_surveys
+from web.texts import localised
 
 bp = Blueprint("posters", __name__, url_prefix="/affiches")
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -45,14 +45,12 @@ def get_code(code_id: int) -> JoinCode:
 
 
 def _campaigns() -> list[tuple[int, str]]:
-    from web.surveys.campaigns import visible
-
     rows = get_session().scalars(
         select(Campaign)
         .where(Campaign.status.not_in(("closed", "cancelled")))
         .order_by(Campaign.id.desc())
     )
-    return [(c.id, c.name) for c in rows if visible(c)]
+    return [(c.id, c.name) for c in rows if campaign_visible(c)]
 
 
 def _surveys() -> list[tuple[int, str]]:

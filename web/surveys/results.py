@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -26,29 +26,10 @@ from storage.models import (
     Quartier,
     Question,
 )
-from web.review.categorise import theme_view
+from web.counts import Funnel, Scope, campaign_people, funnel_of, started_conversations
+from web.theme_state import theme_view
 
-INVITED = ("invited", "active", "finished", "stopped")
 YES_NO = {"oui": "Oui", "non": "Non"}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which habitants count: a conseil's quartiers (`None`: all), and the page's filters."""
-
-    quartier_ids: frozenset[int] | None = None
-    quartier: int | None = None
-    channel: str = ""
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [Participant.is_test.is_(False)]
-        if self.quartier_ids is not None:
-            where.append(Participant.quartier_id.in_(self.quartier_ids))
-        if self.quartier is not None:
-            where.append(Participant.quartier_id == self.quartier)
-        if self.channel:
-            where.append(Participant.channel == self.channel)
-        return where
 
 
 @dataclass
@@ -66,16 +47,6 @@ class QuestionResult:
 
 
 @dataclass
-class Funnel:
-    """How far habitants went: invited, started (one answer at least), finished, stopped."""
-
-    invited: int = 0
-    started: int = 0
-    finished: int = 0
-    stopped: int = 0
-
-
-@dataclass
 class Results:
     funnel: Funnel
     questions: list[QuestionResult]
@@ -84,53 +55,8 @@ class Results:
     rows: list[list[Any]]  # the export: question, intitulé, réponse, quartier, canal, nombre
 
 
-def campaign_funnel(session: Session, campaign: Campaign, scope: Scope) -> Funnel:
-    """The campaign's funnel alone, without the answers' values (the dashboard's survey rates)."""
-    return _funnel(_people(session, campaign, scope), _started(session, campaign, scope))
-
-
-def _people(session: Session, campaign: Campaign, scope: Scope) -> list[Any]:
-    """The campaign's conversations with the habitant's quartier and channel, in the scope."""
-    return list(
-        session.execute(
-            select(
-                Conversation.id,
-                Conversation.status,
-                Participant.quartier_id,
-                Participant.channel,
-            )
-            .join(Participant, Participant.id == Conversation.participant_id)
-            .where(Conversation.campaign_id == campaign.id, *scope.conditions())
-        ).all()
-    )
-
-
-def _started(session: Session, campaign: Campaign, scope: Scope) -> set[int]:
-    """Conversations with at least one understood answer (a skipped question counts)."""
-    return set(
-        session.scalars(
-            select(Answer.conversation_id)
-            .distinct()
-            .join(Conversation, Conversation.id == Answer.conversation_id)
-            .join(Participant, Participant.id == Conversation.participant_id)
-            .where(Conversation.campaign_id == campaign.id, Answer.understood.is_(True))
-            .where(*scope.conditions())
-        )
-    )
-
-
-def _funnel(rows: Iterable[Any], started: set[int]) -> Funnel:
-    result = Funnel()
-    for row in rows:
-        result.invited += row.status in INVITED
-        result.started += row.id in started
-        result.finished += row.status == "finished"
-        result.stopped += row.status == "stopped"
-    return result
-
-
 def campaign_results(session: Session, campaign: Campaign, scope: Scope) -> Results:
-    people = _people(session, campaign, scope)
+    people = campaign_people(session, campaign, scope)
     answers = session.execute(
         select(Answer.conversation_id, Answer.question_id, Answer.value, Answer.skipped)
         .join(Conversation, Conversation.id == Answer.conversation_id)
@@ -141,11 +67,11 @@ def campaign_results(session: Session, campaign: Campaign, scope: Scope) -> Resu
     ).all()
     quartiers = dict(session.execute(select(Quartier.id, Quartier.name)).all())
     codes = dict(session.execute(select(Quartier.code, Quartier.name)).all())
-    started = _started(session, campaign, scope)
+    started = started_conversations(session, campaign, scope)
     where = {p.id: (quartiers.get(p.quartier_id, "?"), p.channel) for p in people}
 
     def funnel(rows: Iterable[Any]) -> Funnel:
-        return _funnel(rows, started)
+        return funnel_of(rows, started)
 
     questions = list(
         session.scalars(

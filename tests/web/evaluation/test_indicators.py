@@ -25,9 +25,10 @@ from storage.models import (
     Theme,
 )
 from tests.factories import make_contribution, make_participant, make_quartier
-from web.evaluation.indicators import Cell, Indicators, Period, compute, parse_month, protect
-from web.review.categorise import theme_view
-from web.surveys.results import Scope, campaign_results
+from web.counts import Cell, Scope, protect
+from web.evaluation.indicators import Indicators, Period, compute, parse_month
+from web.surveys.results import campaign_results
+from web.theme_state import theme_view
 
 PARIS = ZoneInfo("Europe/Paris")
 TZ = "Europe/Paris"
@@ -245,7 +246,7 @@ def test_months_are_the_territorys_months(runtime: Runtime, world: World) -> Non
 def test_the_table_agrees_with_the_inbox_reading_of_each_contribution(
     runtime: Runtime, world: World
 ) -> None:
-    """Per contribution, `web.review.categorise.theme_view` says confirmed, suggested or to sort."""
+    """Per contribution, `web.theme_state.theme_view` says confirmed, suggested or to sort."""
     found = run(runtime, Scope())
     start, end = Q1.bounds(TZ)[0], Q1.bounds(TZ)[-1]
     with runtime.sessions() as session:
