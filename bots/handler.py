@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bots import engine
+from bots import engine, followup
 from bots.engine import (
     Context,
     Fact,
@@ -53,6 +53,7 @@ from storage.models import (
     Question,
     Survey,
     Theme,
+    ThreadMessage,
 )
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
     state = State.from_json(participant.state)
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)
+    ctx = replace(ctx, **_followup_values(session, runtime, participant, state, inbound))
     result = engine.step(
         state,
         Incoming(
@@ -167,6 +169,20 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             )
     message.status = "processed"
     return Outcome(False, message.id, participant_id, tuple(reply_ids))
+
+
+def _followup_values(
+    session: Session, runtime: Runtime, participant: Participant, state: State, inbound: Inbound
+) -> dict[str, Any]:
+    """What the engine needs for SUIVI and for a conversation that goes on, read only when it
+    may be used: SUIVI's summary for the keyword, the open thread for a free message."""
+    keyword = runtime.catalog.keywords.get(normalise(inbound.text))
+    if keyword == "followup":
+        return {"followup": followup.followup_for(session, participant.id)}
+    if keyword is None and state.consent and not state.survey and not state.opted_out:
+        now = inbound.received_at
+        return {"thread_open": followup.open_thread(session, participant.id, now) is not None}
+    return {}
 
 
 def find_or_create_participant(
@@ -481,6 +497,22 @@ class _Recorder:
     # contributions
     def on_contribution(self, fact: Fact) -> None:
         self._contribution(fact.raw, kind="free")
+
+    def on_thread(self, fact: Fact) -> None:
+        """An answer to the team's reply joins that contribution; never lost if it is gone."""
+        contribution_id = followup.open_thread(self.session, self.participant.id, self.now)
+        if contribution_id is None:
+            self._contribution(fact.raw, kind="free")
+            return
+        self.session.add(
+            ThreadMessage(
+                contribution_id=contribution_id,
+                message_id=self.message.id,
+                text=fact.raw,
+                media=[m.to_json() for m in self.inbound.media],
+                created_at=self.now,
+            )
+        )
 
     def _contribution(
         self, text: str, *, kind: str, answer: Answer | None = None

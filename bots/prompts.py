@@ -26,9 +26,22 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled privacy privacy_organisation privacy_contact yes no""".split()
+    forget_cancelled privacy privacy_organisation privacy_contact yes no
+    suivi_none suivi_summary suivi_linked suivi_read suivi_unread engagement_changed
+    thread_thanks status_etude status_decide status_en_cours status_realise
+    status_non_retenu""".split()
 )
-KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "privacy", "greetings")
+KEYWORD_KINDS = (
+    "stop",
+    "start",
+    "help",
+    "skip",
+    "language",
+    "forget",
+    "privacy",
+    "followup",
+    "greetings",
+)
 ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and")
 
 

@@ -71,6 +71,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "launch_campaigns": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
     "approve_campaigns": frozenset({"administrateur", "chef_de_projet"}),
     "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    # Donner suite: publishing results, keeping engagements, seeing exact small counts.
+    "publish_results": frozenset({"administrateur", "chef_de_projet"}),
+    "manage_engagements": frozenset({"administrateur", "chef_de_projet"}),
+    "exact_counts": frozenset({"administrateur", "chef_de_projet"}),
 }
 
 LOGIN_WINDOW = timedelta(minutes=15)

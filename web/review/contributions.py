@@ -7,6 +7,7 @@ account's quartier scope: changing the id in the URL never shows another quartie
 from __future__ import annotations
 
 import mimetypes
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from storage.models import AuditEntry, Categorisation, Contribution, Question, Survey, Theme, User
+from storage.models import (
+    AuditEntry,
+    Categorisation,
+    Contribution,
+    Engagement,
+    Question,
+    Survey,
+    Theme,
+    ThreadMessage,
+    User,
+    engagement_contributions,
+)
 from web.auth import get_contribution, permission_required, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
@@ -75,8 +87,13 @@ def detail(contribution_id: int) -> Any:
         .order_by(AuditEntry.id.desc())
         .limit(50)
     ).all()
+    thread = _thread(contribution)
+    linked, offered = _engagements(contribution)
     return render_template(
         "review/contribution.html",
+        thread=thread,
+        linked=linked,
+        offered=offered,
         c=contribution,
         themes_of=theme_view(contribution),
         survey=survey,
@@ -89,6 +106,48 @@ def detail(contribution_id: int) -> Any:
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
     )
+
+
+def _thread(contribution: Contribution) -> list[tuple[Any, str, Any]]:
+    """The conversation after the first message, in order: staff replies and the habitant's
+    answers. Opening the page marks the habitant's answers as seen (no longer new)."""
+    db = get_session()
+    answers = list(
+        db.scalars(
+            select(ThreadMessage)
+            .where(ThreadMessage.contribution_id == contribution.id)
+            .order_by(ThreadMessage.created_at, ThreadMessage.id)
+        )
+    )
+    unseen = [a for a in answers if a.seen_at is None]
+    if unseen:
+        now = datetime.now(UTC)
+        for answer in unseen:
+            answer.seen_at = now
+        db.commit()
+    items: list[tuple[Any, str, Any]] = [(a.created_at, "habitant", a) for a in answers]
+    items += [(r.created_at, "staff", (r, who)) for r, who in replies.replies_of(contribution)]
+    return sorted(items, key=lambda item: item[0])
+
+
+def _engagements(contribution: Contribution) -> tuple[list[Engagement], list[Engagement]]:
+    """The engagements this contribution is linked to, and those it could be linked to."""
+    db = get_session()
+    linked_ids = set(
+        db.scalars(
+            select(engagement_contributions.c.engagement_id).where(
+                engagement_contributions.c.contribution_id == contribution.id
+            )
+        )
+    )
+    query = select(Engagement).order_by(Engagement.title)
+    if not current_user.sees_all_quartiers:
+        query = query.where(
+            (Engagement.quartier_id.is_(None))
+            | Engagement.quartier_id.in_(current_user.quartier_ids)
+        )
+    rows = list(db.scalars(query))
+    return [e for e in rows if e.id in linked_ids], rows
 
 
 def active_themes() -> list[Theme]:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from werkzeug.datastructures import MultiDict
 
 from storage import search
-from storage.models import Categorisation, Contribution, Theme
+from storage.models import Categorisation, Contribution, StaffReply, Theme, ThreadMessage
 from web.params import parse_date, parse_int
 from web.theme_state import STATUSES
 
@@ -62,6 +62,7 @@ class Filters:
     pj: str = ""
     du: str = ""
     au: str = ""
+    suite: str = ""  # "attente": a habitant's answer in the thread waits for the team
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> Filters:
@@ -94,6 +95,7 @@ class Filters:
         found.append(self._theme_state())
         found.append(self._origin())
         found.append(self._media())
+        found.append(awaiting_answer() if self.suite == "attente" else None)
         found.extend(self._dates(timezone))
         return found
 
@@ -165,6 +167,15 @@ class Filters:
         if end is not None:
             found.append(column < _day_start(end + timedelta(days=1), zone))
         return found
+
+
+def awaiting_answer() -> ColumnElement[bool]:
+    """A habitant's message in the thread that no staff reply came after."""
+    answered = exists().where(
+        StaffReply.contribution_id == ThreadMessage.contribution_id,
+        StaffReply.created_at >= ThreadMessage.created_at,
+    )
+    return exists().where(ThreadMessage.contribution_id == Contribution.id, not_(answered))
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:

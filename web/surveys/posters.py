@@ -18,10 +18,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bots.channels.telegram import deep_link
-from storage.models import Campaign, JoinCode, Survey
+from storage.models import Campaign, JoinCode, Publication, Survey
 from web.audit_log import audit
 from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.db import get_runtime, get_session
+from web.suivi import public_link
 from web.surveys.editor import visible_surveys
 from web.texts import localised
 
@@ -135,11 +136,17 @@ def poster(code_id: int) -> Any:
         link = deep_link(settings.telegram_bot_username, code.code)
         qr = segno.make(link, error="m").svg_data_uri(scale=10, border=2)
     quartier = code.quartier.name if code.quartier else ""
+    published = get_session().get(Publication, code.campaign_id) if code.campaign_id else None
+    results_link = public_link("public.campaign", slug=published.slug) if published else None
     return render_template(
         "surveys/poster.html",
         code=code,
         link=link,
         qr=qr,
+        results_link=results_link,
+        results_qr=segno.make(results_link, error="m").svg_data_uri(scale=6, border=2)
+        if results_link
+        else None,
         sms_number=settings.twilio_from,
         line1=request.args.get("ligne1", _("Votre avis compte : répondez en 2 minutes.")),
         line2=request.args.get(
@@ -148,4 +155,25 @@ def poster(code_id: int) -> Any:
             if quartier
             else _("Paroles : gratuit, anonyme, STOP pour arrêter."),
         ),
+    )
+
+
+@bp.route("/resultats/<int:campaign_id>")
+@permission_required("read")
+def results(campaign_id: int) -> Any:
+    """A printable poster with a QR code to the campaign's public results (once published)."""
+    campaign = get_session().get(Campaign, campaign_id)
+    if campaign is None or not campaign_visible(campaign):
+        abort(404)
+    publication = get_session().get(Publication, campaign.id)
+    if publication is None:
+        abort(404)
+    link = public_link("public.campaign", slug=publication.slug)
+    return render_template(
+        "surveys/results_poster.html",
+        campaign=campaign,
+        link=link,
+        qr=segno.make(link, error="m").svg_data_uri(scale=10, border=2),
+        line1=request.args.get("ligne1", _("Vous avez répondu : voici les résultats.")),
+        line2=request.args.get("ligne2", _("Et ce qui va être fait : scannez le code.")),
     )
