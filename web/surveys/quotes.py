@@ -35,7 +35,9 @@ CIVILITY_NAME = re.compile(
 def quote_problems(text: str) -> list[str]:
     """What makes this text unfit to publish as it is, in French; empty when it passes."""
     found = []
-    if any(True for _match in phonenumbers.PhoneNumberMatcher(text, "FR")):
+    # POSSIBLE, not VALID: a number in an unassigned range still points at someone.
+    possible = phonenumbers.Leniency.POSSIBLE
+    if any(True for _match in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=possible)):
         found.append(_("un numéro de téléphone"))
     if EMAIL.search(text):
         found.append(_("une adresse e-mail"))
