@@ -4,7 +4,8 @@ Everything is invented (see `demo_texts.toml`): four quartiers of one town, the 
 their posters, pseudonymous habitants on Telegram, SMS and the simulator (addresses in the range
 ARCEP reserves for fiction, +33 6 39 98 xx xx), who joined over a year and a half (more of them
 lately), a few hundred free contributions over the last year written the way people write on a
-phone, answers to the three ready-made surveys, two campaigns, and one staff
+phone, answers to the three ready-made surveys, two campaigns (the closed one's results
+published), engagements at different statuses, a conversation that goes on, and one staff
 account. The random generator is seeded: two demos built the same day look the same.
 """
 
@@ -45,6 +46,7 @@ from storage.models import (
     User,
 )
 from web.auth import create_user
+from web.cli.demo_suivi import seed_followup
 
 DEMO_EMAIL = "demo@paroles.example"
 TEXTS = Path(__file__).with_name("demo_texts.toml")
@@ -109,11 +111,15 @@ class _Territory:
         free = self.free_contributions()
         runs = self.survey_runs(campaigns)
         self.session.flush()
+        suivi = seed_followup(
+            self.session, self.catalog, self.rng, self.now, self.staff, campaigns["associations"]
+        )
         return {
             "quartiers": len(quartiers),
             "participants": len(self.people),
             "contributions": free,
             "conversations": runs,
+            **suivi,
         }
 
     # --- places, codes, campaigns ------------------------------------------------------------
