@@ -20,6 +20,7 @@ from web.surveys.quotes import quote_problems
 
 NORD = tuple(f"+3363998{n:04d}" for n in range(4001, 4008))  # seven habitants in nord
 SUD = "+33639985001"
+LATE = ("+33639986001", "+33639986002", "+33639986003")  # invited, answer later
 
 
 def answer(runtime: Runtime, address: str, text: str, n: int) -> None:
@@ -32,7 +33,8 @@ def campaign(client: Any, runtime: Runtime, territory: Territory) -> Campaign:
     with transaction(runtime.sessions) as session:
         for address in NORD:
             make_participant(session, runtime, address=address, quartier_id=territory.nord)
-        make_participant(session, runtime, address=SUD, quartier_id=territory.sud)
+        for address in (SUD, *LATE):
+            make_participant(session, runtime, address=address, quartier_id=territory.sud)
         survey_id = session.scalars(select(Survey.id).where(Survey.slug == "scolarite")).one()
     login_as(client, territory.users["chef_de_projet"])
     form = {"enquete": str(survey_id), "when": "now", "action": "launch"}
@@ -77,6 +79,10 @@ def test_a_published_campaign_is_read_without_login_with_small_counts_protected(
     assert "<td>2</td>" not in public and "<td>6</td>" not in public
     assert "Plus de soutien scolaire" not in public  # no free text before a staff choice
     assert client.get("/resultats/inconnue").status_code == 404
+    # Three more "non": the counted page is counted again, and 5 is shown as it is.
+    for address in LATE:
+        answer(runtime, address, "non", 1)
+    assert re.search(r'<th scope="row">Non</th><td>5</td>', text_of(client, f"/resultats/{slug}"))
 
 
 def test_a_free_text_is_published_only_when_chosen_and_free_of_names_and_numbers(
