@@ -53,7 +53,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Exists, exists, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bots.channels import Channel, Outgoing, SendError, make_channel
@@ -331,12 +331,30 @@ def _start(session: Session, message_id: int, worker: str, now: datetime) -> boo
 def _sent(
     session: Session, *, message_id: int, worker: str, provider_id: str, now: datetime
 ) -> None:
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.claimed_by == worker)
-        .values(status="sent", provider_id=provider_id, sent_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    """Record a send the provider accepted. Its id may already be on another row (a provider
+    that reuses ids, a message settled twice): the send happened all the same, so the row is
+    `sent`, without the id and saying why, and the batch goes on (a savepoint keeps the rest of
+    the transaction, which holds the start of the next row)."""
+    mine = update(Message).where(Message.id == message_id, Message.claimed_by == worker)
+    try:
+        with session.begin_nested():
+            session.execute(
+                mine.values(status="sent", provider_id=provider_id, sent_at=now).execution_options(
+                    synchronize_session=False
+                )
+            )
+    except IntegrityError:
+        log.error(
+            "message %s: provider id %s is already recorded on another message",
+            message_id,
+            provider_id,
+        )
+        reason = f"sent, but the provider id {provider_id} is already recorded on another message"
+        session.execute(
+            mine.values(status="sent", sent_at=now, last_error=reason[:500]).execution_options(
+                synchronize_session=False
+            )
+        )
 
 
 def _failed(
@@ -534,6 +552,14 @@ def run_channel(
             )
         except OperationalError:
             log.exception("outbox %s: database unavailable, retrying", name)
+            stop.wait(5 * idle_pause)
+            continue
+        except Exception:
+            # A bug or an unexpected answer while sending one row: that row stays `sending`
+            # and recovery settles it like an interrupted send; this channel tries again after
+            # a pause, and the other channels (their own threads) never notice.
+            log.exception("outbox %s: unexpected error, trying again", name)
+            last_recovery = -math.inf
             stop.wait(5 * idle_pause)
             continue
         if result.claimed:

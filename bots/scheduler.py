@@ -46,6 +46,7 @@ RENEW_SECONDS = 15.0
 CAMPAIGN_EVERY_SECONDS = 30.0
 SPOOL_EVERY_SECONDS = 30.0  # SMS kept on disk while the database was down
 MEDIA_EVERY_SECONDS = 300.0  # Telegram attachments a webhook could not download
+CHANNEL_RETRY_SECONDS = 30.0  # a channel that could not start is tried again after this
 RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
 
 
@@ -163,6 +164,7 @@ class Service:
         channels: Sequence[str] | None = None,
         exit_when_idle: bool = False,
         extra_jobs: Sequence[Job] = (),
+        idle_pause: float = 1.0,
     ) -> None:
         self.runtime = runtime
         self.jobs = (*JOBS, *extra_jobs)  # web adds its own (thème suggestions)
@@ -170,6 +172,7 @@ class Service:
         self.with_outbox = outbox
         self.channels = tuple(channels or configured_channels(runtime.settings))
         self.exit_when_idle = exit_when_idle
+        self.idle_pause = idle_pause
         self.holder = new_worker_id()
         self.stop_event = threading.Event()
         self.errors: list[str] = []
@@ -215,11 +218,27 @@ class Service:
             self._fail("le bail du planificateur a été perdu (base injoignable trop longtemps ?)")
 
     def _send(self, name: str) -> None:
-        try:
-            run_channel(self.runtime, name, self.stop_event, exit_when_idle=self.exit_when_idle)
-        except Exception as error:  # the process must stop, loudly, so that it is restarted
-            log.exception("outbox %s stopped", name)
-            self._fail(f"l'envoi {name} s'est arrêté : {error!r}")
+        """One channel's sender. What goes wrong in it stays in it: `run_channel` carries on
+        after an error in one row; if the channel itself cannot even be set up, this channel
+        is retried after a pause (or given up with `exit_when_idle`), and the other channels,
+        the scheduler and the webhooks go on."""
+        while not self.stop_event.is_set():
+            try:
+                run_channel(
+                    self.runtime,
+                    name,
+                    self.stop_event,
+                    exit_when_idle=self.exit_when_idle,
+                    idle_pause=self.idle_pause,
+                )
+                return
+            except Exception as error:
+                log.exception("outbox %s stopped", name)
+                reason = f"l'envoi {name} s'est arrêté : {error!r}"
+                self.errors.append(reason)
+                if self.exit_when_idle:
+                    return
+                self.stop_event.wait(CHANNEL_RETRY_SECONDS)
 
     def _fail(self, reason: str) -> None:
         log.error(reason)
