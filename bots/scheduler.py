@@ -8,8 +8,9 @@ APScheduler neither notices jobs another process adds to its store nor stops two
 one store from running every job twice (its own FAQ).
 
 Exactly one scheduler per database: it holds a lease row (`scheduler_leases`), renewed every 15
-seconds and valid for 60. A second scheduler on the same database finds the lease held and
-refuses to start, naming the holder; a scheduler that loses its lease (the database was away
+seconds and valid for 60, and released when it stops (SIGTERM included). A second `paroles
+worker` on the same database finds the lease held and refuses to start, naming the holder;
+`paroles serve` waits instead (`start_when_free`) and takes over once the lease is free; a scheduler that loses its lease (the database was away
 longer than that) stops. Lease rather than a PostgreSQL advisory lock: the same code on SQLite
 and PostgreSQL, visible with one SELECT. After a crash, the next scheduler can start once the
 lease has expired (at most 60 seconds).
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bots import campaigns, retention, spool
 from bots.channels import configured_channels, telegram
@@ -178,11 +179,52 @@ class Service:
         self.errors: list[str] = []
         self._scheduler: BackgroundScheduler | None = None
         self._threads: list[threading.Thread] = []
+        self._standby: threading.Thread | None = None
+        self._lifecycle = threading.Lock()  # a stand-by taking over vs. stop()
+        self.standing_by = False
 
     def start(self) -> None:
         """Start everything; raises `SchedulerBusy` before starting anything if need be."""
         if self.with_scheduler:
             acquire_lease(self.runtime, self.holder, datetime.now(UTC))
+        self._start_all()
+
+    def start_when_free(self, retry_seconds: float = RENEW_SECONDS) -> None:
+        """Start now if the lease is free, else keep trying in the background and start as soon
+        as it is ours (its holder stopped, or died and the lease expired). The stand-by ends
+        with `stop()`."""
+        try:
+            self.start()
+            return
+        except SchedulerBusy as busy:
+            log.warning("%s", busy)
+            log.warning("waiting for the scheduler lease of %s", busy.holder)
+        self.standing_by = True
+        thread = threading.Thread(
+            target=self._stand_by, args=(retry_seconds,), name="scheduler-standby", daemon=True
+        )
+        thread.start()
+        self._standby = thread
+
+    def _stand_by(self, retry_seconds: float) -> None:
+        while not self.stop_event.wait(retry_seconds):
+            try:
+                with self._lifecycle:
+                    if self.stop_event.is_set():
+                        return
+                    acquire_lease(self.runtime, self.holder, datetime.now(UTC))
+                    self._start_all()
+            except SchedulerBusy:
+                continue
+            except OperationalError:
+                log.warning("scheduler stand-by: database unavailable, trying again")
+                continue
+            log.warning("scheduler lease taken over: campaigns and sending start here")
+            self.standing_by = False
+            return
+
+    def _start_all(self) -> None:
+        if self.with_scheduler:
             logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not every 15 s
             self._scheduler = self._make_scheduler()
             self._scheduler.start()
@@ -254,7 +296,12 @@ class Service:
         return 1 if self.errors else 0
 
     def stop(self) -> None:
-        self.stop_event.set()
+        """Stop cleanly: the scheduler's jobs finish, the lease is released (the next process
+        can start at once), the senders finish their row."""
+        with self._lifecycle:
+            self.stop_event.set()
+        if self._standby is not None and self._standby is not threading.current_thread():
+            self._standby.join(timeout=30)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
             release_lease(self.runtime, self.holder)
@@ -263,13 +310,12 @@ class Service:
                 thread.join(timeout=30)
 
 
-def start_in_serve(runtime: Runtime, extra_jobs: Sequence[Job] = ()) -> Service:
-    """`paroles serve`: scheduler and senders in the same process, unless a worker has them."""
-    try:
-        service = Service(runtime, extra_jobs=extra_jobs)
-        service.start()
-    except SchedulerBusy as busy:
-        log.warning("%s", busy)
-        log.warning("paroles serve leaves campaigns and sending to %s", busy.holder)
-        return Service(runtime, scheduler=False, outbox=False)
+def start_in_serve(
+    runtime: Runtime, extra_jobs: Sequence[Job] = (), retry_seconds: float = RENEW_SECONDS
+) -> Service:
+    """`paroles serve`: scheduler and senders in the same process. While another process holds
+    the lease (a `paroles worker`, or the previous `serve` that died without releasing it), they
+    wait for it: a serve restarted within the minute takes over once the old lease expires."""
+    service = Service(runtime, extra_jobs=extra_jobs)
+    service.start_when_free(retry_seconds)
     return service

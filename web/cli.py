@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 from typing import Any
 
@@ -129,11 +130,20 @@ def serve(host: str, port: int, demo: bool) -> None:
         app.config["PAROLES_DEMO"] = True
         _seed_demo(runtime)
     service = start_in_serve(runtime, extra_jobs=SUGGESTION_JOBS)
+    # SIGTERM (systemd, docker stop, kill) ends waitress like Ctrl-C does, so that the finally
+    # below runs: the scheduler lease is released and a restart takes over at once.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     click.echo(f"Paroles est prêt : http://{host}:{port}/")
     try:
         waitress_serve(app, host=host, port=port, threads=8)
     finally:
         service.stop()
+        signal.signal(signal.SIGTERM, previous)
+        click.echo("Paroles est arrêté.")
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _seed_demo(runtime: Runtime) -> None:
