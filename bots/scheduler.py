@@ -10,10 +10,11 @@ one store from running every job twice (its own FAQ).
 Exactly one scheduler per database: it holds a lease row (`scheduler_leases`), renewed every 15
 seconds and valid for 60, and released when it stops (SIGTERM included). A second `paroles
 worker` on the same database finds the lease held and refuses to start, naming the holder;
-`paroles serve` waits instead (`start_when_free`) and takes over once the lease is free; a scheduler that loses its lease (the database was away
-longer than that) stops. Lease rather than a PostgreSQL advisory lock: the same code on SQLite
-and PostgreSQL, visible with one SELECT. After a crash, the next scheduler can start once the
-lease has expired (at most 60 seconds).
+`paroles serve` waits instead (`start_when_free`) and takes over once the lease is free. A
+scheduler that loses its lease (the database was away longer than that) stops. Lease rather
+than a PostgreSQL advisory lock: the same code on SQLite and PostgreSQL, visible with one
+SELECT. After a crash, the next scheduler can start once the lease has expired (at most 60
+seconds).
 
 Outbox senders are not limited to one: `paroles worker --outbox-only` adds a process that only
 sends (PostgreSQL's `SKIP LOCKED` shares the rows). Never start the scheduler in gunicorn
