@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ class Outcome:
 
 def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
     """Record, step and persist one inbound message; safe to call twice with the same message."""
+    inbound = storable(inbound)
     for attempt in (1, 2):
         try:
             with transaction(runtime.sessions) as session:
@@ -104,6 +105,27 @@ def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
                 raise
             log.info("retrying inbound %s after a concurrent insert", inbound.external_id)
     raise AssertionError("unreachable")
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", "")
+
+
+def storable(inbound: Inbound) -> Inbound:
+    """The message without NUL characters, which PostgreSQL cannot store in text or JSON (a
+    forged or broken payload): nothing a habitant can type, so nothing of theirs is lost."""
+    media = tuple(
+        Media(*(_without_nul(getattr(m, f)) for f in ("kind", "file_id", "path", "mime")))
+        for m in inbound.media
+    )
+    return replace(
+        inbound,
+        address=_without_nul(inbound.address),
+        text=_without_nul(inbound.text),
+        external_id=_without_nul(inbound.external_id) if inbound.external_id else None,
+        start_code=_without_nul(inbound.start_code) if inbound.start_code else None,
+        media=media,
+    )
 
 
 def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
