@@ -163,6 +163,7 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             media=tuple(m.kind for m in inbound.media),
             at=now,
             join=join,
+            ref=str(message.id),
         ),
         ctx,
     )
@@ -364,6 +365,14 @@ class _Recorder:
     def on_consent_refused(self, fact: Fact) -> None:
         """Nothing is kept of someone who said no: their messages are blanked."""
         self.participant.consent_at = None
+        self._blank_inbound()
+
+    def on_held_dropped(self, fact: Fact) -> None:
+        """STOP before consent: what was held for them is forgotten, as after a "non"."""
+        if self.participant.consent_at is None:
+            self._blank_inbound()
+
+    def _blank_inbound(self) -> None:
         inbound = (Message.participant_id == self.participant.id) & (Message.direction == "in")
         # Photos held before consent are in earlier messages: their files go too.
         held = [m for ms in self.session.scalars(select(Message.media).where(inbound)) for m in ms]
@@ -502,16 +511,35 @@ class _Recorder:
 
     # contributions
     def on_contribution(self, fact: Fact) -> None:
-        self._contribution(fact.raw, kind="free")
+        """A free contribution: written now, or held before consent (`fact.ref` names that
+        message, whose attachments are its own), or beside a survey question."""
+        media: list[dict[str, Any]] | None = None
+        if fact.ref and fact.ref != str(self.message.id):
+            held = self.session.get(Message, int(fact.ref)) if fact.ref.isdigit() else None
+            mine = held is not None and held.participant_id == self.participant.id
+            media = list(held.media) if held is not None and mine else []
+        contribution = self._contribution(fact.raw, kind="free", media=media)
+        conversation = self._conversation(fact.survey) if fact.survey else None
+        if contribution is not None and conversation is not None:
+            contribution.survey_id = conversation.survey_id
+            contribution.question_id = self._question_id(conversation, fact.position)
+            contribution.campaign_id = conversation.campaign_id
+            contribution.late = self._is_late(conversation)
 
     def _contribution(
-        self, text: str, *, kind: str, answer: Answer | None = None
+        self,
+        text: str,
+        *,
+        kind: str,
+        answer: Answer | None = None,
+        media: list[dict[str, Any]] | None = None,
     ) -> Contribution | None:
         if self.participant.is_test:
             return None  # a staff member trying a survey: nothing for the inbox
-        media = [m.to_json() for m in self.inbound.media]
-        if not media and kind == "free":
-            media = self._held_media()
+        if media is None:
+            media = [m.to_json() for m in self.inbound.media]
+            if not media and kind == "free":
+                media = self._held_media()
         contribution = Contribution(
             participant_id=self.participant.id,
             quartier_id=self.participant.quartier_id,
