@@ -305,6 +305,7 @@ class Service:
             self._standby.join(timeout=30)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        if self.with_scheduler:  # only ours is deleted; stopped even before it started
             release_lease(self.runtime, self.holder)
         for thread in self._threads:
             if thread is not threading.current_thread():

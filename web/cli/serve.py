@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from bots.runtime import Runtime
-from bots.scheduler import start_in_serve
+from bots.scheduler import Service
 from storage.db import transaction
 from storage.models import User
 from web.cli import current_runtime
@@ -38,12 +38,13 @@ def serve(host: str, port: int, demo: bool) -> None:
     if demo:
         app.config["PAROLES_DEMO"] = True
         _seed_demo(runtime)
-    service = start_in_serve(runtime, extra_jobs=SUGGESTION_JOBS)
+    service = Service(runtime, extra_jobs=SUGGESTION_JOBS)
     # SIGTERM (systemd, docker stop, kill) ends waitress like Ctrl-C does, so that the finally
     # below runs: the scheduler lease is released and a restart takes over at once.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    click.echo(f"Paroles est prêt : http://{host}:{port}/")
     try:
+        service.start_when_free()  # as `start_in_serve`: waits for a lease held elsewhere
+        click.echo(f"Paroles est prêt : http://{host}:{port}/")
         waitress_serve(app, host=host, port=port, threads=8)
     finally:
         service.stop()
