@@ -377,6 +377,7 @@ def fast_retries(database_url: str, tmp_path: Path, server: FlakyServer, **env: 
     )
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
@@ -415,6 +416,7 @@ def _claimers(runtime: Runtime) -> set[str]:
         ) - {None}
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_outbox_without_sending_twice(
     database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
