@@ -42,6 +42,9 @@ SAMPLE_VALUES = {
     "organisation": "La Ville de Montreuil",
     "months": 12,
     "contact": "dpo@montreuil.fr",
+    # SUIVI and an engagement's change of status (a long title, a long list)
+    "status": "en cours",
+    "parts": "1 pris en compte dans « Réparer l'éclairage du square Pasteur » (en cours), 2 lus",
 }
 SAMPLE_QUARTIERS = (
     QuartierOption("QP1", "Les Tilleuls"),

@@ -202,7 +202,9 @@ def _followup_values(
     keyword = runtime.catalog.keywords.get(normalise(inbound.text))
     if keyword == "followup":
         return {"followup": followup.followup_for(session, participant.id)}
-    if keyword is None and state.consent and not state.survey and not state.opted_out:
+    # "Merci" (a greeting word) is a fair answer to the team's reply: it joins the thread too.
+    free = keyword is None or keyword == "greetings"
+    if free and state.consent and not state.survey and not state.opted_out:
         now = inbound.received_at
         return {"thread_open": followup.open_thread(session, participant.id, now) is not None}
     return {}

@@ -108,6 +108,9 @@ def test_an_answer_within_7_days_of_a_staff_reply_joins_the_contribution(
             "Devant le 12 rue Blanqui",
         )
         assert thread.seen_at is None
+    send(runtime, "Merci", address, NOW + timedelta(hours=1))  # a greeting word answers too
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(ThreadMessage)).all()) == 2
     # Eight days after the reply, a message is a new contribution again.
     send(runtime, "Autre chose : le parc", address, NOW + timedelta(days=2))
     with runtime.sessions() as session:
