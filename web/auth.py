@@ -9,10 +9,12 @@ counted in the database (per address and per IP), so the limit holds across guni
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -63,6 +65,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve_campaigns": frozenset({"administrateur", "chef_de_projet"}),
     "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
 }
+
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -289,11 +294,29 @@ def login() -> Any:
 
 
 def _safe_next() -> str:
-    """Only a path of this site: never an open redirect to another host."""
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("inbox.index")
-    return target
+    return safe_path(request.args.get("next", ""), url_for("inbox.index"))
+
+
+def safe_path(target: str, default: str) -> str:
+    """`target` if it is a path of this site, else `default`: never an open redirect.
+
+    Checked the way a browser will read it (the WHATWG URL rules): tabs and newlines anywhere
+    are dropped and spaces or control characters at either end trimmed, so `/<tab>/evil.example`
+    is `//evil.example`, another host; a backslash counts as a slash. The cleaned path is what
+    is returned, so the Location header says exactly what was checked.
+    """
+    cleaned = _URL_IGNORED.sub("", target).strip("".join(map(chr, range(0x21))))
+    if (
+        not cleaned.startswith("/")
+        or cleaned.startswith("//")
+        or "\\" in cleaned
+        or _CONTROL.search(cleaned)
+    ):
+        return default
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return default
+    return cleaned
 
 
 @bp.route("/logout", methods=["POST"])

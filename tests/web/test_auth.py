@@ -96,6 +96,47 @@ def test_next_only_goes_to_this_site(client: Any, territory: Territory) -> None:
         client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
 
 
+# How browsers read a Location: tabs and newlines dropped anywhere, spaces and controls trimmed at
+# the ends, a backslash taken as a slash. Each of these lands on another host.
+EVIL_NEXT = (
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "\\\\evil.example",
+)
+
+
+def test_next_after_normalising_whitespace_stays_on_this_site(
+    client: Any, territory: Territory
+) -> None:
+    csrf_token(client)
+    for evil in EVIL_NEXT:
+        response = log_in(client, query_string={"next": evil})
+        assert response.headers["Location"] == "/inbox/", evil
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
+    ok = log_in(client, query_string={"next": "\t/themes/"})
+    assert ok.headers["Location"] == "/themes/"
+
+
+def test_a_contribution_form_next_stays_on_this_site(
+    client: Any, territory: Territory, sample: Any
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    url = f"/contributions/{sample.nord}/status"
+    for evil in EVIL_NEXT:
+        response = post(client, url, {"status": "traite", "next": evil})
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/inbox/", evil
+    kept = post(client, url, {"status": "traite", "next": "/inbox/?quartier=1", "focus": "7"})
+    assert kept.headers["Location"] == "/inbox/?quartier=1#c-7"
+
+
 def test_logout_is_a_post_with_csrf(client: Any, territory: Territory) -> None:
     login_as(client, territory.users["lecteur"])
     assert client.get("/auth/logout").status_code == 405
