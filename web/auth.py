@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -121,6 +122,12 @@ def load_user(user_id: str) -> StaffUser | None:
 def hash_password(password: str) -> str:
     """scrypt, Werkzeug's default: a modern memory-hard hash."""
     return generate_password_hash(password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like a real one, checked when the address is unknown."""
+    return hash_password(secrets.token_urlsafe(24))
 
 
 def check_new_password(password: str) -> None:
@@ -275,11 +282,11 @@ def login() -> Any:
             flash(_("Trop d'essais. Attendez 15 minutes avant de réessayer."), "error")
             return render_template("auth/login.html", form=form), 429
         user = db.scalars(select(User).where(User.email == email)).first()
-        if (
-            user is not None
-            and user.active
-            and check_password_hash(user.password_hash, form.password.data)
-        ):
+        # The same scrypt check whether the address exists, is inactive or not: a refusal takes
+        # as long for an unknown address, so its timing does not tell which addresses have one.
+        known_hash = user.password_hash if user is not None else _dummy_hash()
+        password_ok = check_password_hash(known_hash, form.password.data)
+        if user is not None and user.active and password_ok:
             user.last_login_at = now
             _record_attempt(db, email, ip, now, succeeded=True)
             session.clear()  # no session fixation: a fresh session for the logged-in account

@@ -15,7 +15,8 @@ from storage.config import ConfigError, Settings, load_settings
 from storage.db import transaction
 from storage.models import LoginAttempt, User
 from tests.web.conftest import PASSWORD, Territory, csrf_token, login_as, post
-from web import create_app
+from web import auth, create_app
+from web.auth import hash_password
 
 EMAIL = "chef_de_projet@ville.example"
 
@@ -78,6 +79,32 @@ def test_old_failures_no_longer_count(client: Any, territory: Territory, runtime
         for _ in range(5):
             session.add(LoginAttempt(at=long_ago, email=EMAIL, ip="127.0.0.1"))
     assert log_in(client).status_code == 302
+
+
+def test_an_unknown_or_inactive_address_costs_one_password_check_like_a_known_one(
+    client: Any, territory: Territory, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing must not tell which addresses have an account: every refusal pays one scrypt."""
+    checked: list[str] = []
+    real_check = auth.check_password_hash
+
+    def spy(pwhash: str, password: str) -> bool:
+        checked.append(pwhash.split("$")[0])  # the method and its cost parameters
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", spy)
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(User).where(User.email == "lecteur@ville.example").values(active=False)
+        )
+    method = hash_password("n-importe-quoi").split("$")[0]
+    for email in (EMAIL, "personne@ville.example", "lecteur@ville.example"):
+        checked.clear()
+        assert log_in(client, email=email, password="pas-le-bon-mot").status_code == 401
+        assert checked == [method], email
+    checked.clear()
+    assert log_in(client, email="lecteur@ville.example").status_code == 401  # right but inactive
+    assert checked == [method]
 
 
 def test_login_needs_the_csrf_token(client: Any, territory: Territory) -> None:
