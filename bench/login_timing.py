@@ -47,7 +47,9 @@ def measure(folder: Path, tries: int) -> dict[str, object]:
         create_user(session, "chef@ville.example", "motdepasse-solide", "chef_de_projet")
         inactive = create_user(session, "parti@ville.example", "motdepasse-solide", "lecteur")
         inactive.active = False
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}, settings=settings, runtime=runtime)
+    app = create_app(
+        {"TESTING": True, "WTF_CSRF_ENABLED": False}, settings=settings, runtime=runtime
+    )
     client = app.test_client()
     cases = {
         "known": "chef@ville.example",
