@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, g, render_template
@@ -11,6 +10,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bots.log_setup import set_up_logging
 from bots.runtime import Runtime
 from storage.config import Settings, load_settings
 
@@ -82,8 +82,7 @@ def create_app(
     app.register_error_handler(500, _server_error)
     app.register_error_handler(404, _not_found)
     app.register_error_handler(403, _forbidden)
-    logging.basicConfig(level=logging.INFO)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    set_up_logging(settings)
     return app
 
 
