@@ -75,6 +75,7 @@ MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
 DEFAULT_IDLE_SECONDS = 2 * 3600
 DEFAULT_MAX_SECONDS = 12 * 3600
+GENERATION_KEY = "auth_generation"
 
 
 class StaffUser:
@@ -114,9 +115,27 @@ def load_user(user_id: str) -> StaffUser | None:
     # whether it writes (a view may hand work to the bots, which write in their own transaction).
     if not user_id.isdigit():
         return None
-    with get_runtime().sessions() as session:
-        user = session.get(User, int(user_id))
-        return StaffUser(user) if user is not None and user.active else None
+    with get_runtime().sessions() as db:
+        user = db.get(User, int(user_id))
+        if user is None or not user.active:
+            return None
+        if session.get(GENERATION_KEY, 0) != user.session_generation:
+            return None  # a session of before a logout, a new password or "end sessions"
+        return StaffUser(user)
+
+
+def end_sessions(db: Any, user: User) -> None:
+    """End every session of this account, on every device, at its next request.
+
+    Sessions live in signed cookies the server does not keep, so a copied cookie would outlive
+    a logout; each one carries the account's generation, and a new generation refuses them all.
+    """
+    user.session_generation += 1
+
+
+def keep_this_session(user: User) -> None:
+    """After `end_sessions`, let the request's own session go on (a password just changed)."""
+    session[GENERATION_KEY] = user.session_generation
 
 
 def hash_password(password: str) -> str:
@@ -291,6 +310,7 @@ def login() -> Any:
             _record_attempt(db, email, ip, now, succeeded=True)
             session.clear()  # no session fixation: a fresh session for the logged-in account
             session.permanent = True
+            keep_this_session(user)
             login_user(StaffUser(user))
             session["auth_at"] = session["seen_at"] = time.time()
             return redirect(_safe_next())
@@ -329,6 +349,12 @@ def safe_path(target: str, default: str) -> str:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
+    """Ends every session of the account, not only this browser's: a copied cookie dies too."""
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is not None:
+        end_sessions(db, user)
+        db.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -173,6 +173,37 @@ def test_logout_is_a_post_with_csrf(client: Any, territory: Territory) -> None:
     assert client.get("/inbox/").status_code == 302
 
 
+def copy_of_session(app: Any, client: Any) -> Any:
+    """Another browser holding the same session cookie (stolen, or copied before logout)."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_a_session_cookie_copied_before_logout_no_longer_works(
+    app: Any, client: Any, territory: Territory
+) -> None:
+    assert log_in(client).status_code == 302
+    copy = copy_of_session(app, client)
+    assert copy.get("/inbox/").status_code == 200
+    assert client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/inbox/")})
+    response = copy.get("/inbox/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_logout_ends_every_session_of_the_account_and_only_that_account(
+    app: Any, client: Any, territory: Territory
+) -> None:
+    phone, other_account = app.test_client(), app.test_client()
+    assert log_in(client).status_code == 302
+    assert log_in(phone).status_code == 302
+    login_as(other_account, territory.users["lecteur"])
+    assert client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/inbox/")})
+    assert phone.get("/inbox/").status_code == 302
+    assert other_account.get("/inbox/").status_code == 200
+    assert log_in(phone).status_code == 302 and phone.get("/inbox/").status_code == 200
+
+
 def test_an_idle_session_expires(client: Any, territory: Territory) -> None:
     login_as(client, territory.users["lecteur"])
     assert client.get("/inbox/").status_code == 200
