@@ -87,8 +87,10 @@ def create_app(
 
 
 def _select_locale() -> str | None:
-    from flask import request
+    from flask import has_request_context, request
 
+    if not has_request_context():
+        return None  # the command line: French, the default
     if current_user and getattr(current_user, "is_authenticated", False):
         return str(current_user.language)
     return request.accept_languages.best_match(LANGUAGES) or "fr"

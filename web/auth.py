@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask import (
     Blueprint,
     abort,
@@ -34,8 +35,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms import EmailField, Field, PasswordField
+from wtforms.validators import InputRequired, StopValidation
 
 from storage.models import ROLES, Contribution, LoginAttempt, Quartier, User
 from web import login_manager
@@ -149,9 +150,52 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(24))
 
 
-def check_new_password(password: str) -> None:
+class AccountError(ValueError):
+    """A refused account value; `field` names the form field the message is shown next to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_email(value: str) -> str:
+    """The address as it is stored and looked up, or AccountError("email", why not).
+
+    The one rule for `paroles users add`, the Comptes page and the login form: a syntactically
+    valid address (email-validator, without asking the DNS) outside the special-use domains
+    (.test, .local, .invalid, .localhost, .onion, .arpa), which can never receive mail. Lower
+    case, so `Chef@Ville.fr` and `chef@ville.fr` are one account.
+    """
+    value = value.strip()
+    if not value:
+        raise AccountError("email", _("Indiquez une adresse e-mail."))
+    domain = value.rpartition("@")[2].rstrip(".").lower()
+    if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
+        raise AccountError(
+            "email",
+            _(
+                "Le domaine « %(domain)s » est réservé et ne reçoit pas de courrier : "
+                "indiquez une adresse réelle.",
+                domain=domain,
+            ),
+        )
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(
+            "email",
+            _(
+                "« %(value)s » n'est pas une adresse e-mail valide (exemple : "
+                "prenom.nom@ville.fr).",
+                value=value,
+            ),
+        ) from error
+    return checked.normalized.lower()
+
+
+def check_new_password(password: str, field: str = "new_password") -> None:
     if len(password) < 10:
-        raise ValueError(_("Le mot de passe doit avoir au moins 10 caractères."))
+        raise AccountError(field, _("Le mot de passe doit avoir au moins 10 caractères."))
 
 
 def create_user(
@@ -162,22 +206,26 @@ def create_user(
     quartier_codes: tuple[str, ...] = (),
     name: str = "",
 ) -> User:
-    """Create a staff account; raises ValueError with a message for the person typing it."""
-    email = email.strip().lower()
+    """Create a staff account; raises AccountError (which field, what to change) if refused."""
+    email = check_email(email)
     if role not in ROLES:
-        raise ValueError(f"rôle inconnu : {role} (possibles : {', '.join(ROLES)})")
-    if len(password) < 10:
-        raise ValueError("le mot de passe doit avoir au moins 10 caractères")
+        raise AccountError(
+            "role",
+            _("rôle inconnu : %(role)s (possibles : %(roles)s)", role=role, roles=", ".join(ROLES)),
+        )
+    check_new_password(password, "password")
     if db.scalars(select(User).where(User.email == email)).first() is not None:
-        raise ValueError(f"un compte existe déjà pour {email}")
+        raise AccountError("email", _("un compte existe déjà pour %(email)s", email=email))
     quartiers = []
     for code in quartier_codes:
         quartier = db.scalars(select(Quartier).where(Quartier.code == code)).one_or_none()
         if quartier is None:
-            raise ValueError(f"quartier inconnu : {code}")
+            raise AccountError("quartiers", _("quartier inconnu : %(code)s", code=code))
         quartiers.append(quartier)
     if role == "conseil_citoyen" and not quartiers:
-        raise ValueError("un compte conseil citoyen a besoin d'au moins un quartier (--quartier)")
+        raise AccountError(
+            "quartiers", _("Un compte conseil citoyen a besoin d'au moins un quartier.")
+        )
     user = User(
         email=email,
         name=name,
@@ -261,9 +309,19 @@ def _expire_session() -> Any:
 # --- login ---------------------------------------------------------------------------------------
 
 
+def _valid_email(form: FlaskForm, field: Field) -> None:
+    """The rule `paroles users add` applies: an address it accepts can always log in."""
+    try:
+        field.data = check_email(field.data or "")
+    except AccountError as error:
+        raise StopValidation(str(error)) from error
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(), Email()])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
+    email = EmailField(_l("Adresse e-mail"), validators=[_valid_email])
+    password = PasswordField(
+        _l("Mot de passe"), validators=[InputRequired(_l("Indiquez votre mot de passe."))]
+    )
 
 
 def _client_ip() -> str:
@@ -294,7 +352,7 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         db = get_session()
-        email = form.email.data.strip().lower()
+        email = form.email.data  # checked and lower-cased by check_email
         ip = _client_ip()
         now = datetime.now(UTC)
         if login_blocked(db, email, ip, now):
@@ -315,8 +373,11 @@ def login() -> Any:
             session["auth_at"] = session["seen_at"] = time.time()
             return redirect(_safe_next())
         _record_attempt(db, email, ip, now, succeeded=False)
-        flash(_("Adresse ou mot de passe incorrect."), "error")
+        # Next to the password, but never saying which of the two was wrong.
+        form.password.errors = [_("Adresse ou mot de passe incorrect.")]
         status = 401
+    elif form.is_submitted():
+        status = 400  # each refusal is said next to its field
     return render_template("auth/login.html", form=form), status
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -105,6 +107,64 @@ def test_an_unknown_or_inactive_address_costs_one_password_check_like_a_known_on
     checked.clear()
     assert log_in(client, email="lecteur@ville.example").status_code == 401  # right but inactive
     assert checked == [method]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "admin@site.test",
+        "Agent@Mairie.local",
+        "pas-une-adresse",
+        "deux@@ville.example",
+        "  Chef.Nom@Ville-Exemple.FR ",
+        "élu@quartier.example",
+    ],
+)
+def test_one_rule_for_addresses_in_users_add_and_the_login_form(
+    runner: Any, client: Any, runtime: Runtime, address: str
+) -> None:
+    """What `paroles users add` accepts can log in; what it refuses, the form refuses alike."""
+    added = runner.invoke(
+        args=["users", "add", address, "--role", "lecteur"], input=PASSWORD + "\n"
+    )
+    response = log_in(client, email=address)
+    if added.exit_code == 0:
+        assert response.status_code == 302, response.get_data(as_text=True)
+    else:
+        assert response.status_code == 400
+        said = html.unescape(response.get_data(as_text=True))
+        reason = added.output.strip().removeprefix("Error: ").removeprefix("Erreur : ")
+        assert reason and reason in said, (reason, added.output)
+        with transaction(runtime.sessions) as session:
+            assert session.scalar(select(func.count(User.id))) == 0
+
+
+def test_a_reserved_domain_is_said_next_to_the_address_field(client: Any) -> None:
+    response = log_in(client, email="admin@site.test")
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert 'aria-describedby="err-email"' in page and 'aria-invalid="true"' in page
+    error = page.split('id="err-email">')[1].split("</p>")[0]
+    assert "« site.test » est réservé" in error
+
+
+def test_empty_fields_are_each_said_next_to_their_field(client: Any) -> None:
+    response = log_in(client, email="", password="")
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Indiquez une adresse e-mail." in page.split('id="err-email">')[1].split("</p>")[0]
+    assert "Indiquez votre mot de passe." in page.split('id="err-password">')[1].split("</p>")[0]
+    [focused] = [tag for tag in re.findall(r"<input[^>]*>", page) if "autofocus" in tag]
+    assert 'id="email"' in focused
+
+
+def test_a_wrong_password_is_said_next_to_the_password_without_saying_which(
+    client: Any, territory: Territory
+) -> None:
+    for email in (EMAIL, "personne@ville.example"):
+        page = html.unescape(log_in(client, email=email, password="faux").get_data(as_text=True))
+        error = page.split('id="err-password">')[1].split("</p>")[0]
+        assert error == "Adresse ou mot de passe incorrect."
 
 
 def test_login_needs_the_csrf_token(client: Any, territory: Territory) -> None:
