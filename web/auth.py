@@ -310,6 +310,20 @@ def visible_quartiers() -> list[Quartier]:
     return list(get_session().scalars(query))
 
 
+def campaign_in_my_hands(campaign: Campaign) -> bool:
+    """Whether the account may act on this campaign (cancel, close, send its retour).
+
+    Acting reaches every habitant the campaign targets, so it needs rights over every quartier
+    it targets: a conseil citoyen may act on a campaign of its own quartiers only, never on one
+    that also targets another quartier (or no quartier at all, which means everyone). Seeing is
+    wider (`campaign_visible`) and its figures are limited to the account's quartiers.
+    """
+    if current_user.sees_all_quartiers:
+        return True
+    targeted = set(campaign.target.get("quartiers", ()))
+    return bool(targeted) and targeted <= {q.code for q in visible_quartiers()}
+
+
 def campaign_visible(campaign: Campaign) -> bool:
     """Whether the account may open this campaign: it targets one of its quartiers."""
     if current_user.sees_all_quartiers:

@@ -29,7 +29,12 @@ from bots.survey_store import spec_from_row
 from storage.db import transaction
 from storage.models import Campaign, JoinCode, SiteSetting, Survey
 from web.audit_log import audit
-from web.auth import campaign_visible, permission_required, visible_quartiers
+from web.auth import (
+    campaign_in_my_hands,
+    campaign_visible,
+    permission_required,
+    visible_quartiers,
+)
 from web.counts import Scope
 from web.db import end_write, get_runtime, get_session
 from web.surveys.editor import language_names, visible_surveys
@@ -50,11 +55,17 @@ def approval_required(db: Session) -> bool:
     return bool(row and row.value)
 
 
-def get_campaign(campaign_id: int) -> Campaign:
-    """The campaign, or 404 when it does not exist or targets none of the account's quartiers."""
+def get_campaign(campaign_id: int, *, act: bool = False) -> Campaign:
+    """The campaign, or 404 when it does not exist or targets none of the account's quartiers.
+
+    With `act`, 403 unless the account has rights over every quartier it targets: cancelling,
+    closing or sending the retour reaches all of its habitants (`campaign_in_my_hands`).
+    """
     campaign = get_session().get(Campaign, campaign_id)
     if campaign is None or not campaign_visible(campaign):
         abort(404)
+    if act and not campaign_in_my_hands(campaign):
+        abort(403)
     return campaign
 
 
@@ -274,8 +285,8 @@ def _go(campaign_id: int, now: datetime) -> None:
 
 
 def _ready(campaign_id: int) -> None:
-    """Check the campaign is visible, then let the bots write (SQLite: one writer)."""
-    get_campaign(campaign_id)
+    """Check the account may act on it, then let the bots write (SQLite: one writer)."""
+    get_campaign(campaign_id, act=True)
     end_write()
 
 
@@ -349,6 +360,7 @@ def results(campaign_id: int) -> Any:
         starts=_local(campaign.starts_at),
         closes=_local(campaign.closes_at),
         retour_sent=_local(campaign.retour_sent_at),
+        in_my_hands=campaign_in_my_hands(campaign),
     )
 
 
@@ -371,7 +383,7 @@ def export(campaign_id: int, fmt: str) -> Any:
 @bp.route("/<int:campaign_id>/retour", methods=["GET", "POST"])
 @permission_required("launch_campaigns")
 def retour(campaign_id: int) -> Any:
-    campaign = get_campaign(campaign_id)
+    campaign = get_campaign(campaign_id, act=True)
     db = get_session()
     text = request.form.get("text", campaign.retour_text or "")[:1000]
     if request.method == "POST":

@@ -255,3 +255,44 @@ def test_cancel_stops_a_campaign(
     login_as(client, territory.users["chef_de_projet"])
     post(client, f"/campagnes/{campaign.id}/annuler")
     assert last_campaign(runtime).status == "cancelled"
+
+
+def test_a_conseil_cannot_act_on_a_campaign_that_also_targets_another_quartier(
+    client: Any, runtime: Runtime, territory: Territory, habitants: dict[str, int]
+) -> None:
+    """Cancel, close and retour reach every targeted habitant: they need every quartier."""
+    login_as(client, territory.users["chef_de_projet"])
+    both = launch_form(scolarite(runtime), quartiers=["QP-NORD", "QP-SUD"], allow_quiet_hours="on")
+    post(client, "/campagnes/nouvelle", both)
+    mixed = last_campaign(runtime)
+    login_as(client, territory.users["conseil_citoyen"])
+    page = html.unescape(client.get(f"/campagnes/{mixed.id}").text)
+    assert "vise aussi d'autres quartiers" in page
+    assert "Annuler la campagne" not in page and "Clore maintenant" not in page
+    assert post(client, f"/campagnes/{mixed.id}/clore").status_code == 403
+    assert post(client, f"/campagnes/{mixed.id}/annuler").status_code == 403
+    assert last_campaign(runtime).status == "running"
+    login_as(client, territory.users["chef_de_projet"])
+    post(client, f"/campagnes/{mixed.id}/clore")
+    login_as(client, territory.users["conseil_citoyen"])
+    assert client.get(f"/campagnes/{mixed.id}/retour").status_code == 403
+    text = "Merci à tous : la cour sera repeinte."
+    assert post(client, f"/campagnes/{mixed.id}/retour", {"text": text}).status_code == 403
+    with runtime.sessions() as session:
+        assert session.scalars(select(Message).where(Message.kind == "retour")).all() == []
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "campaign.retour" not in actions and actions.count("campaign.close") == 1
+
+
+def test_a_conseil_acts_on_a_campaign_of_its_own_quartiers(
+    client: Any, runtime: Runtime, territory: Territory, habitants: dict[str, int]
+) -> None:
+    login_as(client, territory.users["conseil_citoyen"])
+    own = launch_form(scolarite(runtime), quartiers=["QP-NORD"])
+    post(client, "/campagnes/nouvelle", own)
+    campaign = last_campaign(runtime)
+    page = html.unescape(client.get(f"/campagnes/{campaign.id}").text)
+    assert "Clore maintenant" in page and "vise aussi d'autres quartiers" not in page
+    assert post(client, f"/campagnes/{campaign.id}/clore").status_code == 302
+    assert last_campaign(runtime).status == "closed"
+    assert client.get(f"/campagnes/{campaign.id}/retour").status_code == 200
