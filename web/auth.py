@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, Field, PasswordField
@@ -46,6 +46,7 @@ from storage.models import (
     Contribution,
     LoginAttempt,
     Quartier,
+    Survey,
     User,
 )
 from web import login_manager
@@ -308,6 +309,19 @@ def visible_quartiers() -> list[Quartier]:
     if not current_user.sees_all_quartiers:
         query = query.where(Quartier.id.in_(current_user.quartier_ids))
     return list(get_session().scalars(query))
+
+
+def visible_surveys() -> ColumnElement[bool]:
+    """The surveys the current account may see (a condition on `Survey`): for a conseil
+    citoyen, the shared and ready-made ones and those of its quartiers, never their titles or
+    questions of another quartier's, wherever surveys are listed (editor, inbox, exports)."""
+    if current_user.sees_all_quartiers:
+        return Survey.id.is_not(None)
+    return or_(
+        Survey.quartier_id.is_(None),
+        Survey.quartier_id.in_(current_user.quartier_ids),
+        Survey.created_by_id == current_user.id,
+    )
 
 
 def campaign_in_my_hands(campaign: Campaign) -> bool:

@@ -144,7 +144,7 @@ def test_a_reserved_domain_is_said_next_to_the_address_field(client: Any) -> Non
     assert response.status_code == 400
     page = html.unescape(response.get_data(as_text=True))
     assert 'aria-describedby="err-email"' in page and 'aria-invalid="true"' in page
-    error = page.split('id="err-email">')[1].split("</p>")[0]
+    error = page.split('id="err-email">')[1].split("</span>")[0]
     assert "« site.test » est réservé" in error
 
 
@@ -152,8 +152,8 @@ def test_empty_fields_are_each_said_next_to_their_field(client: Any) -> None:
     response = log_in(client, email="", password="")
     assert response.status_code == 400
     page = html.unescape(response.get_data(as_text=True))
-    assert "Indiquez une adresse e-mail." in page.split('id="err-email">')[1].split("</p>")[0]
-    assert "Indiquez votre mot de passe." in page.split('id="err-password">')[1].split("</p>")[0]
+    assert "Indiquez une adresse e-mail." in page.split('id="err-email">')[1].split("</span>")[0]
+    assert "Indiquez votre mot de passe." in page.split('id="err-password">')[1].split("</span>")[0]
     [focused] = [tag for tag in re.findall(r"<input[^>]*>", page) if "autofocus" in tag]
     assert 'id="email"' in focused
 
@@ -163,7 +163,7 @@ def test_a_wrong_password_is_said_next_to_the_password_without_saying_which(
 ) -> None:
     for email in (EMAIL, "personne@ville.example"):
         page = html.unescape(log_in(client, email=email, password="faux").get_data(as_text=True))
-        error = page.split('id="err-password">')[1].split("</p>")[0]
+        error = page.split('id="err-password">')[1].split("</span>")[0]
         assert error == "Adresse ou mot de passe incorrect."
 
 

@@ -131,7 +131,7 @@ def next_to(response: Any, field: str) -> str:
     """The refusal shown next to `field`, which the field points at (aria-describedby)."""
     text = html_of(response)
     assert f'aria-describedby="err-{field}"' in text, field
-    return text.split(f'id="err-{field}">')[1].split("</p>")[0]
+    return text.split(f'id="err-{field}">')[1].split("</span>")[0]
 
 
 def session_copy(app: Any, client: Any) -> Any:

@@ -296,3 +296,29 @@ def test_a_conseil_acts_on_a_campaign_of_its_own_quartiers(
     assert post(client, f"/campagnes/{campaign.id}/clore").status_code == 302
     assert last_campaign(runtime).status == "closed"
     assert client.get(f"/campagnes/{campaign.id}/retour").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "value"), [("quartier", "QP-NORD"), ("canal", "pigeon")])
+def test_a_results_filter_that_is_no_choice_is_said_and_counts_nobody(
+    client: Any,
+    runtime: Runtime,
+    territory: Territory,
+    habitants: dict[str, int],
+    name: str,
+    value: str,
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    form = launch_form(scolarite(runtime), quartiers=["QP-NORD", "QP-SUD"], allow_quiet_hours="on")
+    post(client, "/campagnes/nouvelle", form)
+    campaign = last_campaign(runtime)
+    answer(runtime, NORD[0], "oui", 1)
+    good = html.unescape(client.get(f"/campagnes/{campaign.id}").text)
+    assert '<dd data-key="invited">4</dd>' in good
+    response = client.get(f"/campagnes/{campaign.id}", query_string={name: value})
+    assert response.status_code == 400
+    text = html.unescape(response.text)
+    assert f'aria-describedby="err-{name}"' in text
+    assert f"« {value} » n'est pas" in text.split(f'id="err-{name}">')[1].split("</span>")[0]
+    assert '<dd data-key="invited">0</dd>' in text
+    export = client.get(f"/campagnes/{campaign.id}/resultats.csv", query_string={name: value})
+    assert export.status_code == 400
