@@ -408,6 +408,9 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(10), default="fr")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Stamped into each session at login; adding one ends every session of the account at its
+    # next request (logout, password change, an administrateur's "end sessions").
+    session_generation: Mapped[int] = mapped_column(default=0)
 
     quartiers: Mapped[list[Quartier]] = relationship(secondary=user_quartiers)
 

@@ -30,7 +30,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from bots.engine import QuartierOption
@@ -39,7 +39,7 @@ from bots.survey_store import questions_from_spec, save_spec
 from bots.surveys import MAX_QUESTIONS, PromptError, SurveySpec, survey_from_data
 from storage.models import Answer, Campaign, Conversation, Participant, Quartier, Survey, Theme
 from web.audit_log import audit
-from web.auth import permission_required, visible_quartiers
+from web.auth import permission_required, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.surveys.form import (
     KIND_LABELS,
@@ -62,17 +62,6 @@ MAX_IMPORT = 64 * 1024
 
 
 # --- who may see and change a survey -------------------------------------------------------------
-
-
-def visible_surveys() -> Any:
-    """The surveys the current account may see (a condition on `Survey`)."""
-    if current_user.sees_all_quartiers:
-        return Survey.id.is_not(None)
-    return or_(
-        Survey.quartier_id.is_(None),
-        Survey.quartier_id.in_(current_user.quartier_ids),
-        Survey.created_by_id == current_user.id,
-    )
 
 
 def may_edit(survey: Survey) -> bool:
