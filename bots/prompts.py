@@ -26,9 +26,20 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled privacy privacy_organisation privacy_contact yes no""".split()
+    forget_cancelled privacy privacy_organisation privacy_contact access_summary access_code
+    access_declined yes no""".split()
 )
-KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "privacy", "greetings")
+KEYWORD_KINDS = (
+    "stop",
+    "start",
+    "help",
+    "skip",
+    "language",
+    "forget",
+    "privacy",
+    "access",
+    "greetings",
+)
 ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and")
 
 

@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bots import campaigns, retention, spool
+from bots import campaigns, personal_data_job, retention, spool
 from bots.channels import configured_channels, telegram
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
@@ -134,6 +134,8 @@ class Job:
 JOBS = (
     Job("campaigns", campaigns.campaign_jobs, "interval", {"seconds": CAMPAIGN_EVERY_SECONDS}),
     Job("retention", retention.purge, "cron", RETENTION_AT),
+    # Personal data in texts: never in the webhook path, a batch a minute.
+    Job("personal-data", personal_data_job.detect_pending, "interval", {"seconds": 60}),
     Job("spool", spool.replay, "interval", {"seconds": SPOOL_EVERY_SECONDS}),
     Job(
         "telegram-media", telegram.fetch_missed_media, "interval", {"seconds": MEDIA_EVERY_SECONDS}

@@ -80,8 +80,10 @@ def test_first_contact_says_who_asks_why_and_how_to_stop_then_asks_consent() -> 
     assert reply.key == "welcome"
     assert "Paroles" in reply.text and "STOP" in reply.text
     assert (
-        "numéro reste caché" in reply.text and "INFO" in reply.text
+        "Numéro caché" in reply.text and "INFO" in reply.text
     )  # pseudonymous, not anonymous
+    # CNIL's advice for chatbots: ask habitants not to write sensitive data, in the same SMS.
+    assert "santé" in reply.text and "religion" in reply.text and "politique" in reply.text
     assert reply.choices == ("Oui", "Non")
     assert result.state.asking == "consent" and not result.state.consent
     assert result.facts == ()
@@ -377,18 +379,19 @@ def test_help_outside_a_survey_invites_to_write() -> None:
     assert "STOP" in reply.text and "Écrivez-nous" in reply.text
 
 
-@pytest.mark.parametrize("word", ["INFO", "mes données", "RGPD", "privacy"])
+@pytest.mark.parametrize("word", ["INFO", "infos", "RGPD", "privacy"])
 def test_info_says_who_keeps_what_for_how_long_and_where_to_ask(word: str) -> None:
     ctx = replace(CTX, privacy=Privacy("La Ville de Montreuil", "dpo@montreuil.fr", 180))
     reply = one(step(CONSENTED, Incoming(word), ctx))
     assert reply.key == "privacy"
-    assert "La Ville de Montreuil les garde 6 mois" in reply.text
-    assert "OUBLIER" in reply.text and reply.text.endswith("Questions : dpo@montreuil.fr")
+    assert "La Ville de Montreuil garde vos messages 6 mois" in reply.text
+    assert "Pas de santé, religion, politique" in reply.text  # CNIL's advice for chatbots
+    assert "OUBLIER" in reply.text and "MES DONNEES" in reply.text and reply.text.endswith("Questions : dpo@montreuil.fr")
 
 
 def test_info_without_settings_names_the_team_and_this_conversation() -> None:
     reply = one(step(CONSENTED, Incoming("info"), CTX))
-    assert "L'équipe du quartier les garde 12 mois" in reply.text
+    assert "L'équipe du quartier garde vos messages 12 mois" in reply.text
     assert reply.text.endswith("Questions : répondez ici")
 
 
@@ -408,7 +411,7 @@ def test_info_during_a_survey_asks_the_question_again() -> None:
 
 def test_info_in_english() -> None:
     reply = one(step(replace(CONSENTED, language="en"), Incoming("privacy"), CTX))
-    assert "The neighbourhood team keeps them 12 months" in reply.text
+    assert "The neighbourhood team keeps your messages 12 months" in reply.text
 
 
 def test_skip_outside_a_survey() -> None:
