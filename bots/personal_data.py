@@ -230,7 +230,9 @@ def _rule_spans(text: str) -> list[Span]:
         if letters and not any(w.lower() in _SHORT_WORDS for w in letters):
             spans.append(Span(m.start(), m.end(), "plate"))
     for m in ADDRESS.finditer(text):
-        spans.append(Span(m.start(), _trim_address(text, m.start(), m.end()), "address"))
+        end = _trim_address(text, m.start(), m.end())
+        if end > m.start():
+            spans.append(Span(m.start(), end, "address"))
     for m in DWELLING.finditer(text):
         spans.append(Span(m.start(), m.end(), "address"))
     at = 0
@@ -292,10 +294,11 @@ def _trim_address(text: str, start: int, end: int) -> int:
     words = list(re.finditer(r"[\w'-]+", text[start:end]))
     kept_end = end
     seen_type = False
+    name_words = 0
     for i, word in enumerate(words):
         token = word.group().lower()
         if not seen_type:
-            if re.fullmatch(_STREET_TYPES, token) or re.fullmatch(_STREET_TYPES, token + "."):
+            if re.fullmatch(_ANY_TYPE, token) or re.fullmatch(_ANY_TYPE, token + "."):
                 seen_type = True
             continue
         if token in {"de", "du", "des", "la", "le", "les", "d'", "l'", "aux"} or token.startswith(
@@ -308,6 +311,9 @@ def _trim_address(text: str, start: int, end: int) -> int:
         if token in _ADDRESS_STOP:
             kept_end = start + word.start()
             break
+        name_words += 1
+    if not name_words:
+        return start  # a street type and nothing after it ("le square est cassé")
     return len(text[:kept_end].rstrip(" ,.;:!?-'")) if kept_end != end else end
 
 

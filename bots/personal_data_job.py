@@ -39,9 +39,10 @@ __all__ = [
     "detect_pending",
     "health_flags",
     "marks_of",
-    "masked_reply_texts",
+    "Masker",
     "masked_texts",
     "spans_of",
+    "stored_spans",
     "version_of",
 ]
 
@@ -164,46 +165,99 @@ def spans_of(session: Session, contribution_ids: Iterable[int]) -> dict[int, lis
     return out
 
 
-def _masked(
-    session: Session, items: Sequence[tuple[int, str, str | None]], target: str
-) -> dict[int, str]:
-    """``items`` are (id, text, version read with). A text not read by the current version
-    (new, or a mark was added since) gets the rules on the spot on top of its stored spans."""
-    if not items:
-        return {}
-    marks = marks_of(session)
-    version = version_of(marks)
-    column = (
-        PersonalDataSpan.contribution_id
-        if target == "contribution"
-        else PersonalDataSpan.staff_reply_id
-    )
-    stored: dict[int, list[SpanRow]] = {i: [] for i, _, _ in items}
-    for row_id, start, end, kind in session.execute(
-        select(column, PersonalDataSpan.start, PersonalDataSpan.end, PersonalDataSpan.kind).where(
-            column.in_(list(stored))
+class Masker:
+    """What staff read: texts with their personal data masked. The one way pages and exports
+    show a habitant's text (inbox, contribution page, results, exports)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.marks = marks_of(session)
+        self.version = version_of(self.marks)
+
+    def _mask(self, items: Sequence[tuple[int, str, str | None]], target: str) -> dict[int, str]:
+        """``items`` are (id, text, version read with). A text not read by the current version
+        (new, or a mark was added since) gets the rules on the spot on top of its stored
+        spans."""
+        if not items:
+            return {}
+        column = (
+            PersonalDataSpan.contribution_id
+            if target == "contribution"
+            else PersonalDataSpan.staff_reply_id
         )
-    ):
-        stored[int(row_id or 0)].append((start, end, kind))
-    unread = [(i, t) for i, t, v in items if v != version]
-    for (row_id, text), spans in zip(
-        unread, detect_many([t for _, t in unread], marks, names=False), strict=True
-    ):
-        kept = [s for s in stored[row_id] if normalise_phrase(text[s[0] : s[1]]) not in marks.kept]
-        stored[row_id] = kept + [(s.start, s.end, s.kind) for s in spans]
-    return {i: mask(t, stored[i]) for i, t, _ in items}
+        stored: dict[int, list[SpanRow]] = {i: [] for i, _, _ in items}
+        for row_id, start, end, kind in self.session.execute(
+            select(
+                column, PersonalDataSpan.start, PersonalDataSpan.end, PersonalDataSpan.kind
+            ).where(column.in_(list(stored)))
+        ):
+            stored[int(row_id or 0)].append((start, end, kind))
+        unread = [(i, t) for i, t, v in items if v != self.version]
+        found = detect_many([t for _, t in unread], self.marks, names=False) if unread else []
+        for (row_id, text), spans in zip(unread, found, strict=True):
+            kept = [
+                s
+                for s in stored[row_id]
+                if normalise_phrase(text[s[0] : s[1]]) not in self.marks.kept
+            ]
+            stored[row_id] = kept + [(s.start, s.end, s.kind) for s in spans]
+        return {i: mask(t, stored[i]) for i, t, _ in items}
+
+    def contributions(self, rows: Iterable[Contribution]) -> dict[int, str]:
+        """Each contribution's text, masked, by id."""
+        items = [(c.id, c.text or "", c.personal_data_version) for c in rows]
+        return self._mask(items, "contribution")
+
+    def replies(self, rows: Iterable[StaffReply]) -> dict[int, str]:
+        """Each staff reply's text, masked, by reply id."""
+        items = [(r.id, r.message.body if r.message else "", r.personal_data_version) for r in rows]
+        return self._mask(items, "staff_reply")
+
+    def answers(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:
+        """Answers' raw texts by answer id: a free-text answer is also a contribution, whose
+        spans are used; any other answer gets the rules on the spot."""
+        items = list(rows)
+        if not items:
+            return {}
+        by_answer = {
+            c.answer_id: c
+            for c in self.session.scalars(
+                select(Contribution).where(Contribution.answer_id.in_([i for i, _ in items]))
+            )
+        }
+        contributions = self.contributions(
+            c for c in by_answer.values() if c.text == dict(items).get(c.answer_id or 0)
+        )
+        out: dict[int, str] = {}
+        rest = []
+        for answer_id, raw in items:
+            contribution = by_answer.get(answer_id)
+            if contribution is not None and contribution.id in contributions:
+                out[answer_id] = contributions[contribution.id]
+            else:
+                rest.append((answer_id, raw))
+        found = detect_many([t for _, t in rest], self.marks, names=False) if rest else []
+        out.update({i: mask(t, spans) for (i, t), spans in zip(rest, found, strict=True)})
+        return out
 
 
 def masked_texts(session: Session, contributions: Iterable[Contribution]) -> dict[int, str]:
     """What staff read of each contribution's text, by id: personal data masked."""
-    items = [(c.id, c.text or "", c.personal_data_version) for c in contributions]
-    return _masked(session, items, "contribution")
+    return Masker(session).contributions(contributions)
 
 
-def masked_reply_texts(session: Session, replies: Iterable[StaffReply]) -> dict[int, str]:
-    """What staff read of each staff reply, by reply id: personal data masked."""
-    items = [(r.id, r.message.body if r.message else "", r.personal_data_version) for r in replies]
-    return _masked(session, items, "staff_reply")
+def stored_spans(session: Session, contribution_id: int) -> list[PersonalDataSpan]:
+    """A contribution's stored masking spans, in reading order (flags left out)."""
+    return list(
+        session.scalars(
+            select(PersonalDataSpan)
+            .where(
+                PersonalDataSpan.contribution_id == contribution_id,
+                PersonalDataSpan.kind.in_(list(KINDS)),
+            )
+            .order_by(PersonalDataSpan.start)
+        )
+    )
 
 
 def health_flags(session: Session, contribution_id: int, text: str) -> list[str]:

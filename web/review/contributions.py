@@ -16,6 +16,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bots.personal_data import KINDS
+from bots.personal_data_job import Masker, health_flags, stored_spans
 from storage.models import AuditEntry, Categorisation, Contribution, Question, Survey, Theme, User
 from web.auth import get_contribution, permission_required, scoped
 from web.db import get_runtime, get_session
@@ -64,7 +66,11 @@ def back(default_focus: int | None = None) -> Any:
 @bp.route("/<int:contribution_id>")
 @permission_required("read")
 def detail(contribution_id: int) -> Any:
-    contribution = get_contribution(contribution_id)
+    return render_detail(get_contribution(contribution_id))
+
+
+def render_detail(contribution: Contribution, revealed: bool = False) -> Any:
+    """The contribution's page; its texts masked unless ``revealed`` (journaled by the caller)."""
     db = get_session()
     survey = db.get(Survey, contribution.survey_id) if contribution.survey_id else None
     question = db.get(Question, contribution.question_id) if contribution.question_id else None
@@ -75,16 +81,28 @@ def detail(contribution_id: int) -> Any:
         .order_by(AuditEntry.id.desc())
         .limit(50)
     ).all()
+    thread = replies.replies_of(contribution)
+    masker = Masker(db)
+    text = contribution.text if revealed else masker.contributions([contribution])[contribution.id]
+    reply_texts = masker.replies(r for r, _ in thread)
+    if revealed:
+        reply_texts = {r.id: r.message.body if r.message else "" for r, _ in thread}
     return render_template(
         "review/contribution.html",
         c=contribution,
+        text=text,
+        revealed=revealed,
+        spans=stored_spans(db, contribution.id) if revealed else [],
+        health_words=health_flags(db, contribution.id, contribution.text or ""),
+        kinds=KINDS,
+        reply_texts=reply_texts,
         themes_of=theme_view(contribution),
         survey=survey,
         question=question,
         history=history,
         themes=active_themes(),
         statuses=STATUSES,
-        replies=replies.replies_of(contribution),
+        replies=thread,
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,

@@ -23,6 +23,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from bots.personal_data_job import Masker
 from storage.models import (
     Answer,
     Categorisation,
@@ -140,7 +141,21 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
         selectinload(Contribution.quartier),
         selectinload(Contribution.participant),
     )
+    masker = Masker(db)  # personal data masked, as on every page
+    chunk: list[Contribution] = []
     for c in db.scalars(query.options(*options).execution_options(yield_per=BATCH)):
+        chunk.append(c)
+        if len(chunk) >= BATCH:
+            yield from _contribution_chunk(chunk, masker, surveys, questions)
+            chunk = []
+    yield from _contribution_chunk(chunk, masker, surveys, questions)
+
+
+def _contribution_chunk(
+    chunk: list[Contribution], masker: Masker, surveys: dict[Any, Any], questions: dict[Any, Any]
+) -> Iterator[list[Any]]:
+    texts = masker.contributions(chunk)
+    for c in chunk:
         view = theme_view(c)
         suggestion = view.suggestions[0] if view.suggestions else None
         yield [
@@ -161,7 +176,7 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
             if suggestion and suggestion.confidence is not None
             else "",
             ";".join(t.code for t in view.habitant),
-            c.text,
+            texts[c.id],
             len(c.media),
             c.participant.pseudonym if c.participant else "",
         ]
@@ -200,8 +215,19 @@ def _answers_query(filters: Filters) -> Select[Any]:
 
 
 def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
-    rows = get_session().execute(query.execution_options(yield_per=BATCH))
-    for answer, conversation, question, slug, participant, quartier_code in rows:
+    masker = Masker(get_session())
+    chunk: list[Any] = []
+    for row in get_session().execute(query.execution_options(yield_per=BATCH)):
+        chunk.append(row)
+        if len(chunk) >= BATCH:
+            yield from _answer_chunk(chunk, masker)
+            chunk = []
+    yield from _answer_chunk(chunk, masker)
+
+
+def _answer_chunk(chunk: list[Any], masker: Masker) -> Iterator[list[Any]]:
+    texts = masker.answers((row[0].id, row[0].raw_text or "") for row in chunk)
+    for answer, conversation, question, slug, participant, quartier_code in chunk:
         yield [
             answer.id,
             _local(answer.created_at),
@@ -214,7 +240,7 @@ def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
             participant.channel if participant else "",
             participant.language if participant else "",
             plain(answer.value),
-            answer.raw_text,
+            texts[answer.id],
             "oui" if answer.understood else "non",
             "oui" if answer.skipped else "non",
             "oui" if answer.late else "non",
