@@ -154,7 +154,7 @@ INTRODUCED_NAME = re.compile(
     r"([A-ZÀ-Ö][a-zà-öø-ÿ'-]+(?:\s+[A-ZÀ-Ö][\w'-]+)?)"
 )
 TITLED_NAME = re.compile(
-    r"(?<!\w)(?:" + _TITLE + r")\s+(" + _NAME_TOKEN + r"(?:\s+(?:[A-ZÀ-Ö]" + r"[\w'-]*))?)",
+    r"(?<!\w)(?:" + _TITLE + r")\s+(" + _NAME_TOKEN + r"(?:\s+(?-i:[A-ZÀ-Ö])[\w'-]*)?)",
     re.I,
 )
 # Words after a title that are not a name ("chez moi", "Madame la maire").
@@ -281,7 +281,8 @@ _ADDRESS_STOP = frozenset(
     """il elle ils on y a est et ou mais qui que quand depuis tous tous les toute pour avec sans
     chez dans sur en au aux c ca ça je j tu nous vous le la les un une des du de il y ya cest
     sont fait font se ne pas plus vers devant derriere pres à a apres avant encore toujours
-    jamais trop tres bcp beaucoup the""".split()
+    jamais trop tres bcp beaucoup the bat bât bat. batiment bâtiment esc escalier appt apt
+    appart appartement etage étage porte tour entree entrée logement""".split()
 )
 
 
