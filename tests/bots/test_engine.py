@@ -79,9 +79,7 @@ def test_first_contact_says_who_asks_why_and_how_to_stop_then_asks_consent() -> 
     reply = one(result)
     assert reply.key == "welcome"
     assert "Paroles" in reply.text and "STOP" in reply.text
-    assert (
-        "Numéro caché" in reply.text and "INFO" in reply.text
-    )  # pseudonymous, not anonymous
+    assert "Numéro caché" in reply.text and "INFO" in reply.text  # pseudonymous, not anonymous
     # CNIL's advice for chatbots: ask habitants not to write sensitive data, in the same SMS.
     assert "santé" in reply.text and "religion" in reply.text and "politique" in reply.text
     assert reply.choices == ("Oui", "Non")
@@ -386,7 +384,8 @@ def test_info_says_who_keeps_what_for_how_long_and_where_to_ask(word: str) -> No
     assert reply.key == "privacy"
     assert "La Ville de Montreuil garde vos messages 6 mois" in reply.text
     assert "Pas de santé, religion, politique" in reply.text  # CNIL's advice for chatbots
-    assert "OUBLIER" in reply.text and "MES DONNEES" in reply.text and reply.text.endswith("Questions : dpo@montreuil.fr")
+    assert "OUBLIER" in reply.text and "MES DONNEES" in reply.text
+    assert reply.text.endswith("Questions : dpo@montreuil.fr")
 
 
 def test_info_without_settings_names_the_team_and_this_conversation() -> None:

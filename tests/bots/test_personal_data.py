@@ -7,8 +7,8 @@ import pytest
 from bots.personal_data import Marks, Span, detect, detect_many, mask, normalise_phrase
 
 
-def kinds(text: str, marks: Marks = Marks()) -> list[tuple[str, str]]:
-    return [(s.kind, s.text(text)) for s in detect(text, marks)]
+def kinds(text: str, marks: Marks | None = None) -> list[tuple[str, str]]:
+    return [(s.kind, s.text(text)) for s in detect(text, marks or Marks())]
 
 
 @pytest.mark.parametrize(
