@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bots.engine import (
+    Access,
     Context,
+    Fact,
     Incoming,
     Join,
     Privacy,
@@ -688,3 +690,36 @@ def test_oublier_still_works_after_stop() -> None:
     assert one(asked).key == "forget_question"
     erased = step(asked.state, Incoming("oui"), CTX)
     assert kinds(erased) == ["erase"] and one(erased).key == "forget_done"
+
+
+# --- MES DONNEES (RGPD articles 15 and 20) -----------------------------------------------------
+
+
+def _access_ctx() -> Context:
+    since = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    return replace(
+        CTX,
+        access=Access(since, 12, 3, 5, consent_at=since, code="ABCD-EFGH", code_days=7),
+    )
+
+
+def test_mes_donnees_sums_up_then_gives_the_code_only_when_asked() -> None:
+    ctx = _access_ctx()
+    asked = step(CONSENTED, Incoming("Mes données"), ctx)
+    summary = one(asked)
+    assert summary.key == "access_summary" and summary.choices == ("Oui", "Non")
+    assert "Depuis le 02/03/2026 : 12 messages, 3 contributions, 5 réponses" in summary.text
+    assert "Accord le 02/03/2026" in summary.text and "OUBLIER" in summary.text
+    assert asked.facts == () and asked.state.asking == "access"
+    given = step(asked.state, Incoming("oui"), ctx)
+    assert "ABCD-EFGH" in one(given).text and "7 jours" in one(given).text
+    assert given.facts == (Fact("access_code", value="ABCD-EFGH"),)
+    assert given.state.asking == ""
+    declined = step(asked.state, Incoming("non"), ctx)
+    assert one(declined).key == "access_declined" and declined.facts == ()
+
+
+def test_after_mes_donnees_another_message_is_read_as_usual() -> None:
+    asked = step(CONSENTED, Incoming("MES DONNEES"), _access_ctx()).state
+    result = step(asked, Incoming("Le parc est sale"), _access_ctx())
+    assert kinds(result) == ["contribution"] and result.state.asking == "theme"
