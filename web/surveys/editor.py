@@ -13,6 +13,7 @@ meaning what they meant): it is copied.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -170,7 +171,7 @@ def copy(survey_id: int) -> Any:
     spec = survey_from_data(data, original.slug)
     title = dict(spec.title)
     title["fr"] = _("%(title)s (copie)", title=title["fr"])[:200]
-    spec = SurveySpec(spec.key, title, spec.intro, spec.outro, spec.questions, spec.theme)
+    spec = replace(spec, title=title)
     survey = _store(db, spec, _new_slug(db, title["fr"]), _owner_quartier(request.form.get("q")))
     db.commit()
     flash(_("Copie créée : modifiez-la librement."), "success")
@@ -338,6 +339,7 @@ def _replace(db: Session, survey: Survey, spec: SurveySpec, quartier_id: int | N
     """Change a survey nobody has answered yet: its texts, and its questions rewritten."""
     survey.title, survey.intro, survey.outro = dict(spec.title), dict(spec.intro), dict(spec.outro)
     survey.theme_code = spec.theme
+    survey.max_reasks = spec.max_reasks
     survey.quartier_id = quartier_id
     survey.updated_at = datetime.now(UTC)
     survey.questions.clear()
