@@ -56,7 +56,7 @@ from sqlalchemy import Exists, exists, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bots.channels import Channel, Outgoing, SendError, make_channel
+from bots.channels import Channel, Outgoing, SendError, Sent, make_channel
 from bots.quiet_hours import is_quiet
 from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
@@ -232,7 +232,7 @@ def deliver_batch(
                     if not _start(session, outgoing.message_id, worker, clock()):
                         continue
                 try:
-                    provider_id = channel.send(outgoing)
+                    accepted = channel.send(outgoing)
                 except SendError as error:
                     outcome = partial(
                         _failed,
@@ -248,7 +248,7 @@ def deliver_batch(
                     _sent,
                     message_id=outgoing.message_id,
                     worker=worker,
-                    provider_id=provider_id,
+                    accepted=accepted if isinstance(accepted, Sent) else Sent(accepted),
                     now=clock(),
                 )
                 sent += 1
@@ -296,7 +296,9 @@ def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
         address = runtime.vault.decrypt(row.address_enc)
     except ValueError:
         return None
-    return Outgoing(row.id, address, row.body, tuple(row.choices), row.expects)
+    return Outgoing(
+        row.id, address, row.body, tuple(row.choices), row.expects, row.kind, row.participant_id
+    )
 
 
 def _opted_out_since_written() -> Exists:
@@ -328,13 +330,11 @@ def _start(session: Session, message_id: int, worker: str, now: datetime) -> boo
     return False
 
 
-def _sent(
-    session: Session, *, message_id: int, worker: str, provider_id: str, now: datetime
-) -> None:
+def _sent(session: Session, *, message_id: int, worker: str, accepted: Sent, now: datetime) -> None:
     session.execute(
         update(Message)
         .where(Message.id == message_id, Message.claimed_by == worker)
-        .values(status="sent", provider_id=provider_id, sent_at=now)
+        .values(status="sent", provider_id=accepted.provider_id, units=accepted.units, sent_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -65,7 +65,7 @@ def create_app(
 
     from web import auth, cli, health, hooks, inbox, simulator
     from web.backoffice import register as register_backoffice
-    from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
+    from web.hooks import sms, telegram, whatsapp  # noqa: F401  (registers the routes)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
