@@ -15,8 +15,8 @@ their `date_created`.
 WhatsApp: `To`/`From` as `whatsapp:+...`. A message with a `ContentSid` needs no `Body`; the
 fake knows the Content templates given to `add_content(sid, body)` (`{{1}}`... filled from
 `ContentVariables`, the rendered body kept as Twilio keeps it) and refuses others (21655).
-`close_window(number)` makes free-form messages to that WhatsApp number fail with 63016, as Twilio
-does outside the 24-hour window; templates still go. `add_media(data, mime)` serves a file at a
+`close_window(number)` makes free-form messages (and contents WhatsApp did not approve) to that
+number fail with 63016, as Twilio does outside the 24-hour window; approved templates still go. `add_media(data, mime)` serves a file at a
 media URL like Twilio's, only to the account's credentials.
 """
 
@@ -76,6 +76,7 @@ class FakeTwilio:
     messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, oldest first
     contents: dict[str, str] = field(default_factory=dict)  # ContentSid -> body with {{n}}
     closed_windows: set[str] = field(default_factory=set)  # whatsapp:+... outside 24 hours
+    session_only: set[str] = field(default_factory=set)  # contents WhatsApp did not approve
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (data, mime)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -107,9 +108,12 @@ class FakeTwilio:
         """The next requests get these HTTP statuses (e.g. 429, 503), whoever they are for."""
         self.outages.extend(statuses)
 
-    def add_content(self, sid: str, body: str) -> str:
-        """A Content template Twilio knows (approved, for WhatsApp), its body with `{{1}}`..."""
+    def add_content(self, sid: str, body: str, *, approved: bool = True) -> str:
+        """A Content template Twilio knows, its body with `{{1}}`...; one WhatsApp did not
+        approve (a quick reply made for sessions) goes only inside the 24-hour window."""
         self.contents[sid] = body
+        if not approved:
+            self.session_only.add(sid)
         return sid
 
     def close_window(self, number: str) -> None:
@@ -168,6 +172,8 @@ class FakeTwilio:
         if to in self.refused:
             return self._refusal(self.refused[to], to)
         content = form.get("ContentSid", "")
+        if to in self.closed_windows and (not content or content in self.session_only):
+            return self._refusal(63016, to)
         if content:
             if content not in self.contents:
                 return self._refusal(21655, to)
@@ -175,8 +181,6 @@ class FakeTwilio:
             body = re.sub(
                 r"\{\{(\d+)\}\}", lambda m: str(variables.get(m[1], "")), self.contents[content]
             )
-        elif to in self.closed_windows:
-            return self._refusal(63016, to)
         if len(body) > 1600:
             return 400, _error(21617, ERRORS[21617][1], 400)
         record.accepted = True
