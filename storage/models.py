@@ -208,6 +208,9 @@ class Campaign(Base):
     allow_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Why it awaits approval: "conseil" (a conseil citoyen's campaign), "budget" (its estimate
+    # exceeds what is left of the month's budget), or both ("conseil,budget").
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
     launched_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     retour_text: Mapped[str | None] = mapped_column(Text)

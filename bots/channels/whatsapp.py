@@ -32,7 +32,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,18 @@ def template_for(settings: Settings, kind: str, language: str) -> str:
         return ""
     key = f"PAROLES_WHATSAPP_TEMPLATE_{kind.upper()}_{language.upper()}"
     return settings.extra.get(key, "").strip()
+
+
+def template_languages(settings: Settings, kind: str) -> set[str]:
+    """The languages that have an approved template for this kind of message."""
+    prefix = f"PAROLES_WHATSAPP_TEMPLATE_{kind.upper()}_"
+    if kind not in TEMPLATE_KINDS:
+        return set()
+    return {
+        key.removeprefix(prefix).lower()
+        for key, value in settings.extra.items()
+        if key.startswith(prefix) and value.strip()
+    }
 
 
 def quick_reply_for(settings: Settings, buttons: int) -> str:
@@ -183,10 +196,11 @@ class WhatsAppChannel:
     runtime: Runtime
     rate_per_second: float = 20.0
     name: str = NAME
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests fix it
 
     def send(self, message: Outgoing) -> Sent:
         """Free text inside the 24-hour window, the approved template outside it (see above)."""
-        now = datetime.now(UTC)
+        now = self.clock()
         settings = self.runtime.settings
         with self.runtime.sessions() as session:
             who = recipient(session, message.participant_id, settings.default_language)

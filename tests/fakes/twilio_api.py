@@ -16,8 +16,9 @@ WhatsApp: `To`/`From` as `whatsapp:+...`. A message with a `ContentSid` needs no
 fake knows the Content templates given to `add_content(sid, body)` (`{{1}}`... filled from
 `ContentVariables`, the rendered body kept as Twilio keeps it) and refuses others (21655).
 `close_window(number)` makes free-form messages (and contents WhatsApp did not approve) to that
-number fail with 63016, as Twilio does outside the 24-hour window; approved templates still go. `add_media(data, mime)` serves a file at a
-media URL like Twilio's, only to the account's credentials.
+number fail with 63016, as Twilio does outside the 24-hour window; approved templates still go.
+`add_media(data, mime)` serves a file at a media URL like Twilio's, only to the account's
+credentials.
 """
 
 from __future__ import annotations

@@ -129,6 +129,7 @@ def upgrade() -> None:
     sa.Column('allow_quiet_hours', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('hold_reason', sa.String(length=40), nullable=True),
     sa.Column('launched_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('retour_text', sa.Text(), nullable=True),
