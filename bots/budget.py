@@ -22,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from bots.prompts import Catalog
+from bots.survey_preview import run_segments
+from bots.surveys import SurveySpec
 from storage.config import ConfigError, Settings
 from storage.models import Campaign, Message
 
@@ -131,7 +134,9 @@ class Spend:
         return int(round((self.ratio or 0) * 100))
 
 
-def _spend_rows(session: Session, since: datetime, group: Iterable[object]) -> list[tuple]:
+def _spend_rows(
+    session: Session, since: datetime, group: Iterable[object]
+) -> list[tuple[Any, ...]]:
     """Units, the price Twilio reported, units without such a price and messages, per group."""
     priced = Message.price.is_not(None)
     query = (
@@ -148,7 +153,7 @@ def _spend_rows(session: Session, since: datetime, group: Iterable[object]) -> l
             Message.units.is_not(None),
             Message.sent_at >= since,
         )
-        .group_by(*group)  # type: ignore[arg-type]
+        .group_by(*group)
     )
     return [tuple(row) for row in session.execute(query)]
 
@@ -159,7 +164,7 @@ def _euros(
     price = unit_price(settings, channel)
     if price is None:
         return reported if has_price else None
-    return round(reported + unpriced * price, 2)
+    return reported + unpriced * price
 
 
 def month_spend(
@@ -232,11 +237,35 @@ class Check:
         }
 
 
-def check(session: Session, settings: Settings, needed: Mapping[str, int], now: datetime) -> Check:
-    """What `needed` units per channel would leave of this month's budgets."""
-    spends = {s.channel: s for s in month_spend(session, settings, now, needed)}
+def needed(
+    spec: SurveySpec,
+    catalog: Catalog,
+    counts: Mapping[tuple[str, str], int],
+    left_out: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """The units a campaign would spend: on SMS, the segments of a full run in each habitant's
+    language (the longest path, first tries); on WhatsApp, one conversation each (a run fits
+    in one). Habitants left out (`bots.routing.left_out`) cost nothing: nothing goes to them."""
+    units: dict[str, int] = {}
+    per_run: dict[str, int] = {}
+    for (channel, language), n in counts.items():
+        if channel == "sms":
+            if language not in per_run:
+                known = language if language in catalog.language_codes() else "fr"
+                per_run[language] = run_segments(spec, catalog, known)
+            units["sms"] = units.get("sms", 0) + n * per_run[language]
+        elif channel == "whatsapp":
+            units["whatsapp"] = units.get("whatsapp", 0) + n
+    if left_out and "whatsapp" in units:
+        units["whatsapp"] = max(0, units["whatsapp"] - sum(left_out.values()))
+    return units
+
+
+def check(session: Session, settings: Settings, units: Mapping[str, int], now: datetime) -> Check:
+    """What `units` per channel would leave of this month's budgets."""
+    spends = {s.channel: s for s in month_spend(session, settings, now, units)}
     return Check(
-        {c: n for c, n in needed.items() if c in PAID},
+        {c: n for c, n in units.items() if c in PAID},
         {c: s.left for c, s in spends.items()},
         approval_allowed(settings),
     )
