@@ -6,7 +6,8 @@ the bare E.164 number (`bots.phone.whatsapp_address`), so the same number by SMS
 is one participant; this channel adds `whatsapp:` back when it writes. Photos and voice notes are
 downloaded with the account's credentials (Twilio's media URLs require them) into
 `media/whatsapp/`, as Telegram's are into `media/telegram/`; a file Twilio could not serve keeps
-its URL, and the message is recorded either way.
+its URL, the message is recorded either way, and a scheduler job tries again
+(`fetch_missed_media`).
 
 The 24-hour rule. WhatsApp accepts a free-form message only within 24 hours of the habitant's
 last message to us (the customer service window). `send()` decides at sending time, from the
@@ -53,6 +54,7 @@ from bots.channels.twilio_messaging import (
 )
 from bots.channels.twilio_messaging import record_status as record_twilio_status
 from bots.handler import Inbound, Media, Outcome, handle_inbound
+from bots.media_retry import fetch_missed
 from bots.phone import WHATSAPP_PREFIX
 from bots.runtime import Runtime
 from storage.config import Settings
@@ -328,6 +330,14 @@ def fetch(settings: Settings, media: Media) -> Media:
         target.unlink(missing_ok=True)
         return media
     return replace(media, path=relative.as_posix())
+
+
+def fetch_missed_media(runtime: Runtime, now: datetime) -> dict[str, int]:
+    """Download again what a webhook could not (`bots.media_retry`): Twilio keeps the media of
+    a message until the account deletes them."""
+    if not is_configured(runtime.settings):
+        return {"fetched": 0, "failed": 0}
+    return fetch_missed(runtime, NAME, DOWNLOADED, lambda media: fetch(runtime.settings, media))
 
 
 @register(NAME, configured=is_configured)

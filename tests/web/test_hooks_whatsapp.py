@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bots.channels import make_channel
+from bots.channels.whatsapp import fetch_missed_media
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from storage.config import Settings
@@ -265,3 +266,26 @@ def test_the_sender_address_is_normalised_like_a_phone_number(
         participant = session.scalars(select(Participant)).one()
     assert runtime.vault.decrypt(participant.address_enc) == HABITANT
     assert datetime.now(UTC) >= participant.first_seen_at
+
+
+def test_a_file_twilio_could_not_serve_is_fetched_again_by_the_job(
+    whatsapp: WhatsApp, runtime: Runtime, twilio: FakeTwilio
+) -> None:
+    whatsapp.send("Bonjour")
+    whatsapp.send("Oui")
+    photo = twilio.add_media(b"\xff\xd8later", "image/jpeg")
+    served = twilio.media.pop(photo.removeprefix(twilio.base_url))  # Twilio not ready yet: 404
+    whatsapp.send("Voici", NumMedia="1", MediaUrl0=photo, MediaContentType0="image/jpeg")
+    with runtime.sessions() as session:
+        [item] = session.scalars(select(Contribution)).one().media
+    assert item["path"] == "" and item["file_id"] == photo  # recorded anyway, the URL kept
+    assert fetch_missed_media(runtime, datetime.now(UTC)) == {"fetched": 0, "failed": 1}
+    twilio.media[photo.removeprefix(twilio.base_url)] = served
+    assert fetch_missed_media(runtime, datetime.now(UTC)) == {"fetched": 1, "failed": 0}
+    with runtime.sessions() as session:
+        [item] = session.scalars(select(Contribution)).one().media
+        [kept] = session.scalars(
+            select(Message.media).where(Message.direction == "in", Message.body == "Voici")
+        ).one()
+    assert (runtime.settings.media_dir / item["path"]).read_bytes() == b"\xff\xd8later"
+    assert kept["path"] == item["path"]  # the message and its contribution share the file
