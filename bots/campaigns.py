@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bots import routing
+from bots import budget, routing
 from bots.budget import Check
 from bots.channels.whatsapp import NO_TEMPLATE, OUTSIDE_WINDOW
 from bots.engine import Context, QuartierOption, Reply, State, remind, start_survey
@@ -332,6 +332,18 @@ def estimate(session: Session, runtime: Runtime, target: Target, now: datetime) 
         .group_by(Participant.language)
     )
     return Estimate(counts, {language: n for language, n in rows})
+
+
+def budget_check(
+    session: Session, runtime: Runtime, survey_slug: str, target: Target, now: datetime
+) -> Check:
+    """The campaign's estimate (`estimate`, `bots.budget.needed`) against this month's budget."""
+    survey = session.scalars(select(Survey).where(Survey.slug == survey_slug)).one_or_none()
+    if survey is None:
+        raise CampaignError(f"enquête inconnue : {survey_slug}")
+    found = estimate(session, runtime, target, now)
+    units = budget.needed(spec_from_row(survey), runtime.catalog, found.counts, found.left_out)
+    return budget.check(session, runtime.settings, units, now)
 
 
 # --- the jobs -----------------------------------------------------------------------------------

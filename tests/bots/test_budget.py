@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -158,3 +159,16 @@ def test_replies_to_habitants_who_write_are_never_blocked_but_counted(
     assert reply.status == "sent" and reply.units == 1
     assert spends(runtime, datetime.now(UTC))["sms"].used == 51
     assert datetime.now(UTC) - reply.created_at < timedelta(minutes=5)
+
+
+def test_paroles_campaign_launch_refuses_a_campaign_over_the_budget(
+    runtime: Runtime, runner: Any
+) -> None:
+    with transaction(runtime.sessions) as session:
+        for _ in range(3):
+            make_participant(session, runtime, channel="sms")
+    result = runner.invoke(args=["campaign", "launch", "scolarite", "--everyone"])
+    assert result.exit_code != 0
+    assert "budget mensuel dépassé" in result.output and "il en reste 10" in result.output
+    with runtime.sessions() as session:
+        assert session.scalars(select(Campaign)).first() is None

@@ -205,13 +205,6 @@ def _euros(settings: Any, channel: str, units: int) -> str:
     return "" if price is None else f"{units * price:.2f}".replace(".", ",")
 
 
-def _budget_check(db: Session, survey: Survey, target: Target, now: datetime) -> budget.Check:
-    runtime = get_runtime()
-    found = campaigns.estimate(db, runtime, target, now)
-    units = budget.needed(spec_from_row(survey), runtime.catalog, found.counts, found.left_out)
-    return budget.check(db, runtime.settings, units, now)
-
-
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @permission_required("launch_campaigns")
 def create() -> Any:
@@ -256,7 +249,7 @@ def _launch(survey: Survey, target: Target, form: Any) -> Any:
     needs_approval = approval_required(get_session()) and current_user.role == "conseil_citoyen"
     end_write()
     with transaction(runtime.sessions) as session:
-        check = _budget_check(session, survey, target, starts or now)
+        check = campaigns.budget_check(session, runtime, survey.slug, target, starts or now)
         campaign = campaigns.create_campaign(
             session,
             survey.slug,
