@@ -41,11 +41,13 @@ class MonthSpend:
 
 
 def month_spend(db: Session, now: datetime) -> MonthSpend:
+    """The paid channels this deployment sends on, and any other that spent this month."""
     settings = get_runtime().settings
-    channels = configured_channels(settings)
+    configured = configured_channels(settings)
+    spends = budget.month_spend(db, settings, now, budget.PAID)
     return MonthSpend(
-        budget.month_spend(db, settings, now, channels),
-        [c for c in budget.campaign_spend(db, settings, now) if c.channel in channels],
+        [s for s in spends if s.channel in configured or s.messages],
+        budget.campaign_spend(db, settings, now),
         str(
             format_date(
                 now.astimezone(ZoneInfo(settings.timezone)).date().replace(day=1), "d MMMM y"
