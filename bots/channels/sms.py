@@ -13,7 +13,8 @@ callbacks are shared with WhatsApp (`bots/channels/twilio_messaging.py`).
 
 Errors are sorted for the outbox: a number that cannot receive SMS (`unreachable`) marks the
 participant, a busy or broken Twilio (`transient`) is retried later, anything else fails once.
-A send interrupted by a crash after Twilio accepted it is settled by looking it up in Twilio's
+A send interrupted by a crash after Twilio accepted it, or answered by a 5xx or no answer at all
+(Twilio may have accepted it: an `ambiguous` failure), is settled by looking it up in Twilio's
 list of messages (`SmsChannel.find_sent`), so it is neither lost nor sent twice.
 """
 

@@ -1,11 +1,12 @@
 """What the SMS and WhatsApp channels share: one Twilio account, one Messages API, one status path.
 
 Both channels send through the same `twilio` client (`make_client`), sort Twilio's errors the
-same way for the outbox (`send_error`), settle a send interrupted by a crash by listing what Twilio
-holds for the number (`TwilioSender.find_sent`), and record Twilio's status callbacks on their
-outbox rows (`record_status`), including WhatsApp's `read` and the price Twilio reports. What
-differs stays in each channel: SMS shapes GSM-7 segments, WhatsApp minds the 24-hour window and
-its templates.
+same way for the outbox (`send_error`; a 5xx, or a connection lost after the request left, is
+`ambiguous`: Twilio may have the message), settle a send interrupted by a crash or ambiguous by
+listing what Twilio holds for the number (`TwilioSender.find_sent`), and record Twilio's status
+callbacks on their outbox rows (`record_status`), including WhatsApp's `read` and the price
+Twilio reports. What differs stays in each channel: SMS shapes GSM-7 segments, WhatsApp minds
+the 24-hour window and its templates.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
+from urllib3.exceptions import NewConnectionError
 
 from bots.channels import SendError
 from bots.phone import masked
@@ -69,8 +71,22 @@ def send_error(error: TwilioRestException, to: str, unreachable: Collection[str]
     if code in UNREACHABLE_CODES or code in unreachable:
         log.info("message to %s cannot be delivered (%s)", masked(to), code)
         return SendError(reason, transient=False, unreachable=True, code=code)
-    transient = error.status == 429 or error.status >= 500
+    if error.status >= 500:
+        # Twilio may have accepted the message before failing to answer: settle it with
+        # Twilio's list (`find_sent`) before any retry, never resend blindly.
+        return SendError(reason, transient=True, ambiguous=True, code=code or str(error.status))
+    transient = error.status == 429
     return SendError(reason, transient=transient, code=code or str(error.status))
+
+
+def never_reached(error: Exception) -> bool:
+    """Whether the request certainly never reached Twilio (no connection could be opened)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError) and error.args:
+        reason = getattr(error.args[0], "reason", error.args[0])
+        return isinstance(reason, NewConnectionError)
+    return False
 
 
 def lookup_error(error: Exception) -> SendError:
@@ -105,7 +121,11 @@ class TwilioSender:
         except TwilioRestException as error:
             raise send_error(error, to, unreachable) from error
         except (requests.RequestException, TwilioException) as error:
-            raise SendError(f"twilio unreachable: {error}", transient=True) from error
+            reason = f"twilio unreachable: {error}"
+            if never_reached(error):
+                raise SendError(reason, transient=True) from error
+            # A read timeout, a connection dropped mid-answer: Twilio may have the message.
+            raise SendError(reason, transient=True, ambiguous=True, code="ambiguous") from error
 
     def find_sent(
         self, to: str, since: datetime, mine: Callable[[MessageInstance], bool]

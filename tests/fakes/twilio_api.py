@@ -3,8 +3,9 @@
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` as Twilio does (HTTP basic auth with
 the account SID and auth token, form-encoded parameters, a JSON message resource or a JSON error
 with Twilio's code), and records every request so tests can read what the real `twilio` client
-sent. It can be told to refuse one number with an error code, or to fail the next requests with
-an HTTP status (429, 500...) to exercise retries.
+sent. It can be told to refuse one number with an error code, to fail the next requests with
+an HTTP status (429, 500...) to exercise retries, or to accept the next messages and answer 500
+all the same (`accept_then_fail`: Twilio has the message, the client believes it failed).
 
 `GET` on the same URL lists the messages it accepted, as `client.messages.list()` reads them:
 filtered by `To`, `From` and `DateSent` / `DateSent<` / `DateSent>` (a message not yet sent has
@@ -74,6 +75,7 @@ class FakeTwilio:
     requests: list[Recorded] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)  # number -> Twilio error code
     outages: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
+    after_accept: list[int] = field(default_factory=list)  # accept the next sends, then fail
     messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, oldest first
     contents: dict[str, str] = field(default_factory=dict)  # ContentSid -> body with {{n}}
     closed_windows: set[str] = field(default_factory=set)  # whatsapp:+... outside 24 hours
@@ -127,6 +129,10 @@ class FakeTwilio:
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
         self.media[path] = (data, mime)
         return self.base_url + path
+
+    def accept_then_fail(self, *statuses: int) -> None:
+        """The next sends are accepted (Twilio has them) but answered with these statuses."""
+        self.after_accept.extend(statuses)
 
     def sent(self) -> list[dict[str, str]]:
         """The form of every message Twilio accepted, in order."""
@@ -187,6 +193,9 @@ class FakeTwilio:
         record.accepted = True
         message = self._message({**form, "Body": body})
         self.messages.append(message)
+        if self.after_accept:
+            status = self.after_accept.pop(0)
+            return status, _error(20500, "Internal Server Error", status)
         return 201, message
 
     def _refusal(self, code: int, to: str) -> tuple[int, Any]:

@@ -35,8 +35,8 @@ from web.hooks.twilio import (
 def parse_inbound(form: MultiDict[str, str]) -> Inbound:
     """Twilio's incoming-message parameters as an `Inbound`: the sender in E.164, text whole."""
     sid = message_sid(form)
-    if not sid or not form.get("From"):
-        refuse(400, "MessageSid and From are required")
+    if not form.get("From"):
+        refuse(400, "From is required")
     return Inbound(
         channel=NAME,
         address=sender_address(form["From"]),

@@ -9,6 +9,7 @@ ends TLS, `request.url` says `http://internal-host/...`, so the URL is rebuilt f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -30,6 +31,7 @@ from web.db import get_runtime
 MEDIA_KINDS = {"image": "photo", "audio": "audio", "video": "video"}
 DOCUMENTS = frozenset({"application/pdf"})
 MAX_MEDIA = 10  # Twilio announces 10 attachments at most
+SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
 def signed_url() -> str:
@@ -84,15 +86,24 @@ def parse_media(form: MultiDict[str, str], *, audio: str = "audio") -> tuple[Med
 
 
 def message_sid(form: MultiDict[str, str]) -> str:
-    return form.get("MessageSid") or form.get("SmsSid") or ""
+    """The message's SID, refused (400) unless it is one: `SM` or `MM` and 32 hex digits, and
+    `SmsSid`, when Twilio sends it too, the same. Twilio's signature glues names and values
+    together, so without this a captured request could be replayed with `NumMedia` moved into
+    the SID (`MessageSid=SM…NumMedia0`) and the same signature, under a "new" SID."""
+    sid = form.get("MessageSid", "")
+    if not SID.fullmatch(sid):
+        refuse(400, "MessageSid must be SM or MM followed by 32 hexadecimal digits")
+    if "SmsSid" in form and form["SmsSid"] != sid:
+        refuse(400, "SmsSid differs from MessageSid")
+    return sid
 
 
 def status_report(form: MultiDict[str, str]) -> StatusReport:
     """A status callback's parameters; 400 without the message and its status."""
     sid = message_sid(form)
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""
-    if not sid or not status:
-        refuse(400, "MessageSid and MessageStatus are required")
+    if not status:
+        refuse(400, "MessageStatus is required")
     return StatusReport(
         sid=sid,
         status=status,

@@ -37,8 +37,8 @@ def parse_inbound(form: MultiDict[str, str]) -> Inbound:
     """Twilio's WhatsApp parameters as an `Inbound`: the sender as a bare E.164 number."""
     sid = message_sid(form)
     sender = form.get("From", "")
-    if not sid or not sender:
-        refuse(400, "MessageSid and From are required")
+    if not sender:
+        refuse(400, "From is required")
     text = form.get("Body") or form.get("ButtonText") or ""
     return Inbound(
         channel=NAME,

@@ -103,3 +103,21 @@ def test_with_whatsapp_the_poster_and_the_codes_offer_a_wa_me_link_and_qr_code(
     assert poster.count('src="data:image/svg+xml') == 2  # Telegram's QR code and WhatsApp's
     runtime.settings = dataclasses.replace(runtime.settings, twilio_whatsapp_from="")
     assert "wa.me" not in client.get(f"/affiches/{code_id(runtime, 'FETE-NORD')}").text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("campaign", "x"), ("campaign", "999999"), ("survey", "abc"), ("survey", "-1")],
+)
+def test_a_campaign_or_survey_that_is_no_choice_is_said_next_to_its_field(
+    client: Any, runtime: Runtime, territory: Territory, field: str, value: str
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    response = post(client, "/affiches/", {"code": "ECOLE-NORD", field: value})
+    assert response.status_code == 422
+    text = html.unescape(response.text)
+    assert f'aria-describedby="err-{field}"' in text
+    assert "de la liste (ou aucune)" in text.split(f'id="err-{field}">')[1].split("</span>")[0]
+    assert 'value="ECOLE-NORD"' in text  # what was typed is kept
+    with runtime.sessions() as session:
+        assert session.scalars(select(JoinCode).where(JoinCode.code == "ECOLE-NORD")).all() == []
