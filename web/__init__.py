@@ -63,7 +63,7 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
 
-    from web import auth, cli, health, hooks, inbox, simulator
+    from web import auth, cli, field, health, hooks, inbox, simulator
     from web.backoffice import register as register_backoffice
     from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
 
@@ -74,6 +74,7 @@ def create_app(
     app.register_blueprint(health.bp)
     register_backoffice(app)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(field.bp)
     cli.init_app(app)
 
     app.add_url_rule("/", endpoint="index", view_func=inbox.home)

@@ -46,12 +46,15 @@ ROLE_LABELS = {
     "chef_de_projet": _l("Chef de projet"),
     "conseil_citoyen": _l("Conseil citoyen"),
     "lecteur": _l("Lecteur"),
+    "intervenant": _l("Intervenant (terrain)"),
 }
+# Everyone but the intervenant, who sees the field pages and their own entries, nothing else.
+STAFF_ROLES = frozenset(ROLES) - {"intervenant"}
 
 # What each role may do. Reading is scoped to the account's quartiers for conseils citoyens.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": frozenset(ROLES),
-    "export": frozenset(ROLES),
+    "read": STAFF_ROLES,
+    "export": STAFF_ROLES,
     "categorise": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
     "reply": frozenset({"administrateur", "chef_de_projet"}),
     "manage_themes": frozenset({"administrateur", "chef_de_projet"}),
@@ -62,7 +65,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "launch_campaigns": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
     "approve_campaigns": frozenset({"administrateur", "chef_de_projet"}),
     "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    # The field pages (/terrain/): record what was heard, a survey face to face, paper sheets.
+    "field": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen", "intervenant"}),
 }
+# Roles that must name their quartiers, and only ever see those.
+SCOPED_ROLES = frozenset({"conseil_citoyen", "intervenant"})
 
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
@@ -91,7 +98,7 @@ class StaffUser:
 
     @property
     def sees_all_quartiers(self) -> bool:
-        return self.role in ("administrateur", "chef_de_projet", "lecteur")
+        return self.role not in SCOPED_ROLES
 
     @property
     def role_label(self) -> str:
@@ -145,8 +152,9 @@ def create_user(
         if quartier is None:
             raise ValueError(f"quartier inconnu : {code}")
         quartiers.append(quartier)
-    if role == "conseil_citoyen" and not quartiers:
-        raise ValueError("un compte conseil citoyen a besoin d'au moins un quartier (--quartier)")
+    if role in SCOPED_ROLES and not quartiers:
+        who = "conseil citoyen" if role == "conseil_citoyen" else "intervenant"
+        raise ValueError(f"un compte {who} a besoin d'au moins un quartier (--quartier)")
     user = User(
         email=email,
         name=name,
@@ -292,7 +300,8 @@ def _safe_next() -> str:
     """Only a path of this site: never an open redirect to another host."""
     target = request.args.get("next", "")
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("inbox.index")
+        # An intervenant works in the field pages; everyone else starts at the inbox.
+        return url_for("inbox.index" if current_user.can("read") else "field.index")
     return target
 
 

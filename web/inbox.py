@@ -27,7 +27,12 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
 
 
-CHANNELS = {"telegram": "Telegram", "sms": "SMS", "simulator": _l("Simulateur")}
+CHANNELS = {
+    "telegram": "Telegram",
+    "sms": "SMS",
+    "simulator": _l("Simulateur"),
+    "terrain": _l("Terrain"),
+}
 # Kinds of attachment as the channels name them (bots.handler.Media.kind).
 ATTACHMENTS = {
     "photo": _l("photo"),
@@ -49,6 +54,8 @@ def _labels() -> dict[str, Any]:
 
 
 def home() -> Any:
+    if current_user.is_authenticated and not current_user.can("read"):
+        return redirect(url_for("field.index"))  # an intervenant works in the field pages
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     return redirect(url_for("auth.login"))
