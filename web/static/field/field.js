@@ -73,7 +73,7 @@
         li.appendChild(what);
         li.appendChild(words);
         var form = document.querySelector("form[data-queue]");
-        if (form && form.action === item.url) {
+        if (form && target(form) === item.url) {
           var retake = document.createElement("button");
           retake.type = "button";
           retake.className = "secondary";
@@ -103,6 +103,11 @@
       var text = form.querySelector("textarea");
       if (text) { text.focus(); }
     });
+  }
+
+  // Not `form.action`: a field named "action" (the field action's list) hides that property.
+  function target(form) {
+    return new URL(form.getAttribute("action") || location.href, location.href).href;
   }
 
   function formData(form) {
@@ -155,7 +160,7 @@
     event.preventDefault();
     var data = formData(form);
     data.client_id = newId();
-    var item = { client_id: data.client_id, url: form.action, data: data, saved_at: new Date().toISOString() };
+    var item = { client_id: data.client_id, url: target(form), data: data, saved_at: new Date().toISOString() };
     put(item).then(function () {
       clearForm(form);
       say(box ? box.dataset.saved : "");
@@ -209,6 +214,7 @@
     busy = true;
     return all().then(function (items) {
       var pending = items.filter(function (i) { return !i.errors; });
+      pending.sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; }); // oldest first
       if (!pending.length) { return undefined; }
       return fetchToken().then(function (token) {
         return pending.reduce(function (chain, item) {
@@ -237,8 +243,27 @@
     });
   }
 
+  // The action, quartier and language stay chosen from one habitant to the next, even when
+  // the page comes from the worker's cache: the last choice is kept on the phone.
+  function keepChoices(form) {
+    var asked = new URLSearchParams(location.search);
+    Array.prototype.forEach.call(form.querySelectorAll("select[data-keep]"), function (select) {
+      var key = "paroles-terrain:" + select.name;
+      var saved = null;
+      try { saved = localStorage.getItem(key); } catch (e) { saved = null; }
+      // The link's choice first (a cached page may be another URL's copy), then the last one.
+      var wanted = asked.get(select.name) || saved;
+      var known = wanted !== null && Array.prototype.some.call(select.options, function (o) { return o.value === wanted; });
+      if (known) { select.value = wanted; }
+      var remember = function () { try { localStorage.setItem(key, select.value); } catch (e) { /* private mode */ } };
+      select.addEventListener("change", remember);
+      remember();
+    });
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("form[data-queue]"), function (form) {
     form.addEventListener("submit", onSubmit);
+    keepChoices(form);
   });
   Array.prototype.forEach.call(document.querySelectorAll("select[data-suggest]"), suggest);
   if (box && "serviceWorker" in navigator) {
