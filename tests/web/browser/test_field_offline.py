@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from playwright.sync_api import expect
-
 from sqlalchemy import select
 
 from bots.runtime import Runtime
