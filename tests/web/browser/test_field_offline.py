@@ -41,7 +41,10 @@ def write(page: Any, text: str) -> None:
 
 
 def test_entries_wait_offline_survive_a_reload_and_go_once_when_the_network_returns(
-    page: Any, runtime: Runtime, territory: Territory, field: Field  # noqa: F811
+    page: Any,
+    runtime: Runtime,
+    territory: Territory,
+    field: Field,  # noqa: F811
 ) -> None:
     log_in_field(page, territory)
     page.goto(f"/terrain/?action={field.action_nord}")  # the worker now controls the page
