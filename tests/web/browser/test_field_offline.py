@@ -100,3 +100,36 @@ def test_entries_wait_offline_survive_a_reload_and_go_once_when_the_network_retu
         texts = [c.text for c in session.scalars(select(Contribution))]
         assert texts.count("Il manque un passage piéton devant l'école") == 1
     assert page.errors == ["Failed to load resource: net::ERR_FAILED"]  # the answer we cut
+
+
+def test_a_paper_sheet_typed_in_offline_waits_and_is_recorded_through_the_engine(
+    page: Any,
+    runtime: Runtime,
+    territory: Territory,
+    field: Field,  # noqa: F811
+) -> None:
+    from storage.models import Answer, Conversation
+
+    log_in_field(page, territory)
+    url = f"/terrain/enquetes/{field.campaign_nord}/saisie"
+    page.goto(url)
+    page.goto(url)  # now under the worker, which keeps this page too
+    wait_until_kept_offline(page)
+    page.wait_for_function(f"() => caches.match('{url}').then(r => !!r)")
+    page.context.set_offline(True)
+    page.reload()
+    page.get_by_role("group", name="1. Avez-vous un enfant").get_by_label("Oui").check()
+    helpers = page.get_by_role("group", name="2. Qui l'aide")
+    helpers.get_by_label("Une association").check()
+    helpers.get_by_label("L'école").check()
+    page.get_by_label("5. Une idée").fill("Un soutien le samedi matin")
+    page.get_by_role("button", name="Enregistrer la feuille").click()
+    count = page.locator(".waiting-count")
+    expect(count).to_have_text(re.compile("^1 entrée"))
+    page.context.set_offline(False)
+    expect(count).to_have_text(re.compile("^Aucune"))
+    with runtime.sessions() as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert conversation.status == "finished"
+        values = [a.value for a in session.scalars(select(Answer).order_by(Answer.id))]
+        assert values == ["oui", ["association", "ecole"], None, None, "Un soutien le samedi matin"]
