@@ -21,7 +21,7 @@ the habitant's message, the facts written by the handler's `Recorder`. What the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -148,7 +148,7 @@ def invite(session: Session, runtime: Runtime, phone: str, entry: Entry, now: da
         participant.quartier_id = entry.quartier_id
     if participant.joined_via is None:
         participant.joined_via = entry.action_code
-    state = State(language=entry.language) if not participant.state else state
+    state = replace(state, language=entry.language)  # asked in the language they spoke
     result = engine.step(state, Incoming(at=now), build_context(session, runtime, state, None))
     participant.state = result.state.to_json()
     participant.language = result.state.language

@@ -103,12 +103,23 @@ def test_a_habitant_who_wants_news_gets_only_the_consent_question_by_sms(
     login_as(client, territory.users["intervenant"])
     response = send_json(client, entry(territory, field, telephone="06 12 34 56 78"))
     assert response.status_code == 201 and response.json["invited"] is True
+    english = send_json(
+        client,
+        entry(
+            territory, field, client_id="d1b2c3d4e5f60718", langue="en", telephone="07 81 23 45 67"
+        ),
+    )
+    assert english.json["invited"] is True
     again = send_json(
         client, entry(territory, field, client_id="b1b2c3d4e5f60718", telephone="+33612345678")
     )
     assert again.json["invited"] is False  # the question already waits for them
     with runtime.sessions() as session:
-        sms = session.scalars(select(Participant).where(Participant.channel == "sms")).one()
+        sms = session.scalars(
+            select(Participant).where(
+                Participant.channel == "sms", Participant.address_mask.endswith("78")
+            )
+        ).one()
         assert sms.consent_at is None and sms.joined_via == "porte-nord"
         assert sms.quartier_id == territory.nord
         [question] = session.scalars(select(Message).where(Message.participant_id == sms.id)).all()
@@ -116,7 +127,13 @@ def test_a_habitant_who_wants_news_gets_only_the_consent_question_by_sms(
         assert question.choices == ["Oui", "Non"]
         # The entry itself stays anonymous: the number is not linked to what was said.
         contributions = session.scalars(select(Contribution)).all()
-        assert len(contributions) == 2 and all(c.participant_id != sms.id for c in contributions)
+        english_sms = session.scalars(
+            select(Message.body)
+            .join(Participant, Participant.id == Message.participant_id)
+            .where(Participant.language == "en", Participant.channel == "sms")
+        ).one()
+        assert english_sms.startswith("Hello!"), english_sms
+        assert len(contributions) == 3 and all(c.participant_id != sms.id for c in contributions)
 
 
 def test_the_field_pages_and_the_own_entries(
@@ -166,4 +183,4 @@ def test_an_unreadable_payload_is_answered_and_nothing_is_lost(
         content_type="application/json",
         headers={"X-CSRFToken": token},
     )
-    assert response.status_code in (400, 404)
+    assert response.status_code == 400 and "texte" in response.json["errors"]
