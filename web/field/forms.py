@@ -12,25 +12,13 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from bots.phone import InvalidPhone, french_mobile
+from web.diversity import AGE_RANGES, GENDERS
+
+__all__ = ["AGE_RANGES", "GENDERS"]
 
 MAX_TEXT = 5000
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
-# Self-declared, never required; "non_dit" is "ne souhaite pas répondre", always offered.
-AGE_RANGES = {
-    "moins_18": _l("Moins de 18 ans"),
-    "18_25": _l("18 à 25 ans"),
-    "26_40": _l("26 à 40 ans"),
-    "41_60": _l("41 à 60 ans"),
-    "61_plus": _l("61 ans et plus"),
-    "non_dit": _l("Ne souhaite pas répondre"),
-}
-GENDERS = {
-    "femme": _l("Femme"),
-    "homme": _l("Homme"),
-    "autre": _l("Autre"),
-    "non_dit": _l("Ne souhaite pas répondre"),
-}
 ACTION_KINDS = {
     "porte_a_porte": _l("Porte-à-porte"),
     "stand": _l("Stand (marché, sortie d'école)"),
