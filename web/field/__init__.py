@@ -8,8 +8,13 @@ an action or a campaign outside it is refused with 403.
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("field", __name__, url_prefix="/terrain")
 
-from web.field import entries, offline, paper, survey  # noqa: E402, F401  (registers the routes)
+
+def register(app: Flask) -> None:
+    """Register the area's blueprint (its modules add their routes to it) on the app."""
+    from web.field import entries, offline, paper, survey  # noqa: F401  (adds the routes)
+
+    app.register_blueprint(bp)

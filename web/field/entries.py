@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from bots.field import Entry, record_entry
 from storage.models import Contribution, JoinCode, Theme
+from web.audit_log import audit
 from web.auth import permission_required
-from web.categorise import audit
 from web.db import end_write, get_runtime, get_session
 from web.field import bp
 from web.field.forms import ACTION_KINDS, AGE_RANGES, GENDERS, MISSING_TEXT, read_entry, value
