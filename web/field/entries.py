@@ -14,13 +14,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from bots.field import Entry, record_entry
-from storage.models import Contribution, JoinCode, Theme
+from storage.models import Categorisation, Contribution, JoinCode, Theme
 from web.audit_log import audit
 from web.auth import permission_required
 from web.db import end_write, get_runtime, get_session
@@ -168,34 +168,23 @@ def add_action() -> Any:
 @permission_required("field")
 def mine() -> Any:
     """The account's own latest entries (never other people's): what they wrote down."""
-    rows = (
-        get_session()
-        .execute(
-            select(Contribution, JoinCode.action)
-            .outerjoin(JoinCode, JoinCode.id == Contribution.action_id)
-            .where(Contribution.intervenant_id == current_user.id, Contribution.kind == "free")
-            .order_by(Contribution.id.desc())
-            .limit(MY_ENTRIES)
-        )
-        .all()
-    )
-    return render_template("field/mine.html", rows=rows)
-
-
-@bp.route("/suggestion", methods=["GET"])
-@permission_required("field")
-def suggestion() -> Any:
-    """The thème the model would suggest for a text (shown next to the thème list)."""
-    from web.suggestions.service import active_model
-
-    text = request.args.get("texte", "")[:2000]
-    model = active_model(get_runtime()) if text.strip() else None
-    if model is None:
-        return jsonify({"theme": None})
-    found = model.suggest(text)
-    if found.theme is None:
-        return jsonify({"theme": None})
-    theme = get_session().scalars(select(Theme).where(Theme.code == found.theme)).one_or_none()
-    if theme is None:
-        abort(404)
-    return jsonify({"theme": theme.code, "name": theme.name})
+    db = get_session()
+    rows = db.execute(
+        select(Contribution, JoinCode.action)
+        .outerjoin(JoinCode, JoinCode.id == Contribution.action_id)
+        .where(Contribution.intervenant_id == current_user.id, Contribution.kind == "free")
+        .order_by(Contribution.id.desc())
+        .limit(MY_ENTRIES)
+    ).all()
+    # The thème each entry was given (by the intervenant), or the one the model suggested since.
+    given: dict[int, tuple[str, str]] = {}
+    for contribution_id, name, source in db.execute(
+        select(Categorisation.contribution_id, Theme.name, Categorisation.source)
+        .join(Theme, Theme.id == Categorisation.theme_id)
+        .where(Categorisation.contribution_id.in_([row[0].id for row in rows]))
+        .order_by(case((Categorisation.source == "staff", 0), else_=1), Categorisation.id)
+    ):
+        given.setdefault(contribution_id, (name, source))
+    response = make_response(render_template("field/mine.html", rows=rows, themes=given))
+    response.headers["Cache-Control"] = "no-store"  # never kept by the offline worker
+    return response

@@ -184,3 +184,22 @@ def test_an_unreadable_payload_is_answered_and_nothing_is_lost(
         headers={"X-CSRFToken": token},
     )
     assert response.status_code == 400 and "texte" in response.json["errors"]
+
+
+def test_own_entries_show_the_theme_given_or_the_one_suggested_since(
+    client: Any, runtime: Runtime, territory: Territory, field: Field
+) -> None:
+    from storage.db import transaction
+    from storage.models import Theme
+
+    login_as(client, territory.users["intervenant"])
+    send_json(client, entry(territory, field, theme="cadre-de-vie"))
+    send_json(client, entry(territory, field, client_id="f1b2c3d4e5f60718", texte="Pas de bus"))
+    with transaction(runtime.sessions) as session:
+        bus = session.scalars(select(Contribution).where(Contribution.text == "Pas de bus")).one()
+        emploi = session.scalars(select(Theme).where(Theme.code == "emploi")).one()
+        session.add(Categorisation(contribution_id=bus.id, theme_id=emploi.id, source="suggestion"))
+    response = client.get("/terrain/mes-entrees")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "badge confirmed" in page and "thème suggéré" in page

@@ -18,7 +18,6 @@ ROUTES = [
     ("GET", "/terrain/mes-entrees"),
     ("GET", "/terrain/enquetes"),
     ("GET", "/terrain/jeton"),
-    ("GET", "/terrain/suggestion?texte=poubelles"),
 ]
 
 

@@ -134,8 +134,6 @@
       else if (field.tagName === "SELECT") { field.selectedIndex = 0; }
       else { field.value = ""; }
     });
-    var hint = form.querySelector(".suggestion");
-    if (hint) { hint.textContent = ""; }
   }
 
   function onSubmit(event) {
@@ -226,23 +224,6 @@
     }).then(function () { busy = false; return render(); });
   }
 
-  function suggest(select) {
-    var form = select.form;
-    var text = form.querySelector("textarea");
-    var hint = form.querySelector(".suggestion");
-    if (!text || !hint) { return; }
-    text.addEventListener("change", function () {
-      if (!navigator.onLine || !text.value.trim()) { return; }
-      fetch(select.dataset.suggest + "?texte=" + encodeURIComponent(text.value), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : { theme: null }; })
-        .then(function (body) {
-          hint.textContent = body.theme ? hint.dataset.label + " " + body.name : "";
-          if (body.theme && !select.value) { select.value = body.theme; }
-        })
-        .catch(function () { hint.textContent = ""; });
-    });
-  }
-
   // The action, quartier and language stay chosen from one habitant to the next, even when
   // the page comes from the worker's cache: the last choice is kept on the phone.
   function keepChoices(form) {
@@ -265,7 +246,6 @@
     form.addEventListener("submit", onSubmit);
     keepChoices(form);
   });
-  Array.prototype.forEach.call(document.querySelectorAll("select[data-suggest]"), suggest);
   if (box && "serviceWorker" in navigator) {
     navigator.serviceWorker.register(box.dataset.worker, { scope: "/terrain/" }).catch(function () {});
   }

@@ -8,7 +8,7 @@
 
 var CACHE = "paroles-terrain-1";
 var START = ["/terrain/", "/static/paroles.css", "/static/field/field.css", "/static/field/field.js", "/static/backoffice.js"];
-var NEVER = ["/terrain/jeton", "/terrain/sw.js", "/terrain/suggestion"];
+var NEVER = ["/terrain/jeton", "/terrain/sw.js", "/terrain/mes-entrees"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
