@@ -25,6 +25,8 @@ from flask_login import current_user
 from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.counts import Scope
 from web.db import get_runtime, get_session
+from web.evaluation import actions
+from web.evaluation.actions import FieldFigures
 from web.evaluation.indicators import (
     MAX_MONTHS,
     Indicators,
@@ -40,7 +42,7 @@ from web.texts import localised
 from web.theme_state import THEME_STATES
 
 bp = Blueprint("dashboard", __name__, url_prefix="/tableau-de-bord")
-TABLES = ("synthese", "diversite", "themes", "enquetes")
+TABLES = ("synthese", "diversite", "actions", "themes", "enquetes")
 HIDDEN_RATE = "—"
 
 
@@ -92,6 +94,12 @@ def _indicators(period: Period, scope: Scope) -> Indicators:
     )
 
 
+def _field(period: Period, scope: Scope) -> FieldFigures:
+    timezone = get_runtime().settings.timezone
+    bounds = period.bounds(timezone)
+    return actions.compute(get_session(), bounds[0], bounds[-1], scope, timezone)
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -125,6 +133,7 @@ def index() -> Any:
     period, problems = chosen_period(request.args, _today())
     scope = chosen_scope(request.args)
     found = _indicators(period, scope)
+    field = _field(period, scope)
     quartiers = visible_quartiers()
     args = {
         "du": month_key(period.first),
@@ -134,6 +143,7 @@ def index() -> Any:
     return render_template(
         "evaluation/dashboard.html",
         found=found,
+        field=field,
         problems=problems,
         period=period,
         scope=scope,
@@ -168,12 +178,19 @@ def export(table: str, fmt: str) -> Any:
     period, _problems = chosen_period(request.args, _today())
     scope = chosen_scope(request.args)
     found = _indicators(period, scope)
-    columns, rows = {
-        "synthese": _summary,
-        "diversite": _diversity,
-        "themes": _themes,
-        "enquetes": _surveys,
-    }[table](found, scope)
+    field = _field(period, scope)
+    if table == "actions":
+        columns, rows = _actions(field)
+    else:
+        columns, rows = {
+            "synthese": _summary,
+            "diversite": _diversity,
+            "themes": _themes,
+            "enquetes": _surveys,
+        }[table](found, scope)
+    if table == "diversite":
+        for name, declared in (("age", field.by_age), ("genre", field.by_gender)):
+            rows += [[name, label, cell.shown] for label, cell in declared]
     filters = {"du": month_key(period.first), "au": month_key(period.last)}
     if scope.quartier is not None:
         filters["quartier"] = str(scope.quartier)
@@ -213,6 +230,31 @@ def _diversity(found: Indicators, scope: Scope) -> Table:
         for value, cell in breakdown.rows:
             rows.append([name, value or "(non renseigné)", cell.shown])
     return ("dimension", "valeur", "participants"), rows
+
+
+def _actions(field: FieldFigures) -> Table:
+    columns = (
+        "code",
+        "action",
+        "quartier",
+        "jours",
+        "participants",
+        "nouveaux_participants",
+        "contributions",
+    )
+    rows = [
+        [
+            row.code,
+            row.name,
+            row.quartier,
+            row.days,
+            row.participants.shown,
+            row.new.shown,
+            row.contributions,
+        ]
+        for row in field.actions
+    ]
+    return columns, rows
 
 
 def _themes(found: Indicators, scope: Scope) -> Table:
