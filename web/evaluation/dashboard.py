@@ -178,8 +178,9 @@ def export(table: str, fmt: str) -> Any:
     period, _problems = chosen_period(request.args, _today())
     scope = chosen_scope(request.args)
     found = _indicators(period, scope)
-    field = _field(period, scope)
-    if table == "actions":
+    # The field figures only for the two tables that show them.
+    field = _field(period, scope) if table in ("actions", "diversite") else None
+    if field is not None and table == "actions":
         columns, rows = _actions(field)
     else:
         columns, rows = {
@@ -188,7 +189,7 @@ def export(table: str, fmt: str) -> Any:
             "themes": _themes,
             "enquetes": _surveys,
         }[table](found, scope)
-    if table == "diversite":
+    if field is not None and table == "diversite":
         for name, declared in (("age", field.by_age), ("genre", field.by_gender)):
             rows += [[name, label, cell.shown] for label, cell in declared]
     filters = {"du": month_key(period.first), "au": month_key(period.last)}
