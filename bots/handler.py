@@ -79,6 +79,16 @@ class Media:
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """What brought a message from the field (`bots.field`): the action (a join code's id), the
+    intervenant's account, and the campaign whose survey they run face to face."""
+
+    action_id: int | None = None
+    intervenant_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What a channel adapter makes of a provider's payload."""
 
@@ -89,6 +99,7 @@ class Inbound:
     media: tuple[Media, ...] = ()
     start_code: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: FieldSource | None = None
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,7 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
         ),
         ctx,
     )
-    recorder = _Recorder(session, runtime, participant, inbound, message, now)
+    recorder = Recorder(session, runtime, participant, inbound, message, now)
     for fact in result.facts:
         recorder.apply(fact)
     reply_ids: list[int] = []
@@ -362,8 +373,11 @@ def _enqueue(
     return row.id
 
 
-class _Recorder:
-    """Writes the facts of one step; each method is named after the fact it records."""
+class Recorder:
+    """Writes the facts of one step; each method is named after the fact it records.
+
+    `bots.field` uses it too: a survey run face to face records its facts exactly as a chat.
+    """
 
     def __init__(
         self,
@@ -451,11 +465,15 @@ class _Recorder:
         conversation = self._conversation(fact.survey)
         if conversation is None:
             assert fact.survey is not None
+            source = self.inbound.source
             conversation = Conversation(
                 participant_id=self.participant.id,
                 survey_id=int(fact.survey),
-                campaign_id=self._running_campaign(int(fact.survey)),
+                campaign_id=(source.campaign_id if source else None)
+                or self._running_campaign(int(fact.survey)),
                 started_at=self.now,
+                action_id=source.action_id if source else None,
+                intervenant_id=source.intervenant_id if source else None,
             )
             self.session.add(conversation)
         conversation.status = "active"
@@ -578,6 +596,9 @@ class _Recorder:
             answer_id=answer.id if answer else None,
             created_at=self.now,
         )
+        if self.inbound.source is not None:
+            contribution.action_id = self.inbound.source.action_id
+            contribution.intervenant_id = self.inbound.source.intervenant_id
         if answer is not None:
             conversation = self.session.get(Conversation, answer.conversation_id)
             assert conversation is not None

@@ -102,6 +102,9 @@ class Participant(Base):
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # A staff member's phone in the survey editor's trial: never invited, never in results.
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Self-declared in the field for the diversity indicators; None when not asked or declined.
+    age_range: Mapped[str | None] = mapped_column(String(20))
+    gender: Mapped[str | None] = mapped_column(String(20))
 
     quartier: Mapped[Quartier | None] = relationship()
     channels: Mapped[list[ParticipantChannel]] = relationship(
@@ -243,6 +246,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # A survey run face to face: the action (join code) and the intervenant who held it.
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("join_codes.id", ondelete="SET NULL"))
+    intervenant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Answer(Base):
@@ -295,6 +301,13 @@ class Contribution(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The suggestion model version that last looked at this text (it may have abstained).
     suggested_version: Mapped[str | None] = mapped_column(String(40))
+    # What was heard in the field: the action (join code) and the intervenant who wrote it down.
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("join_codes.id", ondelete="SET NULL"), index=True
+    )
+    intervenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()
@@ -423,11 +436,12 @@ user_quartiers = Table(
     Column("quartier_id", ForeignKey("quartiers.id", ondelete="CASCADE"), primary_key=True),
 )
 
-ROLES = ("administrateur", "chef_de_projet", "conseil_citoyen", "lecteur")
+ROLES = ("administrateur", "chef_de_projet", "conseil_citoyen", "lecteur", "intervenant")
 
 
 class User(Base):
-    """A staff account: administrateur, chef de projet, conseil citoyen or lecteur."""
+    """A staff account: administrateur, chef de projet, conseil citoyen, lecteur or intervenant
+    (a médiateur or adulte relais in the field, who sees only the field pages)."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)

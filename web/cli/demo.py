@@ -1,14 +1,16 @@
 """A demo territory for `paroles serve --demo`: quartiers, habitants, contributions, surveys.
 
 Everything is invented (see `demo_texts.toml`): four quartiers of one town, the codes printed on
-their posters, pseudonymous habitants on WhatsApp, Telegram, SMS and the simulator (addresses in
-the range ARCEP reserves for fiction, +33 6 39 97/98 xx xx; some write from the same number by SMS
-and WhatsApp: one participant each), who joined over a year and a half (more of them lately), a
-few hundred free contributions over the last year written the way people write on a phone,
-answers to the three ready-made surveys, two campaigns, and one staff account. Campaign
-invitations and thanks by SMS and WhatsApp are counted as sent (segments, conversations), so the
-tableau de bord shows the month's spend. The random generator is seeded: two demos built the
-same day look the same.
+their posters, pseudonymous habitants on WhatsApp, Telegram and SMS (addresses in the range
+ARCEP reserves for fiction, +33 6 39 97/98 xx xx; some write from the same number by SMS and
+WhatsApp: one participant each), who joined over a year and a half (more of them lately), a few
+hundred free contributions over the last year written the way people write on a phone, answers
+to the three ready-made surveys, two campaigns, what a médiatrice heard in the field (entries and
+surveys face to face, channel `terrain`, some with a declared age and gender), one staff account
+and one field account (`terrain@paroles.example`, same password). Campaign invitations and
+thanks by SMS and WhatsApp are counted as sent (segments, conversations), so the tableau de bord
+shows the month's spend. The random generator is seeded: two demos built the same day look the
+same.
 """
 
 from __future__ import annotations
@@ -53,13 +55,20 @@ from storage.models import (
 from web.auth import create_user
 
 DEMO_EMAIL = "demo@paroles.example"
+FIELD_EMAIL = "terrain@paroles.example"  # an intervenant of two quartiers, same password
+FIELD_CODES = ("HAUTS-PORTE", "MARCHE-SAMEDI")  # the actions a médiatrice holds
+FIELD_ENTRIES = 42
+FIELD_RUNS = 14  # the running campaign's survey, face to face
+AGES = ("moins_18", "18_25", "26_40", "26_40", "41_60", "41_60", "61_plus", "non_dit")
+GENDERS = ("femme", "femme", "homme", "homme", "autre", "non_dit")
 TEXTS = Path(__file__).with_name("demo_texts.toml")
 FIRST_SEEN_DAYS = 540  # habitants joined over 18 months: some were there before the year
 CONTRIBUTION_DAYS = 365  # the tableau de bord's default period
 PARTICIPANTS = 150
 FREE_CONTRIBUTIONS = 340
 SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
-CHANNELS = (("whatsapp", 32), ("telegram", 30), ("sms", 26), ("simulator", 12))
+# The simulator is a trial phone (it never counts): the demo's habitants are on real channels.
+CHANNELS = (("whatsapp", 36), ("telegram", 34), ("sms", 30))
 BOTH = 0.3  # of the habitants writing by SMS, those who also write by WhatsApp (one person)
 _PRAISE = re.compile(r"merci|super|top|bien|génial|magnifique|gentil|calme|propre|aide", re.I)
 
@@ -75,6 +84,15 @@ def seed_demo(runtime: Runtime, *, now: datetime | None = None, seed: int = 2026
             session, runtime, random.Random(seed), now or datetime.now(UTC), texts, staff
         )
         counts = territory.build()
+        mediatrice = create_user(
+            session,
+            FIELD_EMAIL,
+            password,
+            "intervenant",
+            tuple(c["quartier"] for c in texts["codes"] if c["code"] in FIELD_CODES),
+            name="Samia, médiatrice",
+        )
+        counts["field"] = territory.field(mediatrice)
         session.add(AuditEntry(user_id=staff.id, action="demo_seeded", detail=counts))
     return password
 
@@ -206,7 +224,6 @@ class _Territory:
                 "sms": f"+3363998{n:04d}",
                 "whatsapp": f"+3363997{n:04d}",
                 "telegram": str(7_400_000_000 + n * 7919),
-                "simulator": f"demo-{n}",
             }[channel]
             language = "en" if n % 25 == 7 else "fr"
             first = self.ago(days=1 + FIRST_SEEN_DAYS * self.rng.random() ** 1.5)
@@ -427,7 +444,7 @@ class _Territory:
 
     def run(
         self, person: _Person, survey: Survey, campaign: Campaign | None, texts: list[str]
-    ) -> None:
+    ) -> Conversation:
         """One habitant through one survey: finished mostly, sometimes stopped halfway."""
         start = campaign.launched_at if campaign and campaign.launched_at else self.ago(days=50)
         end = campaign.closed_at if campaign and campaign.closed_at else self.now
@@ -464,6 +481,7 @@ class _Territory:
             conversation.finished_at = at
         conversation.updated_at = at
         person.row.last_seen_at = max(person.row.last_seen_at, at)
+        return conversation
 
     def add_answer(
         self,
@@ -553,6 +571,104 @@ class _Territory:
         numbers = [str(i + 1) for i in picked]
         raw = rng.choice([" et ".join(numbers), ",".join(numbers), " ".join(numbers)])
         return raw, [choices[i]["value"] for i in picked], False
+
+    # --- the field -----------------------------------------------------------------------------
+
+    def field(self, mediatrice: User) -> int:
+        """What a médiatrice brought back from her actions: entries written down door to door
+        or at the market stand, and the running campaign's survey face to face; anonymous
+        habitants, some of whom said their age range and gender."""
+        self.session.flush()
+        codes = list(self.session.scalars(select(JoinCode).where(JoinCode.code.in_(FIELD_CODES))))
+        quartiers = {q.id: q for q in self.session.scalars(select(Quartier))}
+        days = sorted({self.rng.randrange(3, 120) for _ in range(9)})
+        themes = {t.code: t for t in self.session.scalars(select(Theme))}
+        heard: list[str] = list(self.texts["terrain"]["texts"])
+        seen = set(self.session.scalars(select(Contribution.text)))
+        for n in range(FIELD_ENTRIES):
+            code = codes[n % len(codes)]
+            at = self.daytime(days[n % len(days)])
+            person = self.met(f"entry-{n}", quartiers[code.quartier_id or 0], code, at)
+            text = heard[n] if n < len(heard) else self.compose(person)[1]
+            for _ in range(50):  # every text of the demo is unique, as in the inbox
+                if text not in seen:
+                    break
+                text = self.compose(person)[1]
+            seen.add(text)
+            contribution = Contribution(
+                participant_id=person.row.id,
+                quartier_id=code.quartier_id,
+                channel="terrain",
+                language="fr",
+                kind="free",
+                text=text,
+                action_id=code.id,
+                intervenant_id=mediatrice.id,
+                created_at=at,
+            )
+            self.session.add(contribution)
+            self.session.add(
+                Message(
+                    direction="in",
+                    channel="terrain",
+                    provider_id=f"entry:demo-{n}",
+                    participant_id=person.row.id,
+                    body=text,
+                    status="processed",
+                    created_at=at,
+                )
+            )
+            if n % 3 == 0 and "cadre-de-vie" in themes:
+                contribution.categorisations.append(
+                    Categorisation(
+                        theme_id=themes["cadre-de-vie"].id,
+                        source="staff",
+                        user_id=mediatrice.id,
+                        created_at=at,
+                    )
+                )
+        running = self.session.scalars(select(Campaign).where(Campaign.status == "running")).first()
+        if running is not None:
+            survey = self.session.get(Survey, running.survey_id)
+            assert survey is not None
+            answers: list[str] = self.texts["reponses"][survey.slug]
+            for n in range(FIELD_RUNS):
+                code = codes[n % len(codes)]
+                at = self.daytime(self.rng.uniform(1, 18))
+                person = self.met(f"run-{n}", quartiers[code.quartier_id or 0], code, at)
+                conversation = self.run(person, survey, running, answers)
+                conversation.action_id = code.id
+                conversation.intervenant_id = mediatrice.id
+                self.session.flush()
+                for row in self.session.scalars(
+                    select(Contribution).where(Contribution.participant_id == person.row.id)
+                ):
+                    row.action_id, row.intervenant_id = code.id, mediatrice.id
+        self.session.flush()
+        return FIELD_ENTRIES + FIELD_RUNS
+
+    def met(self, key: str, quartier: Quartier, code: JoinCode, at: datetime) -> _Person:
+        """A habitant met face to face: anonymous (no address), counted once."""
+        declared = self.rng.random() < 0.6
+        row = Participant(
+            pseudonym=self.runtime.vault.pseudonym("terrain", f"demo-{key}"),
+            channel="terrain",
+            address_enc="",
+            address_mask="",
+            language="fr",
+            quartier_id=quartier.id,
+            joined_via=code.code,
+            first_seen_at=at,
+            last_seen_at=at,
+            consent_at=at,
+            state=State(consent=True).to_json(),
+            age_range=self.rng.choice(AGES) if declared else None,
+            gender=self.rng.choice(GENDERS) if declared else None,
+        )
+        self.session.add(row)
+        self.session.flush()
+        lieux = next(q["lieux"] for q in self.texts["quartiers"] if q["code"] == quartier.code)
+        return _Person(row, quartier, list(lieux))
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ from flask_login import current_user
 from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.counts import Scope
 from web.db import get_runtime, get_session
+from web.evaluation import actions
+from web.evaluation.actions import FieldFigures
 from web.evaluation.indicators import (
     MAX_MONTHS,
     Indicators,
@@ -41,7 +43,7 @@ from web.texts import localised
 from web.theme_state import THEME_STATES
 
 bp = Blueprint("dashboard", __name__, url_prefix="/tableau-de-bord")
-TABLES = ("synthese", "diversite", "themes", "enquetes")
+TABLES = ("synthese", "diversite", "actions", "themes", "enquetes")
 HIDDEN_RATE = "—"
 
 
@@ -100,6 +102,12 @@ def _indicators(period: Period, scope: Scope) -> Indicators:
     )
 
 
+def _field(period: Period, scope: Scope) -> FieldFigures:
+    timezone = get_runtime().settings.timezone
+    bounds = period.bounds(timezone)
+    return actions.compute(get_session(), bounds[0], bounds[-1], scope, timezone)
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -134,6 +142,7 @@ def index() -> Any:
     scope, scope_problems = chosen_scope(request.args)
     problems += scope_problems
     found = _indicators(period, scope)
+    field = _field(period, scope)
     quartiers = visible_quartiers()
     args = {
         "du": month_key(period.first),
@@ -143,6 +152,7 @@ def index() -> Any:
     return render_template(
         "evaluation/dashboard.html",
         found=found,
+        field=field,
         problems=problems,
         period=period,
         scope=scope,
@@ -184,12 +194,20 @@ def export(table: str, fmt: str) -> Any:
     if scope_problems:
         abort(400)  # the page itself says which quartier is wrong
     found = _indicators(period, scope)
-    columns, rows = {
-        "synthese": _summary,
-        "diversite": _diversity,
-        "themes": _themes,
-        "enquetes": _surveys,
-    }[table](found, scope)
+    # The field figures only for the two tables that show them.
+    field = _field(period, scope) if table in ("actions", "diversite") else None
+    if field is not None and table == "actions":
+        columns, rows = _actions(field)
+    else:
+        columns, rows = {
+            "synthese": _summary,
+            "diversite": _diversity,
+            "themes": _themes,
+            "enquetes": _surveys,
+        }[table](found, scope)
+    if field is not None and table == "diversite":
+        for name, declared in (("age", field.by_age), ("genre", field.by_gender)):
+            rows += [[name, label, cell.shown] for label, cell in declared]
     filters = {"du": month_key(period.first), "au": month_key(period.last)}
     if scope.quartier is not None:
         filters["quartier"] = str(scope.quartier)
@@ -229,6 +247,31 @@ def _diversity(found: Indicators, scope: Scope) -> Table:
         for value, cell in breakdown.rows:
             rows.append([name, value or "(non renseigné)", cell.shown])
     return ("dimension", "valeur", "participants"), rows
+
+
+def _actions(field: FieldFigures) -> Table:
+    columns = (
+        "code",
+        "action",
+        "quartier",
+        "jours",
+        "participants",
+        "nouveaux_participants",
+        "contributions",
+    )
+    rows = [
+        [
+            row.code,
+            row.name,
+            row.quartier,
+            row.days,
+            row.participants.shown,
+            row.new.shown,
+            row.contributions,
+        ]
+        for row in field.actions
+    ]
+    return columns, rows
 
 
 def _themes(found: Indicators, scope: Scope) -> Table:

@@ -16,7 +16,16 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from storage.models import AuditEntry, Categorisation, Contribution, Question, Survey, Theme, User
+from storage.models import (
+    AuditEntry,
+    Categorisation,
+    Contribution,
+    JoinCode,
+    Question,
+    Survey,
+    Theme,
+    User,
+)
 from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
@@ -76,6 +85,7 @@ def detail(contribution_id: int) -> Any:
     return render_template(
         "review/contribution.html",
         c=contribution,
+        field_source=_field_source(contribution),
         themes_of=theme_view(contribution),
         survey=survey,
         question=question,
@@ -87,6 +97,22 @@ def detail(contribution_id: int) -> Any:
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
     )
+
+
+def _field_source(contribution: Contribution) -> dict[str, str] | None:
+    """The action a field entry came from, and who wrote it down (for the team only: a
+    conseil citoyen sees the action, not the intervenant)."""
+    if contribution.action_id is None:
+        return None
+    db = get_session()
+    action = db.get(JoinCode, contribution.action_id)
+    intervenant = db.get(User, contribution.intervenant_id) if contribution.intervenant_id else None
+    shown = intervenant is not None and current_user.sees_all_quartiers
+    return {
+        "code": action.code if action else "",
+        "action": action.action if action else "",
+        "intervenant": (intervenant.name or intervenant.email) if shown and intervenant else "",
+    }
 
 
 def active_themes() -> list[Theme]:

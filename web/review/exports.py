@@ -29,10 +29,12 @@ from storage.models import (
     Categorisation,
     Contribution,
     Conversation,
+    JoinCode,
     Participant,
     Quartier,
     Question,
     Survey,
+    User,
 )
 from web.auth import permission_required, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
@@ -131,7 +133,9 @@ def contributions(fmt: str) -> Any:
     query = filtered(filters, select(Contribution)).order_by(
         Contribution.created_at.desc(), Contribution.id.desc()
     )
-    return send_table(fmt, "contributions", CONTRIBUTION_COLUMNS, _contribution_rows(query))
+    return send_table(
+        fmt, "contributions", _columns(CONTRIBUTION_COLUMNS), _contribution_rows(query)
+    )
 
 
 @bp.route("/reponses.<fmt>")
@@ -146,7 +150,29 @@ def answers(fmt: str) -> Any:
     query = _answers_query(filters)
     count = get_session().scalar(select(func.count()).select_from(query.subquery()))
     audit_export("answers", fmt, filters.to_args(), count or 0)
-    return send_table(fmt, "reponses", ANSWER_COLUMNS, _answer_rows(query))
+    return send_table(fmt, "reponses", _columns(ANSWER_COLUMNS), _answer_rows(query))
+
+
+def _columns(base: tuple[str, ...]) -> tuple[str, ...]:
+    """The field's action for everyone; who wrote it down only for the team, never for a
+    conseil citoyen (an intervenant is a person too)."""
+    return (*base, "action", *(("intervenant",) if current_user.sees_all_quartiers else ()))
+
+
+class _FieldSource:
+    """The action's code, and the intervenant's name for the team (see `_columns`)."""
+
+    def __init__(self) -> None:
+        db = get_session()
+        self.codes = dict(db.execute(select(JoinCode.id, JoinCode.code)).all())
+        self.people = {u.id: u.name or u.email for u in db.scalars(select(User))}
+        self.team = bool(current_user.sees_all_quartiers)
+
+    def __call__(self, action_id: int | None, intervenant_id: int | None) -> list[Any]:
+        found = [self.codes.get(action_id, "") if action_id else ""]
+        if self.team:
+            found.append(self.people.get(intervenant_id, "") if intervenant_id else "")
+        return found
 
 
 def _local(value: datetime) -> str:
@@ -161,6 +187,7 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
     db = get_session()
     surveys = dict(db.execute(select(Survey.id, Survey.slug)).all())
     questions = dict(db.execute(select(Question.id, Question.position)).all())
+    field_source = _FieldSource()
     options = (
         selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
         selectinload(Contribution.quartier),
@@ -190,6 +217,7 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
             c.text,
             len(c.media),
             c.participant.pseudonym if c.participant else "",
+            *field_source(c.action_id, c.intervenant_id),
         ]
 
 
@@ -226,6 +254,7 @@ def _answers_query(filters: Filters) -> Select[Any]:
 
 
 def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
+    field_source = _FieldSource()
     rows = get_session().execute(query.execution_options(yield_per=BATCH))
     for answer, conversation, question, slug, participant, quartier_code in rows:
         yield [
@@ -244,4 +273,5 @@ def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
             "oui" if answer.understood else "non",
             "oui" if answer.skipped else "non",
             "oui" if answer.late else "non",
+            *field_source(conversation.action_id, conversation.intervenant_id),
         ]

@@ -34,6 +34,7 @@ CHANNELS = {
     "sms": "SMS",
     "whatsapp": "WhatsApp",
     "simulator": _l("Simulateur"),
+    "terrain": _l("Terrain"),
 }
 # Kinds of attachment as the channels name them (bots.handler.Media.kind).
 ATTACHMENTS = {
@@ -56,6 +57,8 @@ def _labels() -> dict[str, Any]:
 
 
 def home() -> Any:
+    if current_user.is_authenticated and not current_user.can("read"):
+        return redirect(url_for("field.index"))  # an intervenant works in the field pages
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     return redirect(url_for("auth.login"))

@@ -70,6 +70,8 @@ def reply_refusal(contribution: Contribution) -> str | None:
         return _("L'habitant a demandé à ne plus recevoir de messages (STOP).")
     if participant.unreachable_at is not None:
         return _("Le numéro ou le compte de l'habitant ne répond plus.")
+    if not participant.address_enc:
+        return _("Rencontré sur le terrain, sans numéro : on ne peut pas lui écrire.")
     return None
 
 

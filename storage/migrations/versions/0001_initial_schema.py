@@ -86,6 +86,8 @@ def upgrade() -> None:
     sa.Column('unreachable_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('is_test', sa.Boolean(), nullable=False),
+    sa.Column('age_range', sa.String(length=20), nullable=True),
+    sa.Column('gender', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_participants_quartier_id_quartiers'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participants')),
     sa.UniqueConstraint('pseudonym', name=op.f('uq_participants_pseudonym'))
@@ -158,26 +160,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_questions')),
     sa.UniqueConstraint('survey_id', 'position', name=op.f('uq_questions_survey_id'))
     )
-    op.create_table('conversations',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('participant_id', sa.Integer(), nullable=True),
-    sa.Column('survey_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('started_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('reminded_at', storage.models.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_conversations_campaign_id_campaigns'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_conversations_participant_id_participants'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_conversations_survey_id_surveys'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
-    )
-    with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
-        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
-
     op.create_table('join_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -193,6 +175,30 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_join_codes')),
     sa.UniqueConstraint('code', name=op.f('uq_join_codes_code'))
     )
+    op.create_table('conversations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=True),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('started_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('action_id', sa.Integer(), nullable=True),
+    sa.Column('intervenant_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_conversations_action_id_join_codes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['intervenant_id'], ['users.id'], name=op.f('fk_conversations_intervenant_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_conversations_campaign_id_campaigns'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_conversations_participant_id_participants'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_conversations_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
+    )
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('direction', sa.String(length=3), nullable=False),
@@ -267,6 +273,10 @@ def upgrade() -> None:
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('suggested_version', sa.String(length=40), nullable=True),
+    sa.Column('action_id', sa.Integer(), nullable=True),
+    sa.Column('intervenant_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_contributions_action_id_join_codes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['intervenant_id'], ['users.id'], name=op.f('fk_contributions_intervenant_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_contributions_answer_id_answers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_contributions_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_contributions_participant_id_participants'), ondelete='SET NULL'),
@@ -276,7 +286,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contributions'))
     )
     with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contributions_action_id'), ['action_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contributions_intervenant_id'), ['intervenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_quartier_id'), ['quartier_id'], unique=False)
         batch_op.create_index('ix_contributions_status_created', ['status', 'created_at'], unique=False)
@@ -417,7 +429,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contributions_status_created')
         batch_op.drop_index(batch_op.f('ix_contributions_quartier_id'))
         batch_op.drop_index(batch_op.f('ix_contributions_participant_id'))
+        batch_op.drop_index(batch_op.f('ix_contributions_intervenant_id'))
         batch_op.drop_index(batch_op.f('ix_contributions_created_at'))
+        batch_op.drop_index(batch_op.f('ix_contributions_action_id'))
 
     op.drop_table('contributions')
     with op.batch_alter_table('answers', schema=None) as batch_op:
@@ -430,13 +444,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_outbox')
 
     op.drop_table('messages')
-    op.drop_table('join_codes')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
         batch_op.drop_index('ix_conversations_campaign_participant')
         batch_op.drop_index('ix_conversations_campaign_status')
 
     op.drop_table('conversations')
+    op.drop_table('join_codes')
     op.drop_table('questions')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaigns_status'))

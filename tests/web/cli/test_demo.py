@@ -32,8 +32,10 @@ NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 def test_demo_territory(runtime: Runtime) -> None:
     password = seed_demo(runtime, now=NOW)
     with runtime.sessions() as session:
-        staff = session.scalars(select(User)).one()
-        assert staff.email == DEMO_EMAIL and staff.role == "administrateur"
+        staff = session.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
+        assert staff.role == "administrateur"
+        field = session.scalars(select(User).where(User.role == "intervenant")).one()
+        assert field.quartiers and check_password_hash(field.password_hash, password)
         assert len(password) >= 10 and check_password_hash(staff.password_hash, password)
 
         quartiers = session.scalars(select(Quartier)).all()
@@ -46,7 +48,15 @@ def test_demo_territory(runtime: Runtime) -> None:
         free = session.scalars(select(Contribution).where(Contribution.kind == "free")).all()
         assert len(free) >= 300
         assert len({c.text for c in free}) == len(free)  # no two alike
-        assert {c.channel for c in free} == {"whatsapp", "telegram", "sms", "simulator"}
+        # never a trial (the simulator)
+        assert {c.channel for c in free} == {"whatsapp", "telegram", "sms", "terrain"}
+        heard = [c for c in free if c.channel == "terrain"]
+        assert len(heard) >= 30 and all(c.action_id and c.intervenant_id == field.id for c in heard)
+        met = session.scalars(select(Participant).where(Participant.channel == "terrain")).all()
+        assert all(p.address_enc == "" for p in met)
+        assert any(p.age_range for p in met) and any(p.gender for p in met)
+        face = session.scalars(select(Conversation).where(Conversation.action_id.is_not(None)))
+        assert len(face.all()) >= 10
         assert {c.quartier_id for c in free} == {q.id for q in quartiers}
         dates = [c.created_at for c in free]
         assert min(dates) >= NOW - timedelta(days=366) and max(dates) <= NOW
@@ -71,6 +81,9 @@ def test_demo_territory(runtime: Runtime) -> None:
         participants = session.scalars(select(Participant)).all()
         assert len(participants) >= 100
         for participant in participants:
+            if participant.channel == "terrain":
+                assert participant.address_enc == ""  # met face to face: nobody to write to
+                continue
             address = runtime.vault.decrypt(participant.address_enc)
             assert address not in participant.pseudonym
             if participant.channel in ("sms", "whatsapp"):
