@@ -41,9 +41,10 @@ MAX_CHARS = 5000
 class TranslationError(RuntimeError):
     """The translation server did not translate; ``retry`` says whether trying later may help."""
 
-    def __init__(self, message: str, *, retry: bool = True) -> None:
+    def __init__(self, message: str, *, retry: bool = True, away: bool = False) -> None:
         super().__init__(message)
         self.retry = retry
+        self.away = away  # the server did not answer at all (down, unreachable, too slow)
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,12 @@ class Translator:
             with httpx.Client(timeout=self._timeout) as client:
                 response = client.request(method, self.url + path, json=body)
         except httpx.TimeoutException as error:
-            raise TranslationError(f"pas de réponse à temps du traducteur ({path})") from error
+            raise TranslationError(
+                f"pas de réponse à temps du traducteur ({path})", away=True
+            ) from error
         except httpx.HTTPError as error:
             raise TranslationError(
-                f"serveur de traduction injoignable ({path}: {type(error).__name__})"
+                f"serveur de traduction injoignable ({path}: {type(error).__name__})", away=True
             ) from error
         if response.status_code != 200:
             raise _refused(path, response)
