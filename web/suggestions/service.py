@@ -52,6 +52,7 @@ from bots.scheduler import Job
 from storage.db import transaction
 from storage.models import Categorisation, Contribution, SuggestionModel, Theme
 
+from . import embeddings as embeddings_module
 from .model import Example, Suggester, ThemeSpec, fingerprint
 
 __all__ = [
@@ -228,7 +229,10 @@ def retrain_if_needed(
                 .values(labels_max_id=labels.max_id, labels_count=labels.count)
             )
         return None
-    # 2. Train with no transaction open: nobody waits for it.
+    # 2. Train with no transaction open: nobody waits for it. The labels' sentence embeddings
+    # stored by ``suggest_pending`` are reused rather than computed again.
+    if embeddings:
+        _reuse_embeddings(runtime)
     started = time.perf_counter()
     model = Suggester.train(specs, examples, word_vectors=vectors, sentence_embeddings=embeddings)
     seconds = time.perf_counter() - started
@@ -363,6 +367,7 @@ def suggest_pending(runtime: Runtime, now: datetime, limit: int = SUGGEST_BATCH)
     suggestions = model.suggest_many(
         [text or "" for _, text, _ in waiting], [language for _, _, language in waiting]
     )
+    embedded = _embeddings_of(model, [text or "" for _, text, _ in waiting])
     rows: dict[int, list[Categorisation]] = {}
     for (contribution_id, text, language), suggestion in zip(waiting, suggestions, strict=True):
         rows[contribution_id] = []
@@ -404,7 +409,49 @@ def suggest_pending(runtime: Runtime, now: datetime, limit: int = SUGGEST_BATCH)
                 .where(Contribution.id.in_(still))
                 .values(suggested_version=version)
             )
+            if embedded is not None:
+                name, vectors = embedded
+                position = {cid: i for i, (cid, _, _) in enumerate(waiting)}
+                stored = [
+                    {
+                        "id": cid,
+                        "embedding": embeddings_module.to_bytes(vectors[position[cid]]),
+                        "embedding_model": name,
+                    }
+                    for cid in still
+                    if vectors[position[cid]].any()
+                ]
+                if stored:
+                    session.execute(update(Contribution), stored)
     return len(still)
+
+
+def _embeddings_of(model: Suggester, texts: list[str]) -> tuple[str, Any] | None:
+    """The sentence embeddings of ``texts`` (already computed by the model: from its cache)."""
+    if model.embedder is None:
+        return None
+    return model.embedder.name, model.embedder.transform(texts)
+
+
+def _reuse_embeddings(runtime: Runtime) -> int:
+    """Put the stored embeddings of labelled contributions in the embedder's cache."""
+    embedder = embeddings_module.load()
+    if embedder is None:
+        return 0
+    labelled = exists().where(
+        Categorisation.contribution_id == Contribution.id,
+        Categorisation.source.in_(LABEL_SOURCES),
+    )
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Contribution.text, Contribution.embedding).where(
+                labelled,
+                Contribution.embedding_model == embedder.name,
+                Contribution.embedding.is_not(None),
+            )
+        ).all()
+    embedder.remember([(text, embeddings_module.from_bytes(data)) for text, data in rows])
+    return len(rows)
 
 
 def explain(contribution: Contribution, theme_code: str | None = None) -> tuple[str, ...]:

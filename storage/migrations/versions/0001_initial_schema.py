@@ -261,6 +261,8 @@ def upgrade() -> None:
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('suggested_version', sa.String(length=40), nullable=True),
+    sa.Column('embedding', sa.LargeBinary(), nullable=True),
+    sa.Column('embedding_model', sa.String(length=40), nullable=True),
     sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_contributions_answer_id_answers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_contributions_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_contributions_participant_id_participants'), ondelete='SET NULL'),
