@@ -26,10 +26,11 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled privacy privacy_organisation privacy_contact yes no""".split()
+    forget_cancelled privacy privacy_organisation privacy_contact yes no consent_kept
+    consent_kept_many aside_kept moving_on""".split()
 )
 KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "privacy", "greetings")
-ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and")
+ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and", "not")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Catalog:
     no_words: frozenset[str] = frozenset()
     number_words: Mapping[str, int] = field(default_factory=dict)
     and_words: frozenset[str] = frozenset()
+    not_words: frozenset[str] = frozenset()  # a negation makes a choice answer unclear
 
     def text(self, language: str, key: str, **values: object) -> str:
         lang = self.languages.get(language) or self.languages[REFERENCE]
@@ -128,6 +130,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     no: set[str] = set()
     numbers: dict[str, int] = {}
     ands: set[str] = set()
+    nots: set[str] = set()
     for lang in languages.values():
         for kind, words in lang.keywords.items():
             for word in words:
@@ -141,10 +144,19 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         for word, n in lang.answers.get("other_numbers", {}).items():
             numbers.setdefault(normalise(word), int(n))
         ands.update(normalise(w) for w in lang.answers.get("and", []))
+        nots.update(normalise(w) for w in lang.answers.get("not", []))
     clash = yes & no
     if clash:
         raise PromptError(f"{directory}: these words mean both yes and no: {sorted(clash)}")
-    return Catalog(languages, keywords, frozenset(yes), frozenset(no), numbers, frozenset(ands))
+    return Catalog(
+        languages,
+        keywords,
+        frozenset(yes),
+        frozenset(no),
+        numbers,
+        frozenset(ands),
+        frozenset(nots),
+    )
 
 
 @dataclass(frozen=True)
