@@ -45,6 +45,11 @@ class Settings:
     # Told to habitants who write INFO (RGPD art. 13): who keeps their data, and where to ask.
     organisation: str = ""
     contact: str = ""
+    # LibreTranslate, run by the territory: no URL, no translation (nothing leaves for others).
+    translate_url: str = ""
+    translate_api_key: str = ""
+    # Translate every contribution not in French in the background, not only on request.
+    translate_auto: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -105,6 +110,10 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         proxies=int(proxies),
         organisation=env.get("PAROLES_ORGANISATION", "").strip(),
         contact=env.get("PAROLES_CONTACT", "").strip(),
+        translate_url=env.get("PAROLES_TRANSLATE_URL", "").strip().rstrip("/"),
+        translate_api_key=env.get("PAROLES_TRANSLATE_API_KEY", "").strip(),
+        translate_auto=env.get("PAROLES_TRANSLATE_AUTO", "").strip().lower()
+        in {"1", "true", "yes", "oui"},
         extra={k: v for k, v in env.items() if k.startswith("PAROLES_")},
     )
 

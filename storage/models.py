@@ -308,11 +308,18 @@ class Contribution(Base):
     intervenant_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The multilingual sentence embedding of the text (float16), computed once by the
+    # suggestion job so that retraining does not embed every label again; and by which model.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(40))
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()
     categorisations: Mapped[list[Categorisation]] = relationship(
         back_populates="contribution", cascade="all, delete-orphan"
+    )
+    translations: Mapped[list[ContributionTranslation]] = relationship(
+        back_populates="contribution", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -513,8 +520,43 @@ class StaffReply(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A reply written in French and sent translated: the French as written, and the language it
+    # was sent in (the outbox message holds what left, as the team last edited it).
+    original_text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(10), default="fr")
 
     message: Mapped[Message | None] = relationship()
+
+
+class ContributionTranslation(Base):
+    """A machine translation of a contribution, stored beside it (the original is never touched).
+
+    One row per contribution and target language. ``status`` is ``pending`` (asked for, or
+    failed and waiting for ``next_attempt_at``), ``done`` (``text`` holds the translation) or
+    ``failed`` (given up after too many tries; the team can ask again). ``error`` says why the
+    last try failed, never with the text.
+    """
+
+    __tablename__ = "contribution_translations"
+    __table_args__ = (
+        UniqueConstraint("contribution_id", "target"),
+        # The background job's queue: what waits, oldest due first.
+        Index("ix_contribution_translations_status_next", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(10), default="fr")
+    source: Mapped[str] = mapped_column(String(10), default="auto")
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    provider: Mapped[str] = mapped_column(String(40), default="libretranslate")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(300), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    translated_at: Mapped[datetime | None]
+
+    contribution: Mapped[Contribution] = relationship(back_populates="translations")
 
 
 class SchedulerLease(Base):

@@ -272,15 +272,18 @@ class _Territory:
 
     def free_contributions(self) -> int:
         themes = {t.code: t for t in self.session.scalars(select(Theme))}
-        written: list[tuple[str, str | None, str]] = [
-            (item["text"], item["theme"], "fr") for item in self.texts["entiers"]
+        # (text, thème, the bot's language of its author, the language it is written in)
+        written: list[tuple[str, str | None, str, str | None]] = [
+            (item["text"], item["theme"], "fr", None) for item in self.texts["entiers"]
         ]
-        written += [(i["text"], i["theme"], i["language"]) for i in self.texts["langues"]]
-        written += [(text, None, "fr") for text in self.texts["sans_theme"]["texts"]]
-        seen = {text for text, _, _ in written}
-        pieces: list[tuple[str | None, str, _Person]] = []
-        for text, theme, language in written:
-            pieces.append((theme, text, self.person(language)))
+        written += [
+            (i["text"], i["theme"], i["language"], i.get("written")) for i in self.texts["langues"]
+        ]
+        written += [(text, None, "fr", None) for text in self.texts["sans_theme"]["texts"]]
+        seen = {text for text, _, _, _ in written}
+        pieces: list[tuple[str | None, str, _Person, str | None]] = []
+        for text, theme, language, in_language in written:
+            pieces.append((theme, text, self.person(language), in_language))
         attempts = 0
         while len(pieces) < FREE_CONTRIBUTIONS and attempts < FREE_CONTRIBUTIONS * 20:
             attempts += 1
@@ -288,9 +291,9 @@ class _Territory:
             theme, text = self.compose(person)
             if text not in seen:
                 seen.add(text)
-                pieces.append((theme, text, person))
-        for theme_code, text, person in pieces:
-            self.contribution(person, text, themes.get(theme_code or ""))
+                pieces.append((theme, text, person, None))
+        for theme_code, text, person, in_language in pieces:
+            self.contribution(person, text, themes.get(theme_code or ""), in_language)
         return len(pieces)
 
     def compose(self, person: _Person) -> tuple[str, str]:
@@ -317,7 +320,9 @@ class _Territory:
             body = body.upper()
         return theme, body.replace("  ", " ")
 
-    def contribution(self, person: _Person, text: str, theme: Theme | None) -> None:
+    def contribution(
+        self, person: _Person, text: str, theme: Theme | None, language: str | None = None
+    ) -> None:
         known_for = (self.now - person.row.first_seen_at).total_seconds() / 86400
         at = self.daytime(self.rng.uniform(0, min(known_for, CONTRIBUTION_DAYS)))
         at = max(at, person.row.first_seen_at)
@@ -326,7 +331,7 @@ class _Territory:
             participant_id=person.row.id,
             quartier_id=person.quartier.id,
             channel=person.row.channel,
-            language=person.row.language,
+            language=language or person.row.language,
             kind="free",
             text=text,
             created_at=at,

@@ -8,12 +8,13 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register the area's blueprints on the app."""
-    from web.review import contributions, exports, inbox, replies
+    from web.review import contributions, exports, inbox, replies, translations
 
     for module in (
         inbox,
         contributions,
         replies,
+        translations,
         exports,
     ):
         app.register_blueprint(module.bp)

@@ -16,6 +16,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bots import translations as bot_translations
+from bots.translate import TranslationError
 from storage.models import (
     AuditEntry,
     Categorisation,
@@ -30,6 +32,7 @@ from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
 from web.review.categorise import change_status, change_theme
+from web.review.translations import translation_view
 from web.theme_state import STATUSES, theme_view
 
 bp = Blueprint("contributions", __name__, url_prefix="/contributions")
@@ -71,7 +74,11 @@ def back(default_focus: int | None = None) -> Any:
 @bp.route("/<int:contribution_id>")
 @permission_required("read")
 def detail(contribution_id: int) -> Any:
-    contribution = get_contribution(contribution_id)
+    return render_detail(get_contribution(contribution_id))
+
+
+def render_detail(contribution: Contribution, draft: dict[str, str] | None = None) -> str:
+    """The contribution's page; ``draft``: a reply being written (French and its translation)."""
     db = get_session()
     survey = db.get(Survey, contribution.survey_id) if contribution.survey_id else None
     question = db.get(Question, contribution.question_id) if contribution.question_id else None
@@ -96,6 +103,9 @@ def detail(contribution_id: int) -> Any:
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
+        translation=translation_view(contribution),
+        draft=draft or {},
+        max_reply=replies.MAX_REPLY,
     )
 
 
@@ -113,6 +123,37 @@ def _field_source(contribution: Contribution) -> dict[str, str] | None:
         "action": action.action if action else "",
         "intervenant": (intervenant.name or intervenant.email) if shown and intervenant else "",
     }
+
+
+@bp.route("/<int:contribution_id>/reponse-traduite", methods=["POST"])
+@permission_required("reply")
+def translate_reply(contribution_id: int) -> Any:
+    """The reply written in French, translated into the habitant's language, to read and edit
+    before sending. If the server fails, the page says so and the French stays as written."""
+    contribution = get_contribution(contribution_id)
+    text = request.form.get("text", "").strip()[: replies.MAX_REPLY]
+    view = translation_view(contribution)
+    draft = {"text": text, "translated": "", "language": view.reply_language}
+    if not text:
+        flash(_("Écrivez d'abord la réponse en français."), "error")
+    elif not view.reply_translated:
+        flash(_("Pas de traduction pour cette réponse : elle partira en français."), "error")
+    else:
+        get_session().commit()  # no transaction open while the server translates
+        try:
+            draft["translated"] = bot_translations.translate_reply(
+                get_runtime(), text, view.reply_language
+            )[: replies.MAX_REPLY]
+        except TranslationError as error:
+            flash(
+                _(
+                    "La traduction n'a pas abouti (%(error)s) : vous pouvez réessayer, ou "
+                    "envoyer la réponse en français.",
+                    error=str(error),
+                ),
+                "error",
+            )
+    return render_detail(contribution, draft)
 
 
 def active_themes() -> list[Theme]:

@@ -273,6 +273,8 @@ def upgrade() -> None:
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('suggested_version', sa.String(length=40), nullable=True),
+    sa.Column('embedding', sa.LargeBinary(), nullable=True),
+    sa.Column('embedding_model', sa.String(length=40), nullable=True),
     sa.Column('action_id', sa.Integer(), nullable=True),
     sa.Column('intervenant_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_contributions_action_id_join_codes'), ondelete='SET NULL'),
@@ -343,6 +345,8 @@ def upgrade() -> None:
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('original_text', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=False),
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_staff_replies_contribution_id_contributions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_staff_replies_message_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_replies_user_id_users'), ondelete='SET NULL'),
@@ -350,6 +354,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_replies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_replies_contribution_id'), ['contribution_id'], unique=False)
+
+    op.create_table('contribution_translations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('target', sa.String(length=10), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.String(length=300), nullable=False),
+    sa.Column('requested_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('translated_at', storage.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_contribution_translations_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution_translations')),
+    sa.UniqueConstraint('contribution_id', 'target', name=op.f('uq_contribution_translations_contribution_id'))
+    )
+    with op.batch_alter_table('contribution_translations', schema=None) as batch_op:
+        batch_op.create_index('ix_contribution_translations_status_next', ['status', 'next_attempt_at'], unique=False)
 
     # French full-text search of contributions (SQLite FTS5 / PostgreSQL `french`): see
     # storage/search.py, which owns the SQL so that the inbox and this migration agree.
@@ -407,6 +431,10 @@ def downgrade() -> None:
     op.drop_table('scheduler_leases')
     from storage import search
     search.drop(op.get_bind())
+    with op.batch_alter_table('contribution_translations', schema=None) as batch_op:
+        batch_op.drop_index('ix_contribution_translations_status_next')
+
+    op.drop_table('contribution_translations')
     with op.batch_alter_table('staff_replies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_replies_contribution_id'))
 

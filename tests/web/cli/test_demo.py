@@ -145,3 +145,11 @@ def test_the_demo_account_logs_in_and_reads_the_inbox(app: Any, runtime: Runtime
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "rue des Lilas" in page or "Tilleuls" in page or "Marché" in page
+
+
+def test_the_demo_has_contributions_written_in_other_languages(runtime: Runtime) -> None:
+    seed_demo(runtime, now=NOW)
+    with runtime.sessions() as session:
+        written = set(session.scalars(select(Contribution.language).distinct()))
+    # Each shows "Traduire" (or how to set up a server) and gets a thème across languages.
+    assert {"ar", "tr", "pt", "es", "uk", "ro"} <= written
