@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from bots.prompts import Catalog
-from bots.text import emoji_core, normalise
+from bots.text import DIGITS, emoji_core, normalise
 
 YES_EMOJI = frozenset({"👍", "✅", "✔", "👌", "🆗", "🙂", "😀", "😊"})
 NO_EMOJI = frozenset({"👎", "❌", "✖", "🙅", "⛔"})
@@ -27,7 +27,7 @@ def parse_number(text: str, catalog: Catalog) -> int | None:
     if "🔟" in text:
         return 10
     norm = normalise(text)
-    match = _NUMBER.match(norm) or _NUMBER.match(text.strip().casefold())
+    match = _NUMBER.match(norm) or _NUMBER.match(text.strip().casefold().translate(DIGITS))
     if match:
         return int(match.group(1))
     return catalog.number_words.get(norm)
@@ -40,9 +40,9 @@ def parse_yes_no(text: str, catalog: Catalog) -> bool | None:
     if core and all(c in NO_EMOJI for c in core):
         return False
     norm = normalise(text)
-    if norm in catalog.yes_words:
+    if norm in catalog.yes_words or norm in catalog.yes_alone:
         return True
-    if norm in catalog.no_words:
+    if norm in catalog.no_words or norm in catalog.no_alone:
         return False
     first = norm.split(" ", 1)[0] if norm else ""
     if first in catalog.yes_words and first not in catalog.no_words:

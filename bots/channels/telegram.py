@@ -215,6 +215,7 @@ def to_inbound(update: Update) -> Inbound | None:
         media=media,
         start_code=start_code,
         received_at=message.date.astimezone(dt.UTC),
+        language_hint=message.from_user.language_code if message.from_user else None,
     )
 
 
