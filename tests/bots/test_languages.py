@@ -396,3 +396,62 @@ def test_the_welcome_goes_as_one_gsm7_sms_and_one_for_the_languages() -> None:
     first, second = sms_messages(reply.text, reply.choices, reply.numbered)
     assert is_gsm7(first) and segments(first) == 1 and first.endswith("1 Oui 2 Non")
     assert second.startswith("LANGUE : العربية") and segments(second) == 1
+
+
+# --- surveys in every language ------------------------------------------------------------------
+
+
+def test_the_ready_made_surveys_ship_in_every_catalogue_language() -> None:
+    for spec, _ in load_ready_made_surveys():
+        for texts in (spec.title, spec.intro, spec.outro):
+            assert set(texts) == set(LANGUAGES), spec.key
+        for question in spec.questions:
+            assert set(question.text) == set(LANGUAGES), (spec.key, question.position)
+            for choice in question.choices:
+                assert set(choice.labels) == set(LANGUAGES), (spec.key, choice.value)
+
+
+def test_a_campaign_invites_each_habitant_in_their_language_french_where_missing(
+    database_url: str, tmp_path: Path
+) -> None:
+    from bots import campaigns
+    from bots.campaigns import Target
+    from storage.db import transaction
+    from storage.models import Question
+    from tests.bots.campaign_support import MONDAY_10H, add_participants, make_runtime
+
+    runtime = make_runtime(database_url, tmp_path)
+    try:
+        ids = {}
+        for n, code in enumerate(("fr", "tr", "uk", "ro")):
+            [ids[code]] = add_participants(
+                runtime,
+                1,
+                channel="simulator",
+                prefix=f"+336399{n}",
+                language=code,
+                state={"consent": True, "language": code},
+            )
+        with transaction(runtime.sessions) as session:
+            campaign = campaigns.create_campaign(
+                session, "scolarite", Target(everyone=True), now=MONDAY_10H
+            )
+            first = session.scalars(
+                select(Question).where(Question.survey_id == campaign.survey_id)
+            ).first()
+            assert first is not None
+            first.text = {k: v for k, v in first.text.items() if k != "ro"}  # not translated
+            campaign_id = campaign.id
+        assert campaigns.launch(runtime, campaign_id, MONDAY_10H) == 4
+        with runtime.sessions() as session:
+            sent = {
+                m.participant_id: m.body
+                for m in session.scalars(select(Message).where(Message.kind == "invitation"))
+            }
+        assert sent[ids["fr"]].startswith("L'aide aux devoirs")
+        assert sent[ids["tr"]].startswith("Ödev yardımı") and "Okula giden" in sent[ids["tr"]]
+        assert sent[ids["uk"]].startswith("Допомога з уроками")
+        assert sent[ids["ro"]].startswith("Ajutor la teme")  # the title is translated...
+        assert "Avez-vous un enfant" in sent[ids["ro"]]  # ...the question falls back to French
+    finally:
+        runtime.engine.dispose()
