@@ -136,7 +136,7 @@ def drain(url: str, workers: int, seconds: float, runtime: Runtime) -> dict[str,
 
 
 def reset(url: str) -> Runtime:
-    from web.cli import prepare_database
+    from web.cli.database import prepare_database
 
     engine = make_engine(url)
     with engine.begin() as connection:

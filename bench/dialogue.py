@@ -32,7 +32,7 @@ from bots.prompts import default_catalog, load_ready_made_surveys, load_themes  
 from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
 from storage.db import make_engine  # noqa: E402
-from web.cli import prepare_database  # noqa: E402
+from web.cli.database import prepare_database  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test_demo_bench"
 

@@ -35,7 +35,7 @@ from storage.models import (  # noqa: E402
     User,
 )
 from web import create_app  # noqa: E402
-from web.cli import prepare_database  # noqa: E402
+from web.cli.database import prepare_database  # noqa: E402
 
 SUBJECTS = [
     "les poubelles",

@@ -4,9 +4,9 @@
 
 Builds a campaign of the ready-made `scolarite` survey (5 questions) in which every habitant
 answers every question, in a fresh SQLite file by default (or the given database, wiped), then
-times `web.results.campaign_results` (everything the results page, its charts and the CSV show)
-and `web.campaigns.estimate`'s two parts (`count_target`, `run_segments`). Prints figures, never
-asserts them.
+times `web.surveys.results.campaign_results` (everything the results page, its charts and the
+CSV show) and `web.surveys.campaigns.estimate`'s two parts (`count_target`, `run_segments`).
+Prints figures, never asserts them.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from bots.survey_preview import run_segments  # noqa: E402
 from bots.survey_store import spec_from_row  # noqa: E402
 from storage.config import load_settings  # noqa: E402
 from storage.models import Answer, Base, Conversation, Participant, Quartier, Survey  # noqa: E402
-from web.cli import prepare_database  # noqa: E402
-from web.results import Scope, campaign_results  # noqa: E402
+from web.cli.database import prepare_database  # noqa: E402
+from web.counts import Scope  # noqa: E402
+from web.surveys.results import campaign_results  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -35,7 +35,7 @@ from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
 from storage.models import Base, Message  # noqa: E402
 from web import create_app  # noqa: E402
-from web.cli import prepare_database  # noqa: E402
+from web.cli.database import prepare_database  # noqa: E402
 from web.hooks.telegram import SECRET_HEADER  # noqa: E402
 
 SECRET = "bench-webhook-secret"

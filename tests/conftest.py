@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskCliRunner
 from sqlalchemy import text
 
 from bots.runtime import Runtime
@@ -24,7 +25,8 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
 from web import create_app
-from web.cli import prepare_database
+from web.cli.database import prepare_database
+from web.cli.main import command_line
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_URL = os.environ.get("PAROLES_TEST_DATABASE_URL", "")
@@ -135,6 +137,13 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
+class ParolesRunner(FlaskCliRunner):
+    """Runs the `paroles` command line (which the app itself does not know) on the test app."""
+
+    def invoke(self, cli: Any = None, args: Any = None, **kwargs: Any) -> Any:
+        return super().invoke(cli or command_line(), args, **kwargs)
+
+
 @pytest.fixture
 def runner(app: Any) -> Any:
-    return app.test_cli_runner()
+    return ParolesRunner(app)

@@ -63,20 +63,17 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
 
-    from web import auth, cli, health, hooks, inbox, simulator
-    from web.backoffice import register as register_backoffice
+    from web import admin, auth, evaluation, hooks, review, surveys
     from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
+    from web.review.inbox import home
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
-    app.register_blueprint(inbox.bp)
-    app.register_blueprint(health.bp)
-    register_backoffice(app)
-    app.register_blueprint(simulator.bp)
-    cli.init_app(app)
+    for area in (review, surveys, evaluation, admin):
+        area.register(app)
 
-    app.add_url_rule("/", endpoint="index", view_func=inbox.home)
+    app.add_url_rule("/", endpoint="index", view_func=home)
     app.after_request(_security_headers)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(500, _server_error)

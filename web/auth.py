@@ -30,11 +30,20 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email
 
-from storage.models import ROLES, Contribution, LoginAttempt, Quartier, User
+from storage.models import (
+    ROLES,
+    Campaign,
+    Categorisation,
+    Contribution,
+    LoginAttempt,
+    Quartier,
+    User,
+)
 from web import login_manager
 from web.db import get_runtime, get_session
 
@@ -198,11 +207,36 @@ def scoped(query: Select[Any]) -> Select[Any]:
     return query.where(Contribution.quartier_id.in_(current_user.quartier_ids))
 
 
+def get_contribution(contribution_id: int) -> Contribution:
+    """The contribution with this id, with its thèmes loaded.
+
+    Aborts with 404 if it does not exist *or* lies outside the account's quartiers: a conseil
+    citoyen learns nothing, not even that the id exists, by trying ids in the URL.
+    """
+    query = scoped(select(Contribution).where(Contribution.id == contribution_id)).options(
+        selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
+        selectinload(Contribution.quartier),
+        selectinload(Contribution.participant),
+    )
+    contribution = get_session().scalars(query).one_or_none()
+    if contribution is None:
+        abort(404)
+    return contribution
+
+
 def visible_quartiers() -> list[Quartier]:
     query = select(Quartier).order_by(Quartier.name)
     if not current_user.sees_all_quartiers:
         query = query.where(Quartier.id.in_(current_user.quartier_ids))
     return list(get_session().scalars(query))
+
+
+def campaign_visible(campaign: Campaign) -> bool:
+    """Whether the account may open this campaign: it targets one of its quartiers."""
+    if current_user.sees_all_quartiers:
+        return True
+    mine = {q.code for q in visible_quartiers()}
+    return bool(set(campaign.target.get("quartiers", ())) & mine)
 
 
 # --- sessions that expire ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ MONDAY_10H = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Paris, an ordi
 
 
 def make_runtime(database_url: str, tmp_path: Path, **env: str) -> Runtime:
-    from web.cli import prepare_database
+    from web.cli.database import prepare_database
 
     settings = load_settings(
         {

@@ -314,7 +314,7 @@ def test_claimed_rows_are_skipped_by_a_second_claim(flaky_runtime: Runtime) -> N
 # --- real worker processes ---------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER = "import tests.fakes.flaky_channel; from web.cli import main; main()"
+WORKER = "import tests.fakes.flaky_channel; from web.cli.main import main; main()"
 
 
 def start_worker(runtime: Runtime) -> subprocess.Popen[str]:

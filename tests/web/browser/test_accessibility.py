@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bots.runtime import Runtime
 from storage.models import Campaign, Contribution, JoinCode, Survey, Theme, User
 from tests.web.browser.conftest import log_in
-from web.demo import DEMO_EMAIL, seed_demo
+from web.cli.demo import DEMO_EMAIL, seed_demo
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 

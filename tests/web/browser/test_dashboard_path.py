@@ -15,7 +15,7 @@ from storage.models import Theme
 from tests.factories import make_contribution, make_participant
 from tests.web.browser.conftest import log_in
 from tests.web.conftest import PASSWORD, Territory
-from tests.web.test_indicators import categorise
+from tests.web.evaluation.test_indicators import categorise
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 

@@ -1,0 +1,119 @@
+"""The demo territory of `paroles serve --demo`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from bots.engine import State
+from bots.runtime import Runtime
+from storage.models import (
+    Answer,
+    Campaign,
+    Categorisation,
+    Contribution,
+    Conversation,
+    JoinCode,
+    Participant,
+    Quartier,
+    Theme,
+    User,
+)
+from web.cli.demo import DEMO_EMAIL, seed_demo
+
+NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
+
+
+def test_demo_territory(runtime: Runtime) -> None:
+    password = seed_demo(runtime, now=NOW)
+    with runtime.sessions() as session:
+        staff = session.scalars(select(User)).one()
+        assert staff.email == DEMO_EMAIL and staff.role == "administrateur"
+        assert len(password) >= 10 and check_password_hash(staff.password_hash, password)
+
+        quartiers = session.scalars(select(Quartier)).all()
+        assert 3 <= len(quartiers) <= 4 and len({q.city for q in quartiers}) == 1
+        assert all(q.code.startswith("QP") for q in quartiers)
+        codes = {c.code: c for c in session.scalars(select(JoinCode))}
+        assert {"TILLEULS", "MARCHE-SAMEDI", "SCOLARITE", "ASSOCIATIONS", "ALLERVERS"} <= set(codes)
+        assert codes["TILLEULS"].quartier is not None and codes["MARCHE-SAMEDI"].survey_id
+
+        free = session.scalars(select(Contribution).where(Contribution.kind == "free")).all()
+        assert len(free) >= 300
+        assert len({c.text for c in free}) == len(free)  # no two alike
+        assert {c.channel for c in free} == {"telegram", "sms", "simulator"}
+        assert {c.quartier_id for c in free} == {q.id for q in quartiers}
+        dates = [c.created_at for c in free]
+        assert min(dates) >= NOW - timedelta(days=366) and max(dates) <= NOW
+        assert max(dates) - min(dates) > timedelta(days=300)  # a year for the tableau de bord
+        months = {(d.year, d.month) for d in dates}
+        assert len(months) >= 12
+        assert any(len(c.text) > 250 for c in free) and any(len(c.text) < 10 for c in free)
+        assert any("🙏" in c.text for c in free)
+        assert any(any("\u0600" <= ch <= "\u06ff" for ch in c.text) for c in free)
+
+        themed = session.execute(
+            select(Theme.code, func.count(func.distinct(Categorisation.contribution_id)))
+            .join(Categorisation, Categorisation.theme_id == Theme.id)
+            .group_by(Theme.code)
+        ).all()
+        assert len(themed) == session.scalar(select(func.count(Theme.id)))  # every thème used
+        sources = set(session.scalars(select(Categorisation.source)))
+        assert sources == {"habitant", "staff"}
+        untagged = [c for c in free if not c.categorisations]
+        assert len(untagged) > 20  # some the team has not sorted, some with no thème at all
+
+        participants = session.scalars(select(Participant)).all()
+        assert len(participants) >= 100
+        for participant in participants:
+            address = runtime.vault.decrypt(participant.address_enc)
+            assert address not in participant.pseudonym
+            if participant.channel == "sms":
+                assert address.startswith("+3363998")  # numbers reserved for fiction
+            state = State.from_json(participant.state)
+            assert state.consent and state.opted_out == (participant.opted_out_at is not None)
+        assert any(p.language == "en" for p in participants)
+
+        statuses = set(session.scalars(select(Conversation.status)))
+        assert {"finished", "stopped"} <= statuses
+        surveys = set(session.scalars(select(Conversation.survey_id)))
+        assert len(surveys) == 3
+        assert session.scalar(select(func.count(Answer.id)).where(Answer.skipped.is_(True)))
+        assert session.scalar(select(func.count(Answer.id)).where(Answer.understood.is_(False)))
+        text_answers = session.scalars(
+            select(Contribution).where(Contribution.kind == "answer")
+        ).all()
+        assert text_answers and all(c.answer_id and c.question_id for c in text_answers)
+        campaigns = {c.status: c for c in session.scalars(select(Campaign))}
+        assert set(campaigns) == {"running", "closed"} and campaigns["closed"].retour_text
+
+
+def test_demo_answers_follow_the_survey_branching(runtime: Runtime) -> None:
+    """Who has no child at school goes from question 1 straight to question 5 (scolarité)."""
+    seed_demo(runtime, now=NOW)
+    with runtime.sessions() as session:
+        for conversation in session.scalars(select(Conversation)):
+            answers = session.scalars(
+                select(Answer)
+                .where(Answer.conversation_id == conversation.id, Answer.understood.is_(True))
+                .order_by(Answer.created_at)
+            ).all()
+            positions = [a.question_id for a in answers]
+            assert len(positions) == len(set(positions))
+            if conversation.status == "finished":
+                assert conversation.finished_at is not None
+
+
+def test_the_demo_account_logs_in_and_reads_the_inbox(app: Any, runtime: Runtime) -> None:
+    password = seed_demo(runtime, now=NOW)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    response = client.post(
+        "/auth/login", data={"email": DEMO_EMAIL, "password": password}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "rue des Lilas" in page or "Tilleuls" in page or "Marché" in page

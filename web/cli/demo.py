@@ -1,0 +1,514 @@
+"""A demo territory for `paroles serve --demo`: quartiers, habitants, contributions, surveys.
+
+Everything is invented (see `demo_texts.toml`): four quartiers of one town, the codes printed on
+their posters, pseudonymous habitants on Telegram, SMS and the simulator (addresses in the range
+ARCEP reserves for fiction, +33 6 39 98 xx xx), who joined over a year and a half (more of them
+lately), a few hundred free contributions over the last year written the way people write on a
+phone, answers to the three ready-made surveys, two campaigns, and one staff
+account. The random generator is seeded: two demos built the same day look the same.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bots.engine import State
+from bots.runtime import Runtime
+from bots.survey_store import seed_prompts
+from bots.text import strip_accents
+from storage.crypto import mask
+from storage.db import transaction
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Campaign,
+    Categorisation,
+    Contribution,
+    Conversation,
+    JoinCode,
+    Message,
+    Participant,
+    Quartier,
+    Question,
+    Survey,
+    Theme,
+    User,
+)
+from web.auth import create_user
+
+DEMO_EMAIL = "demo@paroles.example"
+TEXTS = Path(__file__).with_name("demo_texts.toml")
+FIRST_SEEN_DAYS = 540  # habitants joined over 18 months: some were there before the year
+CONTRIBUTION_DAYS = 365  # the tableau de bord's default period
+PARTICIPANTS = 150
+FREE_CONTRIBUTIONS = 340
+SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
+CHANNELS = (("telegram", 45), ("sms", 40), ("simulator", 15))
+_PRAISE = re.compile(r"merci|super|top|bien|génial|magnifique|gentil|calme|propre|aide", re.I)
+
+
+def seed_demo(runtime: Runtime, *, now: datetime | None = None, seed: int = 2026) -> str:
+    """Fill an empty database with the demo territory; returns the staff account's password."""
+    password = secrets.token_urlsafe(12)
+    texts = tomllib.loads(TEXTS.read_text(encoding="utf-8"))
+    with transaction(runtime.sessions) as session:
+        seed_prompts(session)
+        staff = create_user(session, DEMO_EMAIL, password, "administrateur", name="Équipe démo")
+        territory = _Territory(
+            session, runtime, random.Random(seed), now or datetime.now(UTC), texts, staff
+        )
+        counts = territory.build()
+        session.add(AuditEntry(user_id=staff.id, action="demo_seeded", detail=counts))
+    return password
+
+
+@dataclass
+class _Person:
+    row: Participant
+    quartier: Quartier
+    lieux: list[str]
+
+
+class _Territory:
+    """Builds the demo rows; one method per kind of thing, called in order by `build()`."""
+
+    def __init__(
+        self,
+        session: Session,
+        runtime: Runtime,
+        rng: random.Random,
+        now: datetime,
+        texts: dict[str, Any],
+        staff: User,
+    ) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.rng = rng
+        self.now = now
+        self.texts = texts
+        self.staff = staff
+        self.catalog = runtime.catalog
+        self.people: list[_Person] = []
+        self.message_count = 0
+
+    def build(self) -> dict[str, int]:
+        quartiers = self.quartiers()
+        codes = self.join_codes(quartiers)
+        campaigns = self.campaigns(quartiers)
+        self.participants(quartiers, codes)
+        free = self.free_contributions()
+        runs = self.survey_runs(campaigns)
+        self.session.flush()
+        return {
+            "quartiers": len(quartiers),
+            "participants": len(self.people),
+            "contributions": free,
+            "conversations": runs,
+        }
+
+    # --- places, codes, campaigns ------------------------------------------------------------
+
+    def quartiers(self) -> dict[str, tuple[Quartier, list[str]]]:
+        found = {}
+        for item in self.texts["quartiers"]:
+            quartier = Quartier(
+                code=item["code"],
+                name=item["name"],
+                city=self.texts["city"],
+                created_at=self.ago(days=70),
+            )
+            self.session.add(quartier)
+            found[item["code"]] = (quartier, list(item["lieux"]))
+        self.session.flush()
+        return found
+
+    def join_codes(self, quartiers: dict[str, tuple[Quartier, list[str]]]) -> list[JoinCode]:
+        codes = []
+        for item in self.texts["codes"]:
+            survey = self.survey(item["survey"]) if "survey" in item else None
+            code = JoinCode(
+                code=item["code"],
+                quartier_id=quartiers[item["quartier"]][0].id,
+                survey_id=survey.id if survey else None,
+                action=item["action"],
+                created_at=self.ago(days=60),
+            )
+            self.session.add(code)
+            codes.append(code)
+        self.session.flush()
+        return codes
+
+    def campaigns(self, quartiers: dict[str, tuple[Quartier, list[str]]]) -> dict[str, Campaign]:
+        everywhere = {"quartiers": sorted(quartiers), "channels": ["telegram", "sms"]}
+        running = Campaign(
+            survey_id=self.survey("scolarite").id,
+            name="Aide aux devoirs : préparer la rentrée",
+            status="running",
+            target=everywhere,
+            starts_at=self.ago(days=20),
+            closes_at=self.now + timedelta(days=10),
+            remind_after_hours=48,
+            created_by_id=self.staff.id,
+            approved_by_id=self.staff.id,
+            launched_at=self.ago(days=20),
+            created_at=self.ago(days=22),
+        )
+        closed = Campaign(
+            survey_id=self.survey("associations").id,
+            name="Les associations du quartier (printemps)",
+            status="closed",
+            target={"quartiers": ["QP093012", "QP093014"], "channels": ["telegram", "sms"]},
+            starts_at=self.ago(days=45),
+            closes_at=self.ago(days=10),
+            created_by_id=self.staff.id,
+            approved_by_id=self.staff.id,
+            launched_at=self.ago(days=45),
+            closed_at=self.ago(days=10),
+            retour_text=(
+                "Vous avez été nombreux à répondre, merci ! Les associations auront un local "
+                "de plus à la Source dès septembre."
+            ),
+            created_at=self.ago(days=47),
+        )
+        self.session.add_all([running, closed])
+        self.session.flush()
+        return {"scolarite": running, "associations": closed}
+
+    # --- habitants -----------------------------------------------------------------------------
+
+    def participants(
+        self, quartiers: dict[str, tuple[Quartier, list[str]]], codes: list[JoinCode]
+    ) -> None:
+        by_quartier = {code.quartier_id: code.code for code in codes}
+        names = [name for name, _ in CHANNELS]
+        weights = [weight for _, weight in CHANNELS]
+        for n in range(PARTICIPANTS):
+            quartier, lieux = quartiers[self.rng.choice(sorted(quartiers))]
+            channel = self.rng.choices(names, weights)[0]
+            address = {
+                "sms": f"+3363998{n:04d}",
+                "telegram": str(7_400_000_000 + n * 7919),
+                "simulator": f"demo-{n}",
+            }[channel]
+            language = "en" if n % 25 == 7 else "fr"
+            first = self.ago(days=1 + FIRST_SEEN_DAYS * self.rng.random() ** 1.5)
+            opted_out = self.rng.random() < 0.05
+            joined = by_quartier.get(quartier.id) if self.rng.random() < 0.7 else None
+            row = Participant(
+                pseudonym=self.runtime.vault.pseudonym(channel, address),
+                channel=channel,
+                address_enc=self.runtime.vault.encrypt(address),
+                address_mask=mask(address),
+                language=language,
+                quartier_id=quartier.id,
+                joined_via=joined,
+                first_seen_at=first,
+                last_seen_at=first,
+                consent_at=first,
+                opted_out_at=first + timedelta(days=3) if opted_out else None,
+                state=State(language=language, consent=True, opted_out=opted_out).to_json(),
+            )
+            self.session.add(row)
+            self.people.append(_Person(row, quartier, lieux))
+        self.session.flush()
+
+    def person(self, language: str = "fr") -> _Person:
+        """Some habitants write often, most once or twice."""
+        speakers = [p for p in self.people if p.row.language == language] or self.people
+        index = min(int(self.rng.paretovariate(1.2)) - 1, len(speakers) - 1)
+        ordered = speakers[index:] + speakers[:index]
+        return ordered[0] if self.rng.random() < 0.35 else self.rng.choice(speakers)
+
+    # --- free contributions --------------------------------------------------------------------
+
+    def free_contributions(self) -> int:
+        themes = {t.code: t for t in self.session.scalars(select(Theme))}
+        written: list[tuple[str, str | None, str]] = [
+            (item["text"], item["theme"], "fr") for item in self.texts["entiers"]
+        ]
+        written += [(i["text"], i["theme"], i["language"]) for i in self.texts["langues"]]
+        written += [(text, None, "fr") for text in self.texts["sans_theme"]["texts"]]
+        seen = {text for text, _, _ in written}
+        pieces: list[tuple[str | None, str, _Person]] = []
+        for text, theme, language in written:
+            pieces.append((theme, text, self.person(language)))
+        attempts = 0
+        while len(pieces) < FREE_CONTRIBUTIONS and attempts < FREE_CONTRIBUTIONS * 20:
+            attempts += 1
+            person = self.person()
+            theme, text = self.compose(person)
+            if text not in seen:
+                seen.add(text)
+                pieces.append((theme, text, person))
+        for theme_code, text, person in pieces:
+            self.contribution(person, text, themes.get(theme_code or ""))
+        return len(pieces)
+
+    def compose(self, person: _Person) -> tuple[str, str]:
+        """One message from hand-written fragments, with the slips of a phone keyboard."""
+        corps: dict[str, list[str]] = self.texts["corps"]
+        theme = self.rng.choices(list(corps), [len(v) for v in corps.values()])[0]
+        body = self.rng.choice(corps[theme]).replace("{lieu}", self.rng.choice(person.lieux))
+        fragments = self.texts["fragments"]
+        endings = fragments["fins"]
+        if not _PRAISE.search(body):
+            endings = endings + fragments["fins_plainte"]
+        if self.rng.random() < 0.4:
+            opening = self.rng.choice(fragments["ouvertures"])
+            glue = " " if opening.endswith(",") else self.rng.choice([" ", "\n", " ! ", ", "])
+            body = opening + glue + _lower_first(body)
+        if self.rng.random() < 0.45:
+            body = body + self.rng.choice([" ", ". ", " ", "\n"]) + self.rng.choice(endings)
+        roll = self.rng.random()
+        if roll < 0.25:
+            body = strip_accents(body)
+        elif roll < 0.4:
+            body = body.lower()
+        elif roll < 0.43:
+            body = body.upper()
+        return theme, body.replace("  ", " ")
+
+    def contribution(self, person: _Person, text: str, theme: Theme | None) -> None:
+        known_for = (self.now - person.row.first_seen_at).total_seconds() / 86400
+        at = self.daytime(self.rng.uniform(0, min(known_for, CONTRIBUTION_DAYS)))
+        at = max(at, person.row.first_seen_at)
+        person.row.last_seen_at = max(person.row.last_seen_at, at)
+        row = Contribution(
+            participant_id=person.row.id,
+            quartier_id=person.quartier.id,
+            channel=person.row.channel,
+            language=person.row.language,
+            kind="free",
+            text=text,
+            created_at=at,
+        )
+        self.session.add(row)
+        self.messages(person, text, at)
+        if theme is None:
+            return
+        if theme.offered_to_habitants and self.rng.random() < 0.35:
+            row.categorisations.append(
+                Categorisation(theme_id=theme.id, source="habitant", created_at=at)
+            )
+        if at < self.ago(days=14) and self.rng.random() < 0.85:
+            row.categorisations.append(
+                Categorisation(
+                    theme_id=theme.id,
+                    source="staff",
+                    user_id=self.staff.id,
+                    created_at=at + timedelta(days=self.rng.uniform(0.2, 4)),
+                )
+            )
+
+    def messages(self, person: _Person, text: str, at: datetime) -> None:
+        """The inbound message and the thanks sent back, as the handler would have kept them."""
+        self.message_count += 1
+        inbound = Message(
+            direction="in",
+            channel=person.row.channel,
+            provider_id=f"demo-{self.message_count}",
+            participant_id=person.row.id,
+            body=text,
+            status="processed",
+            created_at=at,
+        )
+        thanks = Message(
+            direction="out",
+            channel=person.row.channel,
+            provider_id=f"demo-out-{self.message_count}",
+            participant_id=person.row.id,
+            address_enc=person.row.address_enc,
+            body=self.catalog.text(person.row.language, "contribution_thanks"),
+            expects="choice",
+            status="sent",
+            created_at=at,
+            sent_at=at + timedelta(seconds=2),
+        )
+        self.session.add_all([inbound, thanks])
+
+    # --- surveys -------------------------------------------------------------------------------
+
+    def survey_runs(self, campaigns: dict[str, Campaign]) -> int:
+        runs = 0
+        for slug, count in SURVEY_RUNS.items():
+            survey = self.survey(slug)
+            campaign = campaigns.get(slug)
+            answers: list[str] = self.texts["reponses"][slug]
+            respondents = self.rng.sample(self.people, count)
+            for person in respondents:
+                self.run(person, survey, campaign, answers)
+                runs += 1
+            if campaign is not None:
+                self.silent_invitations(campaign, respondents)
+        return runs
+
+    def silent_invitations(self, campaign: Campaign, respondents: list[_Person]) -> None:
+        """Invited habitants who did not answer (yet): response rates are not 100 %."""
+        assert campaign.launched_at is not None
+        others = [p for p in self.people if p not in respondents]
+        for person in self.rng.sample(others, min(len(others), len(respondents) * 3 // 4)):
+            self.session.add(
+                Conversation(
+                    participant_id=person.row.id,
+                    survey_id=campaign.survey_id,
+                    campaign_id=campaign.id,
+                    status="invited",
+                    started_at=campaign.launched_at,
+                    updated_at=campaign.launched_at,
+                )
+            )
+
+    def run(
+        self, person: _Person, survey: Survey, campaign: Campaign | None, texts: list[str]
+    ) -> None:
+        """One habitant through one survey: finished mostly, sometimes stopped halfway."""
+        start = campaign.launched_at if campaign and campaign.launched_at else self.ago(days=50)
+        end = campaign.closed_at if campaign and campaign.closed_at else self.now
+        at = start + (end - start) * self.rng.uniform(0.02, 0.95)
+        at = max(at, person.row.first_seen_at)
+        stop_after = self.rng.randint(1, len(survey.questions) - 1)
+        stopped = self.rng.random() < 0.2
+        conversation = Conversation(
+            participant_id=person.row.id,
+            survey_id=survey.id,
+            campaign_id=campaign.id if campaign else None,
+            status="active",
+            started_at=at,
+            updated_at=at,
+        )
+        self.session.add(conversation)
+        self.session.flush()
+        index, answered = 0, 0
+        while index < len(survey.questions):
+            if stopped and answered == stop_after:
+                conversation.status = "stopped"
+                break
+            question = survey.questions[index]
+            at += timedelta(seconds=self.rng.uniform(20, 240))
+            raw, value, skipped = self.answer(question, person, texts)
+            self.add_answer(conversation, question, raw, value, skipped, at)
+            answered += 1
+            target = question.goto.get(value) if isinstance(value, str) else None
+            index = target - 1 if target else index + 1
+        else:
+            conversation.status = "finished"
+            conversation.finished_at = at
+        conversation.updated_at = at
+        person.row.last_seen_at = max(person.row.last_seen_at, at)
+
+    def add_answer(
+        self,
+        conversation: Conversation,
+        question: Question,
+        raw: str,
+        value: Any,
+        skipped: bool,
+        at: datetime,
+    ) -> None:
+        if self.rng.random() < 0.06 and question.kind != "text":
+            # A first try the bot did not understand, kept as the handler keeps it.
+            misread = self.rng.choice(["hein ?", "je sais pas", "bof", "???", "c'est quoi"])
+            self.session.add(
+                Answer(
+                    conversation_id=conversation.id,
+                    question_id=question.id,
+                    raw_text=misread,
+                    understood=False,
+                    created_at=at - timedelta(seconds=30),
+                )
+            )
+        answer = Answer(
+            conversation_id=conversation.id,
+            question_id=question.id,
+            raw_text=raw,
+            value=None if skipped else value,
+            skipped=skipped,
+            created_at=at,
+        )
+        self.session.add(answer)
+        if question.kind == "text" and not skipped:
+            self.session.flush()
+            participant = self.session.get(Participant, conversation.participant_id)
+            assert participant is not None
+            self.session.add(
+                Contribution(
+                    participant_id=participant.id,
+                    quartier_id=participant.quartier_id,
+                    channel=participant.channel,
+                    language=participant.language,
+                    kind="answer",
+                    text=raw,
+                    answer_id=answer.id,
+                    survey_id=conversation.survey_id,
+                    question_id=question.id,
+                    campaign_id=conversation.campaign_id,
+                    created_at=at,
+                )
+            )
+
+    def answer(
+        self, question: Question, person: _Person, texts: list[str]
+    ) -> tuple[str, Any, bool]:
+        """(raw text, normalised value, skipped) the way habitants really answer."""
+        rng = self.rng
+        if not question.required and rng.random() < 0.05:
+            return rng.choice(["passer", "PASSER", "skip"]), None, True
+        if question.kind == "yes_no":
+            yes = rng.random() < 0.6
+            raw = rng.choice(
+                ["oui", "Oui", "ouais", "👍", "1", "ok"]
+                if yes
+                else ["non", "Non", "2", "nan", "👎"]
+            )
+            return raw, "oui" if yes else "non", False
+        if question.kind == "scale":
+            value = rng.choices([1, 2, 3, 4, 5], [1, 2, 4, 4, 2])[0]
+            return rng.choice([str(value), "⭐" * value, f"{value}/5"]), value, False
+        if question.kind == "quartier":
+            name = person.quartier.name
+            return (
+                rng.choice([name, name.lower(), strip_accents(name)]),
+                person.quartier.code,
+                False,
+            )
+        if question.kind == "text":
+            return rng.choice(texts), None, False
+        choices = question.choices
+        if question.kind == "single":
+            index = rng.randrange(len(choices))
+            raw = rng.choice(
+                [str(index + 1), f"{index + 1}.", choices[index]["labels"]["fr"].lower()]
+            )
+            return raw, choices[index]["value"], False
+        picked = sorted(rng.sample(range(len(choices)), rng.choice([1, 1, 2, 2, 3])))
+        numbers = [str(i + 1) for i in picked]
+        raw = rng.choice([" et ".join(numbers), ",".join(numbers), " ".join(numbers)])
+        return raw, [choices[i]["value"] for i in picked], False
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def survey(self, slug: str) -> Survey:
+        return self.session.scalars(select(Survey).where(Survey.slug == slug)).one()
+
+    def ago(self, *, days: float) -> datetime:
+        return self.now - timedelta(days=days)
+
+    def daytime(self, days_ago: float) -> datetime:
+        """A moment `days_ago`, moved to waking hours (7h to 23h)."""
+        moment = self.ago(days=days_ago)
+        hour = self.rng.choices(range(7, 24), [1, 2, 3, 3, 3, 4, 4, 3, 3, 3, 4, 5, 6, 6, 5, 4, 2])
+        return min(moment.replace(hour=hour[0], minute=self.rng.randrange(60)), self.now)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text

@@ -1,0 +1,53 @@
+"""`paroles serve`: the back-office, the webhooks and the sending in one process."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from bots.runtime import Runtime
+from bots.scheduler import start_in_serve
+from storage.db import transaction
+from storage.models import User
+from web.cli import current_runtime
+from web.cli.database import prepare_database
+from web.cli.demo import seed_demo
+from web.suggestions.service import SUGGESTION_JOBS
+
+
+@click.command(
+    "serve", help="Lance Paroles (back-office, simulateur, envois) en un seul processus."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--demo", is_flag=True, help="Sur une base vide, ajoute un territoire de démonstration."
+)
+@with_appcontext
+def serve(host: str, port: int, demo: bool) -> None:
+    from waitress import serve as waitress_serve
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    runtime = current_runtime()
+    prepare_database(runtime)
+    if demo:
+        app.config["PAROLES_DEMO"] = True
+        _seed_demo(runtime)
+    service = start_in_serve(runtime, extra_jobs=SUGGESTION_JOBS)
+    click.echo(f"Paroles est prêt : http://{host}:{port}/")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8)
+    finally:
+        service.stop()
+
+
+def _seed_demo(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        if session.scalar(select(func.count(User.id))):
+            click.echo("Base déjà remplie : la démonstration n'est pas ajoutée.")
+            return
+    password = seed_demo(runtime)
+    click.echo("Démonstration prête. Compte équipe : demo@paroles.example")
+    click.echo(f"Mot de passe : {password}")

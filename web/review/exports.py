@@ -1,0 +1,221 @@
+"""Exports of contributions and survey answers, as CSV or XLSX, filtered as on screen.
+
+Pseudonyms only: no phone number, chat id or masked address ever leaves through an export.
+Each export is written to the audit log (who, what, which filters, how many rows) before the
+file is sent. Cells a spreadsheet would run as a formula (`=`, `+`, `-`, `@`) stay plain text:
+a habitant's message must never become a formula on a colleague's computer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    render_template,
+    request,
+)
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased, selectinload
+
+from storage.models import (
+    Answer,
+    Categorisation,
+    Contribution,
+    Conversation,
+    Participant,
+    Quartier,
+    Question,
+    Survey,
+)
+from web.auth import permission_required, visible_quartiers
+from web.db import get_runtime, get_session
+from web.params import parse_int
+from web.review.filters import Filters
+from web.review.inbox import filtered
+from web.tables import FORMATS, audit_export, plain, send_table
+from web.texts import localised
+from web.theme_state import theme_view
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+BATCH = 1000
+
+CONTRIBUTION_COLUMNS = (
+    "id",
+    "date",
+    "quartier_code",
+    "quartier",
+    "canal",
+    "langue",
+    "origine",
+    "enquete",
+    "question",
+    "reponse_tardive",
+    "statut",
+    "themes_confirmes",
+    "theme_suggere",
+    "confiance",
+    "theme_habitant",
+    "texte",
+    "pieces_jointes",
+    "participant",
+)
+ANSWER_COLUMNS = (
+    "id",
+    "date",
+    "enquete",
+    "campagne",
+    "question",
+    "intitule",
+    "participant",
+    "quartier_code",
+    "canal",
+    "langue",
+    "valeur",
+    "texte_brut",
+    "compris",
+    "passee",
+    "tardive",
+)
+
+
+@bp.route("/")
+@permission_required("export")
+def index() -> Any:
+    surveys = get_session().execute(
+        select(Survey.id, Survey.title, Survey.slug).order_by(Survey.id)
+    )
+    return render_template(
+        "review/exports.html",
+        surveys=[(row.id, localised(row.title) or row.slug) for row in surveys],
+        quartiers=visible_quartiers(),
+    )
+
+
+@bp.route("/contributions.<fmt>")
+@permission_required("export")
+def contributions(fmt: str) -> Any:
+    if fmt not in FORMATS:
+        abort(404)
+    filters = Filters.from_args(request.args)
+    count = get_session().scalar(filtered(filters, select(func.count(Contribution.id))))
+    audit_export("contributions", fmt, filters.to_args(), count or 0)
+    query = filtered(filters, select(Contribution)).order_by(
+        Contribution.created_at.desc(), Contribution.id.desc()
+    )
+    return send_table(fmt, "contributions", CONTRIBUTION_COLUMNS, _contribution_rows(query))
+
+
+@bp.route("/reponses.<fmt>")
+@permission_required("export")
+def answers(fmt: str) -> Any:
+    if fmt not in FORMATS:
+        abort(404)
+    filters = Filters.from_args(request.args)
+    query = _answers_query(filters)
+    count = get_session().scalar(select(func.count()).select_from(query.subquery()))
+    audit_export("answers", fmt, filters.to_args(), count or 0)
+    return send_table(fmt, "reponses", ANSWER_COLUMNS, _answer_rows(query))
+
+
+def _local(value: datetime) -> str:
+    zone = ZoneInfo(get_runtime().settings.timezone)
+    return value.astimezone(zone).isoformat(timespec="seconds")
+
+
+# --- contributions ----------------------------------------------------------------------------
+
+
+def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
+    db = get_session()
+    surveys = dict(db.execute(select(Survey.id, Survey.slug)).all())
+    questions = dict(db.execute(select(Question.id, Question.position)).all())
+    options = (
+        selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
+        selectinload(Contribution.quartier),
+        selectinload(Contribution.participant),
+    )
+    for c in db.scalars(query.options(*options).execution_options(yield_per=BATCH)):
+        view = theme_view(c)
+        suggestion = view.suggestions[0] if view.suggestions else None
+        yield [
+            c.id,
+            _local(c.created_at),
+            c.quartier.code if c.quartier else "",
+            c.quartier.name if c.quartier else "",
+            c.channel,
+            c.language,
+            "libre" if c.kind == "free" else "enquete",
+            surveys.get(c.survey_id, "") if c.survey_id else "",
+            questions.get(c.question_id, "") if c.question_id else "",
+            "oui" if c.late else "non",
+            c.status,
+            ";".join(t.code for t in view.confirmed),
+            suggestion.theme.code if suggestion else "",
+            round(suggestion.confidence, 3)
+            if suggestion and suggestion.confidence is not None
+            else "",
+            ";".join(t.code for t in view.habitant),
+            c.text,
+            len(c.media),
+            c.participant.pseudonym if c.participant else "",
+        ]
+
+
+# --- survey answers ------------------------------------------------------------------------------
+
+
+def _answers_query(filters: Filters) -> Select[Any]:
+    """Answers with their survey, question and participant, scoped and filtered like the inbox."""
+    home = aliased(Quartier)
+    query = (
+        select(Answer, Conversation, Question, Survey.slug, Participant, home.code)
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Survey, Survey.id == Conversation.survey_id)
+        .outerjoin(Participant, Participant.id == Conversation.participant_id)
+        .outerjoin(home, home.id == Participant.quartier_id)
+    )
+    query = query.where(Participant.is_test.is_not(True))  # never a staff member's trial
+    if not current_user.sees_all_quartiers:
+        query = query.where(Participant.quartier_id.in_(current_user.quartier_ids))
+    quartier = parse_int(filters.quartier)
+    if quartier is not None:
+        query = query.where(Participant.quartier_id == quartier)
+    if filters.canal:
+        query = query.where(Participant.channel == filters.canal)
+    survey = parse_int(filters.enquete)
+    if survey is not None:
+        query = query.where(Conversation.survey_id == survey)
+    question = parse_int(filters.question)
+    if question is not None:
+        query = query.where(Answer.question_id == question)
+    query = query.where(*filters.period(Answer.created_at, get_runtime().settings.timezone))
+    return query.order_by(Survey.slug, Conversation.id, Question.position, Answer.id)
+
+
+def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
+    rows = get_session().execute(query.execution_options(yield_per=BATCH))
+    for answer, conversation, question, slug, participant, quartier_code in rows:
+        yield [
+            answer.id,
+            _local(answer.created_at),
+            slug,
+            conversation.campaign_id or "",
+            question.position,
+            localised(question.text),
+            participant.pseudonym if participant else "",
+            quartier_code or "",
+            participant.channel if participant else "",
+            participant.language if participant else "",
+            plain(answer.value),
+            answer.raw_text,
+            "oui" if answer.understood else "non",
+            "oui" if answer.skipped else "non",
+            "oui" if answer.late else "non",
+        ]

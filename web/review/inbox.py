@@ -1,0 +1,126 @@
+"""The inbox: contributions newest first, within the quartiers the account may see.
+
+Filters come from the query string (`web.review.filters.Filters`), so a view is a shareable link and
+an export of "what I see". Paging is by keyset (`?apres=<date>_<id>`): the 2,000th page is as
+fast as the first, which OFFSET is not at 100,000 contributions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from bots.channels import channel_names
+from storage.models import Categorisation, Contribution, Question, Survey
+from web.auth import permission_required, scoped, visible_quartiers
+from web.db import get_runtime, get_session
+from web.review.contributions import active_themes
+from web.review.filters import MEDIA, Filters, after_cursor, encode_cursor
+from web.texts import localised, survey_title
+from web.theme_state import STATUSES, THEME_STATES, theme_view
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+PAGE_SIZE = 50
+
+
+CHANNELS = {"telegram": "Telegram", "sms": "SMS", "simulator": _l("Simulateur")}
+# Kinds of attachment as the channels name them (bots.handler.Media.kind).
+ATTACHMENTS = {
+    "photo": _l("photo"),
+    "voice": _l("message vocal"),
+    "audio": _l("son"),
+    "video": _l("vidéo"),
+    "document": _l("document"),
+}
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "channel_label": lambda name: CHANNELS.get(name, name),
+        "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
+        "status_labels": STATUSES,
+        "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
+    }
+
+
+def home() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("inbox.index"))
+    return redirect(url_for("auth.login"))
+
+
+def filtered(filters: Filters, query: Any) -> Any:
+    """`query` over contributions, limited to the account's scope and to `filters`."""
+    runtime = get_runtime()
+    return filters.apply(scoped(query), runtime.engine.dialect.name, runtime.settings.timezone)
+
+
+@bp.route("/")
+@permission_required("read")
+def index() -> Any:
+    db = get_session()
+    filters = Filters.from_args(request.args)
+    cursor = request.args.get("apres", "")
+    query = filtered(filters, select(Contribution)).order_by(
+        Contribution.created_at.desc(), Contribution.id.desc()
+    )
+    if cursor:
+        query = after_cursor(query, cursor)
+    rows = list(
+        db.scalars(
+            query.options(
+                selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
+                selectinload(Contribution.quartier),
+            ).limit(PAGE_SIZE + 1)
+        )
+    )
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    total = db.scalar(filtered(filters, select(func.count(Contribution.id))))
+    question_ids = {c.question_id for c in rows if c.question_id}
+    numbers = dict(
+        db.execute(
+            select(Question.id, Question.position).where(Question.id.in_(question_ids))
+        ).all()
+    )
+    return render_template(
+        "review/inbox.html",
+        contributions=[(c, theme_view(c)) for c in rows],
+        filters=filters,
+        total=total,
+        cursor=cursor,
+        next_cursor=encode_cursor(rows[-1]) if has_more else "",
+        themes=active_themes(),
+        quartiers=visible_quartiers(),
+        channels=channel_names(),
+        surveys=_surveys(),
+        questions=_questions(filters),
+        question_numbers=numbers,
+        statuses=STATUSES,
+        theme_states=THEME_STATES,
+        media_kinds=MEDIA,
+        here=request.full_path.rstrip("?"),
+    )
+
+
+def _surveys() -> dict[int, str]:
+    rows = get_session().execute(select(Survey.id, Survey.title, Survey.slug).order_by(Survey.id))
+    return {row.id: survey_title(row.title, row.slug) for row in rows}
+
+
+def _questions(filters: Filters) -> list[tuple[int, str]]:
+    """The questions of the chosen survey, for the question filter."""
+    if not filters.enquete.isdigit():
+        return []
+    rows = get_session().execute(
+        select(Question.id, Question.position, Question.text)
+        .where(Question.survey_id == int(filters.enquete))
+        .order_by(Question.position)
+    )
+    return [(row.id, f"{row.position}. {localised(row.text)}") for row in rows]

@@ -1,0 +1,151 @@
+"""Recruiting: join codes and the printable A4 poster that hands them out.
+
+A join code tells which quartier and which action (immersion, temps fort...) brought a habitant,
+and may start a campaign's survey. The poster carries a QR code to the Telegram deep link
+(`t.me/<bot>?start=<code>`), the SMS number and the keyword (the code itself), and two lines of
+text. It shows only the channels this deployment really has, and tells the staff what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from bots.channels.telegram import deep_link
+from storage.models import Campaign, JoinCode, Survey
+from web.audit_log import audit
+from web.auth import campaign_visible, permission_required, visible_quartiers
+from web.db import get_runtime, get_session
+from web.surveys.editor import visible_surveys
+from web.texts import localised
+
+bp = Blueprint("posters", __name__, url_prefix="/affiches")
+CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _codes_query() -> Any:
+    query = select(JoinCode).order_by(JoinCode.active.desc(), JoinCode.code)
+    if not current_user.sees_all_quartiers:
+        query = query.where(JoinCode.quartier_id.in_(current_user.quartier_ids))
+    return query
+
+
+def get_code(code_id: int) -> JoinCode:
+    """The join code, or 404 if it does not exist or belongs to another quartier."""
+    code = get_session().scalars(_codes_query().where(JoinCode.id == code_id)).first()
+    if code is None:
+        abort(404)
+    return code
+
+
+def _campaigns() -> list[tuple[int, str]]:
+    rows = get_session().scalars(
+        select(Campaign)
+        .where(Campaign.status.not_in(("closed", "cancelled")))
+        .order_by(Campaign.id.desc())
+    )
+    return [(c.id, c.name) for c in rows if campaign_visible(c)]
+
+
+def _surveys() -> list[tuple[int, str]]:
+    rows = get_session().scalars(select(Survey).where(visible_surveys()).order_by(Survey.id.desc()))
+    return [(s.id, localised(s.title) or s.slug) for s in rows]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@permission_required("read")
+def index() -> Any:
+    db = get_session()
+    if request.method == "POST":
+        if not current_user.can("manage_join_codes"):
+            abort(403)
+        error = _create(request.form)
+        if error:
+            flash(error, "error")
+        else:
+            db.commit()
+            flash(_("Code créé : imprimez son affiche."), "success")
+            return redirect(url_for("posters.index"))
+    return render_template(
+        "surveys/posters.html",
+        codes=list(db.scalars(_codes_query())),
+        quartiers=visible_quartiers(),
+        campaigns=_campaigns(),
+        surveys=_surveys(),
+        form=request.form,
+    )
+
+
+def _create(form: Any) -> str | None:
+    """Add the join code of the form; returns what is wrong, in French, if anything."""
+    db = get_session()
+    code = form.get("code", "").strip()
+    if not CODE.match(code):
+        return _("Le code : 1 à 64 lettres sans accent, chiffres, - ou _ (ex. ECOLE-NORD).")
+    if db.scalar(select(JoinCode.id).where(JoinCode.code == code)) is not None:
+        return _("Ce code existe déjà.")
+    quartier = form.get("quartier", "")
+    quartiers = {str(q.id): q for q in visible_quartiers()}
+    if quartier and quartier not in quartiers:
+        abort(403)
+    if not quartier and not current_user.sees_all_quartiers:
+        return _("Choisissez votre quartier.")
+    campaign, survey = form.get("campaign", ""), form.get("survey", "")
+    if campaign and int(campaign) not in {c for c, _n in _campaigns()}:
+        abort(403)
+    if survey and int(survey) not in {s for s, _n in _surveys()}:
+        abort(403)
+    row = JoinCode(
+        code=code,
+        quartier_id=int(quartier) if quartier else None,
+        campaign_id=int(campaign) if campaign else None,
+        survey_id=int(survey) if survey else None,
+        action=form.get("action", "").strip()[:200],
+    )
+    db.add(row)
+    db.flush()
+    audit(db, current_user.id, "join_code.create", f"join_code:{row.id}", code=code)
+    return None
+
+
+@bp.route("/<int:code_id>/actif", methods=["POST"])
+@permission_required("manage_join_codes")
+def toggle(code_id: int) -> Any:
+    code = get_code(code_id)
+    code.active = not code.active
+    db = get_session()
+    audit(db, current_user.id, "join_code.update", f"join_code:{code.id}", active=code.active)
+    db.commit()
+    return redirect(url_for("posters.index"))
+
+
+@bp.route("/<int:code_id>")
+@permission_required("read")
+def poster(code_id: int) -> Any:
+    code = get_code(code_id)
+    settings = get_runtime().settings
+    link = qr = None
+    if settings.telegram_bot_username:
+        link = deep_link(settings.telegram_bot_username, code.code)
+        qr = segno.make(link, error="m").svg_data_uri(scale=10, border=2)
+    quartier = code.quartier.name if code.quartier else ""
+    return render_template(
+        "surveys/poster.html",
+        code=code,
+        link=link,
+        qr=qr,
+        sms_number=settings.twilio_from,
+        line1=request.args.get("ligne1", _("Votre avis compte : répondez en 2 minutes.")),
+        line2=request.args.get(
+            "ligne2",
+            _("Paroles, %(quartier)s : gratuit, anonyme, STOP pour arrêter.", quartier=quartier)
+            if quartier
+            else _("Paroles : gratuit, anonyme, STOP pour arrêter."),
+        ),
+    )

@@ -1,0 +1,96 @@
+"""Tables sent as CSV or XLSX files, and the audit line every export writes.
+
+A habitant's text never becomes a formula: CSV cells that start like one get a leading quote,
+XLSX cells are always written as strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import Response, send_file, stream_with_context
+from flask_login import current_user
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+from storage.db import transaction
+from web.audit_log import audit
+from web.db import get_runtime
+
+FORMATS = ("csv", "xlsx")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def audit_export(kind: str, fmt: str, filters: dict[str, str], rows: int) -> None:
+    """Written in its own writing transaction: an export is a GET, whose session only reads."""
+    with transaction(get_runtime().sessions) as db:
+        audit(db, current_user.id, "export", kind, format=fmt, filters=filters, rows=rows)
+
+
+def plain(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def send_table(fmt: str, name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Any:
+    filename = f"paroles-{name}-{datetime.now().strftime('%Y%m%d-%H%M')}.{fmt}"
+    if fmt == "csv":
+        response = Response(stream_with_context(_csv(columns, rows)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+    return send_file(
+        _xlsx(name, columns, rows),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=filename,
+        max_age=0,
+    )
+
+
+def _csv(columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Iterator[str]:
+    """UTF-8 with a BOM and `;` separators: what French Excel opens correctly by double-click."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    buffer.write("\ufeff")
+    writer.writerow(columns)
+    for number, row in enumerate(rows, 1):
+        writer.writerow([_safe(value) for value in row])
+        if number % 200 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _xlsx(name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> io.BytesIO:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(name)
+    sheet.append(list(columns))
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+    output = io.BytesIO()
+    workbook.save(output)
+    output.seek(0)
+    return output
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # never a formula, whatever the text starts with
+    return cell

@@ -1,0 +1,87 @@
+"""A contribution's status and thème state, as every page names and counts them.
+
+A contribution may carry thèmes from three sources (`Categorisation.source`): `habitant` (what
+they chose on their phone), `suggestion` (the suggestion engine, with a confidence) and `staff`
+(confirmed or corrected by the team). Only `staff` thèmes count as confirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, case, select
+
+from storage.models import Categorisation, Contribution, Theme
+
+STATUSES = {
+    "nouveau": _l("Nouveau"),
+    "a_traiter": _l("À traiter"),
+    "traite": _l("Traité"),
+    "archive": _l("Archivé"),
+}
+THEME_STATES = {
+    "confirme": _l("Thème confirmé"),
+    "suggere": _l("Thème suggéré, à confirmer"),
+    "a_trier": _l("À trier (aucun thème)"),
+}
+
+
+def theme_state() -> ColumnElement[str]:
+    """A contribution's `THEME_STATES` key in SQL, by the same rule as the `etat` filter.
+
+    Written with `id IN (...)` rather than the filter's EXISTS: counting a whole year of
+    contributions, each set is read once (a hash on PostgreSQL), not looked up row by row."""
+    staff = select(Categorisation.contribution_id).where(Categorisation.source == "staff")
+    suggested = select(Categorisation.contribution_id).where(Categorisation.source == "suggestion")
+    return case(
+        (Contribution.id.in_(staff), "confirme"),
+        (Contribution.id.in_(suggested), "suggere"),
+        else_="a_trier",
+    )
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """A thème the model suggests, how sure it is, and the words that weighed most."""
+
+    theme: Theme
+    confidence: float | None
+    words: tuple[str, ...] = ()
+
+
+@dataclass
+class ThemeView:
+    """The thèmes of one contribution, sorted for display."""
+
+    confirmed: list[Theme] = field(default_factory=list)
+    suggestions: list[Suggested] = field(default_factory=list)
+    habitant: list[Theme] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> Theme | None:
+        """What "confirm" accepts: the best suggestion, else the habitant's own choice."""
+        if self.confirmed:
+            return None
+        if self.suggestions:
+            return self.suggestions[0].theme
+        return self.habitant[0] if self.habitant else None
+
+    @property
+    def to_sort(self) -> bool:
+        return not self.confirmed and not self.suggestions
+
+
+def theme_view(contribution: Contribution) -> ThemeView:
+    view = ThemeView()
+    for cat in contribution.categorisations:
+        if cat.source == "staff":
+            view.confirmed.append(cat.theme)
+        elif cat.source == "suggestion":
+            words = tuple((cat.detail or {}).get("words", ()))
+            view.suggestions.append(Suggested(cat.theme, cat.confidence, words))
+        elif cat.source == "habitant":
+            view.habitant.append(cat.theme)
+    view.suggestions.sort(key=lambda suggested: -(suggested.confidence or 0.0))
+    view.confirmed.sort(key=lambda theme: theme.position)
+    return view
