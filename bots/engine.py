@@ -190,13 +190,12 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
     if keyword == "forget":
         asking = replace(state, asking="forget")
         return Step(asking, (say.yes_no(say.text("forget_question"), key="forget_question"),))
-    if state.asking == "language" and keyword is None:
+    if state.asking == "language" and (keyword is None or keyword.startswith("language:")):
         return _answer_language(state, text, ctx)
     if keyword == "language":
         return Step(replace(state, asking="language"), (_language_question(ctx, state.language),))
-    named = ctx.catalog.language_names.get(normalise(text)) if text else None
-    if named is not None and not state.survey:
-        return _choose_language(state, named, ctx)
+    if keyword and keyword.startswith("language:") and not state.survey:
+        return _choose_language(state, keyword.split(":", 1)[1], ctx)
     if keyword == "help":
         return Step(state, (_with_question(say.text("help"), state, ctx, key="help"),))
     if keyword == "privacy":

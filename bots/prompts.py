@@ -171,6 +171,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     if clash:
         raise PromptError(f"{directory}: these words mean both yes and no: {sorted(clash)}")
     names = {normalise(lang.name): code for code, lang in languages.items()}
+    for name, code in names.items():  # writing `Türkçe` changes language, like LANGUE then 7
+        keywords.setdefault(name, f"language:{code}")
     return Catalog(
         languages,
         keywords,

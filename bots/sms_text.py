@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
@@ -142,6 +143,7 @@ def is_gsm7(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def _gsm_char(char: str) -> str:
     if is_gsm7(char):
         return char
