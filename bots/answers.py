@@ -54,7 +54,12 @@ def parse_yes_no(text: str, catalog: Catalog) -> bool | None:
 
 
 def _similar(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b).ratio()
+    """The similarity of two labels, or 0 when its cheap upper bounds rule out a fuzzy match
+    (every option has a label in each of eight languages: most are far from the answer)."""
+    matcher = SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
+        return 0.0
+    return matcher.ratio()
 
 
 def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
@@ -71,6 +76,7 @@ def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
     if len(exact) == 1:
         return exact[0]
     scores = [max((_similar(norm, label) for label in option), default=0.0) for option in options]
+    # (`_similar` returns 0 for labels that cannot reach FUZZY_RATIO: the outcome is the same.)
     best = max(scores, default=0.0)
     if best >= FUZZY_RATIO and scores.count(best) == 1:
         return scores.index(best)

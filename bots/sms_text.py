@@ -135,12 +135,20 @@ for _table in LANGUAGE_SHAPING.values():
         _NEAREST.setdefault(_char, _spelling)
 
 
-def is_gsm7(text: str) -> bool:
+@lru_cache(maxsize=4096)
+def _char_septets(char: str) -> int:
+    """Septets of one character in GSM-7 (2 for `€ [ {`...), 0 if GSM-7 cannot write it.
+
+    The codec is pure Python: asked once per character, not once per text (the engine measures
+    every reply it composes)."""
     try:
-        text.encode("gsm03.38")
+        return len(char.encode("gsm03.38"))
     except UnicodeEncodeError:
-        return False
-    return True
+        return 0
+
+
+def is_gsm7(text: str) -> bool:
+    return all(_char_septets(c) for c in text)
 
 
 @lru_cache(maxsize=4096)
@@ -178,8 +186,10 @@ def to_gsm7(text: str) -> str:
 
 
 def septets(text: str) -> int:
-    """Length in GSM-7 septets (`€`, `[`, `{`... count twice)."""
-    return len(text.encode("gsm03.38"))
+    """Length in GSM-7 septets (`€`, `[`, `{`... count twice); UnicodeEncodeError if not GSM-7."""
+    if not is_gsm7(text):
+        text.encode("gsm03.38")  # raises, naming the character
+    return sum(_char_septets(c) for c in text)
 
 
 def cost(text: str) -> int:
@@ -190,7 +200,7 @@ def cost(text: str) -> int:
 def _units(text: str) -> list[int]:
     """What each character costs: septets in GSM-7, UTF-16 code units in UCS-2."""
     if is_gsm7(text):
-        return [septets(c) for c in text]
+        return [_char_septets(c) for c in text]
     return [len(c.encode("utf-16-le")) // 2 for c in text]
 
 

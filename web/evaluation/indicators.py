@@ -284,7 +284,9 @@ def _by_written_language(
         )
         .group_by(Contribution.language)
     )
-    rows = sorted(((str(lang), n) for lang, n in session.execute(query)), key=lambda r: (-r[1], r[0]))
+    rows = sorted(
+        ((str(lang), n) for lang, n in session.execute(query)), key=lambda r: (-r[1], r[0])
+    )
     cells = protect([n for _, n in rows])
     return Breakdown(
         "written_language", [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)]

@@ -60,6 +60,7 @@ class Filters:
     enquete: str = ""
     question: str = ""
     pj: str = ""
+    langue: str = ""  # the language a text is written in (ISO 639-1)
     du: str = ""
     au: str = ""
 
@@ -89,6 +90,8 @@ class Filters:
             found.append(Contribution.quartier_id == quartier)
         if self.canal:
             found.append(Contribution.channel == self.canal)
+        if self.langue:
+            found.append(Contribution.language == self.langue)
         found.append(self._status())
         found.append(self._theme())
         found.append(self._theme_state())

@@ -21,7 +21,7 @@ from web.auth import permission_required, scoped, visible_quartiers
 from web.db import get_runtime, get_session
 from web.review.contributions import active_themes
 from web.review.filters import MEDIA, Filters, after_cursor, encode_cursor
-from web.texts import localised, survey_title
+from web.texts import language_label, localised, survey_title
 from web.theme_state import STATUSES, THEME_STATES, theme_view
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -43,6 +43,7 @@ ATTACHMENTS = {
 def _labels() -> dict[str, Any]:
     return {
         "channel_label": lambda name: CHANNELS.get(name, name),
+        "language_label": language_label,
         "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
         "status_labels": STATUSES,
         "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
@@ -99,6 +100,7 @@ def index() -> Any:
         themes=active_themes(),
         quartiers=visible_quartiers(),
         channels=channel_names(),
+        languages=get_runtime().catalog.language_codes(),
         surveys=_surveys(),
         questions=_questions(filters),
         question_numbers=numbers,
