@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bots import language_id
 from bots.engine import State
 from bots.runtime import Runtime
 from bots.survey_store import seed_prompts
@@ -51,6 +52,8 @@ TEXTS = Path(__file__).with_name("demo_texts.toml")
 FIRST_SEEN_DAYS = 540  # habitants joined over 18 months: some were there before the year
 CONTRIBUTION_DAYS = 365  # the tableau de bord's default period
 PARTICIPANTS = 150
+# Habitants whose bot speaks another language (by participant number, modulo 25).
+DEMO_LANGUAGES = {7: "en", 3: "ar", 11: "tr", 15: "pt", 19: "es", 22: "ro", 23: "uk"}
 FREE_CONTRIBUTIONS = 340
 SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
 CHANNELS = (("telegram", 45), ("sms", 40), ("simulator", 15))
@@ -200,7 +203,7 @@ class _Territory:
                 "telegram": str(7_400_000_000 + n * 7919),
                 "simulator": f"demo-{n}",
             }[channel]
-            language = "en" if n % 25 == 7 else "fr"
+            language = DEMO_LANGUAGES.get(n % 25, "fr")
             first = self.ago(days=1 + FIRST_SEEN_DAYS * self.rng.random() ** 1.5)
             opted_out = self.rng.random() < 0.05
             joined = by_quartier.get(quartier.id) if self.rng.random() < 0.7 else None
@@ -287,7 +290,7 @@ class _Territory:
             participant_id=person.row.id,
             quartier_id=person.quartier.id,
             channel=person.row.channel,
-            language=person.row.language,
+            language=language_id.identify(text, self.catalog) or person.row.language,
             kind="free",
             text=text,
             created_at=at,
