@@ -455,3 +455,13 @@ def test_a_campaign_invites_each_habitant_in_their_language_french_where_missing
         assert "Avez-vous un enfant" in sent[ids["ro"]]  # ...the question falls back to French
     finally:
         runtime.engine.dispose()
+
+
+def test_a_telegram_app_language_is_passed_as_a_hint() -> None:
+    from bots.channels.telegram import parse_update, to_inbound
+    from tests.fakes.telegram_api import make_update
+
+    update = make_update(4242, "/start")
+    update["message"]["from"]["language_code"] = "uk"
+    inbound = to_inbound(parse_update(update, None))
+    assert inbound is not None and inbound.language_hint == "uk"
