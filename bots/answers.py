@@ -97,11 +97,37 @@ def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
 
 
 def parse_choice(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) -> int | None:
-    """Index (0-based) of the chosen option, by number or by label."""
+    """Index (0-based) of the chosen option, by number or by label.
+
+    None too when the answer is only partly understood: a negation the label does not hold
+    ("pas le mercredi" is not "Mercredi"), or words that name another option as well
+    ("famile et ecole" is not only "École"). Better asked again than half recorded.
+    """
     number = parse_number(text, catalog)
     if number is not None:
         return number - 1 if 1 <= number <= len(labels) else None
-    return match_label(text, labels)
+    index = match_label(text, labels)
+    if index is None:
+        return None
+    words = set(normalise(text).split())
+    own = {w for label in labels[index] for w in normalise(label).split()}
+    if (words - own) & catalog.not_words:
+        return None
+    if _names_another(words - own - catalog.and_words, labels, index):
+        return None
+    return index
+
+
+def _names_another(words: set[str], labels: Sequence[Sequence[str]], chosen: int) -> bool:
+    """Whether one of these words (left over beside the chosen label) names another option."""
+    for i, option in enumerate(labels):
+        if i == chosen:
+            continue
+        others = {w for label in option for w in normalise(label).split() if len(w) >= 4}
+        for word in words:
+            if len(word) >= 4 and any(_similar(word, other) >= FUZZY_RATIO for other in others):
+                return True
+    return False
 
 
 _SEPARATORS = re.compile(r"[,;/+&]|\s")
@@ -116,6 +142,13 @@ def parse_choices(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) 
     chosen: list[int] = []
     for part in parts:
         index = parse_choice(part, labels, catalog)
+        phrases = _split_on_and(part, catalog)
+        if index is None and len(phrases) > 1:
+            # "famille et ecole", "vie de famille et l'ecole": one option per phrase, or none.
+            indexes = [parse_choice(phrase, labels, catalog) for phrase in phrases]
+            if all(i is not None for i in indexes):
+                chosen.extend(i for i in indexes if i is not None)
+                continue
         if index is None:
             words = [
                 w for w in _SEPARATORS.split(normalise(part)) if w and w not in catalog.and_words
@@ -130,6 +163,17 @@ def parse_choices(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) 
             chosen.append(index)
     unique = sorted(set(chosen))
     return unique or None
+
+
+def _split_on_and(text: str, catalog: Catalog) -> list[str]:
+    """The phrases of `text` between its "et" / "and" words."""
+    phrases: list[list[str]] = [[]]
+    for word in normalise(text).split():
+        if word in catalog.and_words:
+            phrases.append([])
+        else:
+            phrases[-1].append(word)
+    return [" ".join(p) for p in phrases if p]
 
 
 def parse_scale(text: str, catalog: Catalog, low: int = 1, high: int = 5) -> int | None:

@@ -48,6 +48,7 @@ class Incoming:
     media: tuple[str, ...] = ()  # kinds: photo, voice, audio, video, document, sticker, location
     at: datetime | None = None
     join: Join | None = None
+    ref: str = ""  # the caller's id for this message, given back in the facts about it
     language: str | None = None  # the language identified in `text` by the caller, if any
     language_hint: str | None = None  # the channel's guess (a Telegram app's language)
 
@@ -113,6 +114,17 @@ class Fact:
     raw: str = ""
     value: Any = None
     media: tuple[str, ...] = ()
+    ref: str = ""  # `Incoming.ref` of the message this fact is about, when not the current one
+
+
+@dataclass(frozen=True)
+class Held:
+    """A message written before consent: kept aside, recorded on "oui", forgotten on "non" or
+    STOP. Each becomes its own contribution, never glued to the next one."""
+
+    text: str = ""
+    media: tuple[str, ...] = ()
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,14 +139,13 @@ class State:
     question: int = 0  # index into the survey's questions
     misses: int = 0
     pending_survey: str | None = None
-    pending_text: str = ""
-    pending_media: tuple[str, ...] = ()
+    held: tuple[Held, ...] = ()  # messages written before consent
     last_at: str | None = None
     language_chosen: bool = False  # picked by the habitant (LANGUE): never guessed over
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["pending_media"] = list(self.pending_media)
+        data["held"] = [{"text": h.text, "media": list(h.media), "ref": h.ref} for h in self.held]
         return data
 
     @classmethod
@@ -143,7 +154,14 @@ class State:
             return cls()
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["pending_media"] = tuple(values.get("pending_media", ()))
+        held = [
+            Held(str(h.get("text", "")), tuple(h.get("media", ())), str(h.get("ref", "")))
+            for h in data.get("held", ())
+        ]
+        # A state stored before `held` existed: the words and photos kept as one message.
+        if data.get("pending_text") or data.get("pending_media"):
+            held.insert(0, Held(data.get("pending_text", ""), tuple(data.get("pending_media", ()))))
+        values["held"] = tuple(held)
         return cls(**values)
 
 
@@ -183,7 +201,9 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
         facts: tuple[Fact, ...] = (Fact("opted_out"),)
         if state.survey:
             facts = (Fact("survey_left", survey=state.survey, value="stopped"), *facts)
-        stopped = replace(state, opted_out=True, asking="", survey=None, misses=0)
+        if state.held:
+            facts = (Fact("held_dropped"), *facts)  # STOP before consent: nothing is kept
+        stopped = replace(state, opted_out=True, asking="", survey=None, misses=0, held=())
         return Step(stopped, (say.reply("stop_done", key="stop_done"),), facts)
     if state.asking == "forget":
         return _answer_forget(state, text, ctx)
@@ -262,19 +282,20 @@ def _welcome(state: State, ctx: Context, *, languages: bool = True) -> Reply:
     return say.yes_no(text, "welcome")
 
 
+def _held(state: State, msg: Incoming, text: str, ctx: Context) -> tuple[Held, ...]:
+    """What is held before consent, with this message if it says something (not a hello)."""
+    keep = "" if _is_greeting(text, ctx) else text
+    media = tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
+    if not keep and not media:
+        return state.held
+    return (*state.held, Held(keep, media, msg.ref))
+
+
 def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
-    pending = _join_lines([state.pending_text, "" if _is_greeting(text, ctx) else text])
-    media = state.pending_media + tuple(m for m in msg.media if m in CONTRIBUTION_MEDIA)
     if state.asking != "consent":
         language = _guessed_language(state, msg, ctx, first=True)
-        asking = replace(
-            state,
-            language=language,
-            asking="consent",
-            pending_text=pending,
-            pending_media=media,
-            misses=0,
-        )
+        held = _held(state, msg, text, ctx)
+        asking = replace(state, language=language, asking="consent", held=held, misses=0)
         return Step(asking, (_welcome(asking, ctx),))
     agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
     # "evet katılıyorum" to a French welcome: they answered, and told us their language.
@@ -287,7 +308,7 @@ def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
         reset = State(state.language, last_at=state.last_at, language_chosen=state.language_chosen)
         return Step(reset, (say.reply("consent_refused"),), (Fact("consent_refused"),))
     # Not an answer: maybe what they wanted to tell us. Keep it until they agree.
-    waiting = replace(state, pending_text=pending, pending_media=media, misses=state.misses + 1)
+    waiting = replace(state, held=_held(state, msg, text, ctx), misses=state.misses + 1)
     if switched:  # their first words were too short to tell: welcome them again, in their words
         return Step(waiting, (_welcome(waiting, ctx, languages=False),))
     question = _join_lines([say.text("consent_needed"), say.text("consent_question")])
@@ -297,18 +318,18 @@ def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
 def _consented(state: State, ctx: Context) -> Step:
     say = _Say(ctx, state.language)
     facts: list[Fact] = [Fact("consented")]
-    agreed = replace(state, consent=True, asking="", misses=0, pending_text="", pending_media=())
-    if state.pending_text or state.pending_media:
-        facts.append(Fact("contribution", raw=state.pending_text, media=state.pending_media))
+    agreed = replace(state, consent=True, asking="", misses=0, held=(), pending_survey=None)
+    # Each message held before consent is its own contribution (the "oui" is not one).
+    facts.extend(Fact("contribution", raw=h.text, media=h.media, ref=h.ref) for h in state.held)
     survey = ctx.surveys.get(state.pending_survey or "")
     if survey is not None:
-        started = _start_survey(
-            replace(agreed, pending_survey=None), survey, ctx, say.text("consent_thanks")
-        )
+        started = _start_survey(agreed, survey, ctx, say.text("consent_thanks"))
         return Step(started.state, started.replies, (*facts, *started.facts))
-    agreed = replace(agreed, pending_survey=None)
-    if state.pending_text or state.pending_media:
-        return _ask_theme(agreed, ctx, tuple(facts), prefix=say.text("consent_thanks"))
+    if len(state.held) == 1 and ctx.themes:
+        # One thanks, not two ("Merci ! Merci, c'est noté !"): the thème question follows.
+        return _ask_theme(agreed, ctx, tuple(facts), thanks=say.text("consent_kept"))
+    if state.held:
+        return Step(agreed, (say.reply("consent_kept_many"),), tuple(facts))
     return Step(
         agreed, (say.reply("consent_thanks", "invite_prompt", key="invite_prompt"),), tuple(facts)
     )
@@ -506,34 +527,56 @@ def _survey_answer(
         if question.kind == "quartier":
             return _advance(state, survey, value, ctx, answer, Fact("quartier", value=value))
         return _advance(state, survey, value, ctx, answer)
-    # Not understood: keep what they said, then ask again, gently.
+    # Not understood: keep what they said, then ask again, gently. Words that are clearly not
+    # an answer (a long free text, a photo) are also a contribution for the inbox, linked to
+    # the survey and the question.
+    aside = bool(msg.media) or is_aside(text)
     facts: tuple[Fact, ...] = ()
     if text or msg.media:
-        facts = (Fact("not_understood", key, position, raw=text, media=msg.media),)
+        facts = (Fact("not_understood", key, position, raw=text),)
+    if aside:
+        facts = (*facts, Fact("contribution", key, position, raw=text, media=msg.media))
+    kept = say.text("aside_kept") if aside else ""
     if _paused(state, msg, ctx):
+        prefix = _join_lines([kept, say.text("resume")])
         return Step(
-            replace(state, misses=0),
-            (_question_reply(state, survey, ctx, prefix=say.text("resume")),),
-            facts,
+            replace(state, misses=0), (_question_reply(state, survey, ctx, prefix=prefix),), facts
         )
     misses = state.misses + 1
-    hint = say.text(_RETRY[question.kind])
+    if misses > survey.max_reasks:
+        # Asked again often enough (each time a paid SMS): move on, the question unanswered.
+        gave_up = Fact("skipped", key, position, value="not_understood")
+        prefix = _join_lines([kept, say.text("moving_on")])
+        return _advance(state, survey, None, ctx, *facts, gave_up, prefix=prefix)
+    hint = _join_lines([kept, say.text(_RETRY[question.kind])])
     if misses >= 2 and not question.required:
         hint = _join_lines([hint, say.text("offer_skip")])
     retry = replace(state, misses=misses)
     return Step(retry, (_question_reply(retry, survey, ctx, prefix=hint),), facts)
 
 
-def _advance(state: State, survey: SurveySpec, value: Any, ctx: Context, *facts: Fact) -> Step:
+ASIDE_WORDS = 5  # "Il y a des rats dans la cave" is not the answer to a choice question
+ASIDE_CHARACTERS = 30
+
+
+def is_aside(text: str) -> bool:
+    """Whether a misunderstood answer is clearly something else the habitant wanted to say."""
+    return len(text) >= ASIDE_CHARACTERS and len(text.split()) >= ASIDE_WORDS
+
+
+def _advance(
+    state: State, survey: SurveySpec, value: Any, ctx: Context, *facts: Fact, prefix: str = ""
+) -> Step:
     question = survey.questions[state.question]
     target = question.goto.get(value) if isinstance(value, str) else None
     following = (target - 1) if target else state.question + 1
     if following >= len(survey.questions):
         done = replace(state, survey=None, question=0, misses=0)
-        reply = end_reply(state.language, survey, ctx)
+        end = end_reply(state.language, survey, ctx)
+        reply = replace(end, text=_join_lines([prefix, end.text])) if prefix else end
         return Step(done, (reply,), (*facts, Fact("survey_finished", survey=survey.key)))
     moved = replace(state, question=following, misses=0)
-    return Step(moved, (_question_reply(moved, survey, ctx),), facts)
+    return Step(moved, (_question_reply(moved, survey, ctx, prefix, first=True),), facts)
 
 
 # --- free contributions ------------------------------------------------------------------------
@@ -559,9 +602,11 @@ def _free(state: State, msg: Incoming, text: str, keyword: str | None, ctx: Cont
     return _ask_theme(idle, ctx, (Fact("contribution", raw=text, media=kept_media),))
 
 
-def _ask_theme(state: State, ctx: Context, facts: tuple[Fact, ...], prefix: str = "") -> Step:
+def _ask_theme(
+    state: State, ctx: Context, facts: tuple[Fact, ...], prefix: str = "", thanks: str = ""
+) -> Step:
     say = _Say(ctx, state.language)
-    text = _join_lines([prefix, say.text("contribution_thanks")])
+    text = _join_lines([prefix, thanks or say.text("contribution_thanks")])
     if not ctx.themes:
         return Step(
             replace(state, asking=""),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,7 @@ class Outcome:
 
 def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
     """Record, step and persist one inbound message; safe to call twice with the same message."""
+    inbound = storable(inbound)
     for attempt in (1, 2):
         try:
             with transaction(runtime.sessions) as session:
@@ -109,6 +110,27 @@ def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
                 raise
             log.info("retrying inbound %s after a concurrent insert", inbound.external_id)
     raise AssertionError("unreachable")
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", "")
+
+
+def storable(inbound: Inbound) -> Inbound:
+    """The message without NUL characters, which PostgreSQL cannot store in text or JSON (a
+    forged or broken payload): nothing a habitant can type, so nothing of theirs is lost."""
+    media = tuple(
+        Media(*(_without_nul(getattr(m, f)) for f in ("kind", "file_id", "path", "mime")))
+        for m in inbound.media
+    )
+    return replace(
+        inbound,
+        address=_without_nul(inbound.address),
+        text=_without_nul(inbound.text),
+        external_id=_without_nul(inbound.external_id) if inbound.external_id else None,
+        start_code=_without_nul(inbound.start_code) if inbound.start_code else None,
+        media=media,
+    )
 
 
 def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
@@ -148,6 +170,7 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             media=tuple(m.kind for m in inbound.media),
             at=now,
             join=join,
+            ref=str(message.id),
             language=written,
             language_hint=inbound.language_hint,
         ),
@@ -351,6 +374,14 @@ class _Recorder:
     def on_consent_refused(self, fact: Fact) -> None:
         """Nothing is kept of someone who said no: their messages are blanked."""
         self.participant.consent_at = None
+        self._blank_inbound()
+
+    def on_held_dropped(self, fact: Fact) -> None:
+        """STOP before consent: what was held for them is forgotten, as after a "non"."""
+        if self.participant.consent_at is None:
+            self._blank_inbound()
+
+    def _blank_inbound(self) -> None:
         inbound = (Message.participant_id == self.participant.id) & (Message.direction == "in")
         # Photos held before consent are in earlier messages: their files go too.
         held = [m for ms in self.session.scalars(select(Message.media).where(inbound)) for m in ms]
@@ -494,16 +525,35 @@ class _Recorder:
 
     # contributions
     def on_contribution(self, fact: Fact) -> None:
-        self._contribution(fact.raw, kind="free")
+        """A free contribution: written now, or held before consent (`fact.ref` names that
+        message, whose attachments are its own), or beside a survey question."""
+        media: list[dict[str, Any]] | None = None
+        if fact.ref and fact.ref != str(self.message.id):
+            held = self.session.get(Message, int(fact.ref)) if fact.ref.isdigit() else None
+            mine = held is not None and held.participant_id == self.participant.id
+            media = list(held.media) if held is not None and mine else []
+        contribution = self._contribution(fact.raw, kind="free", media=media)
+        conversation = self._conversation(fact.survey) if fact.survey else None
+        if contribution is not None and conversation is not None:
+            contribution.survey_id = conversation.survey_id
+            contribution.question_id = self._question_id(conversation, fact.position)
+            contribution.campaign_id = conversation.campaign_id
+            contribution.late = self._is_late(conversation)
 
     def _contribution(
-        self, text: str, *, kind: str, answer: Answer | None = None
+        self,
+        text: str,
+        *,
+        kind: str,
+        answer: Answer | None = None,
+        media: list[dict[str, Any]] | None = None,
     ) -> Contribution | None:
         if self.participant.is_test:
             return None  # a staff member trying a survey: nothing for the inbox
-        media = [m.to_json() for m in self.inbound.media]
-        if not media and kind == "free":
-            media = self._held_media()
+        if media is None:
+            media = [m.to_json() for m in self.inbound.media]
+            if not media and kind == "free":
+                media = self._held_media()
         contribution = Contribution(
             participant_id=self.participant.id,
             quartier_id=self.participant.quartier_id,

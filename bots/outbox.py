@@ -31,6 +31,12 @@ provider's id and a retry, which is safe because the provider has no such messag
 the row is marked `failed` with code `interrupted`. We prefer a message possibly lost (and
 visible as such) to a message possibly sent twice.
 
+The same holds when the provider answers, but ambiguously: a 5xx or a timeout after the request
+went out (`SendError.ambiguous`; Twilio sometimes accepts a message and then fails to say so).
+On a channel with `find_sent`, such a row stays `sending` with code `ambiguous` and is settled
+the same way at the next recovery after a short backoff, before any retry; elsewhere it is an
+ordinary transient failure.
+
 Rate limits are per channel and per worker process: each channel's `rate_per_second`, or
 `PAROLES_RATE_<CHANNEL>` (e.g. `PAROLES_RATE_SMS=1` for a single Twilio long code). With
 several workers, divide the provider's limit between them.
@@ -53,7 +59,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Exists, exists, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bots.channels import Channel, Outgoing, SendError, make_channel
@@ -212,6 +218,7 @@ def deliver_batch(
     worker = worker or new_worker_id()
     config = config or OutboxConfig.from_settings(runtime.settings)
     rng = rng or random.Random()
+    settles = getattr(channel, "find_sent", None) is not None
     # One session (one connection) for the batch, one short transaction per row.
     with runtime.sessions() as session:
         with session.begin():
@@ -242,6 +249,7 @@ def deliver_batch(
                         now=clock(),
                         config=config,
                         rng=rng,
+                        can_settle=settles,
                     )
                     continue
                 outcome = partial(
@@ -331,12 +339,30 @@ def _start(session: Session, message_id: int, worker: str, now: datetime) -> boo
 def _sent(
     session: Session, *, message_id: int, worker: str, provider_id: str, now: datetime
 ) -> None:
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.claimed_by == worker)
-        .values(status="sent", provider_id=provider_id, sent_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    """Record a send the provider accepted. Its id may already be on another row (a provider
+    that reuses ids, a message settled twice): the send happened all the same, so the row is
+    `sent`, without the id and saying why, and the batch goes on (a savepoint keeps the rest of
+    the transaction, which holds the start of the next row)."""
+    mine = update(Message).where(Message.id == message_id, Message.claimed_by == worker)
+    try:
+        with session.begin_nested():
+            session.execute(
+                mine.values(status="sent", provider_id=provider_id, sent_at=now).execution_options(
+                    synchronize_session=False
+                )
+            )
+    except IntegrityError:
+        log.error(
+            "message %s: provider id %s is already recorded on another message",
+            message_id,
+            provider_id,
+        )
+        reason = f"sent, but the provider id {provider_id} is already recorded on another message"
+        session.execute(
+            mine.values(status="sent", sent_at=now, last_error=reason[:500]).execution_options(
+                synchronize_session=False
+            )
+        )
 
 
 def _failed(
@@ -348,12 +374,20 @@ def _failed(
     now: datetime,
     config: OutboxConfig,
     rng: random.Random,
+    can_settle: bool = False,
 ) -> None:
     row = session.get(Message, message_id, populate_existing=True)
     if row is None or row.claimed_by != worker:
         return
     row.last_error = str(error)[:500]
     row.error_code = error.code or None
+    if error.ambiguous and can_settle:
+        # The provider may have it: the row stays `sending`, still ours, and recovery asks the
+        # provider after a pause (its list may lag a little) before anything is sent again.
+        row.error_code = AMBIGUOUS
+        row.next_attempt_at = now + config.backoff(row.attempts, rng)
+        log.warning("message %s: the provider may have accepted it, to settle: %s", row.id, error)
+        return
     if error.transient and row.attempts < config.max_attempts:
         retry_after = float(getattr(error, "retry_after", 0) or 0)
         row.status = "pending"
@@ -393,7 +427,14 @@ def recover(
     config = config or OutboxConfig.from_settings(runtime.settings)
     channels = channels or {}
     only = (Message.channel.in_(list(channels)),) if channels else ()
-    counts = {"released": 0, "confirmed": 0, "retried": 0, "interrupted": 0, "unsettled": 0}
+    counts = {
+        "released": 0,
+        "confirmed": 0,
+        "retried": 0,
+        "interrupted": 0,
+        "unsettled": 0,
+        "failed": 0,
+    }
     with transaction(runtime.sessions) as session:
         released = session.execute(
             update(Message)
@@ -409,12 +450,13 @@ def recover(
     stale = select(Message).where(
         *only,
         Message.status == "sending",
-        Message.claimed_at < now - timedelta(seconds=config.send_lease_seconds),
+        (Message.claimed_at < now - timedelta(seconds=config.send_lease_seconds))
+        | ((Message.error_code == AMBIGUOUS) & (Message.next_attempt_at <= now)),
     )
     with runtime.sessions() as session:
         rows = session.scalars(stale).all()
     for row in rows:
-        outcome = _settle_interrupted(runtime, row, channels.get(row.channel), now)
+        outcome = _settle_interrupted(runtime, row, channels.get(row.channel), now, config)
         if outcome is not None:
             counts[outcome] += 1
     if any(counts.values()):
@@ -422,11 +464,12 @@ def recover(
     return counts
 
 
+AMBIGUOUS = "ambiguous"  # error code of a failed send the provider may have accepted
 INTERRUPTED = "interrupted while sending: may have been sent, not retried to avoid a duplicate"
 
 
 def _settle_interrupted(
-    runtime: Runtime, row: Message, channel: Channel | None, now: datetime
+    runtime: Runtime, row: Message, channel: Channel | None, now: datetime, config: OutboxConfig
 ) -> str | None:
     """Settle one interrupted send: `confirmed` (the provider has it), `retried` (it has not),
     `interrupted` (no way to tell), `unsettled` (ask again at the next recovery), or None when
@@ -437,6 +480,8 @@ def _settle_interrupted(
     already recorded on another row is that row's message, not this one's.
     """
     find_sent = getattr(channel, "find_sent", None)
+    if channel is None and row.error_code == AMBIGUOUS:
+        return None  # left for the worker of its own channel, which can ask the provider
     outgoing = _outgoing(runtime, row)
     candidates: list[str] | None = None  # None: the provider cannot tell
     reason = INTERRUPTED
@@ -468,7 +513,12 @@ def _settle_interrupted(
         unrecorded = [c for c in candidates if c not in recorded]
         if unrecorded:
             current.status, current.provider_id, current.sent_at = "sent", unrecorded[0], now
+            current.error_code = current.last_error = None
             return "confirmed"
+        if current.attempts >= config.max_attempts:
+            reason = f"{config.max_attempts} tries: {current.last_error or 'not accepted'}"
+            _mark_failed(current, now, reason[:500], current.error_code)
+            return "failed"
         current.status, current.next_attempt_at = "pending", now
         return "retried"
 
@@ -534,6 +584,14 @@ def run_channel(
             )
         except OperationalError:
             log.exception("outbox %s: database unavailable, retrying", name)
+            stop.wait(5 * idle_pause)
+            continue
+        except Exception:
+            # A bug or an unexpected answer while sending one row: that row stays `sending`
+            # and recovery settles it like an interrupted send; this channel tries again after
+            # a pause, and the other channels (their own threads) never notice.
+            log.exception("outbox %s: unexpected error, trying again", name)
+            last_recovery = -math.inf
             stop.wait(5 * idle_pause)
             continue
         if result.claimed:

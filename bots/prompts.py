@@ -29,12 +29,13 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled privacy privacy_organisation privacy_contact yes no language_line""".split()
+    forget_cancelled privacy privacy_organisation privacy_contact yes no consent_kept
+    consent_kept_many aside_kept moving_on language_line""".split()
 )
 KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "privacy", "greetings")
 # `yes_alone` / `no_alone`: words that mean yes or no only as the whole answer, never as the first
 # word of a sentence (Darija "la" is no, but "la rue est sale" is not a refusal).
-ANSWER_KINDS = ("yes", "no", "yes_alone", "no_alone", "numbers", "other_numbers", "and")
+ANSWER_KINDS = ("yes", "no", "yes_alone", "no_alone", "numbers", "other_numbers", "and", "not")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Catalog:
     no_words: frozenset[str] = frozenset()
     number_words: Mapping[str, int] = field(default_factory=dict)
     and_words: frozenset[str] = frozenset()
+    not_words: frozenset[str] = frozenset()  # a negation makes a choice answer unclear
     yes_alone: frozenset[str] = frozenset()  # yes only as the whole answer
     no_alone: frozenset[str] = frozenset()
     language_names: Mapping[str, str] = field(default_factory=dict)  # normalised name -> code
@@ -146,6 +148,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     no_alone: set[str] = set()
     numbers: dict[str, int] = {}
     ands: set[str] = set()
+    nots: set[str] = set()
     for lang in languages.values():
         for kind, words in lang.keywords.items():
             for word in words:
@@ -167,6 +170,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         for word, n in lang.answers.get("other_numbers", {}).items():
             numbers.setdefault(normalise(word), int(n))
         ands.update(normalise(w) for w in lang.answers.get("and", []))
+        nots.update(normalise(w) for w in lang.answers.get("not", []))
     clash = (yes | yes_alone) & (no | no_alone)
     if clash:
         raise PromptError(f"{directory}: these words mean both yes and no: {sorted(clash)}")
@@ -180,6 +184,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         frozenset(no),
         numbers,
         frozenset(ands),
+        frozenset(nots),
         frozenset(yes_alone),
         frozenset(no_alone),
         names,

@@ -8,11 +8,13 @@ APScheduler neither notices jobs another process adds to its store nor stops two
 one store from running every job twice (its own FAQ).
 
 Exactly one scheduler per database: it holds a lease row (`scheduler_leases`), renewed every 15
-seconds and valid for 60. A second scheduler on the same database finds the lease held and
-refuses to start, naming the holder; a scheduler that loses its lease (the database was away
-longer than that) stops. Lease rather than a PostgreSQL advisory lock: the same code on SQLite
-and PostgreSQL, visible with one SELECT. After a crash, the next scheduler can start once the
-lease has expired (at most 60 seconds).
+seconds and valid for 60, and released when it stops (SIGTERM included). A second `paroles
+worker` on the same database finds the lease held and refuses to start, naming the holder;
+`paroles serve` waits instead (`start_when_free`) and takes over once the lease is free. A
+scheduler that loses its lease (the database was away longer than that) stops. Lease rather
+than a PostgreSQL advisory lock: the same code on SQLite and PostgreSQL, visible with one
+SELECT. After a crash, the next scheduler can start once the lease has expired (at most 60
+seconds).
 
 Outbox senders are not limited to one: `paroles worker --outbox-only` adds a process that only
 sends (PostgreSQL's `SKIP LOCKED` shares the rows). Never start the scheduler in gunicorn
@@ -29,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bots import campaigns, retention, spool
 from bots.channels import configured_channels, telegram
@@ -46,6 +48,7 @@ RENEW_SECONDS = 15.0
 CAMPAIGN_EVERY_SECONDS = 30.0
 SPOOL_EVERY_SECONDS = 30.0  # SMS kept on disk while the database was down
 MEDIA_EVERY_SECONDS = 300.0  # Telegram attachments a webhook could not download
+CHANNEL_RETRY_SECONDS = 30.0  # a channel that could not start is tried again after this
 RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
 
 
@@ -163,6 +166,7 @@ class Service:
         channels: Sequence[str] | None = None,
         exit_when_idle: bool = False,
         extra_jobs: Sequence[Job] = (),
+        idle_pause: float = 1.0,
     ) -> None:
         self.runtime = runtime
         self.jobs = (*JOBS, *extra_jobs)  # web adds its own (thème suggestions)
@@ -170,16 +174,58 @@ class Service:
         self.with_outbox = outbox
         self.channels = tuple(channels or configured_channels(runtime.settings))
         self.exit_when_idle = exit_when_idle
+        self.idle_pause = idle_pause
         self.holder = new_worker_id()
         self.stop_event = threading.Event()
         self.errors: list[str] = []
         self._scheduler: BackgroundScheduler | None = None
         self._threads: list[threading.Thread] = []
+        self._standby: threading.Thread | None = None
+        self._lifecycle = threading.Lock()  # a stand-by taking over vs. stop()
+        self.standing_by = False
 
     def start(self) -> None:
         """Start everything; raises `SchedulerBusy` before starting anything if need be."""
         if self.with_scheduler:
             acquire_lease(self.runtime, self.holder, datetime.now(UTC))
+        self._start_all()
+
+    def start_when_free(self, retry_seconds: float = RENEW_SECONDS) -> None:
+        """Start now if the lease is free, else keep trying in the background and start as soon
+        as it is ours (its holder stopped, or died and the lease expired). The stand-by ends
+        with `stop()`."""
+        try:
+            self.start()
+            return
+        except SchedulerBusy as busy:
+            log.warning("%s", busy)
+            log.warning("waiting for the scheduler lease of %s", busy.holder)
+        self.standing_by = True
+        thread = threading.Thread(
+            target=self._stand_by, args=(retry_seconds,), name="scheduler-standby", daemon=True
+        )
+        thread.start()
+        self._standby = thread
+
+    def _stand_by(self, retry_seconds: float) -> None:
+        while not self.stop_event.wait(retry_seconds):
+            try:
+                with self._lifecycle:
+                    if self.stop_event.is_set():
+                        return
+                    acquire_lease(self.runtime, self.holder, datetime.now(UTC))
+                    self._start_all()
+            except SchedulerBusy:
+                continue
+            except OperationalError:
+                log.warning("scheduler stand-by: database unavailable, trying again")
+                continue
+            log.warning("scheduler lease taken over: campaigns and sending start here")
+            self.standing_by = False
+            return
+
+    def _start_all(self) -> None:
+        if self.with_scheduler:
             logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not every 15 s
             self._scheduler = self._make_scheduler()
             self._scheduler.start()
@@ -215,11 +261,27 @@ class Service:
             self._fail("le bail du planificateur a été perdu (base injoignable trop longtemps ?)")
 
     def _send(self, name: str) -> None:
-        try:
-            run_channel(self.runtime, name, self.stop_event, exit_when_idle=self.exit_when_idle)
-        except Exception as error:  # the process must stop, loudly, so that it is restarted
-            log.exception("outbox %s stopped", name)
-            self._fail(f"l'envoi {name} s'est arrêté : {error!r}")
+        """One channel's sender. What goes wrong in it stays in it: `run_channel` carries on
+        after an error in one row; if the channel itself cannot even be set up, this channel
+        is retried after a pause (or given up with `exit_when_idle`), and the other channels,
+        the scheduler and the webhooks go on."""
+        while not self.stop_event.is_set():
+            try:
+                run_channel(
+                    self.runtime,
+                    name,
+                    self.stop_event,
+                    exit_when_idle=self.exit_when_idle,
+                    idle_pause=self.idle_pause,
+                )
+                return
+            except Exception as error:
+                log.exception("outbox %s stopped", name)
+                reason = f"l'envoi {name} s'est arrêté : {error!r}"
+                self.errors.append(reason)
+                if self.exit_when_idle:
+                    return
+                self.stop_event.wait(CHANNEL_RETRY_SECONDS)
 
     def _fail(self, reason: str) -> None:
         log.error(reason)
@@ -235,22 +297,27 @@ class Service:
         return 1 if self.errors else 0
 
     def stop(self) -> None:
-        self.stop_event.set()
+        """Stop cleanly: the scheduler's jobs finish, the lease is released (the next process
+        can start at once), the senders finish their row."""
+        with self._lifecycle:
+            self.stop_event.set()
+        if self._standby is not None and self._standby is not threading.current_thread():
+            self._standby.join(timeout=30)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        if self.with_scheduler:  # only ours is deleted; stopped even before it started
             release_lease(self.runtime, self.holder)
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=30)
 
 
-def start_in_serve(runtime: Runtime, extra_jobs: Sequence[Job] = ()) -> Service:
-    """`paroles serve`: scheduler and senders in the same process, unless a worker has them."""
-    try:
-        service = Service(runtime, extra_jobs=extra_jobs)
-        service.start()
-    except SchedulerBusy as busy:
-        log.warning("%s", busy)
-        log.warning("paroles serve leaves campaigns and sending to %s", busy.holder)
-        return Service(runtime, scheduler=False, outbox=False)
+def start_in_serve(
+    runtime: Runtime, extra_jobs: Sequence[Job] = (), retry_seconds: float = RENEW_SECONDS
+) -> Service:
+    """`paroles serve`: scheduler and senders in the same process. While another process holds
+    the lease (a `paroles worker`, or the previous `serve` that died without releasing it), they
+    wait for it: a serve restarted within the minute takes over once the old lease expires."""
+    service = Service(runtime, extra_jobs=extra_jobs)
+    service.start_when_free(retry_seconds)
     return service

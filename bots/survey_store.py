@@ -19,6 +19,7 @@ def spec_from_row(survey: Survey) -> SurveySpec:
         intro=survey.intro,
         outro=survey.outro,
         theme=survey.theme_code,
+        max_reasks=survey.max_reasks,
         questions=tuple(
             QuestionSpec(
                 position=q.position,
@@ -61,6 +62,7 @@ def save_spec(session: Session, spec: SurveySpec, slug: str, **fields: Any) -> S
         intro=dict(spec.intro),
         outro=dict(spec.outro),
         theme_code=spec.theme,
+        max_reasks=spec.max_reasks,
         **fields,
     )
     survey.questions = questions_from_spec(spec)

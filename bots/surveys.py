@@ -15,6 +15,8 @@ from typing import Any
 
 KINDS = ("single", "multiple", "scale", "yes_no", "text", "quartier")
 MAX_QUESTIONS = 8
+DEFAULT_REASKS = 2  # issue 15: a misunderstood answer is re-asked at most twice by default
+MAX_REASKS = 5
 YES, NO = "oui", "non"
 
 
@@ -75,6 +77,7 @@ class SurveySpec:
     outro: Mapping[str, str]
     questions: tuple[QuestionSpec, ...]
     theme: str | None = None
+    max_reasks: int = DEFAULT_REASKS  # then the bot moves on: never an endless loop of paid SMS
 
     def in_language(self, field_name: str, language: str) -> str:
         texts: Mapping[str, str] = getattr(self, field_name)
@@ -124,6 +127,15 @@ def survey_from_data(data: Mapping[str, Any], where: str, key: str | None = None
     questions = []
     for index, raw in enumerate(raw_questions, start=1):
         questions.append(_question(raw, index, len(raw_questions), problem, texts))
+    reasks = data.get("reasks", DEFAULT_REASKS)
+    if type(reasks) is not int or not 0 <= reasks <= MAX_REASKS:
+        problem(
+            "reasks",
+            "bad_reasks",
+            f"reasks: a number from 0 to {MAX_REASKS}",
+            most=MAX_REASKS,
+        )
+        reasks = DEFAULT_REASKS
     if problems:
         message = "\n".join(f"{where}: {p.message}" for p in problems)
         raise PromptError(message, tuple(problems))
@@ -134,6 +146,7 @@ def survey_from_data(data: Mapping[str, Any], where: str, key: str | None = None
         outro=outro,
         questions=tuple(questions),
         theme=data.get("theme"),
+        max_reasks=reasks,
     )
 
 

@@ -140,6 +140,9 @@ class Survey(Base):
     intro: Mapped[dict[str, Any]] = mapped_column(default=dict)
     outro: Mapped[dict[str, Any]] = mapped_column(default=dict)
     theme_code: Mapped[str | None] = mapped_column(String(60))
+    # A misunderstood answer is asked again at most this many times (each time a paid SMS),
+    # then the bot moves on and the question stays unanswered.
+    max_reasks: Mapped[int] = mapped_column(Integer, default=2)
     status: Mapped[str] = mapped_column(String(20), default="ready")
     quartier_id: Mapped[int | None] = mapped_column(ForeignKey("quartiers.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -412,6 +415,9 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(10), default="fr")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Stamped into each session at login; adding one ends every session of the account at its
+    # next request (logout, password change, an administrateur's "end sessions").
+    session_generation: Mapped[int] = mapped_column(default=0)
 
     quartiers: Mapped[list[Quartier]] = relationship(secondary=user_quartiers)
 

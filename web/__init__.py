@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, g, render_template
@@ -11,6 +10,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bots.log_setup import set_up_logging
 from bots.runtime import Runtime
 from storage.config import Settings, load_settings
 
@@ -79,14 +79,15 @@ def create_app(
     app.register_error_handler(500, _server_error)
     app.register_error_handler(404, _not_found)
     app.register_error_handler(403, _forbidden)
-    logging.basicConfig(level=logging.INFO)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    set_up_logging(settings)
     return app
 
 
 def _select_locale() -> str | None:
-    from flask import request
+    from flask import has_request_context, request
 
+    if not has_request_context():
+        return None  # the command line: French, the default
     if current_user and getattr(current_user, "is_authenticated", False):
         return str(current_user.language)
     return request.accept_languages.best_match(LANGUAGES) or "fr"

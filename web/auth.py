@@ -9,11 +9,15 @@ counted in the database (per address and per IP), so the limit holds across guni
 from __future__ import annotations
 
 import functools
+import re
+import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask import (
     Blueprint,
     abort,
@@ -29,11 +33,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms import EmailField, Field, PasswordField
+from wtforms.validators import InputRequired, StopValidation
 
 from storage.models import (
     ROLES,
@@ -42,6 +46,7 @@ from storage.models import (
     Contribution,
     LoginAttempt,
     Quartier,
+    Survey,
     User,
 )
 from web import login_manager
@@ -73,11 +78,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
 }
 
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
 DEFAULT_IDLE_SECONDS = 2 * 3600
 DEFAULT_MAX_SECONDS = 12 * 3600
+GENERATION_KEY = "auth_generation"
 
 
 class StaffUser:
@@ -117,9 +126,27 @@ def load_user(user_id: str) -> StaffUser | None:
     # whether it writes (a view may hand work to the bots, which write in their own transaction).
     if not user_id.isdigit():
         return None
-    with get_runtime().sessions() as session:
-        user = session.get(User, int(user_id))
-        return StaffUser(user) if user is not None and user.active else None
+    with get_runtime().sessions() as db:
+        user = db.get(User, int(user_id))
+        if user is None or not user.active:
+            return None
+        if session.get(GENERATION_KEY, 0) != user.session_generation:
+            return None  # a session of before a logout, a new password or "end sessions"
+        return StaffUser(user)
+
+
+def end_sessions(db: Any, user: User) -> None:
+    """End every session of this account, on every device, at its next request.
+
+    Sessions live in signed cookies the server does not keep, so a copied cookie would outlive
+    a logout; each one carries the account's generation, and a new generation refuses them all.
+    """
+    user.session_generation += 1
+
+
+def keep_this_session(user: User) -> None:
+    """After `end_sessions`, let the request's own session go on (a password just changed)."""
+    session[GENERATION_KEY] = user.session_generation
 
 
 def hash_password(password: str) -> str:
@@ -127,9 +154,58 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def check_new_password(password: str) -> None:
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like a real one, checked when the address is unknown."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+class AccountError(ValueError):
+    """A refused account value; `field` names the form field the message is shown next to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_email(value: str) -> str:
+    """The address as it is stored and looked up, or AccountError("email", why not).
+
+    The one rule for `paroles users add`, the Comptes page and the login form: a syntactically
+    valid address (email-validator, without asking the DNS) outside the special-use domains
+    (.test, .local, .invalid, .localhost, .onion, .arpa), which can never receive mail. Lower
+    case, so `Chef@Ville.fr` and `chef@ville.fr` are one account.
+    """
+    value = value.strip()
+    if not value:
+        raise AccountError("email", _("Indiquez une adresse e-mail."))
+    domain = value.rpartition("@")[2].rstrip(".").lower()
+    if any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES):
+        raise AccountError(
+            "email",
+            _(
+                "Le domaine « %(domain)s » est réservé et ne reçoit pas de courrier : "
+                "indiquez une adresse réelle.",
+                domain=domain,
+            ),
+        )
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(
+            "email",
+            _(
+                "« %(value)s » n'est pas une adresse e-mail valide (exemple : "
+                "prenom.nom@ville.fr).",
+                value=value,
+            ),
+        ) from error
+    return checked.normalized.lower()
+
+
+def check_new_password(password: str, field: str = "new_password") -> None:
     if len(password) < 10:
-        raise ValueError(_("Le mot de passe doit avoir au moins 10 caractères."))
+        raise AccountError(field, _("Le mot de passe doit avoir au moins 10 caractères."))
 
 
 def create_user(
@@ -140,22 +216,26 @@ def create_user(
     quartier_codes: tuple[str, ...] = (),
     name: str = "",
 ) -> User:
-    """Create a staff account; raises ValueError with a message for the person typing it."""
-    email = email.strip().lower()
+    """Create a staff account; raises AccountError (which field, what to change) if refused."""
+    email = check_email(email)
     if role not in ROLES:
-        raise ValueError(f"rôle inconnu : {role} (possibles : {', '.join(ROLES)})")
-    if len(password) < 10:
-        raise ValueError("le mot de passe doit avoir au moins 10 caractères")
+        raise AccountError(
+            "role",
+            _("rôle inconnu : %(role)s (possibles : %(roles)s)", role=role, roles=", ".join(ROLES)),
+        )
+    check_new_password(password, "password")
     if db.scalars(select(User).where(User.email == email)).first() is not None:
-        raise ValueError(f"un compte existe déjà pour {email}")
+        raise AccountError("email", _("un compte existe déjà pour %(email)s", email=email))
     quartiers = []
     for code in quartier_codes:
         quartier = db.scalars(select(Quartier).where(Quartier.code == code)).one_or_none()
         if quartier is None:
-            raise ValueError(f"quartier inconnu : {code}")
+            raise AccountError("quartiers", _("quartier inconnu : %(code)s", code=code))
         quartiers.append(quartier)
     if role == "conseil_citoyen" and not quartiers:
-        raise ValueError("un compte conseil citoyen a besoin d'au moins un quartier (--quartier)")
+        raise AccountError(
+            "quartiers", _("Un compte conseil citoyen a besoin d'au moins un quartier.")
+        )
     user = User(
         email=email,
         name=name,
@@ -231,6 +311,33 @@ def visible_quartiers() -> list[Quartier]:
     return list(get_session().scalars(query))
 
 
+def visible_surveys() -> ColumnElement[bool]:
+    """The surveys the current account may see (a condition on `Survey`): for a conseil
+    citoyen, the shared and ready-made ones and those of its quartiers, never their titles or
+    questions of another quartier's, wherever surveys are listed (editor, inbox, exports)."""
+    if current_user.sees_all_quartiers:
+        return Survey.id.is_not(None)
+    return or_(
+        Survey.quartier_id.is_(None),
+        Survey.quartier_id.in_(current_user.quartier_ids),
+        Survey.created_by_id == current_user.id,
+    )
+
+
+def campaign_in_my_hands(campaign: Campaign) -> bool:
+    """Whether the account may act on this campaign (cancel, close, send its retour).
+
+    Acting reaches every habitant the campaign targets, so it needs rights over every quartier
+    it targets: a conseil citoyen may act on a campaign of its own quartiers only, never on one
+    that also targets another quartier (or no quartier at all, which means everyone). Seeing is
+    wider (`campaign_visible`) and its figures are limited to the account's quartiers.
+    """
+    if current_user.sees_all_quartiers:
+        return True
+    targeted = set(campaign.target.get("quartiers", ()))
+    return bool(targeted) and targeted <= {q.code for q in visible_quartiers()}
+
+
 def campaign_visible(campaign: Campaign) -> bool:
     """Whether the account may open this campaign: it targets one of its quartiers."""
     if current_user.sees_all_quartiers:
@@ -264,9 +371,19 @@ def _expire_session() -> Any:
 # --- login ---------------------------------------------------------------------------------------
 
 
+def _valid_email(form: FlaskForm, field: Field) -> None:
+    """The rule `paroles users add` applies: an address it accepts can always log in."""
+    try:
+        field.data = check_email(field.data or "")
+    except AccountError as error:
+        raise StopValidation(str(error)) from error
+
+
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(), Email()])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
+    email = EmailField(_l("Adresse e-mail"), validators=[_valid_email])
+    password = PasswordField(
+        _l("Mot de passe"), validators=[InputRequired(_l("Indiquez votre mot de passe."))]
+    )
 
 
 def _client_ip() -> str:
@@ -297,42 +414,70 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         db = get_session()
-        email = form.email.data.strip().lower()
+        email = form.email.data  # checked and lower-cased by check_email
         ip = _client_ip()
         now = datetime.now(UTC)
         if login_blocked(db, email, ip, now):
             flash(_("Trop d'essais. Attendez 15 minutes avant de réessayer."), "error")
             return render_template("auth/login.html", form=form), 429
         user = db.scalars(select(User).where(User.email == email)).first()
-        if (
-            user is not None
-            and user.active
-            and check_password_hash(user.password_hash, form.password.data)
-        ):
+        # The same scrypt check whether the address exists, is inactive or not: a refusal takes
+        # as long for an unknown address, so its timing does not tell which addresses have one.
+        known_hash = user.password_hash if user is not None else _dummy_hash()
+        password_ok = check_password_hash(known_hash, form.password.data)
+        if user is not None and user.active and password_ok:
             user.last_login_at = now
             _record_attempt(db, email, ip, now, succeeded=True)
             session.clear()  # no session fixation: a fresh session for the logged-in account
             session.permanent = True
+            keep_this_session(user)
             login_user(StaffUser(user))
             session["auth_at"] = session["seen_at"] = time.time()
             return redirect(_safe_next())
         _record_attempt(db, email, ip, now, succeeded=False)
-        flash(_("Adresse ou mot de passe incorrect."), "error")
+        # Next to the password, but never saying which of the two was wrong.
+        form.password.errors = [_("Adresse ou mot de passe incorrect.")]
         status = 401
+    elif form.is_submitted():
+        status = 400  # each refusal is said next to its field
     return render_template("auth/login.html", form=form), status
 
 
 def _safe_next() -> str:
-    """Only a path of this site: never an open redirect to another host."""
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("inbox.index")
-    return target
+    return safe_path(request.args.get("next", ""), url_for("inbox.index"))
+
+
+def safe_path(target: str, default: str) -> str:
+    """`target` if it is a path of this site, else `default`: never an open redirect.
+
+    Checked the way a browser will read it (the WHATWG URL rules): tabs and newlines anywhere
+    are dropped and spaces or control characters at either end trimmed, so `/<tab>/evil.example`
+    is `//evil.example`, another host; a backslash counts as a slash. The cleaned path is what
+    is returned, so the Location header says exactly what was checked.
+    """
+    cleaned = _URL_IGNORED.sub("", target).strip("".join(map(chr, range(0x21))))
+    if (
+        not cleaned.startswith("/")
+        or cleaned.startswith("//")
+        or "\\" in cleaned
+        or _CONTROL.search(cleaned)
+    ):
+        return default
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return default
+    return cleaned
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
+    """Ends every session of the account, not only this browser's: a copied cookie dies too."""
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is not None:
+        end_sessions(db, user)
+        db.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

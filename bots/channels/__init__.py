@@ -26,13 +26,27 @@ class Outgoing:
 
 
 class SendError(Exception):
-    """A send failed. `transient` ones are retried; `unreachable` marks the participant."""
+    """A send failed. `transient` ones are retried; `unreachable` marks the participant.
 
-    def __init__(self, reason: str, *, transient: bool, unreachable: bool = False, code: str = ""):
+    `ambiguous`: the provider may have accepted the message all the same (it answered 5xx, or
+    its answer never came back). Such a failure is settled like an interrupted send, by the
+    channel's `find_sent`, before any retry (see `bots.outbox`).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        transient: bool,
+        unreachable: bool = False,
+        code: str = "",
+        ambiguous: bool = False,
+    ):
         super().__init__(reason)
         self.transient = transient
         self.unreachable = unreachable
         self.code = code
+        self.ambiguous = ambiguous
 
 
 class Channel(Protocol):

@@ -10,7 +10,8 @@ not apply. So: REST only, and the TwiML answer is always empty.
 
 Errors are sorted for the outbox: a number that cannot receive SMS (`unreachable`) marks the
 participant, a busy or broken Twilio (`transient`) is retried later, anything else fails once.
-A send interrupted by a crash after Twilio accepted it is settled by looking it up in Twilio's
+A send interrupted by a crash after Twilio accepted it, or answered by a 5xx or no answer at all
+(Twilio may have accepted it: an `ambiguous` failure), is settled by looking it up in Twilio's
 list of messages (`SmsChannel.find_sent`), so it is neither lost nor sent twice.
 """
 
@@ -26,6 +27,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
+from urllib3.exceptions import NewConnectionError
 
 from bots.channels import Outgoing, SendError, register
 from bots.phone import masked
@@ -98,7 +100,11 @@ class SmsChannel:
         except TwilioRestException as error:
             raise _send_error(error, to) from error
         except (requests.RequestException, TwilioException) as error:
-            raise SendError(f"twilio unreachable: {error}", transient=True) from error
+            reason = f"twilio unreachable: {error}"
+            if _never_reached(error):
+                raise SendError(reason, transient=True) from error
+            # A read timeout, a connection dropped mid-answer: Twilio may have the message.
+            raise SendError(reason, transient=True, ambiguous=True, code="ambiguous") from error
         return str(created.sid)
 
     def find_sent(self, message: Outgoing, since: datetime) -> list[str]:
@@ -142,6 +148,16 @@ class SmsChannel:
         return str(ours or "") == self.sender
 
 
+def _never_reached(error: Exception) -> bool:
+    """Whether the request certainly never reached Twilio (no connection could be opened)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if isinstance(error, requests.ConnectionError) and error.args:
+        reason = getattr(error.args[0], "reason", error.args[0])
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
 def _lookup_error(error: Exception) -> SendError:
     """Why Twilio did not list the messages: to ask again later, unless it refused (4xx)."""
     status = getattr(error, "status", None)  # TwilioRestException
@@ -157,7 +173,11 @@ def _send_error(error: TwilioRestException, to: str) -> SendError:
     if code in UNREACHABLE_CODES:
         log.info("sms to %s cannot be delivered (%s)", masked(to), code)
         return SendError(reason, transient=False, unreachable=True, code=code)
-    transient = error.status == 429 or error.status >= 500
+    if error.status >= 500:
+        # Twilio may have accepted the message before failing to answer: settle it with
+        # Twilio's list (`find_sent`) before any retry, never resend blindly.
+        return SendError(reason, transient=True, ambiguous=True, code=code or str(error.status))
+    transient = error.status == 429
     return SendError(reason, transient=transient, code=code or str(error.status))
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -174,28 +175,74 @@ def close_clients() -> None:
 # --- receiving -----------------------------------------------------------------------------------
 
 
+class Unreadable(ValueError):
+    """An update whose shape is not what the Bot API sends: logged, acknowledged, skipped."""
+
+
+# What python-telegram-bot may raise on a body of the wrong shape (a date of 2**62, a list where
+# an object belongs...): it checks no types, so any of these can come out of `de_json`.
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError)
+
+
+def parse_body(body: bytes) -> Any:
+    """A webhook body as JSON; Unreadable if it is not JSON (or nested too deep to read)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise Unreadable(f"not JSON: {type(error).__name__}") from None
+
+
 def parse_update(data: Any, bot: Bot) -> Update:
-    """A webhook body as an `Update`; ValueError if it is not one."""
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        raise ValueError("not a Telegram update: no integer update_id")
+    """A webhook body as an `Update`; Unreadable (a ValueError) if it is not one."""
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        raise Unreadable("not a Telegram update: no integer update_id")
+    if not 0 <= data["update_id"] < 2**63:
+        raise Unreadable(f"not a Telegram update: update_id {data['update_id']} out of range")
     try:
         update = Update.de_json(data, bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ValueError(f"malformed Telegram update: {error!r}") from error
+    except (*_SHAPE_ERRORS, RecursionError) as error:
+        raise Unreadable(f"malformed Telegram update: {type(error).__name__}") from None
     return update
 
 
+def _check_message(message: Message) -> None:
+    """The fields `to_inbound` reads have the Bot API's types; Unreadable otherwise."""
+    chat = message.chat
+    if not isinstance(chat, Chat) or type(chat.id) is not int or not isinstance(chat.type, str):
+        raise Unreadable("message without a proper chat")
+    if not isinstance(message.date, dt.datetime):
+        raise Unreadable("message without a proper date")
+    for name in ("text", "caption"):
+        if not isinstance(getattr(message, name), str | None):
+            raise Unreadable(f"message {name} is not a string")
+
+
 def to_inbound(update: Update) -> Inbound | None:
-    """What the engine needs of an update, or None for what we do not handle (logged)."""
+    """What the engine needs of an update, or None for what we do not handle (logged).
+
+    Raises Unreadable when the update does not have the Bot API's shape.
+    """
     message = update.message
     if message is None:
         log.info("telegram update %s ignored: not a new message", update.update_id)
         return None
+    if not isinstance(message, Message):
+        raise Unreadable("message is not an object")
+    _check_message(message)
     if message.chat.type != "private":
         log.info("telegram update %s ignored: %s chat", update.update_id, message.chat.type)
         return None
-    media = _media(message)
-    text = message.text or message.caption or ""
+    try:
+        media = _media(message)
+        text = message.text or message.caption or ""
+        return _inbound(update, message, media, text)
+    except _SHAPE_ERRORS as error:
+        raise Unreadable(f"malformed message: {type(error).__name__}") from None
+
+
+def _inbound(
+    update: Update, message: Message, media: tuple[Media, ...], text: str
+) -> Inbound | None:
     if not text and not media:
         log.info("telegram update %s ignored: service message", update.update_id)
         return None
@@ -227,7 +274,7 @@ def shorten(text: str, limit: int = MAX_TEXT) -> str:
 def _media(message: Message) -> tuple[Media, ...]:
     if message.photo:
         largest = message.photo[-1]
-        return (Media("photo", largest.file_id, mime="image/jpeg"),)
+        return (Media("photo", _file_id(largest.file_id), mime="image/jpeg"),)
     for kind, item in (
         ("voice", message.voice),
         ("audio", message.audio),
@@ -237,14 +284,23 @@ def _media(message: Message) -> tuple[Media, ...]:
         ("document", message.document),
     ):
         if item is not None:
-            return (Media(kind, item.file_id, mime=getattr(item, "mime_type", None) or ""),)
+            mime = getattr(item, "mime_type", None) or ""
+            if not isinstance(mime, str):
+                raise TypeError("mime_type is not a string")
+            return (Media(kind, _file_id(item.file_id), mime=mime),)
     if message.sticker is not None:
-        return (Media("sticker", message.sticker.file_id),)
+        return (Media("sticker", _file_id(message.sticker.file_id)),)
     if message.location is not None or message.venue is not None:
         return (Media("location"),)  # the coordinates themselves are not kept
     if message.contact is not None:
         return (Media("contact"),)  # nor someone's phone number
     return ()
+
+
+def _file_id(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("file_id is not a string")
+    return value
 
 
 def to_block_change(update: Update) -> BlockChange | None:
@@ -255,7 +311,17 @@ def to_block_change(update: Update) -> BlockChange | None:
     change = update.my_chat_member
     if change is None:
         return None
-    status = change.new_chat_member.status
+    try:
+        chat, status, date = change.chat, change.new_chat_member.status, change.date
+    except AttributeError:
+        raise Unreadable("my_chat_member without its fields") from None
+    if (
+        not isinstance(chat, Chat)
+        or type(chat.id) is not int
+        or not isinstance(status, str)
+        or not isinstance(date, dt.datetime)
+    ):
+        raise Unreadable("my_chat_member of the wrong shape")
     if change.chat.type != Chat.PRIVATE or status not in (ChatMember.BANNED, ChatMember.MEMBER):
         log.info(
             "telegram update %s ignored: bot became %s in a %s chat",
@@ -276,14 +342,19 @@ def to_block_change(update: Update) -> BlockChange | None:
 def receive(runtime: Runtime, client: TelegramClient, update: Update) -> Outcome | None:
     """The one path of every update, webhook or polling: parse, fetch media, record, step.
 
-    A block or an unblock of the bot is recorded (`bots.reachability`); nothing answers it.
+    A block or an unblock of the bot is recorded (`bots.reachability`); nothing answers it. An
+    update we cannot read is logged and skipped (None): Telegram would send it again and again.
     """
-    if update.my_chat_member is not None:
-        change = to_block_change(update)
-        if change is not None:
-            record_block(runtime, change)
+    try:
+        if update.my_chat_member is not None:
+            change = to_block_change(update)
+            if change is not None:
+                record_block(runtime, change)
+            return None
+        inbound = to_inbound(update)
+    except Unreadable as error:
+        log.warning("telegram update %s skipped, unreadable: %s", update.update_id, error)
         return None
-    inbound = to_inbound(update)
     if inbound is None:
         return None
     if any(m.kind in DOWNLOADED for m in inbound.media) and not _recorded(runtime, inbound):

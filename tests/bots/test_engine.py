@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bots.engine import (
     Context,
+    Held,
     Incoming,
     Join,
     Privacy,
@@ -104,27 +105,53 @@ def test_consent_refused_keeps_nothing(no: str) -> None:
     result = say(State(), "Il y a des rats dans la cave", no)
     assert kinds(result) == ["consent_refused"]
     assert one(result).key == "consent_refused"
-    assert result.state.pending_text == "" and not result.state.consent
+    assert result.state.held == () and not result.state.consent
 
 
 def test_free_text_before_consent_is_held_then_recorded_once_agreed() -> None:
     first = step(State(), Incoming("L'ascenseur du 12 est en panne depuis 3 semaines"), CTX)
     assert first.facts == ()  # nothing recorded without consent
-    assert first.state.pending_text.startswith("L'ascenseur")
-    more = step(first.state, Incoming("et personne ne répond au bailleur"), CTX)
-    assert one(more).key == "consent_needed"
-    agreed = step(more.state, Incoming("oui"), CTX)
+    assert first.state.held[0].text.startswith("L'ascenseur")
+    agreed = step(first.state, Incoming("oui"), CTX)
     contribution = [f for f in agreed.facts if f.kind == "contribution"]
-    assert [f.raw for f in contribution] == [
-        "L'ascenseur du 12 est en panne depuis 3 semaines et personne ne répond au bailleur"
-    ]
+    assert [f.raw for f in contribution] == ["L'ascenseur du 12 est en panne depuis 3 semaines"]
     assert one(agreed).key == "contribution_thanks"  # then: what is it about?
-    assert agreed.state.asking == "theme" and agreed.state.pending_text == ""
+    assert one(agreed).text.count("Merci") == 1  # not "Merci ! Merci, c'est noté !"
+    assert agreed.state.asking == "theme" and agreed.state.held == ()
+
+
+def test_each_message_held_before_consent_is_its_own_contribution() -> None:
+    """Issue 16, item 7: "oui Mon voisin … 6" was one glued contribution."""
+    first = step(State(), Incoming("Mon voisin fait du bruit toutes les nuits", ref="11"), CTX)
+    more = step(first.state, Incoming("6", ref="12"), CTX)
+    assert one(more).key == "consent_needed"
+    agreed = step(more.state, Incoming("oui", ref="13"), CTX)
+    contributions = [(f.raw, f.ref) for f in agreed.facts if f.kind == "contribution"]
+    assert contributions == [("Mon voisin fait du bruit toutes les nuits", "11"), ("6", "12")]
+    assert one(agreed).text.count("Merci") == 1
+    assert agreed.state.held == ()  # recorded once: nothing left to record again
+
+
+def test_stop_before_consent_forgets_what_was_held() -> None:
+    first = step(State(), Incoming("Le local poubelle déborde encore", ref="21"), CTX)
+    stopped = step(first.state, Incoming("STOP"), CTX)
+    assert kinds(stopped) == ["held_dropped", "opted_out"]
+    assert stopped.state.held == ()
+    assert "déborde" not in json.dumps(stopped.state.to_json())
+    back = step(stopped.state, Incoming("START"), CTX)
+    agreed = step(step(back.state, Incoming("Bonjour"), CTX).state, Incoming("oui"), CTX)
+    assert [f for f in agreed.facts if f.kind == "contribution"] == []
+
+
+def test_a_state_stored_before_held_messages_existed_still_reads() -> None:
+    old = {"asking": "consent", "pending_text": "déjà dit", "pending_media": ["photo"]}
+    state = State.from_json(old)
+    assert [(h.text, h.media) for h in state.held] == [("déjà dit", ("photo",))]
 
 
 def test_a_photo_before_consent_is_held_too() -> None:
     first = step(State(), Incoming(media=("photo",)), CTX)
-    assert first.state.pending_media == ("photo",)
+    assert first.state.held[0].media == ("photo",)
     agreed = step(first.state, Incoming("oui"), CTX)
     assert [(f.kind, f.media) for f in agreed.facts if f.kind == "contribution"] == [
         ("contribution", ("photo",))
@@ -529,8 +556,7 @@ def test_without_offered_themes_the_contribution_is_simply_thanked() -> None:
 def test_state_round_trips_through_json() -> None:
     state = replace(
         SINGLE,
-        pending_media=("photo", "voice"),
-        pending_text="é 🙂",
+        held=(Held("é 🙂", ("photo", "voice"), "7"), Held("2")),
         last_at=T0.isoformat(),
         asking="theme",
     )
@@ -651,8 +677,7 @@ STATES = st.builds(
     question=st.integers(0, 7),
     misses=st.integers(0, 3),
     pending_survey=st.sampled_from([None, "scolarite", "gone"]),
-    pending_text=st.sampled_from(["", "déjà dit"]),
-    pending_media=st.sampled_from([(), ("photo",)]),
+    held=st.sampled_from([(), (Held("déjà dit"),), (Held("", ("photo",), "3"), Held("2"))]),
     last_at=st.sampled_from([None, T0.isoformat()]),
 )
 MOMENTS = st.sampled_from([None, T0, T0 + timedelta(minutes=5), T0 + timedelta(days=2)])
@@ -702,3 +727,95 @@ def test_oublier_still_works_after_stop() -> None:
     assert one(asked).key == "forget_question"
     erased = step(asked.state, Incoming("oui"), CTX)
     assert kinds(erased) == ["erase"] and one(erased).key == "forget_done"
+
+
+# --- the habitant's words in a survey (issue 16, items 5 and 6; issue 15) --------------------
+
+MULTIPLE = in_survey("scolarite", 1)  # Qui l'aide pour les devoirs ? (famille, association, ...)
+
+
+def test_free_text_instead_of_a_choice_is_also_a_contribution_linked_to_the_question() -> None:
+    result = step(SINGLE, Incoming("Il y a des rats dans la cave depuis des mois"), CTX)
+    assert kinds(result) == ["not_understood", "contribution"]
+    aside = result.facts[1]
+    assert (aside.survey, aside.position) == ("scolarite", SINGLE.question + 1)
+    assert aside.raw == "Il y a des rats dans la cave depuis des mois"
+    reply = one(result)
+    assert reply.text.startswith("Merci, votre message est transmis") and reply.choices
+    assert result.state.question == SINGLE.question and result.state.misses == 1
+
+
+def test_a_short_misunderstood_answer_is_only_asked_again() -> None:
+    result = step(SINGLE, Incoming("bof"), CTX)
+    assert kinds(result) == ["not_understood"]
+
+
+def test_a_photo_in_a_survey_is_a_contribution_linked_to_the_question() -> None:
+    result = step(SINGLE, Incoming(media=("photo",)), CTX)
+    assert [(f.kind, f.media) for f in result.facts] == [
+        ("not_understood", ()),
+        ("contribution", ("photo",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("famile et ecole", ["famille", "ecole"]),
+        ("la famille et l'école", ["famille", "ecole"]),
+        ("1 et 3", ["famille", "ecole"]),
+        ("l'ecole", ["ecole"]),
+    ],
+)
+def test_every_choice_named_is_recorded(text: str, values: list[str]) -> None:
+    result = step(MULTIPLE, Incoming(text), CTX)
+    [answer] = [f for f in result.facts if f.kind == "answer"]
+    assert answer.value == values
+
+
+@pytest.mark.parametrize(
+    ("state", "text"),
+    [
+        (SINGLE, "pas le mercredi"),
+        (SINGLE, "tout sauf mercredi"),
+        (SINGLE, "mercredi et samedi"),
+        (MULTIPLE, "pas l'école"),
+        (MULTIPLE, "l'école et asociasion de zzz"),
+    ],
+)
+def test_a_negation_or_a_half_understood_answer_is_asked_again(state: State, text: str) -> None:
+    result = step(state, Incoming(text), CTX)
+    assert "answer" not in kinds(result)
+    assert result.state.question == state.question
+    assert one(result).text.startswith("Je n'ai pas compris")
+
+
+def test_a_misunderstood_answer_is_asked_again_twice_then_the_bot_moves_on() -> None:
+    """Issue 15: never an endless loop of paid messages."""
+    first = step(SINGLE, Incoming("bof"), CTX)
+    second = step(first.state, Incoming("bof bof"), CTX)
+    assert second.state.question == SINGLE.question  # asked again twice
+    third = step(second.state, Incoming("je sais pas"), CTX)
+    assert kinds(third) == ["not_understood", "skipped"]
+    assert third.facts[1].value == "not_understood"  # recorded as not answered
+    assert third.state.question == SINGLE.question + 1 and third.state.misses == 0
+    assert one(third).text.startswith("Pas grave, on passe à la suite.")
+    assert str(SINGLE.question + 2) in one(third).text  # the next question, whole
+
+
+def test_the_number_of_re_asks_is_set_per_survey() -> None:
+    never = replace(SURVEYS["scolarite"], max_reasks=0)
+    ctx = replace(CTX, surveys={**SURVEYS, "scolarite": never})
+    result = step(SINGLE, Incoming("bof"), ctx)
+    assert kinds(result) == ["not_understood", "skipped"]
+    assert result.state.question == SINGLE.question + 1
+
+
+def test_the_last_question_misunderstood_too_often_ends_the_survey() -> None:
+    survey = SURVEYS["scolarite"]
+    shorter = replace(survey, questions=survey.questions[: SINGLE.question + 1])
+    ctx = replace(CTX, surveys={**SURVEYS, "scolarite": shorter})
+    result = step(replace(SINGLE, misses=2), Incoming("bof"), ctx)
+    assert kinds(result) == ["not_understood", "skipped", "survey_finished"]
+    assert result.state.survey is None
+    assert one(result).text.startswith("Pas grave, on passe à la suite. Merci, c'est fini !")

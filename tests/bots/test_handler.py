@@ -211,3 +211,75 @@ def test_info_tells_the_organisation_contact_and_retention_of_the_settings(
         assert count(runtime, Contribution) == 0
     finally:
         runtime.engine.dispose()
+
+
+# --- words held before consent, words beside a survey (issue 16, items 5 and 7) -------------
+
+
+def test_stop_before_consent_blanks_the_held_words_and_photos(runtime: Runtime) -> None:
+    media_dir = runtime.settings.media_dir
+    media_dir.mkdir(parents=True, exist_ok=True)
+    photo = media_dir / "held.jpg"
+    photo.write_bytes(b"jpeg")
+    send(runtime, "Le gardien s'appelle Mr Martin", media=(Media("photo", path=photo.name),))
+    send(runtime, "STOP")
+    with runtime.sessions() as session:
+        bodies = session.scalars(select(Message.body).where(Message.direction == "in")).all()
+        assert "Mr Martin" not in " ".join(bodies)
+        state = session.scalars(select(Participant.state)).one()
+    assert "Martin" not in str(state)
+    assert not photo.exists()
+    assert count(runtime, Contribution) == 0
+
+
+def test_each_held_message_is_its_own_contribution_with_its_own_photo(runtime: Runtime) -> None:
+    send(runtime, "Mon voisin fait du bruit la nuit")
+    send(runtime, "Regardez", media=(Media("photo", path="telegram/p.jpg"),))
+    send(runtime, "6")
+    (reply,) = send(runtime, "oui")
+    assert reply.count("Merci") == 1
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Contribution).order_by(Contribution.id)).all()
+        assert [(c.text, [m["path"] for m in c.media]) for c in rows] == [
+            ("Mon voisin fait du bruit la nuit", []),
+            ("Regardez", ["telegram/p.jpg"]),
+            ("6", []),
+        ]
+
+
+def test_free_text_in_a_survey_reaches_the_inbox_linked_to_its_question(
+    runtime: Runtime,
+) -> None:
+    with transaction(runtime.sessions) as session:
+        code = session.scalars(select(JoinCode).where(JoinCode.code == "SCOLARITE")).one()
+        survey_id = code.survey_id
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    send(runtime, "SCOLARITE")
+    (reply,) = send(runtime, "Il y a des rats dans la cave depuis des mois")
+    assert reply.startswith("Merci, votre message est transmis")
+    with runtime.sessions() as session:
+        contribution = session.scalars(select(Contribution)).one()
+        assert contribution.text == "Il y a des rats dans la cave depuis des mois"
+        assert contribution.survey_id == survey_id and contribution.question_id is not None
+        answer = session.scalars(select(Answer)).one()
+        assert answer.understood is False and answer.question_id == contribution.question_id
+        assert answer.raw_text == contribution.text
+
+
+def test_a_question_misunderstood_three_times_is_recorded_unanswered(runtime: Runtime) -> None:
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    send(runtime, "SCOLARITE")
+    for text in ("bof", "hmm", "???"):
+        replies = send(runtime, text)
+    assert replies[0].startswith("Pas grave, on passe à la suite.")
+    with runtime.sessions() as session:
+        answers = session.scalars(select(Answer).order_by(Answer.id)).all()
+        assert [(a.understood, a.skipped) for a in answers] == [
+            (False, False),
+            (False, False),
+            (False, False),
+            (True, True),
+        ]
+        assert [a.raw_text for a in answers[:3]] == ["bof", "hmm", "???"]  # the words are kept

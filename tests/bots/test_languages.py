@@ -142,7 +142,7 @@ def test_a_newcomer_is_welcomed_in_the_language_they_wrote_in(language: str) -> 
         language, "language_line", languages=CATALOG.other_languages(language)
     )
     assert CATALOG.languages[language].name not in last and "Français" in last or language == "fr"
-    assert result.state.pending_text == text  # their words are kept until they agree
+    assert [h.text for h in result.state.held] == [text]  # kept until they agree
 
 
 def test_the_app_language_is_a_hint_and_the_words_come_first() -> None:
@@ -267,7 +267,7 @@ def test_a_sentence_starting_with_la_is_not_a_refusal() -> None:
     assert parse_yes_no("la rue est sale", CATALOG) is None
     welcomed = step(State(), Incoming("Bonjour"), CTX)
     kept = step(welcomed.state, Incoming("la rue est sale"), CTX)
-    assert kept.facts == () and kept.state.pending_text == "la rue est sale"
+    assert kept.facts == () and [h.text for h in kept.state.held] == ["la rue est sale"]
 
 
 def test_arabic_indic_and_persian_digits_are_numbers() -> None:

@@ -377,6 +377,7 @@ def fast_retries(database_url: str, tmp_path: Path, server: FlakyServer, **env: 
     )
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
@@ -415,6 +416,7 @@ def _claimers(runtime: Runtime) -> set[str]:
         ) - {None}
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_outbox_without_sending_twice(
     database_url: str, tmp_path: Path, flaky_server: FlakyServer
 ) -> None:
@@ -438,3 +440,80 @@ def test_two_workers_share_the_outbox_without_sending_twice(
         pids = {owner.split(":")[1] for owner in owners if owner}
     assert pids == {str(w.pid) for w in workers}  # both took their share
     runtime.engine.dispose()
+
+
+# --- one failure stays where it happened (issue 16, item 2) ----------------------------------
+
+
+class SameIdRecorder(Recorder):
+    """A provider that answers with an id already recorded on another row."""
+
+    def send(self, message: object) -> str:
+        super().send(message)
+        return "rec-already"
+
+
+def test_a_provider_id_already_recorded_marks_that_message_and_the_others_go_on(
+    flaky_runtime: Runtime,
+) -> None:
+    pids = add_participants(flaky_runtime, 4)
+    earlier = queue(flaky_runtime, pids[0], "hier", MONDAY_10H, status="sent")
+    with flaky_runtime.sessions.begin() as session:
+        session.get(Message, earlier).provider_id = "rec-already"  # type: ignore[union-attr]
+    ids = [queue(flaky_runtime, pid, "bonjour", MONDAY_10H) for pid in pids[1:]]
+    channel = SameIdRecorder()
+    assert deliver(flaky_runtime, channel, now=MONDAY_10H) == 3
+    assert channel.sent == ids
+    rows = [row(flaky_runtime, i) for i in ids]
+    assert [r.status for r in rows] == ["sent"] * 3  # the provider accepted each of them
+    assert [r.provider_id for r in rows] == [None] * 3
+    assert all("already recorded" in (r.last_error or "") for r in rows)
+    assert row(flaky_runtime, earlier).provider_id == "rec-already"
+
+
+class Exploding(Recorder):
+    """A channel with a bug: something other than SendError escapes from `send`."""
+
+    name = "simulator"
+
+    def send(self, message: object) -> str:
+        raise RuntimeError("bug in a channel")
+
+
+def test_a_broken_channel_does_not_stop_the_other_channels(
+    flaky_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bots import outbox, scheduler
+
+    real_make = outbox.make_channel
+    monkeypatch.setattr(
+        outbox,
+        "make_channel",
+        lambda name, runtime: Exploding() if name == "simulator" else real_make(name, runtime),
+    )
+    flaky_server_pids = add_participants(flaky_runtime, 1)
+    sim_pids = add_participants(flaky_runtime, 1, channel="simulator", prefix="sim-")
+    queue(flaky_runtime, sim_pids[0], "boum", MONDAY_10H)
+    service = scheduler.Service(
+        flaky_runtime, scheduler=False, channels=("simulator", "flaky"), idle_pause=0.05
+    )
+    service.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(
+            s == "pending" for s in _statuses(flaky_runtime, "simulator")
+        ):
+            time.sleep(0.05)
+        later = queue(flaky_runtime, flaky_server_pids[0], "ça passe", datetime.now(UTC))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and row(flaky_runtime, later).status != "sent":
+            time.sleep(0.05)
+        assert row(flaky_runtime, later).status == "sent"
+        assert not service.stop_event.is_set()
+    finally:
+        service.stop()
+
+
+def _statuses(runtime: Runtime, channel: str) -> list[str]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(Message.status).where(Message.channel == channel)))

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from bots import campaigns
 from bots.campaigns import Target
+from bots.engine import Reply
+from bots.handler import enqueue_reply
 from bots.runtime import Runtime
 from bots.scheduler import (
     JOBS,
@@ -22,7 +24,7 @@ from bots.scheduler import (
     start_in_serve,
 )
 from storage.db import transaction
-from storage.models import Message, SchedulerLease
+from storage.models import Message, Participant, SchedulerLease
 from tests.bots.campaign_support import MONDAY_10H, add_participants
 
 T0 = MONDAY_10H
@@ -109,8 +111,9 @@ def test_the_service_launches_due_campaigns_and_sends_them(runtime: Runtime) -> 
         wait_for(lambda: sent_invitations(runtime) == 3)
         with pytest.raises(SchedulerBusy):
             Service(runtime, channels=("simulator",)).start()
-        passive = start_in_serve(runtime)  # `paroles serve` next to a worker: web only
-        assert not passive.with_scheduler and not passive.with_outbox
+        waiting = start_in_serve(runtime)  # `paroles serve` next to a worker: it waits
+        assert waiting.standing_by and waiting._scheduler is None and not waiting._threads
+        waiting.stop()
     finally:
         service.stop()
     assert service.errors == []
@@ -159,3 +162,43 @@ def test_a_scheduler_that_lost_its_lease_stops(runtime: Runtime) -> None:
     service._renew()
     assert service.wait(poll=0.05) == 1
     assert "bail du planificateur a été perdu" in service.errors[0]
+
+
+def test_a_serve_that_finds_the_lease_held_takes_over_once_it_expires(runtime: Runtime) -> None:
+    """Issue 16, item 1: a quick restart after a crash must not stop sending for good."""
+    now = datetime.now(UTC)
+    acquire_lease(runtime, "vm:1:crashed", now, seconds=1.5)  # died without releasing it
+    [pid] = add_participants(runtime, 1, channel="simulator")
+    with transaction(runtime.sessions) as session:
+        participant = session.get(Participant, pid)
+        assert participant is not None
+        message_id = enqueue_reply(session, participant, Reply("Bonjour"), now=now)
+    service = start_in_serve(runtime, retry_seconds=0.1)
+    try:
+        assert service.standing_by
+        wait_for(lambda: lease_holder(runtime) == service.holder)
+        wait_for(lambda: message_status(runtime, message_id) == "sent")
+        assert not service.standing_by and service.errors == []
+    finally:
+        service.stop()
+    assert lease_holder(runtime) is None  # released on stop: the next start is immediate
+
+
+def test_a_standing_by_serve_stops_cleanly(runtime: Runtime) -> None:
+    acquire_lease(runtime, "vm:2:worker", datetime.now(UTC))
+    service = start_in_serve(runtime, retry_seconds=0.05)
+    service.stop()
+    assert lease_holder(runtime) == "vm:2:worker"  # a lease it never held is not touched
+
+
+def lease_holder(runtime: Runtime) -> str | None:
+    with runtime.sessions() as session:
+        lease = session.get(SchedulerLease, "scheduler")
+        return lease.holder if lease is not None else None
+
+
+def message_status(runtime: Runtime, message_id: int) -> str:
+    with runtime.sessions() as session:
+        row = session.get(Message, message_id)
+        assert row is not None
+        return row.status

@@ -193,3 +193,65 @@ def test_too_many_messages_to_one_number_cannot_be_told_apart(
     start_then_die(runtime, now)
     assert settle(runtime, channel, now)["interrupted"] == 1
     assert twilio.sent() == []  # not sent again
+
+
+# --- an ambiguous failure: Twilio accepted, then answered 5xx (issue 16, item 3) ----------------
+
+
+def ambiguous_row(runtime: Runtime, message_id: int) -> Message:
+    with runtime.sessions() as session:
+        row = session.get(Message, message_id)
+        assert row is not None
+        return row
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_a_5xx_from_twilio_is_settled_with_its_list_before_any_retry(
+    runtime: Runtime, twilio: FakeTwilio, accepted: bool
+) -> None:
+    now = datetime.now(UTC)
+    message_id = queue(runtime, "Merci ! Votre message est bien arrivé.", now)
+    channel = make_channel("sms", runtime)
+    if accepted:
+        twilio.accept_then_fail(500)  # Twilio has the message, the client sees a 500
+    else:
+        twilio.fail_next(500)  # Twilio has nothing
+    assert deliver(runtime, channel, now=now) == 0
+    row = ambiguous_row(runtime, message_id)
+    assert (row.status, row.error_code) == ("sending", "ambiguous")
+    assert row.next_attempt_at is not None
+    # However often the outbox runs, nothing is sent again before it is settled.
+    assert deliver(runtime, channel, now=row.next_attempt_at + LATER) == 0
+    assert recover(runtime, now, channels={"sms": channel})["confirmed"] == 0  # not yet due
+
+    counts = recover(runtime, row.next_attempt_at, channels={"sms": channel})
+    assert counts["confirmed" if accepted else "retried"] == 1
+    deliver(runtime, channel, now=row.next_attempt_at)
+    [sms] = twilio.messages  # exactly one SMS, whichever way it went
+    assert status(runtime, message_id) == ("sent", sms["sid"])
+
+
+def test_a_timeout_after_the_request_went_out_is_ambiguous_but_a_refused_connection_is_not(
+    runtime: Runtime,
+) -> None:
+    import socket
+
+    from bots.channels import SendError
+    from bots.channels.sms import make_client
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(1)  # accepts the connection, never answers
+    port = listening.getsockname()[1]
+    settings = replace(runtime.settings, twilio_api_base_url=f"http://127.0.0.1:{port}")
+    client = make_client(settings)
+    client.http_client.timeout = 0.5
+    channel = SmsChannel(client, "38000")
+    outgoing = Outgoing(1, NUMBER, "Bonjour")
+    with pytest.raises(SendError) as silent:
+        channel.send(outgoing)
+    assert silent.value.ambiguous and silent.value.transient
+    listening.close()
+    with pytest.raises(SendError) as refused:
+        channel.send(outgoing)
+    assert refused.value.transient and not refused.value.ambiguous

@@ -1,8 +1,10 @@
 """A flaky provider for outbox tests: a real HTTP server on loopback, and the channel that uses it.
 
 The server decides each send deterministically from a seed: about 1% of messages fail for good
-(an unreachable number) and about 10% of attempts fail transiently (503). It records every
-accepted send, so a test can count duplicates even across worker processes that were killed.
+(an unreachable number), about 10% of attempts fail transiently (503) and, if asked, some are
+accepted and answered 500 all the same (`accepted_then_500`: the client cannot tell). It
+records every accepted send, so a test can count duplicates even across worker processes that
+were killed.
 It can also hang on the Nth accepted send, after recording it: that is the crash window between
 the provider's acceptance and the worker's update.
 
@@ -44,10 +46,12 @@ class FlakyServer:
         seed: int = 7,
         transient: float = 0.10,
         permanent: float = 0.01,
+        accepted_then_500: float = 0.0,
         hang_on: int | None = None,
         latency: float = 0.0,
     ) -> None:
         self.seed, self.transient, self.permanent = seed, transient, permanent
+        self.accepted_then_500 = accepted_then_500
         self.hang_on, self.latency = hang_on, latency
         self.attempts: Counter[int] = Counter()
         self.deliveries: Counter[int] = Counter()
@@ -81,6 +85,9 @@ class FlakyServer:
     def fails_now(self, message_id: int, attempt: int) -> bool:
         return _fraction(self.seed, message_id, attempt) < self.transient
 
+    def accepts_then_fails(self, message_id: int, attempt: int) -> bool:
+        return _fraction(self.seed, "500", message_id, attempt) < self.accepted_then_500
+
     def _send(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self.gate is not None:
             self.gate.wait(60)
@@ -96,6 +103,8 @@ class FlakyServer:
                 return 503, {"code": "503", "message": "try again later"}
             self.deliveries[message_id] += 1
             total = sum(self.deliveries.values())
+            if self.accepts_then_fails(message_id, attempt):
+                return 500, {"code": "500", "message": "internal error (the message was sent)"}
         if self.hang_on is not None and total == self.hang_on:
             self.hung_id = message_id
             self.hung.set()
@@ -153,9 +162,9 @@ class FlakyChannel:
         except urllib.error.HTTPError as error:
             body = json.loads(error.read() or b"{}")
             error.close()
-            if error.code >= 500:
+            if error.code >= 500:  # it may have been accepted all the same
                 raise SendError(
-                    body.get("message", "server error"), transient=True, code="503"
+                    body.get("message", "server error"), transient=True, code="503", ambiguous=True
                 ) from None
             raise SendError(
                 body.get("message", "refused"), transient=False, unreachable=True, code=body["code"]

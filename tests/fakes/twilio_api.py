@@ -3,8 +3,9 @@
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` as Twilio does (HTTP basic auth with
 the account SID and auth token, form-encoded parameters, a JSON message resource or a JSON error
 with Twilio's code), and records every request so tests can read what the real `twilio` client
-sent. It can be told to refuse one number with an error code, or to fail the next requests with
-an HTTP status (429, 500...) to exercise retries.
+sent. It can be told to refuse one number with an error code, to fail the next requests with
+an HTTP status (429, 500...) to exercise retries, or to accept the next messages and answer 500
+all the same (`accept_then_fail`: Twilio has the message, the client believes it failed).
 
 `GET` on the same URL lists the messages it accepted, as `client.messages.list()` reads them:
 filtered by `To`, `From` and `DateSent` / `DateSent<` / `DateSent>` (a message not yet sent has
@@ -59,6 +60,7 @@ class FakeTwilio:
     requests: list[Recorded] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)  # number -> Twilio error code
     outages: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
+    after_accept: list[int] = field(default_factory=list)  # accept the next sends, then fail
     messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, oldest first
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -89,6 +91,10 @@ class FakeTwilio:
     def fail_next(self, *statuses: int) -> None:
         """The next requests get these HTTP statuses (e.g. 429, 503), whoever they are for."""
         self.outages.extend(statuses)
+
+    def accept_then_fail(self, *statuses: int) -> None:
+        """The next sends are accepted (Twilio has them) but answered with these statuses."""
+        self.after_accept.extend(statuses)
 
     def sent(self) -> list[dict[str, str]]:
         """The form of every message Twilio accepted, in order."""
@@ -135,6 +141,9 @@ class FakeTwilio:
         record.accepted = True
         message = self._message(form)
         self.messages.append(message)
+        if self.after_accept:
+            status = self.after_accept.pop(0)
+            return status, _error(20500, "Internal Server Error", status)
         return 201, message
 
     def _page(self, path: str, query: dict[str, str]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,7 +17,8 @@ from storage.config import ConfigError, Settings, load_settings
 from storage.db import transaction
 from storage.models import LoginAttempt, User
 from tests.web.conftest import PASSWORD, Territory, csrf_token, login_as, post
-from web import create_app
+from web import auth, create_app
+from web.auth import hash_password
 
 EMAIL = "chef_de_projet@ville.example"
 
@@ -80,6 +83,90 @@ def test_old_failures_no_longer_count(client: Any, territory: Territory, runtime
     assert log_in(client).status_code == 302
 
 
+def test_an_unknown_or_inactive_address_costs_one_password_check_like_a_known_one(
+    client: Any, territory: Territory, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing must not tell which addresses have an account: every refusal pays one scrypt."""
+    checked: list[str] = []
+    real_check = auth.check_password_hash
+
+    def spy(pwhash: str, password: str) -> bool:
+        checked.append(pwhash.split("$")[0])  # the method and its cost parameters
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", spy)
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(User).where(User.email == "lecteur@ville.example").values(active=False)
+        )
+    method = hash_password("n-importe-quoi").split("$")[0]
+    for email in (EMAIL, "personne@ville.example", "lecteur@ville.example"):
+        checked.clear()
+        assert log_in(client, email=email, password="pas-le-bon-mot").status_code == 401
+        assert checked == [method], email
+    checked.clear()
+    assert log_in(client, email="lecteur@ville.example").status_code == 401  # right but inactive
+    assert checked == [method]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "admin@site.test",
+        "Agent@Mairie.local",
+        "pas-une-adresse",
+        "deux@@ville.example",
+        "  Chef.Nom@Ville-Exemple.FR ",
+        "élu@quartier.example",
+    ],
+)
+def test_one_rule_for_addresses_in_users_add_and_the_login_form(
+    runner: Any, client: Any, runtime: Runtime, address: str
+) -> None:
+    """What `paroles users add` accepts can log in; what it refuses, the form refuses alike."""
+    added = runner.invoke(
+        args=["users", "add", address, "--role", "lecteur"], input=PASSWORD + "\n"
+    )
+    response = log_in(client, email=address)
+    if added.exit_code == 0:
+        assert response.status_code == 302, response.get_data(as_text=True)
+    else:
+        assert response.status_code == 400
+        said = html.unescape(response.get_data(as_text=True))
+        reason = added.output.strip().removeprefix("Error: ").removeprefix("Erreur : ")
+        assert reason and reason in said, (reason, added.output)
+        with transaction(runtime.sessions) as session:
+            assert session.scalar(select(func.count(User.id))) == 0
+
+
+def test_a_reserved_domain_is_said_next_to_the_address_field(client: Any) -> None:
+    response = log_in(client, email="admin@site.test")
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert 'aria-describedby="err-email"' in page and 'aria-invalid="true"' in page
+    error = page.split('id="err-email">')[1].split("</span>")[0]
+    assert "« site.test » est réservé" in error
+
+
+def test_empty_fields_are_each_said_next_to_their_field(client: Any) -> None:
+    response = log_in(client, email="", password="")
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    assert "Indiquez une adresse e-mail." in page.split('id="err-email">')[1].split("</span>")[0]
+    assert "Indiquez votre mot de passe." in page.split('id="err-password">')[1].split("</span>")[0]
+    [focused] = [tag for tag in re.findall(r"<input[^>]*>", page) if "autofocus" in tag]
+    assert 'id="email"' in focused
+
+
+def test_a_wrong_password_is_said_next_to_the_password_without_saying_which(
+    client: Any, territory: Territory
+) -> None:
+    for email in (EMAIL, "personne@ville.example"):
+        page = html.unescape(log_in(client, email=email, password="faux").get_data(as_text=True))
+        error = page.split('id="err-password">')[1].split("</span>")[0]
+        assert error == "Adresse ou mot de passe incorrect."
+
+
 def test_login_needs_the_csrf_token(client: Any, territory: Territory) -> None:
     response = client.post("/auth/login", data={"email": EMAIL, "password": PASSWORD})
     assert response.status_code == 400
@@ -96,6 +183,47 @@ def test_next_only_goes_to_this_site(client: Any, territory: Territory) -> None:
         client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
 
 
+# How browsers read a Location: tabs and newlines dropped anywhere, spaces and controls trimmed at
+# the ends, a backslash taken as a slash. Each of these lands on another host.
+EVIL_NEXT = (
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "\\\\evil.example",
+)
+
+
+def test_next_after_normalising_whitespace_stays_on_this_site(
+    client: Any, territory: Territory
+) -> None:
+    csrf_token(client)
+    for evil in EVIL_NEXT:
+        response = log_in(client, query_string={"next": evil})
+        assert response.headers["Location"] == "/inbox/", evil
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
+    ok = log_in(client, query_string={"next": "\t/themes/"})
+    assert ok.headers["Location"] == "/themes/"
+
+
+def test_a_contribution_form_next_stays_on_this_site(
+    client: Any, territory: Territory, sample: Any
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    url = f"/contributions/{sample.nord}/status"
+    for evil in EVIL_NEXT:
+        response = post(client, url, {"status": "traite", "next": evil})
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/inbox/", evil
+    kept = post(client, url, {"status": "traite", "next": "/inbox/?quartier=1", "focus": "7"})
+    assert kept.headers["Location"] == "/inbox/?quartier=1#c-7"
+
+
 def test_logout_is_a_post_with_csrf(client: Any, territory: Territory) -> None:
     login_as(client, territory.users["lecteur"])
     assert client.get("/auth/logout").status_code == 405
@@ -103,6 +231,37 @@ def test_logout_is_a_post_with_csrf(client: Any, territory: Territory) -> None:
     token = csrf_token(client, "/inbox/")
     assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/inbox/").status_code == 302
+
+
+def copy_of_session(app: Any, client: Any) -> Any:
+    """Another browser holding the same session cookie (stolen, or copied before logout)."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_a_session_cookie_copied_before_logout_no_longer_works(
+    app: Any, client: Any, territory: Territory
+) -> None:
+    assert log_in(client).status_code == 302
+    copy = copy_of_session(app, client)
+    assert copy.get("/inbox/").status_code == 200
+    assert client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/inbox/")})
+    response = copy.get("/inbox/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_logout_ends_every_session_of_the_account_and_only_that_account(
+    app: Any, client: Any, territory: Territory
+) -> None:
+    phone, other_account = app.test_client(), app.test_client()
+    assert log_in(client).status_code == 302
+    assert log_in(phone).status_code == 302
+    login_as(other_account, territory.users["lecteur"])
+    assert client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/inbox/")})
+    assert phone.get("/inbox/").status_code == 302
+    assert other_account.get("/inbox/").status_code == 200
+    assert log_in(phone).status_code == 302 and phone.get("/inbox/").status_code == 200
 
 
 def test_an_idle_session_expires(client: Any, territory: Territory) -> None:

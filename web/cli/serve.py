@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from bots.runtime import Runtime
-from bots.scheduler import start_in_serve
+from bots.scheduler import Service
 from storage.db import transaction
 from storage.models import User
 from web.cli import current_runtime
@@ -35,12 +38,22 @@ def serve(host: str, port: int, demo: bool) -> None:
     if demo:
         app.config["PAROLES_DEMO"] = True
         _seed_demo(runtime)
-    service = start_in_serve(runtime, extra_jobs=SUGGESTION_JOBS)
-    click.echo(f"Paroles est prêt : http://{host}:{port}/")
+    service = Service(runtime, extra_jobs=SUGGESTION_JOBS)
+    # SIGTERM (systemd, docker stop, kill) ends waitress like Ctrl-C does, so that the finally
+    # below runs: the scheduler lease is released and a restart takes over at once.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        service.start_when_free()  # as `start_in_serve`: waits for a lease held elsewhere
+        click.echo(f"Paroles est prêt : http://{host}:{port}/")
         waitress_serve(app, host=host, port=port, threads=8)
     finally:
         service.stop()
+        signal.signal(signal.SIGTERM, previous)
+        click.echo("Paroles est arrêté.")
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def _seed_demo(runtime: Runtime) -> None:

@@ -34,7 +34,7 @@ from web.evaluation.indicators import (
     month_key,
     parse_month,
 )
-from web.params import parse_int
+from web.params import BadValue, chosen_id
 from web.tables import FORMATS, audit_export, send_table
 from web.texts import localised
 from web.theme_state import THEME_STATES
@@ -76,10 +76,17 @@ def chosen_period(args: Any, today: date) -> tuple[Period, list[str]]:
     return period, problems
 
 
-def chosen_scope(args: Any) -> Scope:
-    """The account's quartiers (server-side), narrowed to one quartier if asked."""
+def chosen_scope(args: Any) -> tuple[Scope, list[str]]:
+    """The account's quartiers (server-side), narrowed to one quartier if asked; a quartier that
+    is none of the page's choices is said, and counts nobody (never all quartiers instead)."""
     mine = None if current_user.sees_all_quartiers else frozenset(current_user.quartier_ids)
-    return Scope(mine, parse_int(args.get("quartier", "")))
+    value = args.get("quartier", "")
+    try:
+        quartier = chosen_id(value, {q.id for q in visible_quartiers()})
+    except BadValue:
+        problem = _("« %(value)s » n'est pas un des quartiers proposés.", value=value)
+        return Scope(mine, -1), [problem]
+    return Scope(mine, quartier), []
 
 
 def _indicators(period: Period, scope: Scope) -> Indicators:
@@ -123,7 +130,8 @@ def _chart(found: Indicators) -> dict[str, Any]:
 @permission_required("read")
 def index() -> Any:
     period, problems = chosen_period(request.args, _today())
-    scope = chosen_scope(request.args)
+    scope, scope_problems = chosen_scope(request.args)
+    problems += scope_problems
     found = _indicators(period, scope)
     quartiers = visible_quartiers()
     args = {
@@ -148,7 +156,7 @@ def index() -> Any:
         chart=_chart(found),
         args=args,
         tables=TABLES,
-    )
+    ), (400 if scope_problems else 200)
 
 
 def _quartier_name(scope: Scope, quartiers: list[Any]) -> str:
@@ -166,7 +174,9 @@ def export(table: str, fmt: str) -> Any:
     if fmt not in FORMATS or table not in TABLES:
         abort(404)
     period, _problems = chosen_period(request.args, _today())
-    scope = chosen_scope(request.args)
+    scope, scope_problems = chosen_scope(request.args)
+    if scope_problems:
+        abort(400)  # the page itself says which quartier is wrong
     found = _indicators(period, scope)
     columns, rows = {
         "synthese": _summary,

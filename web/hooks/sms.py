@@ -12,6 +12,7 @@ the same transaction as the incoming message and sent through the REST API (why:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -34,6 +35,7 @@ from web.hooks import bp
 
 MEDIA_KINDS = {"image": "photo", "audio": "audio", "video": "video"}
 DOCUMENTS = frozenset({"application/pdf"})
+SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
 def _signed_url() -> str:
@@ -83,11 +85,24 @@ def parse_media(form: MultiDict[str, str]) -> tuple[Media, ...]:
     return tuple(media)
 
 
+def message_sid(form: MultiDict[str, str]) -> str:
+    """The message's SID, refused (400) unless it is one: `SM` or `MM` and 32 hex digits, and
+    `SmsSid`, when Twilio sends it too, the same. Twilio's signature glues names and values
+    together, so without this a captured request could be replayed with `NumMedia` moved into
+    the SID (`MessageSid=SM…NumMedia0`) and the same signature, under a "new" SID."""
+    sid = form.get("MessageSid", "")
+    if not SID.fullmatch(sid):
+        _refuse(400, "MessageSid must be SM or MM followed by 32 hexadecimal digits")
+    if "SmsSid" in form and form["SmsSid"] != sid:
+        _refuse(400, "SmsSid differs from MessageSid")
+    return sid
+
+
 def parse_inbound(form: MultiDict[str, str]) -> Inbound:
     """Twilio's incoming-message parameters as an `Inbound`: the sender in E.164, text whole."""
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    if not sid or not form.get("From"):
-        _refuse(400, "MessageSid and From are required")
+    sid = message_sid(form)
+    if not form.get("From"):
+        _refuse(400, "From is required")
     return Inbound(
         channel=NAME,
         address=sender_address(form["From"]),
@@ -114,9 +129,9 @@ def sms_inbound() -> Response:
 def sms_status() -> tuple[str, int]:
     """Twilio's delivery report for one SMS we sent."""
     _check_signature()
-    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
+    sid = message_sid(request.form)
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
-    if not sid or not status:
-        _refuse(400, "MessageSid and MessageStatus are required")
+    if not status:
+        _refuse(400, "MessageStatus is required")
     record_status(get_runtime(), sid, status, request.form.get("ErrorCode", ""), datetime.now(UTC))
     return "", 204

@@ -3,9 +3,10 @@
 Telegram sends the secret given to `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`; anything
 without the right one is refused (403) before the body is read. A valid update goes through
 `bots.channels.telegram.receive()`, the same path as polling, and the view answers at once: the
-replies wait in the outbox. Telegram retries an update until it gets a 2xx, so an update we do
-not handle is still acknowledged (200), malformed JSON gets a 400, and a database failure a 500
-(the update comes again later and is recorded once).
+replies wait in the outbox. Telegram retries an update until it gets a 2xx, for a day, so an
+update we do not handle or cannot read (not JSON, nested too deep, fields of the wrong type) is
+logged and still acknowledged (200); only a database failure answers 500 (the update comes
+again later and is recorded once).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 
 from flask import request
 
-from bots.channels.telegram import client_for, parse_update, receive
+from bots.channels.telegram import Unreadable, client_for, parse_body, parse_update, receive
 from web.db import get_runtime
 from web.hooks import bp
 
@@ -40,12 +41,11 @@ def telegram() -> tuple[str, int]:
     if not _secret_ok(settings.telegram_webhook_secret):
         log.warning("telegram webhook refused: wrong secret from %s", request.remote_addr)
         return "Forbidden\n", 403
-    data = request.get_json(force=True, silent=True)
     client = client_for(settings)
     try:
-        update = parse_update(data, client.bot)
-    except ValueError as error:
-        log.warning("telegram webhook: %s", error)
-        return "Bad Request\n", 400
+        update = parse_update(parse_body(request.get_data(cache=False)), client.bot)
+    except Unreadable as error:
+        log.warning("telegram webhook: update skipped, %s", error)
+        return "", 200
     receive(runtime, client, update)
     return "", 200

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from storage.models import AuditEntry, Categorisation, Contribution, Question, Survey, Theme, User
-from web.auth import get_contribution, permission_required, scoped
+from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
 from web.review.categorise import change_status, change_theme
@@ -52,9 +52,7 @@ def get_theme(theme_id: Any) -> Theme:
 
 def back(default_focus: int | None = None) -> Any:
     """Back to the page the form came from (same filters), focused on the next item."""
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("inbox.index")
+    target = safe_path(request.form.get("next", ""), url_for("inbox.index"))
     focus = request.form.get("focus", "") or (str(default_focus) if default_focus else "")
     if focus.isdigit():
         target = f"{target.split('#')[0]}#c-{focus}"

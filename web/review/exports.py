@@ -19,6 +19,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
@@ -33,16 +34,30 @@ from storage.models import (
     Question,
     Survey,
 )
-from web.auth import permission_required, visible_quartiers
+from web.auth import permission_required, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.params import parse_int
 from web.review.filters import Filters
-from web.review.inbox import filtered
+from web.review.inbox import filter_choices, filtered
 from web.tables import FORMATS, audit_export, plain, send_table
 from web.texts import localised
 from web.theme_state import theme_view
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
+# The filters as the inbox labels them, to say which one an export refused.
+FILTER_LABELS = {
+    "q": _l("Rechercher dans les textes"),
+    "quartier": _l("Quartier"),
+    "canal": _l("Canal"),
+    "theme": _l("Thème"),
+    "etat": _l("Tri par thème"),
+    "statut": _l("Statut"),
+    "enquete": _l("Origine"),
+    "question": _l("Question"),
+    "pj": _l("Pièces jointes"),
+    "du": _l("Depuis le"),
+    "au": _l("Jusqu'au"),
+}
 BATCH = 1000
 
 CONTRIBUTION_COLUMNS = (
@@ -87,15 +102,20 @@ ANSWER_COLUMNS = (
 
 @bp.route("/")
 @permission_required("export")
-def index() -> Any:
+def index(problems: dict[str, list[str]] | None = None, filters: Filters | None = None) -> Any:
+    """The exports page; with `problems`, the filters of a refused export, each said by its
+    field, answered 400 (no file: never an export of more than was asked)."""
     surveys = get_session().execute(
-        select(Survey.id, Survey.title, Survey.slug).order_by(Survey.id)
+        select(Survey.id, Survey.title, Survey.slug).where(visible_surveys()).order_by(Survey.id)
     )
     return render_template(
         "review/exports.html",
         surveys=[(row.id, localised(row.title) or row.slug) for row in surveys],
         quartiers=visible_quartiers(),
-    )
+        problems=problems or {},
+        filters=filters or Filters(),
+        labels=FILTER_LABELS,
+    ), (400 if problems else 200)
 
 
 @bp.route("/contributions.<fmt>")
@@ -104,6 +124,9 @@ def contributions(fmt: str) -> Any:
     if fmt not in FORMATS:
         abort(404)
     filters = Filters.from_args(request.args)
+    problems = filters.problems(filter_choices(filters))
+    if problems:
+        return index(problems, filters)
     count = get_session().scalar(filtered(filters, select(func.count(Contribution.id))))
     audit_export("contributions", fmt, filters.to_args(), count or 0)
     query = filtered(filters, select(Contribution)).order_by(
@@ -118,6 +141,9 @@ def answers(fmt: str) -> Any:
     if fmt not in FORMATS:
         abort(404)
     filters = Filters.from_args(request.args)
+    problems = filters.problems(filter_choices(filters))
+    if problems:
+        return index(problems, filters)
     query = _answers_query(filters)
     count = get_session().scalar(select(func.count()).select_from(query.subquery()))
     audit_export("answers", fmt, filters.to_args(), count or 0)

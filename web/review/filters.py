@@ -1,16 +1,21 @@
 """The inbox's filters, read from the query string; the exports apply exactly the same ones.
 
 Every filter is a plain query-string value, so a filtered view is a link that can be shared,
-bookmarked, or turned into an export. Unknown or malformed values are ignored, never an error.
+bookmarked, or turned into an export. A value that is none of the choices the page offers (an
+unknown id, a quartier's code where its id is expected, another quartier's survey, a day that is
+no date) is said next to its field by `problems()`, and the query matches nothing rather than
+more than was asked: a bad filter is never silently dropped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
@@ -19,6 +24,7 @@ from sqlalchemy import (
     and_,
     cast,
     exists,
+    false,
     not_,
     select,
     tuple_,
@@ -28,9 +34,10 @@ from werkzeug.datastructures import MultiDict
 
 from storage import search
 from storage.models import Categorisation, Contribution, Theme
-from web.params import parse_date, parse_int
-from web.theme_state import STATUSES
+from web.params import BadValue, chosen, chosen_date, chosen_id, parse_date, parse_int
+from web.theme_state import STATUSES, THEME_STATES
 
+ALL_STATUSES = "tous"
 MEDIA = {"any": _l("Avec pièce jointe"), "photo": _l("Photo"), "voice": _l("Message vocal")}
 FREE = "libre"
 
@@ -64,6 +71,29 @@ class Filters:
     du: str = ""
     au: str = ""
 
+    def problems(self, choices: FilterChoices) -> dict[str, list[str]]:
+        """What is wrong with each filter, in French, by field: empty when all are understood."""
+        found: dict[str, list[str]] = {}
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("quartier", lambda: chosen_id(self.quartier, choices.quartiers)),
+            ("canal", lambda: chosen(self.canal, choices.channels)),
+            ("theme", lambda: chosen(self.theme, choices.themes)),
+            ("etat", lambda: chosen(self.etat, THEME_STATES)),
+            ("statut", lambda: chosen(self.statut, (*STATUSES, ALL_STATUSES))),
+            ("enquete", lambda: self.enquete == FREE or chosen_id(self.enquete, choices.surveys)),
+            ("question", lambda: chosen_id(self.question, choices.questions)),
+            ("pj", lambda: chosen(self.pj, MEDIA)),
+            ("langue", lambda: chosen(self.langue, choices.languages)),
+            ("du", lambda: chosen_date(self.du)),
+            ("au", lambda: chosen_date(self.au)),
+        ]
+        for name, check in checks:
+            try:
+                check()
+            except BadValue:
+                found[name] = [_problem(name, getattr(self, name))]
+        return found
+
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> Filters:
         values = {f.name: args.get(f.name, "").strip()[:200] for f in fields(cls)}
@@ -85,9 +115,8 @@ class Filters:
 
     def _conditions(self, dialect: str, timezone: str) -> list[ColumnElement[bool] | None]:
         found: list[ColumnElement[bool] | None] = [search.matches(dialect, self.q)]
-        quartier = parse_int(self.quartier)
-        if quartier is not None:
-            found.append(Contribution.quartier_id == quartier)
+        if self.quartier:
+            found.append(Contribution.quartier_id == (parse_int(self.quartier) or -1))
         if self.canal:
             found.append(Contribution.channel == self.canal)
         if self.langue:
@@ -103,8 +132,10 @@ class Filters:
     def _status(self) -> ColumnElement[bool] | None:
         if self.statut in STATUSES:
             return Contribution.status == self.statut
-        if self.statut == "tous":
+        if self.statut == ALL_STATUSES:
             return None
+        if self.statut:
+            return false()  # none of the statuses: nothing, rather than everything
         return Contribution.status != "archive"  # archived items only when asked for
 
     def _theme(self) -> ColumnElement[bool] | None:
@@ -131,18 +162,16 @@ class Filters:
             return and_(not_(_staff_theme()), _suggested_theme())
         if self.etat == "a_trier":
             return and_(not_(_staff_theme()), not_(_suggested_theme()))
-        return None
+        return false() if self.etat else None
 
     def _origin(self) -> ColumnElement[bool] | None:
         if self.enquete == FREE:
             return Contribution.kind == "free"
-        survey = parse_int(self.enquete)
         conditions = []
-        if survey is not None:
-            conditions.append(Contribution.survey_id == survey)
-        question = parse_int(self.question)
-        if question is not None:
-            conditions.append(Contribution.question_id == question)
+        if self.enquete:
+            conditions.append(Contribution.survey_id == (parse_int(self.enquete) or -1))
+        if self.question:
+            conditions.append(Contribution.question_id == (parse_int(self.question) or -1))
         return and_(*conditions) if conditions else None
 
     def _media(self) -> ColumnElement[bool] | None:
@@ -152,7 +181,7 @@ class Filters:
             return as_text.like('%"kind"%')
         if self.pj in ("photo", "voice"):
             return as_text.like(f'%"kind": "{self.pj}"%')
-        return None
+        return false() if self.pj else None
 
     def _dates(self, timezone: str) -> list[ColumnElement[bool]]:
         return self.period(Contribution.created_at, timezone)
@@ -160,14 +189,39 @@ class Filters:
     def period(self, column: Any, timezone: str) -> list[ColumnElement[bool]]:
         """`du` and `au` are days in the territory's time zone, both included."""
         zone = ZoneInfo(timezone)
-        found = []
-        start = parse_date(self.du)
+        found: list[ColumnElement[bool]] = []
+        start, end = parse_date(self.du), parse_date(self.au)
+        if (self.du and start is None) or (self.au and end is None):
+            return [false()]  # a day that is no date: nothing, rather than every day
         if start is not None:
             found.append(column >= _day_start(start, zone))
-        end = parse_date(self.au)
         if end is not None:
             found.append(column < _day_start(end + timedelta(days=1), zone))
         return found
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filters may be, for the current account: what its page offers in each list."""
+
+    quartiers: frozenset[int]
+    channels: frozenset[str]
+    themes: frozenset[str]
+    surveys: frozenset[int]
+    questions: frozenset[int]  # those of the chosen survey
+    languages: frozenset[str] = frozenset()  # the catalogue's
+
+
+def _problem(name: str, value: str) -> str:
+    if name == "quartier":
+        return _("« %(value)s » n'est pas un des quartiers proposés.", value=value)
+    if name == "enquete":
+        return _("« %(value)s » n'est pas une des enquêtes proposées.", value=value)
+    if name == "question":
+        return _("« %(value)s » n'est pas une question de l'enquête choisie.", value=value)
+    if name in ("du", "au"):
+        return _("« %(value)s » n'est pas une date (par exemple 2026-11-23).", value=value)
+    return _("« %(value)s » n'est pas un des choix proposés.", value=value)
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
-from storage.models import Categorisation, Contribution, Question, Survey
-from web.auth import permission_required, scoped, visible_quartiers
+from storage.models import Categorisation, Contribution, Question, Survey, Theme
+from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
+from web.params import parse_int
 from web.review.contributions import active_themes
-from web.review.filters import MEDIA, Filters, after_cursor, encode_cursor
+from web.review.filters import MEDIA, FilterChoices, Filters, after_cursor, encode_cursor
 from web.texts import language_label, localised, survey_title
 from web.theme_state import STATUSES, THEME_STATES, theme_view
 
@@ -67,23 +68,27 @@ def filtered(filters: Filters, query: Any) -> Any:
 def index() -> Any:
     db = get_session()
     filters = Filters.from_args(request.args)
+    problems = filters.problems(filter_choices(filters))
     cursor = request.args.get("apres", "")
     query = filtered(filters, select(Contribution)).order_by(
         Contribution.created_at.desc(), Contribution.id.desc()
     )
     if cursor:
         query = after_cursor(query, cursor)
-    rows = list(
-        db.scalars(
-            query.options(
-                selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
-                selectinload(Contribution.quartier),
-            ).limit(PAGE_SIZE + 1)
+    rows: list[Contribution] = []
+    total = 0
+    if not problems:  # a filter not understood shows nothing, never more than was asked
+        rows = list(
+            db.scalars(
+                query.options(
+                    selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
+                    selectinload(Contribution.quartier),
+                ).limit(PAGE_SIZE + 1)
+            )
         )
-    )
+        total = db.scalar(filtered(filters, select(func.count(Contribution.id)))) or 0
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    total = db.scalar(filtered(filters, select(func.count(Contribution.id))))
     question_ids = {c.question_id for c in rows if c.question_id}
     numbers = dict(
         db.execute(
@@ -108,21 +113,40 @@ def index() -> Any:
         theme_states=THEME_STATES,
         media_kinds=MEDIA,
         here=request.full_path.rstrip("?"),
-    )
+        problems=problems,
+    ), (400 if problems else 200)
 
 
 def _surveys() -> dict[int, str]:
-    rows = get_session().execute(select(Survey.id, Survey.title, Survey.slug).order_by(Survey.id))
+    """The surveys the account may see: never another quartier's title."""
+    rows = get_session().execute(
+        select(Survey.id, Survey.title, Survey.slug).where(visible_surveys()).order_by(Survey.id)
+    )
     return {row.id: survey_title(row.title, row.slug) for row in rows}
 
 
 def _questions(filters: Filters) -> list[tuple[int, str]]:
-    """The questions of the chosen survey, for the question filter."""
-    if not filters.enquete.isdigit():
+    """The questions of the chosen survey, for the question filter, if the account may see it."""
+    survey = parse_int(filters.enquete)
+    if survey is None:
         return []
     rows = get_session().execute(
         select(Question.id, Question.position, Question.text)
-        .where(Question.survey_id == int(filters.enquete))
+        .join(Survey, Survey.id == Question.survey_id)
+        .where(Question.survey_id == survey, visible_surveys())
         .order_by(Question.position)
     )
     return [(row.id, f"{row.position}. {localised(row.text)}") for row in rows]
+
+
+def filter_choices(filters: Filters) -> FilterChoices:
+    """What each filter may be for this account: exactly what the inbox's lists offer."""
+    db = get_session()
+    return FilterChoices(
+        quartiers=frozenset(q.id for q in visible_quartiers()),
+        channels=frozenset((*channel_names(), *CHANNELS)),
+        themes=frozenset(db.scalars(select(Theme.code))),
+        surveys=frozenset(_surveys()),
+        questions=frozenset(question for question, _label in _questions(filters)),
+        languages=frozenset(get_runtime().catalog.language_codes()),
+    )

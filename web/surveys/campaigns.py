@@ -10,6 +10,7 @@ approval before anything goes out.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +30,17 @@ from bots.survey_store import spec_from_row
 from storage.db import transaction
 from storage.models import Campaign, JoinCode, SiteSetting, Survey
 from web.audit_log import audit
-from web.auth import campaign_visible, permission_required, visible_quartiers
+from web.auth import (
+    campaign_in_my_hands,
+    campaign_visible,
+    permission_required,
+    visible_quartiers,
+    visible_surveys,
+)
 from web.counts import Scope
 from web.db import end_write, get_runtime, get_session
-from web.surveys.editor import language_names, visible_surveys
+from web.params import BadValue, chosen, chosen_id
+from web.surveys.editor import language_names
 from web.surveys.results import campaign_results
 from web.tables import FORMATS, audit_export, send_table
 from web.texts import localised
@@ -50,18 +58,38 @@ def approval_required(db: Session) -> bool:
     return bool(row and row.value)
 
 
-def get_campaign(campaign_id: int) -> Campaign:
-    """The campaign, or 404 when it does not exist or targets none of the account's quartiers."""
+def get_campaign(campaign_id: int, *, act: bool = False) -> Campaign:
+    """The campaign, or 404 when it does not exist or targets none of the account's quartiers.
+
+    With `act`, 403 unless the account has rights over every quartier it targets: cancelling,
+    closing or sending the retour reaches all of its habitants (`campaign_in_my_hands`).
+    """
     campaign = get_session().get(Campaign, campaign_id)
     if campaign is None or not campaign_visible(campaign):
         abort(404)
+    if act and not campaign_in_my_hands(campaign):
+        abort(403)
     return campaign
 
 
-def _scope(args: Any) -> Scope:
+def _scope(args: Any) -> tuple[Scope, dict[str, list[str]]]:
+    """The results' filters, and what is wrong with them by field: a quartier or a channel
+    that is none of the page's choices is said, never ignored (that would count everyone)."""
     mine = None if current_user.sees_all_quartiers else frozenset(current_user.quartier_ids)
-    quartier = args.get("quartier", "")
-    return Scope(mine, int(quartier) if quartier.isdigit() else None, args.get("canal", ""))
+    problems: dict[str, list[str]] = {}
+    quartier_value, channel = args.get("quartier", ""), args.get("canal", "")
+    quartier = None
+    try:
+        quartier = chosen_id(quartier_value, {q.id for q in visible_quartiers()})
+    except BadValue:
+        problems["quartier"] = [
+            _("« %(value)s » n'est pas un des quartiers proposés.", value=quartier_value)
+        ]
+    try:
+        chosen(channel, configured_channels(get_runtime().settings))
+    except BadValue:
+        problems["canal"] = [_("« %(value)s » n'est pas un des choix proposés.", value=channel)]
+    return Scope(mine, quartier, channel if "canal" not in problems else ""), problems
 
 
 def _local(value: datetime | None) -> str:
@@ -274,8 +302,8 @@ def _go(campaign_id: int, now: datetime) -> None:
 
 
 def _ready(campaign_id: int) -> None:
-    """Check the campaign is visible, then let the bots write (SQLite: one writer)."""
-    get_campaign(campaign_id)
+    """Check the account may act on it, then let the bots write (SQLite: one writer)."""
+    get_campaign(campaign_id, act=True)
     end_write()
 
 
@@ -335,7 +363,9 @@ def close(campaign_id: int) -> Any:
 def results(campaign_id: int) -> Any:
     campaign = get_campaign(campaign_id)
     db = get_session()
-    scope = _scope(request.args)
+    scope, problems = _scope(request.args)
+    if problems:
+        scope = dataclasses.replace(scope, quartier=-1)  # nothing rather than more than asked
     report = campaigns.campaign_status(db, campaign_id)
     return render_template(
         "surveys/results.html",
@@ -349,7 +379,9 @@ def results(campaign_id: int) -> Any:
         starts=_local(campaign.starts_at),
         closes=_local(campaign.closes_at),
         retour_sent=_local(campaign.retour_sent_at),
-    )
+        in_my_hands=campaign_in_my_hands(campaign),
+        problems=problems,
+    ), (400 if problems else 200)
 
 
 @bp.route("/<int:campaign_id>/resultats.<fmt>")
@@ -358,7 +390,9 @@ def export(campaign_id: int, fmt: str) -> Any:
     if fmt not in FORMATS:
         abort(404)
     campaign = get_campaign(campaign_id)
-    scope = _scope(request.args)
+    scope, problems = _scope(request.args)
+    if problems:
+        abort(400)  # the results page itself says which filter is wrong
     found = campaign_results(get_session(), campaign, scope)
     filters = {"campagne": str(campaign_id), **{k: v for k, v in request.args.items() if v}}
     audit_export("campaign_results", fmt, filters, len(found.rows))
@@ -371,7 +405,7 @@ def export(campaign_id: int, fmt: str) -> Any:
 @bp.route("/<int:campaign_id>/retour", methods=["GET", "POST"])
 @permission_required("launch_campaigns")
 def retour(campaign_id: int) -> Any:
-    campaign = get_campaign(campaign_id)
+    campaign = get_campaign(campaign_id, act=True)
     db = get_session()
     text = request.form.get("text", campaign.retour_text or "")[:1000]
     if request.method == "POST":

@@ -13,6 +13,7 @@ meaning what they meant): it is copied.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from bots.engine import QuartierOption
@@ -39,7 +40,7 @@ from bots.survey_translations import SheetError, apply, read_xlsx, to_xlsx
 from bots.surveys import MAX_QUESTIONS, PromptError, SurveySpec, survey_from_data
 from storage.models import Answer, Campaign, Conversation, Participant, Quartier, Survey, Theme
 from web.audit_log import audit
-from web.auth import permission_required, visible_quartiers
+from web.auth import permission_required, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.surveys.form import (
     KIND_LABELS,
@@ -62,17 +63,6 @@ MAX_IMPORT = 64 * 1024
 
 
 # --- who may see and change a survey -------------------------------------------------------------
-
-
-def visible_surveys() -> Any:
-    """The surveys the current account may see (a condition on `Survey`)."""
-    if current_user.sees_all_quartiers:
-        return Survey.id.is_not(None)
-    return or_(
-        Survey.quartier_id.is_(None),
-        Survey.quartier_id.in_(current_user.quartier_ids),
-        Survey.created_by_id == current_user.id,
-    )
 
 
 def may_edit(survey: Survey) -> bool:
@@ -184,7 +174,7 @@ def copy(survey_id: int) -> Any:
     spec = survey_from_data(data, original.slug)
     title = dict(spec.title)
     title["fr"] = _("%(title)s (copie)", title=title["fr"])[:200]
-    spec = SurveySpec(spec.key, title, spec.intro, spec.outro, spec.questions, spec.theme)
+    spec = replace(spec, title=title)
     survey = _store(db, spec, _new_slug(db, title["fr"]), _owner_quartier(request.form.get("q")))
     db.commit()
     flash(_("Copie créée : modifiez-la librement."), "success")
@@ -424,6 +414,7 @@ def _replace(db: Session, survey: Survey, spec: SurveySpec, quartier_id: int | N
     """Change a survey nobody has answered yet: its texts, and its questions rewritten."""
     survey.title, survey.intro, survey.outro = dict(spec.title), dict(spec.intro), dict(spec.outro)
     survey.theme_code = spec.theme
+    survey.max_reasks = spec.max_reasks
     survey.quartier_id = quartier_id
     survey.updated_at = datetime.now(UTC)
     survey.questions.clear()

@@ -17,7 +17,16 @@ from typing import Any
 import tomli_w
 from flask_babel import lazy_gettext as _l
 
-from bots.surveys import KINDS, MAX_QUESTIONS, NO, YES, Choice, QuestionSpec, SurveySpec
+from bots.surveys import (
+    DEFAULT_REASKS,
+    KINDS,
+    MAX_QUESTIONS,
+    NO,
+    YES,
+    Choice,
+    QuestionSpec,
+    SurveySpec,
+)
 from bots.text import normalise
 from storage.models import Survey
 
@@ -40,6 +49,7 @@ _MESSAGES = {
     "no_questions": _l("Ajoutez au moins une question."),
     "too_many": _l("%(count)s questions : %(most)s au plus, une enquête doit rester courte."),
     "bad_kind": _l("Choisissez un type de question."),
+    "bad_reasks": _l("Redemander au plus %(most)s fois."),
     "choice_fr": _l("Le choix n°%(n)s n'a pas de libellé en français."),
     "few_choices": _l("Écrivez au moins 2 choix, un par ligne."),
     "no_choices": _l("Ce type de question ne prend pas de choix : videz la liste."),
@@ -69,6 +79,8 @@ def survey_to_data(survey: Survey) -> dict[str, Any]:
     data: dict[str, Any] = {"slug": survey.slug}
     if survey.theme_code:
         data["theme"] = survey.theme_code
+    if survey.max_reasks != DEFAULT_REASKS:
+        data["reasks"] = survey.max_reasks
     data["title"] = dict(survey.title)
     for name in ("intro", "outro"):
         if getattr(survey, name):
@@ -162,6 +174,7 @@ def form_to_data(form: Mapping[str, str], languages: tuple[str, ...], slug: str)
     }
     if form.get("theme"):
         data["theme"] = form["theme"]
+    data["reasks"] = _int(form.get("reasks"), DEFAULT_REASKS)
     for i in range(1, count + 1):
         kind = form.get(f"q-{i}-kind", "")
         question: dict[str, Any] = {"kind": kind, "text": _texts(form, f"q-{i}-text", languages)}

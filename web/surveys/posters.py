@@ -20,9 +20,9 @@ from sqlalchemy import select
 from bots.channels.telegram import deep_link
 from storage.models import Campaign, JoinCode, Survey
 from web.audit_log import audit
-from web.auth import campaign_visible, permission_required, visible_quartiers
+from web.auth import campaign_visible, permission_required, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
-from web.surveys.editor import visible_surveys
+from web.params import BadValue, chosen_id
 from web.texts import localised
 
 bp = Blueprint("posters", __name__, url_prefix="/affiches")
@@ -62,12 +62,13 @@ def _surveys() -> list[tuple[int, str]]:
 @permission_required("read")
 def index() -> Any:
     db = get_session()
+    errors: dict[str, list[str]] = {}
     if request.method == "POST":
         if not current_user.can("manage_join_codes"):
             abort(403)
-        error = _create(request.form)
-        if error:
-            flash(error, "error")
+        errors = _create(request.form)
+        if errors:
+            db.rollback()
         else:
             db.commit()
             flash(_("Code créé : imprimez son affiche."), "success")
@@ -79,39 +80,45 @@ def index() -> Any:
         campaigns=_campaigns(),
         surveys=_surveys(),
         form=request.form,
-    )
+        errors=errors,
+    ), (422 if errors else 200)
 
 
-def _create(form: Any) -> str | None:
-    """Add the join code of the form; returns what is wrong, in French, if anything."""
+def _create(form: Any) -> dict[str, list[str]]:
+    """Add the join code of the form; returns what is wrong, in French, by field, if anything."""
     db = get_session()
     code = form.get("code", "").strip()
     if not CODE.match(code):
-        return _("Le code : 1 à 64 lettres sans accent, chiffres, - ou _ (ex. ECOLE-NORD).")
+        return {
+            "code": [_("Le code : 1 à 64 lettres sans accent, chiffres, - ou _ (ex. ECOLE-NORD).")]
+        }
     if db.scalar(select(JoinCode.id).where(JoinCode.code == code)) is not None:
-        return _("Ce code existe déjà.")
+        return {"code": [_("Ce code existe déjà.")]}
     quartier = form.get("quartier", "")
     quartiers = {str(q.id): q for q in visible_quartiers()}
     if quartier and quartier not in quartiers:
         abort(403)
     if not quartier and not current_user.sees_all_quartiers:
-        return _("Choisissez votre quartier.")
-    campaign, survey = form.get("campaign", ""), form.get("survey", "")
-    if campaign and int(campaign) not in {c for c, _n in _campaigns()}:
-        abort(403)
-    if survey and int(survey) not in {s for s, _n in _surveys()}:
-        abort(403)
+        return {"quartier": [_("Choisissez votre quartier.")]}
+    try:
+        campaign = chosen_id(form.get("campaign", ""), {c for c, _n in _campaigns()})
+    except BadValue:
+        return {"campaign": [_("Choisissez une campagne de la liste (ou aucune).")]}
+    try:
+        survey = chosen_id(form.get("survey", ""), {s for s, _n in _surveys()})
+    except BadValue:
+        return {"survey": [_("Choisissez une enquête de la liste (ou aucune).")]}
     row = JoinCode(
         code=code,
         quartier_id=int(quartier) if quartier else None,
-        campaign_id=int(campaign) if campaign else None,
-        survey_id=int(survey) if survey else None,
+        campaign_id=campaign,
+        survey_id=survey,
         action=form.get("action", "").strip()[:200],
     )
     db.add(row)
     db.flush()
     audit(db, current_user.id, "join_code.create", f"join_code:{row.id}", code=code)
-    return None
+    return {}
 
 
 @bp.route("/<int:code_id>/actif", methods=["POST"])

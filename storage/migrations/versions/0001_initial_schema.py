@@ -53,6 +53,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=10), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('session_generation', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -100,6 +101,7 @@ def upgrade() -> None:
     sa.Column('intro', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('outro', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('theme_code', sa.String(length=60), nullable=True),
+    sa.Column('max_reasks', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('quartier_id', sa.Integer(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),

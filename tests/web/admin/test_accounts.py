@@ -90,12 +90,15 @@ def test_change_my_password_needs_the_current_one(
     client: Any, runtime: Runtime, territory: Territory
 ) -> None:
     login_as(client, territory.users["lecteur"])
-    post(
+    refused = post(
         client,
         "/comptes/moi",
         {"language": "fr", "password": "faux", "new_password": "nouveau-mot-de-passe"},
     )
-    assert "n'est pas le bon" in page(client, "/comptes/moi")
+    assert refused.status_code == 422
+    assert "n'est pas le bon" in next_to(refused, "password")
+    short = post(client, "/comptes/moi", {"password": "motdepasse-solide", "new_password": "court"})
+    assert "au moins 10 caractères" in next_to(short, "new_password")
     post(
         client,
         "/comptes/moi",
@@ -122,3 +125,90 @@ def test_users_add_creates_the_first_administrator_from_piped_input(
         input="un-mot-de-passe-long\n",
     )
     assert again.exit_code != 0 and "existe déjà" in again.output
+
+
+def next_to(response: Any, field: str) -> str:
+    """The refusal shown next to `field`, which the field points at (aria-describedby)."""
+    text = html_of(response)
+    assert f'aria-describedby="err-{field}"' in text, field
+    return text.split(f'id="err-{field}">')[1].split("</span>")[0]
+
+
+def session_copy(app: Any, client: Any) -> Any:
+    """Another browser with the same session cookie (a second device, or a stolen cookie)."""
+    other = app.test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    return other
+
+
+def test_a_new_password_ends_the_other_sessions_and_keeps_this_one(
+    app: Any, client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["lecteur"])
+    assert client.get("/inbox/").status_code == 200
+    other_device = session_copy(app, client)
+    assert other_device.get("/inbox/").status_code == 200
+    changed = post(
+        client,
+        "/comptes/moi",
+        {"password": "motdepasse-solide", "new_password": "nouveau-mot-de-passe"},
+    )
+    assert changed.status_code == 302
+    assert client.get("/inbox/").status_code == 200
+    assert other_device.get("/inbox/").status_code == 302
+    language_only = post(client, "/comptes/moi", {"language": "fr"})
+    assert language_only.status_code == 302 and client.get("/inbox/").status_code == 200
+
+
+def test_the_administrateur_ends_every_session_of_a_member(
+    app: Any, client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    member = app.test_client()
+    login_as(member, territory.users["conseil_citoyen"])
+    phone = session_copy(app, member)
+    bystander = app.test_client()
+    login_as(bystander, territory.users["lecteur"])
+    login_as(client, territory.users["administrateur"])
+    url = f"/comptes/{territory.users['conseil_citoyen']}"
+    assert "Fermer toutes ses sessions" in page(client, url)
+    done = post(client, f"{url}/sessions")
+    assert done.status_code == 302 and done.headers["Location"].endswith(url)
+    assert member.get("/inbox/").status_code == 302 and phone.get("/inbox/").status_code == 302
+    assert bystander.get("/inbox/").status_code == 200 and client.get("/inbox/").status_code == 200
+    with transaction(runtime.sessions) as session:
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert entry is not None and entry.action == "account.end_sessions"
+        assert entry.target == f"user:{territory.users['conseil_citoyen']}"
+    assert post(bystander, f"{url}/sessions").status_code == 403
+    assert post(client, "/comptes/99999/sessions").status_code == 404
+
+
+def test_each_refusal_of_the_account_form_is_said_next_to_its_field(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["administrateur"])
+    form = {
+        "email": "nadia@ville.example",
+        "name": "Nadia",
+        "role": "conseil_citoyen",
+        "quartiers": [territory.sud],
+        "password": "un-mot-de-passe-long",
+    }
+    reserved = post(client, "/comptes/", {**form, "email": "admin@site.test"})
+    assert reserved.status_code == 422
+    assert "« site.test » est réservé" in next_to(reserved, "email")
+    assert 'value="admin@site.test"' in html_of(reserved)  # what was typed is kept
+    assert "au moins 10 caractères" in next_to(
+        post(client, "/comptes/", {**form, "password": "court"}), "password"
+    )
+    assert "au moins un quartier" in next_to(
+        post(client, "/comptes/", {**form, "quartiers": []}), "quartiers"
+    )
+    assert "rôle inconnu" in next_to(post(client, "/comptes/", {**form, "role": "pape"}), "role")
+    assert post(client, "/comptes/", form).status_code == 302
+    assert "existe déjà" in next_to(post(client, "/comptes/", form), "email")
+    created = user(runtime, "nadia@ville.example")
+    no_quartier = post(client, f"/comptes/{created.id}", {"role": "conseil_citoyen"})
+    assert "au moins un quartier" in next_to(no_quartier, "quartiers")
+    me = territory.users["administrateur"]
+    assert "propres droits" in next_to(post(client, f"/comptes/{me}", {"role": "lecteur"}), "role")

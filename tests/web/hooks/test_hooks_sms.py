@@ -316,7 +316,7 @@ def test_status_of_an_unknown_message_is_accepted_and_ignored(
 
 
 def test_forged_status_callback_is_refused(client: Any, runtime: Runtime) -> None:
-    params = {"MessageSid": "SM1", "MessageStatus": "failed", "ErrorCode": "30006"}
+    params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "failed", "ErrorCode": "30006"}
     response = signed_post(client, "/hooks/sms/status", params, "forged-token")
     assert response.status_code == 403
 
@@ -342,3 +342,49 @@ def test_an_sms_arriving_while_the_database_is_down_is_kept_then_recorded(
         replies = session.scalars(select(Message).where(Message.direction == "out")).all()
     assert len(replies) == 1  # the welcome and consent question, waiting in the outbox
     down_runtime.engine.dispose()
+
+
+# --- a captured signed SMS replayed under a new MessageSid (issue 16, item 10) ---------------
+
+
+def test_a_signed_sms_replayed_under_a_glued_sid_is_refused(client: Any, runtime: Runtime) -> None:
+    """Twilio signs names and values glued together: `MessageSid=<sid>NumMedia0` without
+    `NumMedia` has the same signature as the original. A well-formed SID closes that door."""
+    token = runtime.settings.twilio_auth_token
+    original = incoming("Bonjour")
+    signature = RequestValidator(token).compute_signature(PUBLIC + "/hooks/sms", original)
+    replayed = {k: v for k, v in original.items() if k != "NumMedia"}
+    replayed["MessageSid"] = original["MessageSid"] + "NumMedia0"
+    replayed_signature = RequestValidator(token).compute_signature(PUBLIC + "/hooks/sms", replayed)
+    assert replayed_signature == signature  # the weakness itself
+    response = client.post("/hooks/sms", data=replayed, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 400
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count(Message.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "sids",
+    [
+        {"MessageSid": "SM123"},
+        {"MessageSid": "XX" + "a" * 32},
+        {"MessageSid": "SM" + "A" * 32},  # Twilio writes lowercase hex
+        {"MessageSid": "SM" + "a" * 32, "SmsSid": "SM" + "b" * 32},
+        {"MessageSid": "", "SmsSid": "SM" + "b" * 32},
+    ],
+)
+def test_sms_sids_must_be_well_formed_and_agree(
+    client: Any, runtime: Runtime, sids: dict[str, str]
+) -> None:
+    params = {**incoming("Bonjour"), **sids}
+    response = signed_post(client, "/hooks/sms", params, runtime.settings.twilio_auth_token)
+    assert response.status_code == 400
+    status = {"MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32, **sids}
+    token = runtime.settings.twilio_auth_token
+    assert signed_post(client, "/hooks/sms/status", status, token).status_code == 400
+
+
+def test_a_media_message_sid_is_accepted(client: Any, runtime: Runtime) -> None:
+    params = incoming("Bonjour", sid="MM" + "e" * 32, SmsSid="MM" + "e" * 32)
+    response = signed_post(client, "/hooks/sms", params, runtime.settings.twilio_auth_token)
+    assert response.status_code == 200

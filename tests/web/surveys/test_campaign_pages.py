@@ -255,3 +255,70 @@ def test_cancel_stops_a_campaign(
     login_as(client, territory.users["chef_de_projet"])
     post(client, f"/campagnes/{campaign.id}/annuler")
     assert last_campaign(runtime).status == "cancelled"
+
+
+def test_a_conseil_cannot_act_on_a_campaign_that_also_targets_another_quartier(
+    client: Any, runtime: Runtime, territory: Territory, habitants: dict[str, int]
+) -> None:
+    """Cancel, close and retour reach every targeted habitant: they need every quartier."""
+    login_as(client, territory.users["chef_de_projet"])
+    both = launch_form(scolarite(runtime), quartiers=["QP-NORD", "QP-SUD"], allow_quiet_hours="on")
+    post(client, "/campagnes/nouvelle", both)
+    mixed = last_campaign(runtime)
+    login_as(client, territory.users["conseil_citoyen"])
+    page = html.unescape(client.get(f"/campagnes/{mixed.id}").text)
+    assert "vise aussi d'autres quartiers" in page
+    assert "Annuler la campagne" not in page and "Clore maintenant" not in page
+    assert post(client, f"/campagnes/{mixed.id}/clore").status_code == 403
+    assert post(client, f"/campagnes/{mixed.id}/annuler").status_code == 403
+    assert last_campaign(runtime).status == "running"
+    login_as(client, territory.users["chef_de_projet"])
+    post(client, f"/campagnes/{mixed.id}/clore")
+    login_as(client, territory.users["conseil_citoyen"])
+    assert client.get(f"/campagnes/{mixed.id}/retour").status_code == 403
+    text = "Merci à tous : la cour sera repeinte."
+    assert post(client, f"/campagnes/{mixed.id}/retour", {"text": text}).status_code == 403
+    with runtime.sessions() as session:
+        assert session.scalars(select(Message).where(Message.kind == "retour")).all() == []
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "campaign.retour" not in actions and actions.count("campaign.close") == 1
+
+
+def test_a_conseil_acts_on_a_campaign_of_its_own_quartiers(
+    client: Any, runtime: Runtime, territory: Territory, habitants: dict[str, int]
+) -> None:
+    login_as(client, territory.users["conseil_citoyen"])
+    own = launch_form(scolarite(runtime), quartiers=["QP-NORD"])
+    post(client, "/campagnes/nouvelle", own)
+    campaign = last_campaign(runtime)
+    page = html.unescape(client.get(f"/campagnes/{campaign.id}").text)
+    assert "Clore maintenant" in page and "vise aussi d'autres quartiers" not in page
+    assert post(client, f"/campagnes/{campaign.id}/clore").status_code == 302
+    assert last_campaign(runtime).status == "closed"
+    assert client.get(f"/campagnes/{campaign.id}/retour").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "value"), [("quartier", "QP-NORD"), ("canal", "pigeon")])
+def test_a_results_filter_that_is_no_choice_is_said_and_counts_nobody(
+    client: Any,
+    runtime: Runtime,
+    territory: Territory,
+    habitants: dict[str, int],
+    name: str,
+    value: str,
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    form = launch_form(scolarite(runtime), quartiers=["QP-NORD", "QP-SUD"], allow_quiet_hours="on")
+    post(client, "/campagnes/nouvelle", form)
+    campaign = last_campaign(runtime)
+    answer(runtime, NORD[0], "oui", 1)
+    good = html.unescape(client.get(f"/campagnes/{campaign.id}").text)
+    assert '<dd data-key="invited">4</dd>' in good
+    response = client.get(f"/campagnes/{campaign.id}", query_string={name: value})
+    assert response.status_code == 400
+    text = html.unescape(response.text)
+    assert f'aria-describedby="err-{name}"' in text
+    assert f"« {value} » n'est pas" in text.split(f'id="err-{name}">')[1].split("</span>")[0]
+    assert '<dd data-key="invited">0</dd>' in text
+    export = client.get(f"/campagnes/{campaign.id}/resultats.csv", query_string={name: value})
+    assert export.status_code == 400

@@ -83,3 +83,21 @@ def test_without_telegram_or_sms_the_poster_says_what_is_missing(
     poster = html.unescape(client.get(f"/affiches/{code_id(runtime, 'NORD')}").text)
     assert "Telegram n'est pas configuré" in poster and "SMS n'est pas configuré" in poster
     assert "data:image/svg+xml" not in poster and "t.me" not in poster
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("campaign", "x"), ("campaign", "999999"), ("survey", "abc"), ("survey", "-1")],
+)
+def test_a_campaign_or_survey_that_is_no_choice_is_said_next_to_its_field(
+    client: Any, runtime: Runtime, territory: Territory, field: str, value: str
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    response = post(client, "/affiches/", {"code": "ECOLE-NORD", field: value})
+    assert response.status_code == 422
+    text = html.unescape(response.text)
+    assert f'aria-describedby="err-{field}"' in text
+    assert "de la liste (ou aucune)" in text.split(f'id="err-{field}">')[1].split("</span>")[0]
+    assert 'value="ECOLE-NORD"' in text  # what was typed is kept
+    with runtime.sessions() as session:
+        assert session.scalars(select(JoinCode).where(JoinCode.code == "ECOLE-NORD")).all() == []

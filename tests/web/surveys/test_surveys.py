@@ -79,6 +79,7 @@ MISTAKES = [
     ),
     ({"q-3-text-fr": ""}, "questions.3.text", "en français"),
     ({"q-1-goto-1": "1"}, "questions.1.goto", "va en avant"),
+    ({"reasks": "9"}, "reasks", "au plus 5 fois"),
 ]
 
 
@@ -237,3 +238,17 @@ def test_the_counter_counts_each_question_as_the_engine_sends_it(
     assert counted["q2-fr"]["segments"] == 2
     page = html.unescape(post(client, "/enquetes/nouvelle", {**long_question, "action": "x"}).text)
     assert "plus d'un SMS : raccourcissez" in page
+
+
+def test_how_often_a_misunderstood_answer_is_asked_again_is_set_per_survey(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    """Issue 15: each new ask is a paid SMS; the survey says how many, at most."""
+    login_as(client, territory.users["chef_de_projet"])
+    page = client.get("/enquetes/nouvelle").get_data(as_text=True)
+    assert 'name="reasks"' in page and '<option value="2" selected>' in page  # the default
+    post(client, "/enquetes/nouvelle", {**GOOD, "reasks": "1", "action": "save"})
+    survey = survey_by_title(runtime, "L'aide aux devoirs")
+    assert survey.max_reasks == 1 and spec_from_row(survey).max_reasks == 1
+    edit = client.get(f"/enquetes/{survey.id}").get_data(as_text=True)
+    assert '<option value="1" selected>' in edit
