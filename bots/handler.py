@@ -5,6 +5,11 @@ the outbox, not sent) are committed in one transaction. If anything fails, nothi
 the provider's retry finds a clean slate; if the same message comes twice, the unique key on
 (channel, direction, provider id) makes the second one a no-op.
 
+One person, several channels: a number writing by SMS and by WhatsApp is one participant (one
+pseudonym, `bots.phone.identity_channel`); the channel of each message is recorded on it
+(`ParticipantChannel`) and `Participant.channel` follows the one used last, so replies go back
+the way the habitant wrote.
+
 Whoever writes to us can be written to: a message clears the participant's `unreachable_at`
 (a dead number, a blocked bot), on every channel, unless it was written before the mark and
 arrives late.
@@ -39,6 +44,7 @@ from bots.engine import (
     State,
     ThemeOption,
 )
+from bots.phone import identity_channel
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
 from bots.text import normalise
@@ -53,6 +59,7 @@ from storage.models import (
     JoinCode,
     Message,
     Participant,
+    ParticipantChannel,
     Quartier,
     Question,
     Survey,
@@ -204,11 +211,18 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
 def find_or_create_participant(
     session: Session, runtime: Runtime, channel: str, address: str, now: datetime
 ) -> Participant:
-    """The participant behind an address, locked for this transaction (created if new)."""
-    pseudonym = runtime.vault.pseudonym(channel, address)
+    """The participant behind an address, locked for this transaction (created if new).
+
+    The channel they wrote on becomes theirs (used last) unless this message is older than the
+    last one we had from them.
+    """
+    pseudonym = runtime.vault.pseudonym(identity_channel(channel), address)
     query = select(Participant).where(Participant.pseudonym == pseudonym).with_for_update()
     participant = session.scalars(query).one_or_none()
     if participant is not None:
+        if participant.channel != channel and now >= participant.last_seen_at:
+            participant.channel = channel
+        _seen_on(session, participant.id, channel, now)
         return participant
     participant = Participant(
         pseudonym=pseudonym,
@@ -222,7 +236,20 @@ def find_or_create_participant(
     )
     session.add(participant)
     session.flush()
+    _seen_on(session, participant.id, channel, now)
     return participant
+
+
+def _seen_on(session: Session, participant_id: int, channel: str, now: datetime) -> None:
+    row = session.get(ParticipantChannel, (participant_id, channel))
+    if row is None:
+        session.add(
+            ParticipantChannel(
+                participant_id=participant_id, channel=channel, first_seen_at=now, last_seen_at=now
+            )
+        )
+    elif now > row.last_seen_at:
+        row.last_seen_at = now
 
 
 def resolve_join(session: Session, inbound: Inbound) -> Join | None:

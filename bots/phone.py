@@ -12,6 +12,10 @@ from __future__ import annotations
 import phonenumbers
 
 DEFAULT_REGION = "FR"
+# Channels whose address is a phone number: the same number on both is the same person, with one
+# pseudonym (derived as for SMS, so that SMS pseudonyms made before WhatsApp stay the same).
+PHONE_CHANNELS = ("sms", "whatsapp")
+WHATSAPP_PREFIX = "whatsapp:"
 
 
 class InvalidPhone(ValueError):
@@ -43,6 +47,20 @@ def sender_address(raw: str, region: str = DEFAULT_REGION) -> str:
         return to_e164(raw, region)
     except InvalidPhone:
         return raw.strip()
+
+
+def identity_channel(channel: str) -> str:
+    """The channel a pseudonym is derived with: `sms` for every phone channel."""
+    return "sms" if channel in PHONE_CHANNELS else channel
+
+
+def whatsapp_address(raw: str, region: str = DEFAULT_REGION) -> str:
+    """`whatsapp:+33 6 12...` -> `+33612...`: a WhatsApp sender is a phone number like any other.
+
+    The number alone is kept (the channel adds `whatsapp:` back when it writes), so the same
+    person writing by SMS and by WhatsApp has one address and one pseudonym.
+    """
+    return sender_address(raw.strip().removeprefix(WHATSAPP_PREFIX), region)
 
 
 def masked(raw: str) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bots import campaigns, retention, spool
-from bots.channels import configured_channels, telegram
+from bots.channels import configured_channels, telegram, whatsapp
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -140,6 +140,9 @@ JOBS = (
     Job("spool", spool.replay, "interval", {"seconds": SPOOL_EVERY_SECONDS}),
     Job(
         "telegram-media", telegram.fetch_missed_media, "interval", {"seconds": MEDIA_EVERY_SECONDS}
+    ),
+    Job(
+        "whatsapp-media", whatsapp.fetch_missed_media, "interval", {"seconds": MEDIA_EVERY_SECONDS}
     ),
 )
 

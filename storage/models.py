@@ -104,10 +104,33 @@ class Participant(Base):
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
 
     quartier: Mapped[Quartier | None] = relationship()
+    channels: Mapped[list[ParticipantChannel]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def reachable(self) -> bool:
         return self.opted_out_at is None and self.unreachable_at is None
+
+
+class ParticipantChannel(Base):
+    """A channel a participant wrote from, and when last: one person, several channels.
+
+    A phone number writing by SMS and by WhatsApp is one participant (one pseudonym, the number
+    kept once, encrypted on the participant); this says which of its two addresses
+    (`+33...`, `whatsapp:+33...`) they used, so that campaigns pick one and counts see one person.
+    `Participant.channel` is the one they used last.
+    """
+
+    __tablename__ = "participant_channels"
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participant: Mapped[Participant] = relationship(back_populates="channels")
 
 
 class JoinCode(Base):
@@ -188,6 +211,9 @@ class Campaign(Base):
     allow_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Why it awaits approval: "conseil" (a conseil citoyen's campaign), "budget" (its estimate
+    # exceeds what is left of the month's budget), or both ("conseil,budget").
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
     launched_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     retour_text: Mapped[str | None] = mapped_column(Text)
@@ -390,6 +416,11 @@ class Message(Base):
     # Indexed: the last send tells whether the outbox is moving (`bots.health`).
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     delivered_at: Mapped[datetime | None]
+    # What a paid message cost (`bots.budget`): SMS segments, or WhatsApp conversations it
+    # opened; Twilio's price (positive, in `price_unit`) when its status callback reports one.
+    units: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[float | None] = mapped_column(Float)
+    price_unit: Mapped[str | None] = mapped_column(String(3))
 
 
 user_quartiers = Table(

@@ -64,7 +64,7 @@ def create_app(
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
 
     from web import admin, auth, evaluation, hooks, review, surveys
-    from web.hooks import sms, telegram  # noqa: F401  (registers the routes)
+    from web.hooks import sms, telegram, whatsapp  # noqa: F401  (registers the routes)
     from web.review.inbox import home
 
     app.register_blueprint(auth.bp)

@@ -1,11 +1,14 @@
 """A demo territory for `paroles serve --demo`: quartiers, habitants, contributions, surveys.
 
 Everything is invented (see `demo_texts.toml`): four quartiers of one town, the codes printed on
-their posters, pseudonymous habitants on Telegram, SMS and the simulator (addresses in the range
-ARCEP reserves for fiction, +33 6 39 98 xx xx), who joined over a year and a half (more of them
-lately), a few hundred free contributions over the last year written the way people write on a
-phone, answers to the three ready-made surveys, two campaigns, and one staff
-account. The random generator is seeded: two demos built the same day look the same.
+their posters, pseudonymous habitants on WhatsApp, Telegram, SMS and the simulator (addresses in
+the range ARCEP reserves for fiction, +33 6 39 97/98 xx xx; some write from the same number by SMS
+and WhatsApp: one participant each), who joined over a year and a half (more of them lately), a
+few hundred free contributions over the last year written the way people write on a phone,
+answers to the three ready-made surveys, two campaigns, and one staff account. Campaign
+invitations and thanks by SMS and WhatsApp are counted as sent (segments, conversations), so the
+tableau de bord shows the month's spend. The random generator is seeded: two demos built the
+same day look the same.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from bots import language_id
 from bots.engine import State
+from bots.phone import identity_channel
 from bots.runtime import Runtime
+from bots.sms_text import segments, to_gsm7
 from bots.survey_store import seed_prompts
 from bots.text import strip_accents
 from storage.crypto import mask
@@ -39,6 +44,7 @@ from storage.models import (
     JoinCode,
     Message,
     Participant,
+    ParticipantChannel,
     Quartier,
     Question,
     Survey,
@@ -56,7 +62,8 @@ PARTICIPANTS = 150
 DEMO_LANGUAGES = {7: "en", 3: "ar", 11: "tr", 15: "pt", 19: "es", 22: "ro", 23: "uk"}
 FREE_CONTRIBUTIONS = 340
 SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
-CHANNELS = (("telegram", 45), ("sms", 40), ("simulator", 15))
+CHANNELS = (("whatsapp", 32), ("telegram", 30), ("sms", 26), ("simulator", 12))
+BOTH = 0.3  # of the habitants writing by SMS, those who also write by WhatsApp (one person)
 _PRAISE = re.compile(r"merci|super|top|bien|génial|magnifique|gentil|calme|propre|aide", re.I)
 
 
@@ -200,6 +207,7 @@ class _Territory:
             channel = self.rng.choices(names, weights)[0]
             address = {
                 "sms": f"+3363998{n:04d}",
+                "whatsapp": f"+3363997{n:04d}",
                 "telegram": str(7_400_000_000 + n * 7919),
                 "simulator": f"demo-{n}",
             }[channel]
@@ -208,7 +216,7 @@ class _Territory:
             opted_out = self.rng.random() < 0.05
             joined = by_quartier.get(quartier.id) if self.rng.random() < 0.7 else None
             row = Participant(
-                pseudonym=self.runtime.vault.pseudonym(channel, address),
+                pseudonym=self.runtime.vault.pseudonym(identity_channel(channel), address),
                 channel=channel,
                 address_enc=self.runtime.vault.encrypt(address),
                 address_mask=mask(address),
@@ -224,6 +232,20 @@ class _Territory:
             self.session.add(row)
             self.people.append(_Person(row, quartier, lieux))
         self.session.flush()
+        for person in self.people:
+            used = [person.row.channel]
+            if person.row.channel == "sms" and self.rng.random() < BOTH:
+                used.append("whatsapp")  # the same number, on both: one participant
+                person.row.channel = "whatsapp"  # the one used last
+            for channel in used:
+                self.session.add(
+                    ParticipantChannel(
+                        participant_id=person.row.id,
+                        channel=channel,
+                        first_seen_at=person.row.first_seen_at,
+                        last_seen_at=person.row.first_seen_at,
+                    )
+                )
 
     def person(self, language: str = "fr") -> _Person:
         """Some habitants write often, most once or twice."""
@@ -316,6 +338,7 @@ class _Territory:
     def messages(self, person: _Person, text: str, at: datetime) -> None:
         """The inbound message and the thanks sent back, as the handler would have kept them."""
         self.message_count += 1
+        thanks_text = self.catalog.text(person.row.language, "contribution_thanks")
         inbound = Message(
             direction="in",
             channel=person.row.channel,
@@ -331,13 +354,23 @@ class _Territory:
             provider_id=f"demo-out-{self.message_count}",
             participant_id=person.row.id,
             address_enc=person.row.address_enc,
-            body=self.catalog.text(person.row.language, "contribution_thanks"),
+            body=thanks_text,
             expects="choice",
             status="sent",
             created_at=at,
             sent_at=at + timedelta(seconds=2),
+            units=self.units(person.row.channel, thanks_text),
         )
         self.session.add_all([inbound, thanks])
+
+    def units(self, channel: str, text: str) -> int | None:
+        """What a sent message counts against the budget (`bots.budget`), as the channels say:
+        SMS segments, or 1 for a WhatsApp message that opens a 24-hour conversation."""
+        if channel == "sms":
+            return segments(to_gsm7(text))
+        if channel == "whatsapp":
+            return 1
+        return None
 
     # --- surveys -------------------------------------------------------------------------------
 
@@ -371,6 +404,30 @@ class _Territory:
                 )
             )
 
+    def invitation(self, person: _Person, survey: Survey, campaign: Campaign, at: datetime) -> None:
+        """The campaign's invitation, sent and counted (the tableau de bord's spend)."""
+        self.message_count += 1
+        intro = survey.intro
+        text = str(intro.get(person.row.language) or intro.get("fr") or survey.slug)
+        self.session.add(
+            Message(
+                direction="out",
+                channel=person.row.channel,
+                provider_id=f"demo-out-{self.message_count}",
+                participant_id=person.row.id,
+                address_enc=person.row.address_enc,
+                body=text,
+                kind="invitation",
+                priority=1,
+                status="delivered" if person.row.channel == "sms" else "read",
+                campaign_id=campaign.id,
+                created_at=at,
+                sent_at=at,
+                delivered_at=at + timedelta(seconds=5),
+                units=self.units(person.row.channel, text),
+            )
+        )
+
     def run(
         self, person: _Person, survey: Survey, campaign: Campaign | None, texts: list[str]
     ) -> None:
@@ -390,6 +447,8 @@ class _Territory:
             updated_at=at,
         )
         self.session.add(conversation)
+        if campaign is not None and person.row.channel in ("sms", "whatsapp"):
+            self.invitation(person, survey, campaign, at - timedelta(minutes=5))
         self.session.flush()
         index, answered = 0, 0
         while index < len(survey.questions):

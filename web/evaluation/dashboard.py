@@ -13,7 +13,7 @@ permission would today name the same four roles.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from web.evaluation.indicators import (
     month_key,
     parse_month,
 )
+from web.evaluation.spend import UNITS, euros, month_spend
 from web.params import BadValue, chosen_id
 from web.tables import FORMATS, audit_export, send_table
 from web.texts import localised
@@ -156,6 +157,11 @@ def index() -> Any:
         chart=_chart(found),
         args=args,
         tables=TABLES,
+        spend=month_spend(get_session(), datetime.now(UTC))
+        if current_user.sees_all_quartiers
+        else None,
+        units=UNITS,
+        euros=euros,
     ), (400 if scope_problems else 200)
 
 

@@ -32,6 +32,7 @@ DELIVERY = {
     "sending": _l("en cours d'envoi"),
     "sent": _l("envoyé"),
     "delivered": _l("reçu par l'habitant"),
+    "read": _l("lu par l'habitant"),
     "failed": _l("échec de l'envoi"),
     "cancelled": _l("annulé"),
 }

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bots.channels.telegram import deep_link
+from bots.channels.whatsapp import wa_me
 from storage.models import Campaign, JoinCode, Survey
 from web.audit_log import audit
 from web.auth import campaign_visible, permission_required, visible_quartiers, visible_surveys
@@ -80,6 +81,7 @@ def index() -> Any:
         campaigns=_campaigns(),
         surveys=_surveys(),
         form=request.form,
+        whatsapp_link=lambda code: wa_me(get_runtime().settings, code),
         errors=errors,
     ), (422 if errors else 200)
 
@@ -141,12 +143,18 @@ def poster(code_id: int) -> Any:
     if settings.telegram_bot_username:
         link = deep_link(settings.telegram_bot_username, code.code)
         qr = segno.make(link, error="m").svg_data_uri(scale=10, border=2)
+    whatsapp = wa_me(settings, code.code)
+    whatsapp_qr = (
+        segno.make(whatsapp, error="m").svg_data_uri(scale=10, border=2) if whatsapp else None
+    )
     quartier = code.quartier.name if code.quartier else ""
     return render_template(
         "surveys/poster.html",
         code=code,
         link=link,
         qr=qr,
+        whatsapp=whatsapp,
+        whatsapp_qr=whatsapp_qr,
         sms_number=settings.twilio_from,
         line1=request.args.get("ligne1", _("Votre avis compte : répondez en 2 minutes.")),
         line2=request.args.get(

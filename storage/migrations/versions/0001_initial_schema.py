@@ -131,6 +131,7 @@ def upgrade() -> None:
     sa.Column('allow_quiet_hours', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('hold_reason', sa.String(length=40), nullable=True),
     sa.Column('launched_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('retour_text', sa.Text(), nullable=True),
@@ -218,6 +219,9 @@ def upgrade() -> None:
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('sent_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('delivered_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('units', sa.Integer(), nullable=True),
+    sa.Column('price', sa.Float(), nullable=True),
+    sa.Column('price_unit', sa.String(length=3), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_messages_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['in_reply_to_id'], ['messages.id'], name=op.f('fk_messages_in_reply_to_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_messages_participant_id_participants'), ondelete='SET NULL'),
@@ -349,6 +353,14 @@ def upgrade() -> None:
     sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
     )
+    op.create_table('participant_channels',
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('first_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_participant_channels_participant_id_participants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('participant_id', 'channel', name=op.f('pk_participant_channels'))
+    )
     op.create_table('site_settings',
     sa.Column('key', sa.String(length=60), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
@@ -377,6 +389,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('site_settings')
+    op.drop_table('participant_channels')
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_suggestion_models_active'))
 

@@ -17,7 +17,9 @@ from storage.models import (
     Contribution,
     Conversation,
     JoinCode,
+    Message,
     Participant,
+    ParticipantChannel,
     Quartier,
     Theme,
     User,
@@ -44,7 +46,7 @@ def test_demo_territory(runtime: Runtime) -> None:
         free = session.scalars(select(Contribution).where(Contribution.kind == "free")).all()
         assert len(free) >= 300
         assert len({c.text for c in free}) == len(free)  # no two alike
-        assert {c.channel for c in free} == {"telegram", "sms", "simulator"}
+        assert {c.channel for c in free} == {"whatsapp", "telegram", "sms", "simulator"}
         assert {c.quartier_id for c in free} == {q.id for q in quartiers}
         dates = [c.created_at for c in free]
         assert min(dates) >= NOW - timedelta(days=366) and max(dates) <= NOW
@@ -75,11 +77,24 @@ def test_demo_territory(runtime: Runtime) -> None:
         for participant in participants:
             address = runtime.vault.decrypt(participant.address_enc)
             assert address not in participant.pseudonym
-            if participant.channel == "sms":
-                assert address.startswith("+3363998")  # numbers reserved for fiction
+            if participant.channel in ("sms", "whatsapp"):
+                assert address.startswith(("+3363997", "+3363998"))  # numbers for fiction
             state = State.from_json(participant.state)
             assert state.consent and state.opted_out == (participant.opted_out_at is not None)
         assert any(p.language == "en" for p in participants)
+        used = session.execute(
+            select(ParticipantChannel.participant_id, ParticipantChannel.channel)
+        )
+        channels_of: dict[int, set[str]] = {}
+        for pid, channel in used:
+            channels_of.setdefault(pid, set()).add(channel)
+        assert sum(1 for c in channels_of.values() if c == {"sms", "whatsapp"}) >= 3  # one each
+        spent = session.execute(
+            select(Message.channel, func.sum(Message.units))
+            .where(Message.kind == "invitation", Message.units.is_not(None))
+            .group_by(Message.channel)
+        ).all()
+        assert {channel for channel, units in spent if units} == {"sms", "whatsapp"}
 
         statuses = set(session.scalars(select(Conversation.status)))
         assert {"finished", "stopped"} <= statuses
