@@ -13,6 +13,10 @@ the way the habitant wrote.
 Whoever writes to us can be written to: a message clears the participant's `unreachable_at`
 (a dead number, a blocked bot), on every channel, unless it was written before the mark and
 arrives late.
+
+Languages: before consent, the words of a newcomer are identified (`bots.language_id`, about
+40 µs, so in the webhook path) for the engine to welcome them in their language; every
+contribution and answer is stored with the language it is written in.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bots import engine
+from bots import engine, language_id
 from bots.engine import (
     Context,
     Fact,
@@ -100,6 +104,7 @@ class Inbound:
     start_code: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     source: FieldSource | None = None
+    language_hint: str | None = None  # the channel's guess (a Telegram app's language_code)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,8 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
     state = State.from_json(participant.state)
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)
+    # Only a newcomer's words can choose the language (the habitant's choice is never guessed over).
+    written = None if state.consent else language_id.identify(inbound.text, runtime.catalog)
     result = engine.step(
         state,
         Incoming(
@@ -182,9 +189,12 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             at=now,
             join=join,
             ref=str(message.id),
+            language=written,
+            language_hint=inbound.language_hint,
         ),
         ctx,
     )
+    participant.language = result.state.language  # what the facts below are written in
     recorder = Recorder(session, runtime, participant, inbound, message, now)
     for fact in result.facts:
         recorder.apply(fact)
@@ -201,7 +211,6 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
         participant_id = participant.id
         participant.state = result.state.to_json()
         participant.last_seen_at = now
-        participant.language = result.state.language
         for reply in result.replies:
             reply_ids.append(
                 enqueue_reply(session, participant, reply, in_reply_to=message.id, now=now)
@@ -510,11 +519,16 @@ class Recorder:
             raw_text=fact.raw,
             created_at=self.now,
             late=self._is_late(conversation),
+            language=self._written_in(fact.raw),
             **values,
         )
         self.session.add(answer)
         self.session.flush()
         return answer
+
+    def _written_in(self, text: str) -> str:
+        """The language of these words if they tell it, else the habitant's language."""
+        return language_id.identify(text, self.runtime.catalog) or self.participant.language
 
     def _is_late(self, conversation: Conversation) -> bool:
 
@@ -589,7 +603,7 @@ class Recorder:
             participant_id=self.participant.id,
             quartier_id=self.participant.quartier_id,
             channel=self.participant.channel,
-            language=self.participant.language,
+            language=answer.language if answer and answer.language else self._written_in(text),
             kind=kind,
             text=text,
             media=media,

@@ -266,6 +266,9 @@ class Answer(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language the answer is written in (ISO 639-1), identified from its words
+    # (`bots.language_id`), else the language the habitant talks to the bot in.
+    language: Mapped[str | None] = mapped_column(String(10))
 
 
 class Contribution(Base):
@@ -279,6 +282,8 @@ class Contribution(Base):
         Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
         # The tableau de bord's counts over a period, read from the index alone.
         Index("ix_contributions_created_people", "created_at", "quartier_id", "participant_id"),
+        # The inbox's language filter, newest first.
+        Index("ix_contributions_language_created", "language", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
@@ -288,6 +293,8 @@ class Contribution(Base):
         ForeignKey("quartiers.id", ondelete="SET NULL"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))
+    # The language the text is written in (ISO 639-1), identified from its words when it has
+    # three or more (`bots.language_id`), else the language the habitant talks to the bot in.
     language: Mapped[str] = mapped_column(String(10), default="fr")
     kind: Mapped[str] = mapped_column(String(20), default="free")
     text: Mapped[str] = mapped_column(Text, default="")

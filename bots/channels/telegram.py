@@ -260,6 +260,7 @@ def _inbound(
         media=media,
         start_code=start_code,
         received_at=message.date.astimezone(dt.UTC),
+        language_hint=message.from_user.language_code if message.from_user else None,
     )
 
 

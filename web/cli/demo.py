@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bots import language_id
 from bots.engine import State
 from bots.phone import identity_channel
 from bots.runtime import Runtime
@@ -65,6 +66,8 @@ TEXTS = Path(__file__).with_name("demo_texts.toml")
 FIRST_SEEN_DAYS = 540  # habitants joined over 18 months: some were there before the year
 CONTRIBUTION_DAYS = 365  # the tableau de bord's default period
 PARTICIPANTS = 150
+# Habitants whose bot speaks another language (by participant number, modulo 25).
+DEMO_LANGUAGES = {7: "en", 3: "ar", 11: "tr", 15: "pt", 19: "es", 22: "ro", 23: "uk"}
 FREE_CONTRIBUTIONS = 340
 SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
 # The simulator is a trial phone (it never counts): the demo's habitants are on real channels.
@@ -225,7 +228,7 @@ class _Territory:
                 "whatsapp": f"+3363997{n:04d}",
                 "telegram": str(7_400_000_000 + n * 7919),
             }[channel]
-            language = "en" if n % 25 == 7 else "fr"
+            language = DEMO_LANGUAGES.get(n % 25, "fr")
             first = self.ago(days=1 + FIRST_SEEN_DAYS * self.rng.random() ** 1.5)
             opted_out = self.rng.random() < 0.05
             joined = by_quartier.get(quartier.id) if self.rng.random() < 0.7 else None
@@ -331,7 +334,7 @@ class _Territory:
             participant_id=person.row.id,
             quartier_id=person.quartier.id,
             channel=person.row.channel,
-            language=language or person.row.language,
+            language=language or language_id.identify(text, self.catalog) or person.row.language,
             kind="free",
             text=text,
             created_at=at,

@@ -243,6 +243,7 @@ def _diversity(found: Indicators, scope: Scope) -> Table:
         (found.by_quartier, "quartier"),
         (found.by_channel, "canal"),
         (found.by_language, "langue"),
+        (found.by_written_language, "langue_ecrite"),
     ):
         for value, cell in breakdown.rows:
             rows.append([name, value or "(non renseigné)", cell.shown])

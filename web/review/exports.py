@@ -95,6 +95,7 @@ ANSWER_COLUMNS = (
     "langue",
     "valeur",
     "texte_brut",
+    "langue_texte",  # the language the answer is written in (identified), else the habitant's
     "compris",
     "passee",
     "tardive",
@@ -270,6 +271,7 @@ def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
             participant.language if participant else "",
             plain(answer.value),
             answer.raw_text,
+            answer.language or "",
             "oui" if answer.understood else "non",
             "oui" if answer.skipped else "non",
             "oui" if answer.late else "non",

@@ -22,7 +22,7 @@ from web.db import get_runtime, get_session
 from web.params import parse_int
 from web.review.contributions import active_themes
 from web.review.filters import MEDIA, FilterChoices, Filters, after_cursor, encode_cursor
-from web.texts import localised, survey_title
+from web.texts import language_label, localised, survey_title
 from web.theme_state import STATUSES, THEME_STATES, theme_view
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -50,6 +50,7 @@ ATTACHMENTS = {
 def _labels() -> dict[str, Any]:
     return {
         "channel_label": lambda name: CHANNELS.get(name, name),
+        "language_label": language_label,
         "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
         "status_labels": STATUSES,
         "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
@@ -112,6 +113,7 @@ def index() -> Any:
         themes=active_themes(),
         quartiers=visible_quartiers(),
         channels=channel_names(),
+        languages=get_runtime().catalog.language_codes(),
         surveys=_surveys(),
         questions=_questions(filters),
         question_numbers=numbers,
@@ -154,4 +156,5 @@ def filter_choices(filters: Filters) -> FilterChoices:
         themes=frozenset(db.scalars(select(Theme.code))),
         surveys=frozenset(_surveys()),
         questions=frozenset(question for question, _label in _questions(filters)),
+        languages=frozenset(get_runtime().catalog.language_codes()),
     )

@@ -249,6 +249,7 @@ def upgrade() -> None:
     sa.Column('skipped', sa.Boolean(), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=True),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_answers_conversation_id_conversations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['question_id'], ['questions.id'], name=op.f('fk_answers_question_id_questions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answers'))
@@ -297,6 +298,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_contributions_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id'], unique=False)
+        batch_op.create_index('ix_contributions_language_created', ['language', 'created_at', 'id'], unique=False)
 
     op.create_table('categorisations',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -66,6 +66,10 @@ def test_demo_territory(runtime: Runtime) -> None:
         assert any(len(c.text) > 250 for c in free) and any(len(c.text) < 10 for c in free)
         assert any("🙏" in c.text for c in free)
         assert any(any("\u0600" <= ch <= "\u06ff" for ch in c.text) for c in free)
+        # The languages habitants write in, identified: the badge and the inbox filter show them.
+        assert {"fr", "en", "ar", "tr", "pt", "es", "ro", "uk"} <= {c.language for c in free}
+        people = {p.language for p in session.scalars(select(Participant))}
+        assert {"fr", "en", "ar", "tr", "uk"} <= people  # the bot speaks theirs
 
         themed = session.execute(
             select(Theme.code, func.count(func.distinct(Categorisation.contribution_id)))
