@@ -5,9 +5,18 @@ the outbox, not sent) are committed in one transaction. If anything fails, nothi
 the provider's retry finds a clean slate; if the same message comes twice, the unique key on
 (channel, direction, provider id) makes the second one a no-op.
 
+One person, several channels: a number writing by SMS and by WhatsApp is one participant (one
+pseudonym, `bots.phone.identity_channel`); the channel of each message is recorded on it
+(`ParticipantChannel`) and `Participant.channel` follows the one used last, so replies go back
+the way the habitant wrote.
+
 Whoever writes to us can be written to: a message clears the participant's `unreachable_at`
 (a dead number, a blocked bot), on every channel, unless it was written before the mark and
 arrives late.
+
+Languages: before consent, the words of a newcomer are identified (`bots.language_id`, about
+40 µs, so in the webhook path) for the engine to welcome them in their language; every
+contribution and answer is stored with the language it is written in.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bots import engine
+from bots import engine, language_id
 from bots.engine import (
     Access,
     Context,
@@ -38,6 +47,7 @@ from bots.engine import (
     State,
     ThemeOption,
 )
+from bots.phone import identity_channel
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
 from bots.text import clean, normalise
@@ -53,6 +63,7 @@ from storage.models import (
     JoinCode,
     Message,
     Participant,
+    ParticipantChannel,
     Quartier,
     Question,
     Survey,
@@ -76,6 +87,16 @@ class Media:
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """What brought a message from the field (`bots.field`): the action (a join code's id), the
+    intervenant's account, and the campaign whose survey they run face to face."""
+
+    action_id: int | None = None
+    intervenant_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What a channel adapter makes of a provider's payload."""
 
@@ -86,6 +107,8 @@ class Inbound:
     media: tuple[Media, ...] = ()
     start_code: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: FieldSource | None = None
+    language_hint: str | None = None  # the channel's guess (a Telegram app's language_code)
 
 
 @dataclass(frozen=True)
@@ -160,6 +183,8 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
     state = State.from_json(participant.state)
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)
+    # Only a newcomer's words can choose the language (the habitant's choice is never guessed over).
+    written = None if state.consent else language_id.identify(inbound.text, runtime.catalog)
     if _wants_access(runtime, state, inbound.text):
         ctx = replace(ctx, access=access_summary(session, participant))
     result = engine.step(
@@ -170,10 +195,13 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             at=now,
             join=join,
             ref=str(message.id),
+            language=written,
+            language_hint=inbound.language_hint,
         ),
         ctx,
     )
-    recorder = _Recorder(session, runtime, participant, inbound, message, now)
+    participant.language = result.state.language  # what the facts below are written in
+    recorder = Recorder(session, runtime, participant, inbound, message, now)
     for fact in result.facts:
         recorder.apply(fact)
     reply_ids: list[int] = []
@@ -189,7 +217,6 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
         participant_id = participant.id
         participant.state = result.state.to_json()
         participant.last_seen_at = now
-        participant.language = result.state.language
         for reply in result.replies:
             reply_ids.append(
                 enqueue_reply(session, participant, reply, in_reply_to=message.id, now=now)
@@ -201,11 +228,18 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
 def find_or_create_participant(
     session: Session, runtime: Runtime, channel: str, address: str, now: datetime
 ) -> Participant:
-    """The participant behind an address, locked for this transaction (created if new)."""
-    pseudonym = runtime.vault.pseudonym(channel, address)
+    """The participant behind an address, locked for this transaction (created if new).
+
+    The channel they wrote on becomes theirs (used last) unless this message is older than the
+    last one we had from them.
+    """
+    pseudonym = runtime.vault.pseudonym(identity_channel(channel), address)
     query = select(Participant).where(Participant.pseudonym == pseudonym).with_for_update()
     participant = session.scalars(query).one_or_none()
     if participant is not None:
+        if participant.channel != channel and now >= participant.last_seen_at:
+            participant.channel = channel
+        _seen_on(session, participant.id, channel, now)
         return participant
     participant = Participant(
         pseudonym=pseudonym,
@@ -219,7 +253,20 @@ def find_or_create_participant(
     )
     session.add(participant)
     session.flush()
+    _seen_on(session, participant.id, channel, now)
     return participant
+
+
+def _seen_on(session: Session, participant_id: int, channel: str, now: datetime) -> None:
+    row = session.get(ParticipantChannel, (participant_id, channel))
+    if row is None:
+        session.add(
+            ParticipantChannel(
+                participant_id=participant_id, channel=channel, first_seen_at=now, last_seen_at=now
+            )
+        )
+    elif now > row.last_seen_at:
+        row.last_seen_at = now
 
 
 def resolve_join(session: Session, inbound: Inbound) -> Join | None:
@@ -383,8 +430,11 @@ def _enqueue(
     return row.id
 
 
-class _Recorder:
-    """Writes the facts of one step; each method is named after the fact it records."""
+class Recorder:
+    """Writes the facts of one step; each method is named after the fact it records.
+
+    `bots.field` uses it too: a survey run face to face records its facts exactly as a chat.
+    """
 
     def __init__(
         self,
@@ -472,11 +522,15 @@ class _Recorder:
         conversation = self._conversation(fact.survey)
         if conversation is None:
             assert fact.survey is not None
+            source = self.inbound.source
             conversation = Conversation(
                 participant_id=self.participant.id,
                 survey_id=int(fact.survey),
-                campaign_id=self._running_campaign(int(fact.survey)),
+                campaign_id=(source.campaign_id if source else None)
+                or self._running_campaign(int(fact.survey)),
                 started_at=self.now,
+                action_id=source.action_id if source else None,
+                intervenant_id=source.intervenant_id if source else None,
             )
             self.session.add(conversation)
         conversation.status = "active"
@@ -513,11 +567,16 @@ class _Recorder:
             raw_text=fact.raw,
             created_at=self.now,
             late=self._is_late(conversation),
+            language=self._written_in(fact.raw),
             **values,
         )
         self.session.add(answer)
         self.session.flush()
         return answer
+
+    def _written_in(self, text: str) -> str:
+        """The language of these words if they tell it, else the habitant's language."""
+        return language_id.identify(text, self.runtime.catalog) or self.participant.language
 
     def _is_late(self, conversation: Conversation) -> bool:
 
@@ -592,13 +651,16 @@ class _Recorder:
             participant_id=self.participant.id,
             quartier_id=self.participant.quartier_id,
             channel=self.participant.channel,
-            language=self.participant.language,
+            language=answer.language if answer and answer.language else self._written_in(text),
             kind=kind,
             text=text,
             media=media,
             answer_id=answer.id if answer else None,
             created_at=self.now,
         )
+        if self.inbound.source is not None:
+            contribution.action_id = self.inbound.source.action_id
+            contribution.intervenant_id = self.inbound.source.intervenant_id
         if answer is not None:
             conversation = self.session.get(Conversation, answer.conversation_id)
             assert conversation is not None

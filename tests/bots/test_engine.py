@@ -27,7 +27,7 @@ from bots.engine import (
     step,
 )
 from bots.prompts import default_catalog, load_ready_made_surveys, load_themes
-from bots.sms_text import render_sms, segments
+from bots.sms_text import render_sms, segments, sms_messages
 from bots.surveys import SurveySpec
 from bots.text import normalise
 
@@ -86,6 +86,10 @@ def test_first_contact_says_who_asks_why_and_how_to_stop_then_asks_consent() -> 
     # CNIL's advice for chatbots: ask habitants not to write sensitive data, in the same SMS.
     assert "santé" in reply.text and "religion" in reply.text and "politique" in reply.text
     assert reply.choices == ("Oui", "Non")
+    # Its last line says how to change language, each language in its own name.
+    assert reply.text.splitlines()[-1] == (
+        "LANGUE : العربية English Español Português Română Türkçe Українська"
+    )
     assert result.state.asking == "consent" and not result.state.consent
     assert result.facts == ()
 
@@ -447,10 +451,16 @@ def test_skip_outside_a_survey() -> None:
     assert one(result).key == "nothing_to_skip" and result.facts == ()
 
 
-@pytest.mark.parametrize(("word", "choice"), [("LANGUE", "English"), ("language", "2")])
+ENGLISH_NUMBER = str(CTX.catalog.language_codes().index("en") + 1)
+
+
+@pytest.mark.parametrize(
+    ("word", "choice"), [("LANGUE", "English"), ("language", ENGLISH_NUMBER), ("dil", "english")]
+)
 def test_change_language_then_everything_is_in_that_language(word: str, choice: str) -> None:
     asked = step(SINGLE, Incoming(word), CTX)
-    assert one(asked).choices == ("Français", "English")
+    assert one(asked).choices[0] == "Français" and len(one(asked).choices) == 8
+    assert {"English", "العربية", "Türkçe", "Українська"} <= set(one(asked).choices)
     again = step(asked.state, Incoming("klingon"), CTX)
     assert one(again).key == "language_question"
     chosen = step(asked.state, Incoming(choice), CTX)
@@ -574,7 +584,13 @@ def _every_survey_reply() -> list[tuple[str, Reply]]:
             found.append((f"{survey.key} start", one(start_survey(base, survey, CTX))))
             for index in range(len(survey.questions)):
                 state = in_survey(survey.key, index, language=language, last_at=T0.isoformat())
-                for lines in (("???",), ("???", "???"), ("aide",), ("passer",), ("langue", "2")):
+                for lines in (
+                    ("???",),
+                    ("???", "???"),
+                    ("aide",),
+                    ("passer",),
+                    ("langue", ENGLISH_NUMBER),
+                ):
                     found.append((f"{survey.key} q{index} {lines}", one(say(state, *lines))))
                 paused = step(state, Incoming("??", at=T0 + timedelta(days=1)), CTX)
                 found.append((f"{survey.key} q{index} pause", one(paused)))
@@ -589,7 +605,7 @@ def test_every_reply_of_the_ready_made_surveys_fits_in_one_sms() -> None:
     too_long = [
         (where, render_sms(r.text, r.choices, r.numbered))
         for where, r in _every_survey_reply()
-        if segments(render_sms(r.text, r.choices, r.numbered)) > 1
+        if any(segments(m) > 1 for m in sms_messages(r.text, r.choices, r.numbered))
     ]
     assert too_long == []
 

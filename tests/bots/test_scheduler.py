@@ -56,6 +56,8 @@ def test_the_jobs_are_plain_functions_of_the_runtime_and_the_clock() -> None:
         "spool",
         "telegram-media",
         "personal-data",
+        "translations",
+        "whatsapp-media",
     }
     assert {job.function.__name__ for job in JOBS} == {
         "campaign_jobs",
@@ -63,6 +65,7 @@ def test_the_jobs_are_plain_functions_of_the_runtime_and_the_clock() -> None:
         "purge",
         "replay",
         "fetch_missed_media",
+        "translate_pending",
     }
 
 

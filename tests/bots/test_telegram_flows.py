@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bots.channels import make_channel
-from bots.channels.telegram import MEDIA_TRIES, client_for, fetch_missed_media
+from bots.channels.telegram import client_for, fetch_missed_media
+from bots.media_retry import MEDIA_TRIES
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.telegram_polling import Poller

@@ -93,6 +93,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "auth.py",
         "counts.py",
         "db.py",
+        "diversity.py",
         "params.py",
         "tables.py",
         "texts.py",

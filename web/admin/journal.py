@@ -23,6 +23,7 @@ ACTIONS = {
     "theme.remove": _l("thème retiré"),
     "status.set": _l("statut changé"),
     "reply.send": _l("réponse envoyée"),
+    "translation.request": _l("traduction demandée"),
     "theme_def.create": _l("thème créé"),
     "theme_def.update": _l("thème modifié"),
     "template.create": _l("modèle de réponse créé"),

@@ -16,13 +16,25 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bots import translations as bot_translations
 from bots.personal_data import KINDS
 from bots.personal_data_job import Masker, health_flags, stored_spans
-from storage.models import AuditEntry, Categorisation, Contribution, Question, Survey, Theme, User
+from bots.translate import TranslationError
+from storage.models import (
+    AuditEntry,
+    Categorisation,
+    Contribution,
+    JoinCode,
+    Question,
+    Survey,
+    Theme,
+    User,
+)
 from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
 from web.review.categorise import change_status, change_theme
+from web.review.translations import translation_view
 from web.theme_state import STATUSES, theme_view
 
 bp = Blueprint("contributions", __name__, url_prefix="/contributions")
@@ -67,8 +79,11 @@ def detail(contribution_id: int) -> Any:
     return render_detail(get_contribution(contribution_id))
 
 
-def render_detail(contribution: Contribution, revealed: bool = False) -> Any:
-    """The contribution's page; its texts masked unless ``revealed`` (journaled by the caller)."""
+def render_detail(
+    contribution: Contribution, draft: dict[str, str] | None = None, revealed: bool = False
+) -> str:
+    """The contribution's page; ``draft``: a reply being written (French and its translation);
+    its texts masked unless ``revealed`` (journaled by the caller)."""
     db = get_session()
     survey = db.get(Survey, contribution.survey_id) if contribution.survey_id else None
     question = db.get(Question, contribution.question_id) if contribution.question_id else None
@@ -94,6 +109,7 @@ def render_detail(contribution: Contribution, revealed: bool = False) -> Any:
         health_words=health_flags(db, contribution.id, contribution.text or ""),
         kinds=KINDS,
         reply_texts=reply_texts,
+        field_source=_field_source(contribution),
         themes_of=theme_view(contribution),
         survey=survey,
         question=question,
@@ -104,7 +120,57 @@ def render_detail(contribution: Contribution, revealed: bool = False) -> Any:
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
+        translation=translation_view(contribution),
+        draft=draft or {},
+        max_reply=replies.MAX_REPLY,
     )
+
+
+def _field_source(contribution: Contribution) -> dict[str, str] | None:
+    """The action a field entry came from, and who wrote it down (for the team only: a
+    conseil citoyen sees the action, not the intervenant)."""
+    if contribution.action_id is None:
+        return None
+    db = get_session()
+    action = db.get(JoinCode, contribution.action_id)
+    intervenant = db.get(User, contribution.intervenant_id) if contribution.intervenant_id else None
+    shown = intervenant is not None and current_user.sees_all_quartiers
+    return {
+        "code": action.code if action else "",
+        "action": action.action if action else "",
+        "intervenant": (intervenant.name or intervenant.email) if shown and intervenant else "",
+    }
+
+
+@bp.route("/<int:contribution_id>/reponse-traduite", methods=["POST"])
+@permission_required("reply")
+def translate_reply(contribution_id: int) -> Any:
+    """The reply written in French, translated into the habitant's language, to read and edit
+    before sending. If the server fails, the page says so and the French stays as written."""
+    contribution = get_contribution(contribution_id)
+    text = request.form.get("text", "").strip()[: replies.MAX_REPLY]
+    view = translation_view(contribution)
+    draft = {"text": text, "translated": "", "language": view.reply_language}
+    if not text:
+        flash(_("Écrivez d'abord la réponse en français."), "error")
+    elif not view.reply_translated:
+        flash(_("Pas de traduction pour cette réponse : elle partira en français."), "error")
+    else:
+        get_session().commit()  # no transaction open while the server translates
+        try:
+            draft["translated"] = bot_translations.translate_reply(
+                get_runtime(), text, view.reply_language
+            )[: replies.MAX_REPLY]
+        except TranslationError as error:
+            flash(
+                _(
+                    "La traduction n'a pas abouti (%(error)s) : vous pouvez réessayer, ou "
+                    "envoyer la réponse en français.",
+                    error=str(error),
+                ),
+                "error",
+            )
+    return render_detail(contribution, draft)
 
 
 def active_themes() -> list[Theme]:

@@ -23,14 +23,20 @@ from web.db import get_runtime, get_session
 from web.params import parse_int
 from web.review.contributions import active_themes
 from web.review.filters import MEDIA, FilterChoices, Filters, after_cursor, encode_cursor
-from web.texts import localised, survey_title
+from web.texts import language_label, localised, survey_title
 from web.theme_state import STATUSES, THEME_STATES, theme_view
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
 
 
-CHANNELS = {"telegram": "Telegram", "sms": "SMS", "simulator": _l("Simulateur")}
+CHANNELS = {
+    "telegram": "Telegram",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "simulator": _l("Simulateur"),
+    "terrain": _l("Terrain"),
+}
 # Kinds of attachment as the channels name them (bots.handler.Media.kind).
 ATTACHMENTS = {
     "photo": _l("photo"),
@@ -45,6 +51,7 @@ ATTACHMENTS = {
 def _labels() -> dict[str, Any]:
     return {
         "channel_label": lambda name: CHANNELS.get(name, name),
+        "language_label": language_label,
         "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
         "status_labels": STATUSES,
         "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
@@ -52,6 +59,8 @@ def _labels() -> dict[str, Any]:
 
 
 def home() -> Any:
+    if current_user.is_authenticated and not current_user.can("read"):
+        return redirect(url_for("field.index"))  # an intervenant works in the field pages
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     return redirect(url_for("auth.login"))
@@ -106,6 +115,7 @@ def index() -> Any:
         themes=active_themes(),
         quartiers=visible_quartiers(),
         channels=channel_names(),
+        languages=get_runtime().catalog.language_codes(),
         surveys=_surveys(),
         questions=_questions(filters),
         question_numbers=numbers,
@@ -148,4 +158,5 @@ def filter_choices(filters: Filters) -> FilterChoices:
         themes=frozenset(db.scalars(select(Theme.code))),
         surveys=frozenset(_surveys()),
         questions=frozenset(question for question, _label in _questions(filters)),
+        languages=frozenset(get_runtime().catalog.language_codes()),
     )
