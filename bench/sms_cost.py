@@ -51,6 +51,14 @@ SAMPLE_VALUES = {
     "organisation": "La Ville de Montreuil",
     "months": 12,
     "contact": "dpo@montreuil.fr",
+    # MES DONNEES: the largest counts one habitant plausibly reaches, dates as written.
+    "since": "01/12/2026",
+    "consent": "01/12/2026",
+    "messages": 1234,
+    "contributions": 567,
+    "answers": 890,
+    "code": "ABCD-EFGH",
+    "days": 7,
 }
 SAMPLE_QUARTIERS = (
     QuartierOption("QP1", "Les Tilleuls"),

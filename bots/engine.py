@@ -75,6 +75,20 @@ class Privacy:
 
 
 @dataclass(frozen=True)
+class Access:
+    """What MES DONNEES tells a habitant about what is kept (RGPD, article 15), read by the
+    caller; ``code`` is the one-time code given if they ask for the full copy (article 20)."""
+
+    since: datetime
+    messages: int = 0
+    contributions: int = 0
+    answers: int = 0
+    consent_at: datetime | None = None
+    code: str = ""
+    code_days: int = 7
+
+
+@dataclass(frozen=True)
 class Context:
     catalog: Catalog
     surveys: Mapping[str, SurveySpec] = field(default_factory=dict)
@@ -82,6 +96,7 @@ class Context:
     quartiers: tuple[QuartierOption, ...] = ()
     pause: timedelta = timedelta(hours=3)
     privacy: Privacy = Privacy()
+    access: Access | None = None  # only when the habitant wrote MES DONNEES or answers it
 
 
 # --- values out ------------------------------------------------------------------------------
@@ -134,7 +149,7 @@ class State:
     language: str = "fr"
     consent: bool = False
     opted_out: bool = False
-    asking: str = ""  # "", "consent", "theme", "language", "forget"
+    asking: str = ""  # "", "consent", "theme", "language", "forget", "access"
     survey: str | None = None
     question: int = 0  # index into the survey's questions
     misses: int = 0
@@ -220,6 +235,14 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
         return Step(state, (_with_question(say.text("help"), state, ctx, key="help"),))
     if keyword == "privacy":
         return Step(state, (_with_question(_privacy(say, ctx.privacy), state, ctx, key="privacy"),))
+    if state.asking == "access" and keyword is None:
+        answered = _answer_access(state, text, ctx)
+        if answered is not None:
+            return answered
+        state = replace(state, asking="")  # something else: it is read as usual
+    if keyword == "access" and ctx.access is not None:
+        summary = _access_summary(say, ctx.access)
+        return Step(replace(state, asking="access"), (say.yes_no(summary, key="access_summary"),))
     if msg.join is not None:
         return _join(state, msg, text, ctx, ())
     if not state.consent:
@@ -447,6 +470,36 @@ def _privacy(say: _Say, privacy: Privacy) -> str:
         months=max(1, round(privacy.retention_days / 30.4)),
         contact=privacy.contact or say.text("privacy_contact"),
     )
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.strftime("%d/%m/%Y") if moment is not None else "-"
+
+
+def _access_summary(say: _Say, access: Access) -> str:
+    """Since when, how much, consent date, how to erase; then: the full copy?"""
+    return say.text(
+        "access_summary",
+        since=_date(access.since),
+        messages=access.messages,
+        contributions=access.contributions,
+        answers=access.answers,
+        consent=_date(access.consent_at),
+    )
+
+
+def _answer_access(state: State, text: str, ctx: Context) -> Step | None:
+    """Yes: the one-time code for the full copy; no: nothing; anything else: None."""
+    say = _Say(ctx, state.language)
+    agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
+    done = replace(state, asking="")
+    if agreed is True and ctx.access is not None and ctx.access.code:
+        code = ctx.access.code
+        reply = say.text("access_code", code=code, days=ctx.access.code_days)
+        return Step(done, (Reply(reply, key="access_code"),), (Fact("access_code", value=code),))
+    if agreed is False or (agreed is True and ctx.access is None):
+        return Step(done, (say.reply("access_declined"),))
+    return None
 
 
 def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:

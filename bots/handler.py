@@ -21,19 +21,22 @@ contribution and answer is stored with the language it is written in.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bots import engine, language_id
 from bots.engine import (
+    Access,
     Context,
     Fact,
     Incoming,
@@ -47,10 +50,11 @@ from bots.engine import (
 from bots.phone import identity_channel
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
-from bots.text import normalise
+from bots.text import clean, normalise
 from storage.crypto import mask
 from storage.db import transaction
 from storage.models import (
+    AccessCode,
     Answer,
     Campaign,
     Categorisation,
@@ -181,6 +185,8 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
     ctx = build_context(session, runtime, state, join)
     # Only a newcomer's words can choose the language (the habitant's choice is never guessed over).
     written = None if state.consent else language_id.identify(inbound.text, runtime.catalog)
+    if _wants_access(runtime, state, inbound.text):
+        ctx = replace(ctx, access=access_summary(session, participant))
     result = engine.step(
         state,
         Incoming(
@@ -324,6 +330,48 @@ def build_context(session: Session, runtime: Runtime, state: State, join: Join |
     settings = runtime.settings
     privacy = Privacy(settings.organisation, settings.contact, settings.retention_days)
     return Context(runtime.catalog, surveys, themes, quartiers, privacy=privacy)
+
+
+# A one-time code for the full copy of one's data: letters and digits nobody misreads.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_DAYS = 7
+
+
+def _wants_access(runtime: Runtime, state: State, text: str) -> bool:
+    """MES DONNEES, or the answer to its question: only then are the counts read."""
+    return state.asking == "access" or runtime.catalog.keywords.get(normalise(clean(text))) == (
+        "access"
+    )
+
+
+def code_hash(code: str) -> str:
+    """How a one-time code is kept (never in clear): case and spaces ignored."""
+    return hashlib.sha256(code.replace(" ", "").replace("-", "").upper().encode()).hexdigest()
+
+
+def access_summary(session: Session, participant: Participant) -> Access:
+    """What MES DONNEES tells: since when, how many messages, contributions, answers."""
+    pid = participant.id
+    messages = session.scalar(
+        select(func.count()).where(Message.participant_id == pid, Message.direction == "in")
+    )
+    contributions = session.scalar(select(func.count()).where(Contribution.participant_id == pid))
+    answers = session.scalar(
+        select(func.count())
+        .select_from(Answer)
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .where(Conversation.participant_id == pid, Answer.skipped.is_(False))
+    )
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return Access(
+        since=participant.first_seen_at,
+        messages=int(messages or 0),
+        contributions=int(contributions or 0),
+        answers=int(answers or 0),
+        consent_at=participant.consent_at,
+        code=f"{code[:4]}-{code[4:]}",
+        code_days=CODE_DAYS,
+    )
 
 
 def enqueue_reply(
@@ -658,34 +706,53 @@ class Recorder:
     # erasure
     def on_erase(self, fact: Fact) -> None:
         """OUBLIER: everything said is deleted; aggregates of other people are untouched."""
-        pid = self.participant.id
-        media = [
-            m
-            for rows in self.session.scalars(
-                select(Message.media).where(Message.participant_id == pid)
-            )
-            for m in rows
-        ]
-        remove_media_files(self.runtime.settings.media_dir, media)
-        self.session.execute(delete(Contribution).where(Contribution.participant_id == pid))
-        conversations = select(Conversation.id).where(Conversation.participant_id == pid)
-        self.session.execute(delete(Answer).where(Answer.conversation_id.in_(conversations)))
-        self.session.execute(delete(Conversation).where(Conversation.participant_id == pid))
-        self.session.execute(
-            update(Message)
-            .where(Message.participant_id == pid, Message.direction == "in")
-            .values(body="", media=[], participant_id=None)
-        )
-        cancel_pending(self.session, pid)
-        self.session.execute(
-            update(Message)
-            .where(Message.participant_id == pid)
-            .values(participant_id=None, address_enc=None)
-        )
+        erase_participant(self.session, self.runtime.settings.media_dir, self.participant.id)
         self.message.body = ""
         self.message.media = []
         self.message.participant_id = None
         self.erased = True
+
+    # right of access
+    def on_access_code(self, fact: Fact) -> None:
+        """MES DONNEES, then yes: the code is kept hashed, for a week, for one use."""
+        self.session.add(
+            AccessCode(
+                participant_id=self.participant.id,
+                code_hash=code_hash(str(fact.value)),
+                created_at=self.now,
+                expires_at=self.now + timedelta(days=CODE_DAYS),
+            )
+        )
+
+
+def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
+    """What OUBLIER does, in the caller's transaction: the participant's contributions,
+    answers, conversations and attachments are deleted, their messages emptied and unlinked,
+    nothing queued for them is sent. The caller deletes the participant row afterwards (the
+    handler still needs its address to say goodbye); the back-office's erasure (RGPD art. 17)
+    calls this too."""
+    media = [
+        m
+        for rows in session.scalars(select(Message.media).where(Message.participant_id == pid))
+        for m in rows
+    ]
+    remove_media_files(media_dir, media)
+    session.execute(delete(Contribution).where(Contribution.participant_id == pid))
+    conversations = select(Conversation.id).where(Conversation.participant_id == pid)
+    session.execute(delete(Answer).where(Answer.conversation_id.in_(conversations)))
+    session.execute(delete(Conversation).where(Conversation.participant_id == pid))
+    session.execute(
+        update(Message)
+        .where(Message.participant_id == pid, Message.direction == "in")
+        .values(body="", media=[], participant_id=None)
+    )
+    cancel_pending(session, pid)
+    session.execute(
+        update(Message)
+        .where(Message.participant_id == pid)
+        .values(participant_id=None, address_enc=None)
+    )
+    session.execute(delete(AccessCode).where(AccessCode.participant_id == pid))
 
 
 def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:

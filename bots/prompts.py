@@ -29,10 +29,21 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled privacy privacy_organisation privacy_contact yes no consent_kept
-    consent_kept_many aside_kept moving_on language_line""".split()
+    forget_cancelled privacy privacy_organisation privacy_contact access_summary access_code
+    access_declined yes no consent_kept consent_kept_many aside_kept moving_on
+    language_line""".split()
 )
-KEYWORD_KINDS = ("stop", "start", "help", "skip", "language", "forget", "privacy", "greetings")
+KEYWORD_KINDS = (
+    "stop",
+    "start",
+    "help",
+    "skip",
+    "language",
+    "forget",
+    "privacy",
+    "access",
+    "greetings",
+)
 # `yes_alone` / `no_alone`: words that mean yes or no only as the whole answer, never as the first
 # word of a sentence (Darija "la" is no, but "la rue est sale" is not a refusal).
 ANSWER_KINDS = ("yes", "no", "yes_alone", "no_alone", "numbers", "other_numbers", "and", "not")

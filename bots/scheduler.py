@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bots import campaigns, retention, spool, translations
+from bots import campaigns, personal_data_job, retention, spool, translations
 from bots.channels import configured_channels, telegram, whatsapp
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
@@ -138,6 +138,8 @@ class Job:
 JOBS = (
     Job("campaigns", campaigns.campaign_jobs, "interval", {"seconds": CAMPAIGN_EVERY_SECONDS}),
     Job("retention", retention.purge, "cron", RETENTION_AT),
+    # Personal data in texts: never in the webhook path, a batch a minute.
+    Job("personal-data", personal_data_job.detect_pending, "interval", {"seconds": 60}),
     Job("spool", spool.replay, "interval", {"seconds": SPOOL_EVERY_SECONDS}),
     # Machine translations asked for or automatic, and their retries (no-op without a server).
     Job("translations", translations.translate_pending, "interval", {"seconds": TRANSLATE_EVERY}),

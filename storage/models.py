@@ -308,6 +308,8 @@ class Contribution(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The suggestion model version that last looked at this text (it may have abstained).
     suggested_version: Mapped[str | None] = mapped_column(String(40))
+    # The personal-data detector's version (with the team's marks) that last read this text.
+    personal_data_version: Mapped[str | None] = mapped_column(String(40))
     # What was heard in the field: the action (join code) and the intervenant who wrote it down.
     action_id: Mapped[int | None] = mapped_column(
         ForeignKey("join_codes.id", ondelete="SET NULL"), index=True
@@ -527,6 +529,7 @@ class StaffReply(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    personal_data_version: Mapped[str | None] = mapped_column(String(40))
     # A reply written in French and sent translated: the French as written, and the language it
     # was sent in (the outbox message holds what left, as the team last edited it).
     original_text: Mapped[str] = mapped_column(Text, default="")
@@ -588,3 +591,60 @@ class SiteSetting(Base):
     value: Mapped[Any] = mapped_column(JSONType, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class PersonalDataSpan(Base):
+    """Where a text holds personal data: offsets into the stored text, never a copy of it.
+
+    Found by `bots.personal_data` in the background (`bots.personal_data_job`), in a
+    contribution's text or in a staff reply's message; a ``health`` span is a flag for review.
+    """
+
+    __tablename__ = "personal_data_spans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), index=True
+    )
+    staff_reply_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_replies.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20), default="detector")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PersonalDataMark(Base):
+    """A team member's correction: mask this phrase everywhere, or never mask it (``keep``).
+
+    The detector applies them as a deny and an allow list; each mark changes the detector's
+    version, so every text is read again with it.
+    """
+
+    __tablename__ = "personal_data_marks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phrase: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    verdict: Mapped[str] = mapped_column(String(10))  # "mask" or "keep"
+    contribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contributions.id", ondelete="SET NULL")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessCode(Base):
+    """A one-time code a habitant asked for with MES DONNEES: staff use it to hand over the
+    full copy of their data (RGPD articles 15 and 20). Only its hash is kept."""
+
+    __tablename__ = "access_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -79,6 +79,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "launch_campaigns": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
     "approve_campaigns": frozenset({"administrateur", "chef_de_projet"}),
     "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    # Personal data in texts: masked for everyone; only these see one original, journaled.
+    "reveal_personal_data": frozenset({"administrateur", "chef_de_projet"}),
+    "mark_personal_data": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    # A participant's own data (RGPD art. 15, 17, 20): found one at a time, never listed.
+    "manage_participants": frozenset({"administrateur"}),
     # The field pages (/terrain/): record what was heard, a survey face to face, paper sheets.
     "field": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen", "intervenant"}),
 }

@@ -55,11 +55,13 @@ def test_the_jobs_are_plain_functions_of_the_runtime_and_the_clock() -> None:
         "retention",
         "spool",
         "telegram-media",
+        "personal-data",
         "translations",
         "whatsapp-media",
     }
     assert {job.function.__name__ for job in JOBS} == {
         "campaign_jobs",
+        "detect_pending",
         "purge",
         "replay",
         "fetch_missed_media",

@@ -67,7 +67,7 @@ def test_a_whole_survey_through_telegram(
 ) -> None:
     api = telegram_api
     text, markup = say(client, runtime, api, "/start SCOLARITE")
-    assert "d'accord pour participer" in text and buttons(markup) == [["Oui", "Non"]]
+    assert "D'accord ?" in text and buttons(markup) == [["Oui", "Non"]]
     text, markup = say(client, runtime, api, "Oui")
     assert "L'aide aux devoirs" in text and "1/5" in text
     assert buttons(markup) == [["Oui", "Non"]]

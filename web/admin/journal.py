@@ -30,6 +30,12 @@ ACTIONS = {
     "template.update": _l("modèle de réponse modifié"),
     "account.create": _l("compte créé"),
     "account.update": _l("compte modifié"),
+    "personal_data.reveal": _l("texte original affiché"),
+    "personal_data.mark": _l("donnée personnelle masquée à la main"),
+    "personal_data.keep": _l("masque retiré"),
+    "participant.find": _l("participant recherché"),
+    "participant.export": _l("données d'un participant exportées"),
+    "participant.erase": _l("participant effacé"),
 }
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bots import translations as bot_translations
+from bots.personal_data import KINDS
+from bots.personal_data_job import Masker, health_flags, stored_spans
 from bots.translate import TranslationError
 from storage.models import (
     AuditEntry,
@@ -77,8 +79,11 @@ def detail(contribution_id: int) -> Any:
     return render_detail(get_contribution(contribution_id))
 
 
-def render_detail(contribution: Contribution, draft: dict[str, str] | None = None) -> str:
-    """The contribution's page; ``draft``: a reply being written (French and its translation)."""
+def render_detail(
+    contribution: Contribution, draft: dict[str, str] | None = None, revealed: bool = False
+) -> str:
+    """The contribution's page; ``draft``: a reply being written (French and its translation);
+    its texts masked unless ``revealed`` (journaled by the caller)."""
     db = get_session()
     survey = db.get(Survey, contribution.survey_id) if contribution.survey_id else None
     question = db.get(Question, contribution.question_id) if contribution.question_id else None
@@ -89,9 +94,21 @@ def render_detail(contribution: Contribution, draft: dict[str, str] | None = Non
         .order_by(AuditEntry.id.desc())
         .limit(50)
     ).all()
+    thread = replies.replies_of(contribution)
+    masker = Masker(db)
+    text = contribution.text if revealed else masker.contributions([contribution])[contribution.id]
+    reply_texts = masker.replies(r for r, _ in thread)
+    if revealed:
+        reply_texts = {r.id: r.message.body if r.message else "" for r, _ in thread}
     return render_template(
         "review/contribution.html",
         c=contribution,
+        text=text,
+        revealed=revealed,
+        spans=stored_spans(db, contribution.id) if revealed else [],
+        health_words=health_flags(db, contribution.id, contribution.text or ""),
+        kinds=KINDS,
+        reply_texts=reply_texts,
         field_source=_field_source(contribution),
         themes_of=theme_view(contribution),
         survey=survey,
@@ -99,7 +116,7 @@ def render_detail(contribution: Contribution, draft: dict[str, str] | None = Non
         history=history,
         themes=active_themes(),
         statuses=STATUSES,
-        replies=replies.replies_of(contribution),
+        replies=thread,
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,

@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from bots.personal_data_job import Masker
 from storage.models import (
     Answer,
     Categorisation,
@@ -194,7 +195,25 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
         selectinload(Contribution.quartier),
         selectinload(Contribution.participant),
     )
+    masker = Masker(db)  # personal data masked, as on every page
+    chunk: list[Contribution] = []
     for c in db.scalars(query.options(*options).execution_options(yield_per=BATCH)):
+        chunk.append(c)
+        if len(chunk) >= BATCH:
+            yield from _contribution_chunk(chunk, masker, surveys, questions, field_source)
+            chunk = []
+    yield from _contribution_chunk(chunk, masker, surveys, questions, field_source)
+
+
+def _contribution_chunk(
+    chunk: list[Contribution],
+    masker: Masker,
+    surveys: dict[Any, Any],
+    questions: dict[Any, Any],
+    field_source: _FieldSource,
+) -> Iterator[list[Any]]:
+    texts = masker.contributions(chunk)
+    for c in chunk:
         view = theme_view(c)
         suggestion = view.suggestions[0] if view.suggestions else None
         yield [
@@ -215,7 +234,7 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
             if suggestion and suggestion.confidence is not None
             else "",
             ";".join(t.code for t in view.habitant),
-            c.text,
+            texts[c.id],
             len(c.media),
             c.participant.pseudonym if c.participant else "",
             *field_source(c.action_id, c.intervenant_id),
@@ -255,9 +274,22 @@ def _answers_query(filters: Filters) -> Select[Any]:
 
 
 def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
+    masker = Masker(get_session())
     field_source = _FieldSource()
-    rows = get_session().execute(query.execution_options(yield_per=BATCH))
-    for answer, conversation, question, slug, participant, quartier_code in rows:
+    chunk: list[Any] = []
+    for row in get_session().execute(query.execution_options(yield_per=BATCH)):
+        chunk.append(row)
+        if len(chunk) >= BATCH:
+            yield from _answer_chunk(chunk, masker, field_source)
+            chunk = []
+    yield from _answer_chunk(chunk, masker, field_source)
+
+
+def _answer_chunk(
+    chunk: list[Any], masker: Masker, field_source: _FieldSource
+) -> Iterator[list[Any]]:
+    texts = masker.answers((row[0].id, row[0].raw_text or "") for row in chunk)
+    for answer, conversation, question, slug, participant, quartier_code in chunk:
         yield [
             answer.id,
             _local(answer.created_at),
@@ -270,7 +302,7 @@ def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
             participant.channel if participant else "",
             participant.language if participant else "",
             plain(answer.value),
-            answer.raw_text,
+            texts[answer.id],
             answer.language or "",
             "oui" if answer.understood else "non",
             "oui" if answer.skipped else "non",

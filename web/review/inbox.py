@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
+from bots.personal_data_job import Masker
 from storage.models import Categorisation, Contribution, Question, Survey, Theme
 from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
@@ -106,6 +107,7 @@ def index() -> Any:
     return render_template(
         "review/inbox.html",
         contributions=[(c, theme_view(c)) for c in rows],
+        texts=Masker(db).contributions(rows),
         filters=filters,
         total=total,
         cursor=cursor,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bots.personal_data_job import Masker
 from storage.models import (
     Answer,
     Campaign,
@@ -158,11 +159,14 @@ def _texts(
         .order_by(Contribution.id)
         .limit(500)
     )
+    contributions = list(rows)
+    texts = Masker(session).contributions(contributions)  # personal data masked
     listed = []
-    for contribution in rows:
+    for contribution in contributions:
         view = theme_view(contribution)
+        text = texts[contribution.id]
         if view.confirmed:
-            listed.append((contribution.text, [t.name for t in view.confirmed], True))
+            listed.append((text, [t.name for t in view.confirmed], True))
         else:
-            listed.append((contribution.text, [t.name for t, _ in view.suggestions[:1]], False))
+            listed.append((text, [t.name for t, _ in view.suggestions[:1]], False))
     return listed

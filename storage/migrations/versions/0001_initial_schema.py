@@ -274,6 +274,7 @@ def upgrade() -> None:
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('suggested_version', sa.String(length=40), nullable=True),
+    sa.Column('personal_data_version', sa.String(length=40), nullable=True),
     sa.Column('embedding', sa.LargeBinary(), nullable=True),
     sa.Column('embedding_model', sa.String(length=40), nullable=True),
     sa.Column('action_id', sa.Integer(), nullable=True),
@@ -345,6 +346,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contribution_id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('personal_data_version', sa.String(length=40), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('original_text', sa.Text(), nullable=False),
@@ -357,6 +359,51 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_replies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_replies_contribution_id'), ['contribution_id'], unique=False)
 
+    op.create_table('personal_data_spans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=True),
+    sa.Column('staff_reply_id', sa.Integer(), nullable=True),
+    sa.Column('start', sa.Integer(), nullable=False),
+    sa.Column('end', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_personal_data_spans_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['staff_reply_id'], ['staff_replies.id'], name=op.f('fk_personal_data_spans_staff_reply_id_staff_replies'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_data_spans'))
+    )
+    with op.batch_alter_table('personal_data_spans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_personal_data_spans_contribution_id'), ['contribution_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_personal_data_spans_staff_reply_id'), ['staff_reply_id'], unique=False)
+
+    op.create_table('personal_data_marks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('phrase', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('verdict', sa.String(length=10), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_personal_data_marks_contribution_id_contributions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_personal_data_marks_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_data_marks'))
+    )
+
+    op.create_table('access_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('used_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('used_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_access_codes_participant_id_participants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['used_by_id'], ['users.id'], name=op.f('fk_access_codes_used_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_codes')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_access_codes_code_hash'))
+    )
+    with op.batch_alter_table('access_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_access_codes_participant_id'), ['participant_id'], unique=False)
     op.create_table('contribution_translations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contribution_id', sa.Integer(), nullable=False),
@@ -433,6 +480,16 @@ def downgrade() -> None:
     op.drop_table('scheduler_leases')
     from storage import search
     search.drop(op.get_bind())
+    with op.batch_alter_table('access_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_access_codes_participant_id'))
+
+    op.drop_table('access_codes')
+    op.drop_table('personal_data_marks')
+    with op.batch_alter_table('personal_data_spans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_personal_data_spans_staff_reply_id'))
+        batch_op.drop_index(batch_op.f('ix_personal_data_spans_contribution_id'))
+
+    op.drop_table('personal_data_spans')
     with op.batch_alter_table('contribution_translations', schema=None) as batch_op:
         batch_op.drop_index('ix_contribution_translations_status_next')
 
