@@ -37,6 +37,7 @@ from storage.models import (  # noqa: E402
     Categorisation,
     Contribution,
     Conversation,
+    JoinCode,
     Participant,
     Quartier,
     Question,
@@ -47,11 +48,15 @@ from storage.models import (  # noqa: E402
 from web import create_app  # noqa: E402
 from web.cli.database import prepare_database  # noqa: E402
 from web.counts import Scope  # noqa: E402
+from web.evaluation import actions  # noqa: E402
 from web.evaluation.indicators import Period, compute  # noqa: E402
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 YEAR = timedelta(days=365)
 CAMPAIGNS = 10
+ACTIONS = 20  # join codes: posters and actions in the field
+AGES = ("18_25", "26_40", "41_60", "61_plus", "non_dit")
+GENDERS = ("femme", "homme", "non_dit")
 BATCH = 5000
 
 
@@ -98,13 +103,24 @@ def fill(runtime: Runtime, contributions: int, participants: int) -> None:
             campaigns.append(campaign)
         session.flush()
         campaign_rows = [(c.id, c.launched_at) for c in campaigns]
+        codes = [
+            JoinCode(code=f"ACTION-{n}", quartier_id=quartier_ids[n % 4], action=f"Action {n}")
+            for n in range(ACTIONS)
+        ]
+        session.add_all(codes)
+        session.flush()
+        code_ids = {c.code: c.id for c in codes}
     _insert(
         runtime,
         Participant,
         [
             {
                 "pseudonym": f"p{n}",
-                "channel": rng.choices(("telegram", "sms", "simulator"), (45, 45, 10))[0],
+                "channel": channel,
+                # A poster or an action brought most; those met in the field may say more.
+                "joined_via": rng.choice(sorted(code_ids)) if rng.random() < 0.6 else None,
+                "age_range": rng.choice(AGES) if channel == "terrain" else None,
+                "gender": rng.choice(GENDERS) if channel == "terrain" else None,
                 "address_enc": "x",
                 "language": "en" if rng.random() < 0.04 else "fr",
                 "quartier_id": rng.choice(quartier_ids),
@@ -113,11 +129,14 @@ def fill(runtime: Runtime, contributions: int, participants: int) -> None:
                 "state": {},
             }
             for n in range(participants)
+            for channel in [rng.choices(("telegram", "sms", "terrain"), (45, 45, 10))[0]]
         ],
     )
     with transaction(runtime.sessions) as session:
         people = session.execute(
-            select(Participant.id, Participant.quartier_id, Participant.channel)
+            select(
+                Participant.id, Participant.quartier_id, Participant.channel, Participant.joined_via
+            )
         ).all()
     _insert(
         runtime,
@@ -129,6 +148,9 @@ def fill(runtime: Runtime, contributions: int, participants: int) -> None:
                 "channel": person.channel,
                 "text": f"contribution {n}",
                 "created_at": END - YEAR * rng.random(),
+                "action_id": code_ids.get(person.joined_via or "")
+                if person.channel == "terrain"
+                else None,
             }
             for n in range(contributions)
             for person in [rng.choice(people)]
@@ -254,6 +276,14 @@ def run(url: str, contributions: int, participants: int, data_dir: Path) -> None
             "compute, one quartier": scoped(Scope(None, quartier)),
             "compute, conseil scope": scoped(Scope(frozenset({quartier or 0}))),
         }
+        bounds = period.bounds(settings.timezone)
+
+        def field(scope: Scope) -> Any:
+            return lambda: actions.compute(session, bounds[0], bounds[-1], scope, settings.timezone)
+
+        # What the field adds to the page (per action, age, gender), beside the same baseline.
+        cases["field figures, all quartiers"] = field(Scope())
+        cases["field figures, conseil scope"] = field(Scope(frozenset({quartier or 0})))
         for name, action in cases.items():
             print(json.dumps({"database": database, "case": name, "ms": timed(action)}))
     app = create_app({"TESTING": True}, settings=settings, runtime=runtime)

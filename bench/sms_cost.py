@@ -4,13 +4,16 @@ For every message of `prompts/` in every language, for the first-contact dialogu
 run of each ready-made survey (every reply the engine composes, choices included), this prints the
 segments of the raw text (the same words and `1 Oui 2 Non` layout, but left in Unicode, as it would
 go without shaping) and of the SMS Paroles actually sends (GSM-7, see `bots/sms_text.py`), and the
-saving in per cent. It asserts nothing; `tests/bots/test_sms_prompts.py` holds the limits.
+saving in per cent. Then one JSON line per language: the segments of its catalogue (total and
+the longest message), of its first contact and of each ready-made survey's full run, and whether
+it goes in GSM-7 or UCS-2. It asserts nothing; `tests/bots/test_sms_prompts.py` holds the limits.
 
     /work/main/.venv/bin/python bench/sms_cost.py
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +32,13 @@ from bots.engine import (  # noqa: E402
     ThemeOption,
 )
 from bots.prompts import Catalog, default_catalog, load_ready_made_surveys, load_themes  # noqa: E402
-from bots.sms_text import compact_choices, render_sms, segments  # noqa: E402
+from bots.sms_text import (  # noqa: E402
+    compact_choices,
+    is_gsm7,
+    render_sms,
+    segments,
+    sms_messages,
+)
 from bots.surveys import SurveySpec  # noqa: E402
 
 # Placeholders filled as the engine fills them, with the longest plausible values.
@@ -45,6 +54,14 @@ SAMPLE_VALUES = {
     # SUIVI and an engagement's change of status (a long title, a long list)
     "status": "en cours",
     "parts": "1 pris en compte dans « Réparer l'éclairage du square Pasteur » (en cours), 2 lus",
+    # MES DONNEES: the largest counts one habitant plausibly reaches, dates as written.
+    "since": "01/12/2026",
+    "consent": "01/12/2026",
+    "messages": 1234,
+    "contributions": 567,
+    "answers": 890,
+    "code": "ABCD-EFGH",
+    "days": 7,
 }
 SAMPLE_QUARTIERS = (
     QuartierOption("QP1", "Les Tilleuls"),
@@ -92,6 +109,19 @@ class Sms:
     def sent(self) -> str:
         return render_sms(self.text, self.choices, self.numbered)
 
+    @property
+    def messages(self) -> list[str]:
+        """The SMS sent: one, or two when a UCS-2 line goes on its own (the welcome)."""
+        return sms_messages(self.text, self.choices, self.numbered)
+
+    @property
+    def segments(self) -> int:
+        return sum(segments(m) for m in self.messages)
+
+    @property
+    def ucs2(self) -> bool:
+        return any(not is_gsm7(m) for m in self.messages)
+
 
 def _sms(where: str, reply: Reply) -> Sms:
     return Sms(where, reply.text, reply.choices, reply.numbered)
@@ -100,8 +130,9 @@ def _sms(where: str, reply: Reply) -> Sms:
 def catalog_messages(catalog: Catalog) -> Iterator[Sms]:
     """Every message of `prompts/messages/`, alone, placeholders filled."""
     for code, language in catalog.languages.items():
+        values = {**SAMPLE_VALUES, "languages": catalog.other_languages(code)}
         for key in sorted(language.messages):
-            yield Sms(f"{code}:{key}", catalog.text(code, key, **SAMPLE_VALUES))
+            yield Sms(f"{code}:{key}", catalog.text(code, key, **values))
 
 
 def context(catalog: Catalog, surveys: dict[str, SurveySpec] | None = None) -> Context:
@@ -156,7 +187,7 @@ def _table(title: str, messages: list[Sms]) -> tuple[int, int]:
     print(f"{'message':<44} {'chars':>5} {'raw':>4} {'sent':>4}  saving")
     raw_total = sent_total = 0
     for sms in messages:
-        raw, sent = segments(sms.raw), segments(sms.sent)
+        raw, sent = segments(sms.raw), sms.segments
         raw_total, sent_total = raw_total + raw, sent_total + sent
         flag = "  <- more than one SMS" if sent > 1 else ""
         print(
@@ -164,6 +195,31 @@ def _table(title: str, messages: list[Sms]) -> tuple[int, int]:
         )
     print(f"{'total':<44} {'':>5} {raw_total:>4} {sent_total:>4}  {_saving(raw_total, sent_total)}")
     return raw_total, sent_total
+
+
+def per_language(catalog: Catalog) -> Iterator[dict[str, object]]:
+    """Segments per language: its catalogue, its first contact, each survey's full run."""
+    messages = list(catalog_messages(catalog))
+    for language in catalog.language_codes():
+        own = [m for m in messages if m.where.startswith(f"{language}:")]
+        contact = list(first_contact(catalog, language))
+        runs = {
+            spec.key: sum(m.segments for m in survey_run(spec, catalog, language))
+            for spec in ready_made_surveys()
+        }
+        yield {
+            "bench": "sms_cost_per_language",
+            "language": language,
+            "encoding": "UCS-2"
+            if any(m.ucs2 for m in own if m.where[3:] != "language_line")
+            else "GSM-7",
+            "catalogue_messages": len(own),
+            "catalogue_segments": sum(m.segments for m in own),
+            "longest_message_segments": max(m.segments for m in own),
+            "longest_message_chars": max(len(m.sent) for m in own),
+            "first_contact_segments": sum(m.segments for m in contact),
+            "survey_run_segments": runs,
+        }
 
 
 def main() -> None:
@@ -181,6 +237,9 @@ def main() -> None:
     )
     staff = [Sms(f"staff sample {n}", text) for n, text in enumerate(STAFF_SAMPLES, 1)]
     _table("sample staff texts (not from prompts/)", staff)
+    print()
+    for figures in per_language(catalog):
+        print(json.dumps(figures, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,18 @@ misses; ``ms_per_item`` wall time of one ``suggest`` call per item (single calls
 inbox); ``train_s`` training time; ``f1_by_label`` the F1 of each thème when every item gets its
 top thème (Paris has thèmes with a handful of rows: look at them, judge on the larger ones).
 Figures are printed, never asserted.
+
+Multilingual: when the test CSV has a ``language`` column (ISO 639-1: ``fr``, ``ar``, ``tr``...),
+each text's language is given to the model as the stored detected language would be, and after
+the line of each (shots, model) one line per language follows, with ``top1_accuracy`` (the first
+thème of the ranking), ``coverage`` and ``accuracy`` (on what is suggested). Without ``--train``
+(``--shots 0`` only) the model learns from the descriptions alone::
+
+    python bench/themes.py --descriptions prompts/themes.toml \\
+        --test bench/multilingual_dev.csv --shots 0
+
+``paroles-french`` is the model without the multilingual sentence embeddings (what Paroles did
+before them), to compare in the same run: ``--models paroles paroles-french``.
 """
 
 from __future__ import annotations
@@ -56,13 +68,25 @@ from web.suggestions.taxonomy import load_themes  # noqa: E402
 from web.suggestions.text import keys  # noqa: E402
 
 Rows = list[tuple[str, str]]
-# A trained model: texts -> (top label, its probability) per text, and one-text timing function.
-Predict = Callable[[Sequence[str]], list[tuple[str | None, float]]]
+Languages = Sequence[str | None] | None
+# A trained model: texts (and their languages, when known) -> (top label, its probability) per
+# text, and one-text timing function.
+Predictions = list[tuple[str | None, float]]
+Predict = Callable[[Sequence[str], Languages], Predictions]
 
 
 def read_rows(path: str) -> Rows:
+    return [(text, label) for text, label, _ in read_rows_with_languages(path)]
+
+
+def read_rows_with_languages(path: str) -> list[tuple[str, str, str | None]]:
+    """``(text, label, language)`` of each usable row; language ``None`` without the column."""
     with open(path, encoding="utf-8", newline="") as f:
-        return [(r["text"], r["label"]) for r in csv.DictReader(f) if r["text"] and r["label"]]
+        return [
+            (r["text"], r["label"], (r.get("language") or "").strip() or None)
+            for r in csv.DictReader(f)
+            if r["text"] and r["label"]
+        ]
 
 
 def split(rows: Rows, seed: int) -> tuple[Rows, Rows]:
@@ -101,14 +125,21 @@ def sample(rows: Rows, shots: int | None, seed: int) -> Rows:
 
 
 def train_paroles(
-    themes: Sequence[ThemeSpec], examples: Rows, *, word_vectors: bool = True
+    themes: Sequence[ThemeSpec],
+    examples: Rows,
+    *,
+    word_vectors: bool = True,
+    sentence_embeddings: bool = True,
 ) -> tuple[Predict, Callable]:
     model = Suggester.train(
-        themes, [Example(t, label) for t, label in examples], word_vectors=word_vectors
+        themes,
+        [Example(t, label) for t, label in examples],
+        word_vectors=word_vectors,
+        sentence_embeddings=sentence_embeddings,
     )
 
-    def predict(texts: Sequence[str]) -> list[tuple[str | None, float]]:
-        return [(s.ranking[0][0], s.confidence) for s in model.suggest_many(texts)]
+    def predict(texts: Sequence[str], languages: Languages = None) -> Predictions:
+        return [(s.ranking[0][0], s.confidence) for s in model.suggest_many(texts, languages)]
 
     return predict, model.suggest
 
@@ -129,7 +160,7 @@ def train_keywords(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Predict
         ties = sum(s == scores[best] for s in scores.values())
         return best, 1.0 / ties
 
-    def predict(texts: Sequence[str]) -> list[tuple[str | None, float]]:
+    def predict(texts: Sequence[str], languages: Languages = None) -> Predictions:
         return [one(t) for t in texts]
 
     return predict, one
@@ -151,7 +182,7 @@ def train_tfidf_lr(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Predict
     pipeline.fit(texts, labels)
     classes = pipeline.classes_
 
-    def predict(batch: Sequence[str]) -> list[tuple[str | None, float]]:
+    def predict(batch: Sequence[str], languages: Languages = None) -> Predictions:
         p = pipeline.predict_proba(list(batch))
         best = p.argmax(axis=1)
         return [(classes[k], float(p[i, k])) for i, k in enumerate(best)]
@@ -163,9 +194,14 @@ def train_paroles_words(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Pr
     return train_paroles(themes, examples, word_vectors=False)
 
 
+def train_paroles_french(themes: Sequence[ThemeSpec], examples: Rows) -> tuple[Predict, Callable]:
+    return train_paroles(themes, examples, sentence_embeddings=False)
+
+
 MODELS = {
     "paroles": train_paroles,
     "paroles-words": train_paroles_words,
+    "paroles-french": train_paroles_french,
     "keywords": train_keywords,
     "tfidf-lr": train_tfidf_lr,
 }
@@ -175,13 +211,15 @@ DEFAULT_MODELS = ["paroles", "keywords", "tfidf-lr"]
 # -- measuring -------------------------------------------------------------------------------
 
 
-def measure(train_fn, themes, examples: Rows, test: Rows, timing_items: int) -> dict[str, float]:
+def measure(
+    train_fn, themes, examples: Rows, test: Rows, timing_items: int, languages: Languages = None
+) -> dict:
     started = time.perf_counter()
     predict, one = train_fn(themes, examples)
     train_s = time.perf_counter() - started
     texts = [t for t, _ in test]
     truth = [label for _, label in test]
-    predictions = predict(texts)
+    predictions = predict(texts, languages)
     forced = [label for label, _ in predictions]
     covered = [p >= DEFAULT_THRESHOLD for _, p in predictions]
     abstain = [label if c else "(à trier)" for label, c in zip(forced, covered, strict=True)]
@@ -214,12 +252,39 @@ def measure(train_fn, themes, examples: Rows, test: Rows, timing_items: int) -> 
         ),
         "train_s": train_s,
         "n_train": len(examples),
+        "by_language": by_language(truth, predictions, languages) if languages else {},
     }
+
+
+def by_language(
+    truth: Sequence[str], predictions: Sequence[tuple[str | None, float]], languages: Languages
+) -> dict[str, dict[str, float | None]]:
+    """Per language: top-1 accuracy, the share suggested (coverage), accuracy on those."""
+    assert languages is not None
+    out: dict[str, dict[str, float | None]] = {}
+    for language in sorted({lang or "?" for lang in languages}):
+        rows = [i for i, lang in enumerate(languages) if (lang or "?") == language]
+        right = [predictions[i][0] == truth[i] for i in rows]
+        covered = [predictions[i][1] >= DEFAULT_THRESHOLD for i in rows]
+        n_covered = sum(covered)
+        out[language] = {
+            "top1_accuracy": sum(right) / len(rows),
+            "coverage": n_covered / len(rows),
+            "accuracy": (
+                sum(r for r, c in zip(right, covered, strict=True) if c) / n_covered
+                if n_covered
+                else None
+            ),
+            "n_test": len(rows),
+        }
+    return out
 
 
 def average(runs: list[dict]) -> dict:
     out: dict = {}
     for key in runs[0]:
+        if key == "by_language":
+            continue
         if isinstance(runs[0][key], dict):
             out[key] = {
                 k: round(statistics.fmean(r[key][k] for r in runs), 4) for k in runs[0][key]
@@ -238,8 +303,10 @@ def parse_shots(values: Sequence[str]) -> list[int | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train", required=True, help="CSV with text,label: the labels' pool")
-    parser.add_argument("--test", help="CSV with text,label; default: half of --train")
+    parser.add_argument("--train", help="CSV with text,label: the labels' pool (none: 0 shots)")
+    parser.add_argument(
+        "--test", help="CSV with text,label (and language); default: half of --train"
+    )
     parser.add_argument("--shots", nargs="+", default=["0", "10", "50", "all"])
     parser.add_argument("--descriptions", help="TOML [[themes]] whose codes are the labels")
     parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, choices=list(MODELS))
@@ -248,10 +315,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, help="K-fold over --train instead of 50/50")
     parser.add_argument("--timing-items", type=int, default=300)
     args = parser.parse_args(argv)
+    if args.train is None and (args.test is None or args.shots != ["0"]):
+        parser.error("without --train, give --test and --shots 0 (descriptions only)")
 
-    rows = read_rows(args.train)
+    rows = read_rows(args.train) if args.train else []
+    languages: Languages = None
     if args.test:
-        splits = [(rows, read_rows(args.test))]
+        tested = read_rows_with_languages(args.test)
+        splits = [(rows, [(text, label) for text, label, _ in tested])]
+        if any(language for _, _, language in tested):
+            languages = [language for _, _, language in tested]
         setting = "test-file"
     elif args.folds:
         splits = folds(rows, args.folds, args.seed)
@@ -264,12 +337,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     described = {t.code for t in themes}
     themes += [ThemeSpec(label, label) for label in labels if label not in described]
 
-    corpus = Path(args.train).stem
+    corpus = Path(args.train or args.test).stem
     for shots in parse_shots(args.shots):
         seeds = [0] if shots is None or shots == 0 else list(range(args.seeds))
         for name in args.models:
             runs = [
-                measure(MODELS[name], themes, sample(pool, shots, s), test, args.timing_items)
+                measure(
+                    MODELS[name], themes, sample(pool, shots, s), test, args.timing_items, languages
+                )
                 for pool, test in splits
                 for s in seeds
             ]
@@ -285,7 +360,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "threshold": DEFAULT_THRESHOLD,
             }
             print(json.dumps(line, ensure_ascii=False), flush=True)
+            for language, figures in runs[0]["by_language"].items():
+                # With a test file there is one split; 0 shots has one seed: nothing to average.
+                per = {k: line[k] for k in ("corpus", "setting", "shots", "model")}
+                per.update(language=language, **_rounded(figures), threshold=DEFAULT_THRESHOLD)
+                print(json.dumps(per, ensure_ascii=False), flush=True)
     return 0
+
+
+def _rounded(figures: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from bots.prompts import Catalog
-from bots.text import emoji_core, normalise
+from bots.text import DIGITS, emoji_core, normalise
 
 YES_EMOJI = frozenset({"👍", "✅", "✔", "👌", "🆗", "🙂", "😀", "😊"})
 NO_EMOJI = frozenset({"👎", "❌", "✖", "🙅", "⛔"})
@@ -27,7 +27,7 @@ def parse_number(text: str, catalog: Catalog) -> int | None:
     if "🔟" in text:
         return 10
     norm = normalise(text)
-    match = _NUMBER.match(norm) or _NUMBER.match(text.strip().casefold())
+    match = _NUMBER.match(norm) or _NUMBER.match(text.strip().casefold().translate(DIGITS))
     if match:
         return int(match.group(1))
     return catalog.number_words.get(norm)
@@ -40,9 +40,9 @@ def parse_yes_no(text: str, catalog: Catalog) -> bool | None:
     if core and all(c in NO_EMOJI for c in core):
         return False
     norm = normalise(text)
-    if norm in catalog.yes_words:
+    if norm in catalog.yes_words or norm in catalog.yes_alone:
         return True
-    if norm in catalog.no_words:
+    if norm in catalog.no_words or norm in catalog.no_alone:
         return False
     first = norm.split(" ", 1)[0] if norm else ""
     if first in catalog.yes_words and first not in catalog.no_words:
@@ -54,7 +54,12 @@ def parse_yes_no(text: str, catalog: Catalog) -> bool | None:
 
 
 def _similar(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b).ratio()
+    """The similarity of two labels, or 0 when its cheap upper bounds rule out a fuzzy match
+    (every option has a label in each of eight languages: most are far from the answer)."""
+    matcher = SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
+        return 0.0
+    return matcher.ratio()
 
 
 def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
@@ -71,6 +76,7 @@ def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
     if len(exact) == 1:
         return exact[0]
     scores = [max((_similar(norm, label) for label in option), default=0.0) for option in options]
+    # (`_similar` returns 0 for labels that cannot reach FUZZY_RATIO: the outcome is the same.)
     best = max(scores, default=0.0)
     if best >= FUZZY_RATIO and scores.count(best) == 1:
         return scores.index(best)

@@ -22,6 +22,11 @@ Choices:
   allows them. The jobs do not even write them during quiet hours (the campaign waits), so that
   a habitant's state never points at a question they have not received yet; the outbox also
   holds any that are still queued when quiet hours begin.
+- A habitant on several channels (one number by SMS and WhatsApp) is invited once, on the
+  channel `bots.routing.route` picks (WhatsApp first when it can take the message); one that no
+  channel can reach with this message is counted as left out (`estimate`, `campaign_status`).
+- A campaign whose estimate exceeds what is left of the month's budget (`bots.budget`) is
+  refused, or waits for a chef de projet's approval when the territory allows it.
 - Closing cancels what was not sent yet; answers that come later are kept and flagged late by
   the handler, and thanked by the survey's ordinary end message.
 """
@@ -37,6 +42,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from bots import budget, routing
+from bots.audience import CAMPAIGN_PRIORITY, reachable
+from bots.budget import Check
+from bots.channels.whatsapp import NO_TEMPLATE, OUTSIDE_WINDOW
 from bots.engine import Context, QuartierOption, Reply, State, remind, start_survey
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
@@ -49,7 +58,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 BUSY_FOR = timedelta(hours=24)
-CAMPAIGN_PRIORITY = 1  # replies (0) go first
 LAUNCHABLE = ("scheduled", "launching")
 LIVE = ("scheduled", "launching", "running")
 AWAITING = "awaiting_approval"  # a conseil citoyen's campaign, waiting for a chef de projet
@@ -98,29 +106,21 @@ class Target:
             everyone=bool(data.get("everyone", False)),
         )
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    def conditions(self, channel: ColumnElement[str] | None = None) -> list[ColumnElement[bool]]:
+        """Who matches; `channel` is the channel each one would be written to (default: the one
+        they used last), which the channels criterion is about."""
         where: list[ColumnElement[bool]] = list(reachable())
         if self.quartiers:
             codes = select(Quartier.id).where(Quartier.code.in_(self.quartiers))
             where.append(Participant.quartier_id.in_(codes))
         if self.channels:
-            where.append(Participant.channel.in_(self.channels))
+            column = Participant.channel if channel is None else channel
+            where.append(column.in_(self.channels))
         if self.languages:
             where.append(Participant.language.in_(self.languages))
         if self.join_codes:
             where.append(Participant.joined_via.in_(self.join_codes))
         return where
-
-
-def reachable() -> tuple[ColumnElement[bool], ...]:
-    """Consented, not opted out, not unreachable, contact data not erased, not a staff trial."""
-    return (
-        Participant.is_test.is_(False),
-        Participant.consent_at.is_not(None),
-        Participant.opted_out_at.is_(None),
-        Participant.unreachable_at.is_(None),
-        Participant.address_enc != "",
-    )
 
 
 # --- creating, cancelling ------------------------------------------------------------------------
@@ -139,11 +139,19 @@ def create_campaign(
     allow_quiet_hours: bool = False,
     created_by_id: int | None = None,
     needs_approval: bool = False,
+    budget: Check | None = None,
 ) -> Campaign:
     """Write a scheduled campaign; the scheduler launches it at `starts_at` (default: now).
 
-    With `needs_approval` it waits, untouched by the scheduler, until `approve_campaign`.
+    With `needs_approval` it waits, untouched by the scheduler, until `approve_campaign`. With
+    a `budget` check its estimate overruns, it is refused (CampaignError) or, when the territory
+    allows it, waits for approval too.
     """
+    reasons = ["conseil"] if needs_approval else []
+    if budget is not None and budget.over:
+        if not budget.approval_allowed:
+            raise CampaignError(over_budget_fr(budget))
+        reasons.append("budget")
     survey = session.scalars(select(Survey).where(Survey.slug == survey_slug)).one_or_none()
     if survey is None:
         raise CampaignError(f"enquête inconnue : {survey_slug}")
@@ -157,7 +165,8 @@ def create_campaign(
     campaign = Campaign(
         survey_id=survey.id,
         name=name or survey.title.get("fr", survey_slug),
-        status=AWAITING if needs_approval else "scheduled",
+        status=AWAITING if reasons else "scheduled",
+        hold_reason=",".join(reasons) or None,
         target=target.to_json(),
         starts_at=starts_at,
         closes_at=closes_at,
@@ -169,6 +178,18 @@ def create_campaign(
     session.add(campaign)
     session.flush()
     return campaign
+
+
+UNITS_FR = {"sms": "segments SMS", "whatsapp": "conversations WhatsApp"}
+
+
+def over_budget_fr(budget: Check) -> str:
+    """Why the budget refuses a campaign, in French, per channel it overruns."""
+    parts = [
+        f"{need} {UNITS_FR.get(channel, channel)} estimés, il en reste {left} ce mois-ci"
+        for channel, (need, left) in sorted(budget.over.items())
+    ]
+    return "budget mensuel dépassé : " + " ; ".join(parts)
 
 
 def cancel_campaign(runtime: Runtime, campaign_id: int, now: datetime) -> None:
@@ -219,7 +240,9 @@ def send_retour(runtime: Runtime, campaign_id: int, text: str, now: datetime) ->
         if campaign.retour_sent_at is not None:
             raise CampaignError(f"le retour de la campagne {campaign_id} est déjà parti")
         rows = session.execute(
-            _recipients().where(Participant.id.in_(took_part(campaign.id)), *reachable())
+            _recipients(routing.route(runtime.settings, now, RETOUR)).where(
+                Participant.id.in_(took_part(campaign.id)), *reachable()
+            )
         ).all()
         inviter = _Inviter(session, runtime, campaign, now)
         messages = [
@@ -257,14 +280,59 @@ def retour_recipients(session: Session, campaign_id: int) -> int:
     return count or 0
 
 
-def count_target(session: Session, target: Target) -> dict[tuple[str, str], int]:
-    """How many habitants a campaign would invite, per (channel, language)."""
+def count_target(
+    session: Session, target: Target, channel: ColumnElement[str] | None = None
+) -> dict[tuple[str, str], int]:
+    """How many habitants a campaign would invite, per (channel, language); `channel` is the
+    routing of `bots.routing.route` (default: the channel each one used last)."""
+    column = (Participant.channel if channel is None else channel).label("channel")
     rows = session.execute(
-        select(Participant.channel, Participant.language, func.count())
-        .where(*target.conditions())
-        .group_by(Participant.channel, Participant.language)
+        select(column, Participant.language, func.count())
+        .where(*target.conditions(channel))
+        .group_by(column, Participant.language)
     )
     return {(channel, language): count for channel, language, count in rows}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Who a campaign would invite now: per (channel it goes by, language), and those left out
+    (WhatsApp only, outside the 24-hour window, no approved template in their language)."""
+
+    counts: Mapping[tuple[str, str], int]
+    left_out: Mapping[str, int]  # language -> habitants
+
+    @property
+    def by_channel(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for (channel, _), n in self.counts.items():
+            totals[channel] = totals.get(channel, 0) + n
+        return totals
+
+
+def estimate(session: Session, runtime: Runtime, target: Target, now: datetime) -> Estimate:
+    """The launch's own selection, routed as the launch would route it at `now`."""
+    settings = runtime.settings
+    channel = routing.route(settings, now, "invitation")
+    counts = count_target(session, target, channel)
+    rows = session.execute(
+        select(Participant.language, func.count())
+        .where(*target.conditions(channel), routing.left_out(settings, now, "invitation"))
+        .group_by(Participant.language)
+    )
+    return Estimate(counts, {language: n for language, n in rows})
+
+
+def budget_check(
+    session: Session, runtime: Runtime, survey_slug: str, target: Target, now: datetime
+) -> Check:
+    """The campaign's estimate (`estimate`, `bots.budget.needed`) against this month's budget."""
+    survey = session.scalars(select(Survey).where(Survey.slug == survey_slug)).one_or_none()
+    if survey is None:
+        raise CampaignError(f"enquête inconnue : {survey_slug}")
+    found = estimate(session, runtime, target, now)
+    units = budget.needed(spec_from_row(survey), runtime.catalog, found.counts, found.left_out)
+    return budget.check(session, runtime.settings, units, now)
 
 
 # --- the jobs -----------------------------------------------------------------------------------
@@ -312,9 +380,10 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = BA
                 )
             )
             target = Target.from_json(campaign.target)
+            channel = routing.route(runtime.settings, now, "invitation")
             rows = session.execute(
-                _recipients()
-                .where(Participant.id > (after or 0), *target.conditions())
+                _recipients(channel)
+                .where(Participant.id > (after or 0), *target.conditions(channel))
                 .order_by(Participant.id)
                 .limit(batch)
                 .with_for_update()
@@ -339,8 +408,9 @@ def invite_waiting(runtime: Runtime, now: datetime) -> int:
                 .where(Conversation.campaign_id == campaign.id, Conversation.status == "waiting")
                 .scalar_subquery()
             )
+            channel = routing.route(runtime.settings, now, "invitation")
             rows = session.execute(
-                _recipients().where(Participant.id.in_(waiting)).with_for_update()
+                _recipients(channel).where(Participant.id.in_(waiting)).with_for_update()
             ).all()
             eligible = {
                 r.id
@@ -454,6 +524,7 @@ class CampaignStatus:
     recipients: Mapping[str, int]
     messages: Mapping[str, Mapping[str, int]]
     late_answers: int
+    left_out: int = 0  # WhatsApp messages not sent: outside the 24-hour window, no template
 
     @property
     def status_fr(self) -> str:
@@ -483,16 +554,27 @@ def campaign_status(session: Session, campaign_id: int) -> CampaignStatus:
         .join(Conversation, Conversation.id == Answer.conversation_id)
         .where(Conversation.campaign_id == campaign_id, Answer.late.is_(True))
     )
-    return CampaignStatus(campaign, campaign.survey.slug, recipients, messages, late or 0)
+    left_out = session.scalar(
+        select(func.count(func.distinct(Message.participant_id))).where(
+            Message.campaign_id == campaign_id,
+            Message.direction == "out",
+            Message.status == "failed",
+            Message.error_code.in_((NO_TEMPLATE, OUTSIDE_WINDOW)),
+        )
+    )
+    return CampaignStatus(
+        campaign, campaign.survey.slug, recipients, messages, late or 0, left_out or 0
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _recipients() -> Select[Any]:
+def _recipients(channel: ColumnElement[str] | None = None) -> Select[Any]:
+    """The columns invitations are written from; `channel` is the routing (`bots.routing`)."""
     return select(
         Participant.id,
-        Participant.channel,
+        (Participant.channel if channel is None else channel).label("channel"),
         Participant.address_enc,
         Participant.language,
         Participant.state,

@@ -7,6 +7,11 @@ can be tested exhaustively. Channels turn provider payloads into `Incoming` valu
 Every incoming message gets exactly one reply, except while the habitant has opted out (STOP):
 then nothing is sent until START (or a new /start code), as SMS rules require — but OUBLIER still
 works and is answered, because erasing one's data is a right, not a message.
+
+The language: until the habitant has consented, the language the caller identified in what they
+wrote (`Incoming.language`, see `bots.language_id`), else the channel's hint (a Telegram app's
+language), picks the language of the welcome and the consent question. LANGUE, or a language's
+own name (`Türkçe`, `العربية`), changes it at any moment; after that choice nothing overrides it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any, Literal
 
 from bots import answers
 from bots.prompts import Catalog
-from bots.sms_text import render_sms, segments
+from bots.sms_text import within_budget
 from bots.surveys import NO, YES, QuestionSpec, SurveySpec
 from bots.text import clean, normalise
 
@@ -44,6 +49,8 @@ class Incoming:
     at: datetime | None = None
     join: Join | None = None
     ref: str = ""  # the caller's id for this message, given back in the facts about it
+    language: str | None = None  # the language identified in `text` by the caller, if any
+    language_hint: str | None = None  # the channel's guess (a Telegram app's language)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,20 @@ class Followup:
 
 
 @dataclass(frozen=True)
+class Access:
+    """What MES DONNEES tells a habitant about what is kept (RGPD, article 15), read by the
+    caller; ``code`` is the one-time code given if they ask for the full copy (article 20)."""
+
+    since: datetime
+    messages: int = 0
+    contributions: int = 0
+    answers: int = 0
+    consent_at: datetime | None = None
+    code: str = ""
+    code_days: int = 7
+
+
+@dataclass(frozen=True)
 class Context:
     catalog: Catalog
     surveys: Mapping[str, SurveySpec] = field(default_factory=dict)
@@ -87,6 +108,7 @@ class Context:
     privacy: Privacy = Privacy()
     followup: Followup | None = None  # given when the message is the SUIVI keyword
     thread_open: bool = False  # the team replied to this habitant lately: a message answers it
+    access: Access | None = None  # only when the habitant wrote MES DONNEES or answers it
 
 
 # --- values out ------------------------------------------------------------------------------
@@ -139,13 +161,14 @@ class State:
     language: str = "fr"
     consent: bool = False
     opted_out: bool = False
-    asking: str = ""  # "", "consent", "theme", "language", "forget"
+    asking: str = ""  # "", "consent", "theme", "language", "forget", "access"
     survey: str | None = None
     question: int = 0  # index into the survey's questions
     misses: int = 0
     pending_survey: str | None = None
     held: tuple[Held, ...] = ()  # messages written before consent
     last_at: str | None = None
+    language_chosen: bool = False  # picked by the habitant (LANGUE): never guessed over
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -214,14 +237,24 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
     if keyword == "forget":
         asking = replace(state, asking="forget")
         return Step(asking, (say.yes_no(say.text("forget_question"), key="forget_question"),))
-    if state.asking == "language" and keyword is None:
+    if state.asking == "language" and (keyword is None or keyword.startswith("language:")):
         return _answer_language(state, text, ctx)
     if keyword == "language":
         return Step(replace(state, asking="language"), (_language_question(ctx, state.language),))
+    if keyword and keyword.startswith("language:") and not state.survey:
+        return _choose_language(state, keyword.split(":", 1)[1], ctx)
     if keyword == "help":
         return Step(state, (_with_question(say.text("help"), state, ctx, key="help"),))
     if keyword == "privacy":
         return Step(state, (_with_question(_privacy(say, ctx.privacy), state, ctx, key="privacy"),))
+    if state.asking == "access" and keyword is None:
+        answered = _answer_access(state, text, ctx)
+        if answered is not None:
+            return answered
+        state = replace(state, asking="")  # something else: it is read as usual
+    if keyword == "access" and ctx.access is not None:
+        summary = _access_summary(say, ctx.access)
+        return Step(replace(state, asking="access"), (say.yes_no(summary, key="access_summary"),))
     if msg.join is not None:
         return _join(state, msg, text, ctx, ())
     if not state.consent:
@@ -265,6 +298,28 @@ def _is_greeting(text: str, ctx: Context) -> bool:
     return not norm or ctx.catalog.keywords.get(norm) == "greetings" or norm == "start"
 
 
+def _guessed_language(state: State, msg: Incoming, ctx: Context, *, first: bool) -> str:
+    """Before consent, what they wrote tells which language to welcome them in; at the very
+    first message, their app's language too. A language they chose is kept."""
+    hint = (msg.language_hint or "").split("-")[0].lower() if first else ""
+    for guess in (msg.language, hint):
+        if guess and guess in ctx.catalog.languages and not state.language_chosen:
+            return guess
+    return state.language
+
+
+def _welcome(state: State, ctx: Context, *, languages: bool = True) -> Reply:
+    """The welcome and consent question; at first, a last line on how to change language
+    (`LANGUE : English Türkçe العربية...`: on SMS, `bots.sms_text` sends that line, which needs
+    UCS-2, as an SMS of its own so that the welcome stays in one GSM-7 segment)."""
+    say = _Say(ctx, state.language)
+    text = _join_lines([say.text("welcome"), say.text("consent_question")])
+    others = ctx.catalog.other_languages(state.language)
+    if languages and others:
+        text = f"{text}\n{say.text('language_line', languages=others)}"
+    return say.yes_no(text, "welcome")
+
+
 def _held(state: State, msg: Incoming, text: str, ctx: Context) -> tuple[Held, ...]:
     """What is held before consent, with this message if it says something (not a hello)."""
     keep = "" if _is_greeting(text, ctx) else text
@@ -275,19 +330,25 @@ def _held(state: State, msg: Incoming, text: str, ctx: Context) -> tuple[Held, .
 
 
 def _consent(state: State, msg: Incoming, text: str, ctx: Context) -> Step:
-    say = _Say(ctx, state.language)
     if state.asking != "consent":
-        asking = replace(state, asking="consent", held=_held(state, msg, text, ctx), misses=0)
-        welcome = _join_lines([say.text("welcome"), say.text("consent_question")])
-        return Step(asking, (say.yes_no(welcome, key="welcome"),))
+        language = _guessed_language(state, msg, ctx, first=True)
+        held = _held(state, msg, text, ctx)
+        asking = replace(state, language=language, asking="consent", held=held, misses=0)
+        return Step(asking, (_welcome(asking, ctx),))
     agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
+    # "evet katılıyorum" to a French welcome: they answered, and told us their language.
+    language = _guessed_language(state, msg, ctx, first=False)
+    switched, state = language != state.language, replace(state, language=language)
+    say = _Say(ctx, state.language)
     if agreed is True:
         return _consented(state, ctx)
     if agreed is False:
-        reset = State(language=state.language, last_at=state.last_at)
+        reset = State(state.language, last_at=state.last_at, language_chosen=state.language_chosen)
         return Step(reset, (say.reply("consent_refused"),), (Fact("consent_refused"),))
     # Not an answer: maybe what they wanted to tell us. Keep it until they agree.
     waiting = replace(state, held=_held(state, msg, text, ctx), misses=state.misses + 1)
+    if switched:  # their first words were too short to tell: welcome them again, in their words
+        return Step(waiting, (_welcome(waiting, ctx, languages=False),))
     question = _join_lines([say.text("consent_needed"), say.text("consent_question")])
     return Step(waiting, (say.yes_no(question, key="consent_needed"),))
 
@@ -322,7 +383,8 @@ def _join(state: State, msg: Incoming, text: str, ctx: Context, facts: tuple[Fac
     survey = ctx.surveys.get(join.survey or "")
     if not state.consent:
         waiting = replace(state, pending_survey=survey.key if survey else None, asking="")
-        step_ = _consent(waiting, Incoming(media=msg.media, at=msg.at), "", ctx)
+        hint = msg.language_hint
+        step_ = _consent(waiting, Incoming(media=msg.media, at=msg.at, language_hint=hint), "", ctx)
         return Step(step_.state, step_.replies, (*facts, *step_.facts))
     say = _Say(ctx, state.language)
     if survey is None:
@@ -401,22 +463,18 @@ def _question_reply(
     elif question.kind == "quartier":
         choices, expects = tuple(q.name for q in ctx.quartiers), "choice"
     number = say.text("question", n=state.question + 1, total=len(survey.questions), text="")
-    # One SMS if at all possible: a retry or a reminder first drops the hint (the prefix says
-    # how to answer), then the question they have just read, never the choices.
+    # One SMS if at all possible (two in UCS-2): a retry or a reminder first drops the hint (the
+    # prefix says how to answer), then the question they have just read, never the choices.
     candidates = [
         _join_lines([prefix, body, hint]),
         _join_lines([prefix, body]),
         _join_lines([prefix, number]),
     ]
     numbered = expects != "scale"
-    text = next((c for c in candidates if _fits_one_sms(c, choices, numbered)), candidates[-1])
+    text = next((c for c in candidates if within_budget(c, choices, numbered)), candidates[-1])
     if first or not prefix:
         text = candidates[0]  # a question asked for the first time is always shown whole
     return Reply(text, choices, expects, key=f"question:{question.position}")
-
-
-def _fits_one_sms(text: str, choices: tuple[str, ...], numbered: bool) -> bool:
-    return segments(render_sms(text, choices, numbered)) == 1
 
 
 def followup_text(followup: Followup, catalog: Catalog, language: str) -> str:
@@ -453,6 +511,36 @@ def _privacy(say: _Say, privacy: Privacy) -> str:
         months=max(1, round(privacy.retention_days / 30.4)),
         contact=privacy.contact or say.text("privacy_contact"),
     )
+
+
+def _date(moment: datetime | None) -> str:
+    return moment.strftime("%d/%m/%Y") if moment is not None else "-"
+
+
+def _access_summary(say: _Say, access: Access) -> str:
+    """Since when, how much, consent date, how to erase; then: the full copy?"""
+    return say.text(
+        "access_summary",
+        since=_date(access.since),
+        messages=access.messages,
+        contributions=access.contributions,
+        answers=access.answers,
+        consent=_date(access.consent_at),
+    )
+
+
+def _answer_access(state: State, text: str, ctx: Context) -> Step | None:
+    """Yes: the one-time code for the full copy; no: nothing; anything else: None."""
+    say = _Say(ctx, state.language)
+    agreed = answers.parse_yes_no(text, ctx.catalog) if text else None
+    done = replace(state, asking="")
+    if agreed is True and ctx.access is not None and ctx.access.code:
+        code = ctx.access.code
+        reply = say.text("access_code", code=code, days=ctx.access.code_days)
+        return Step(done, (Reply(reply, key="access_code"),), (Fact("access_code", value=code),))
+    if agreed is False or (agreed is True and ctx.access is None):
+        return Step(done, (say.reply("access_declined"),))
+    return None
 
 
 def _with_question(text: str, state: State, ctx: Context, key: str) -> Reply:
@@ -661,10 +749,20 @@ def _answer_language(state: State, text: str, ctx: Context) -> Step:
     index = answers.parse_choice(text, labels, ctx.catalog)
     if index is None:
         return Step(state, (_language_question(ctx, state.language),))
-    chosen = replace(state, language=codes[index], asking="")
-    say = _Say(ctx, chosen.language)
+    return _choose_language(state, codes[index], ctx)
+
+
+def _choose_language(state: State, code: str, ctx: Context) -> Step:
+    """The habitant picked a language: say so in it (before consent: welcome them again in it)."""
+    chosen = replace(state, language=code, language_chosen=True)
+    fact = Fact("language", value=code)
+    if not state.consent:  # welcomed again, in the language they chose
+        again = replace(chosen, asking="consent")
+        return Step(again, (_welcome(again, ctx, languages=False),), (fact,))
+    chosen = replace(chosen, asking="")
+    say = _Say(ctx, code)
     reply = _with_question(say.text("language_done"), chosen, ctx, key="language_done")
-    return Step(chosen, (reply,), (Fact("language", value=codes[index]),))
+    return Step(chosen, (reply,), (fact,))
 
 
 def _answer_forget(state: State, text: str, ctx: Context) -> Step:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bots.campaigns import CAMPAIGN_PRIORITY, reachable
+from bots.audience import CAMPAIGN_PRIORITY, reachable
 from bots.engine import Followup, engagement_status
 from bots.prompts import Catalog
 from storage.models import (

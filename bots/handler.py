@@ -5,26 +5,38 @@ the outbox, not sent) are committed in one transaction. If anything fails, nothi
 the provider's retry finds a clean slate; if the same message comes twice, the unique key on
 (channel, direction, provider id) makes the second one a no-op.
 
+One person, several channels: a number writing by SMS and by WhatsApp is one participant (one
+pseudonym, `bots.phone.identity_channel`); the channel of each message is recorded on it
+(`ParticipantChannel`) and `Participant.channel` follows the one used last, so replies go back
+the way the habitant wrote.
+
 Whoever writes to us can be written to: a message clears the participant's `unreachable_at`
 (a dead number, a blocked bot), on every channel, unless it was written before the mark and
 arrives late.
+
+Languages: before consent, the words of a newcomer are identified (`bots.language_id`, about
+40 µs, so in the webhook path) for the engine to welcome them in their language; every
+contribution and answer is stored with the language it is written in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bots import engine, followup
+from bots import engine, followup, language_id
 from bots.engine import (
+    Access,
     Context,
     Fact,
     Incoming,
@@ -35,12 +47,14 @@ from bots.engine import (
     State,
     ThemeOption,
 )
+from bots.phone import identity_channel
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
-from bots.text import normalise
+from bots.text import clean, normalise
 from storage.crypto import mask
 from storage.db import transaction
 from storage.models import (
+    AccessCode,
     Answer,
     Campaign,
     Categorisation,
@@ -49,6 +63,7 @@ from storage.models import (
     JoinCode,
     Message,
     Participant,
+    ParticipantChannel,
     Quartier,
     Question,
     Survey,
@@ -73,6 +88,16 @@ class Media:
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """What brought a message from the field (`bots.field`): the action (a join code's id), the
+    intervenant's account, and the campaign whose survey they run face to face."""
+
+    action_id: int | None = None
+    intervenant_id: int | None = None
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What a channel adapter makes of a provider's payload."""
 
@@ -83,6 +108,8 @@ class Inbound:
     media: tuple[Media, ...] = ()
     start_code: str | None = None
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: FieldSource | None = None
+    language_hint: str | None = None  # the channel's guess (a Telegram app's language_code)
 
 
 @dataclass(frozen=True)
@@ -158,6 +185,10 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)
     ctx = replace(ctx, **_followup_values(session, runtime, participant, state, inbound))
+    # Only a newcomer's words can choose the language (the habitant's choice is never guessed over).
+    written = None if state.consent else language_id.identify(inbound.text, runtime.catalog)
+    if _wants_access(runtime, state, inbound.text):
+        ctx = replace(ctx, access=access_summary(session, participant))
     result = engine.step(
         state,
         Incoming(
@@ -166,10 +197,13 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             at=now,
             join=join,
             ref=str(message.id),
+            language=written,
+            language_hint=inbound.language_hint,
         ),
         ctx,
     )
-    recorder = _Recorder(session, runtime, participant, inbound, message, now)
+    participant.language = result.state.language  # what the facts below are written in
+    recorder = Recorder(session, runtime, participant, inbound, message, now)
     for fact in result.facts:
         recorder.apply(fact)
     reply_ids: list[int] = []
@@ -185,7 +219,6 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
         participant_id = participant.id
         participant.state = result.state.to_json()
         participant.last_seen_at = now
-        participant.language = result.state.language
         for reply in result.replies:
             reply_ids.append(
                 enqueue_reply(session, participant, reply, in_reply_to=message.id, now=now)
@@ -213,11 +246,18 @@ def _followup_values(
 def find_or_create_participant(
     session: Session, runtime: Runtime, channel: str, address: str, now: datetime
 ) -> Participant:
-    """The participant behind an address, locked for this transaction (created if new)."""
-    pseudonym = runtime.vault.pseudonym(channel, address)
+    """The participant behind an address, locked for this transaction (created if new).
+
+    The channel they wrote on becomes theirs (used last) unless this message is older than the
+    last one we had from them.
+    """
+    pseudonym = runtime.vault.pseudonym(identity_channel(channel), address)
     query = select(Participant).where(Participant.pseudonym == pseudonym).with_for_update()
     participant = session.scalars(query).one_or_none()
     if participant is not None:
+        if participant.channel != channel and now >= participant.last_seen_at:
+            participant.channel = channel
+        _seen_on(session, participant.id, channel, now)
         return participant
     participant = Participant(
         pseudonym=pseudonym,
@@ -231,7 +271,20 @@ def find_or_create_participant(
     )
     session.add(participant)
     session.flush()
+    _seen_on(session, participant.id, channel, now)
     return participant
+
+
+def _seen_on(session: Session, participant_id: int, channel: str, now: datetime) -> None:
+    row = session.get(ParticipantChannel, (participant_id, channel))
+    if row is None:
+        session.add(
+            ParticipantChannel(
+                participant_id=participant_id, channel=channel, first_seen_at=now, last_seen_at=now
+            )
+        )
+    elif now > row.last_seen_at:
+        row.last_seen_at = now
 
 
 def resolve_join(session: Session, inbound: Inbound) -> Join | None:
@@ -297,6 +350,48 @@ def build_context(session: Session, runtime: Runtime, state: State, join: Join |
     return Context(runtime.catalog, surveys, themes, quartiers, privacy=privacy)
 
 
+# A one-time code for the full copy of one's data: letters and digits nobody misreads.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_DAYS = 7
+
+
+def _wants_access(runtime: Runtime, state: State, text: str) -> bool:
+    """MES DONNEES, or the answer to its question: only then are the counts read."""
+    return state.asking == "access" or runtime.catalog.keywords.get(normalise(clean(text))) == (
+        "access"
+    )
+
+
+def code_hash(code: str) -> str:
+    """How a one-time code is kept (never in clear): case and spaces ignored."""
+    return hashlib.sha256(code.replace(" ", "").replace("-", "").upper().encode()).hexdigest()
+
+
+def access_summary(session: Session, participant: Participant) -> Access:
+    """What MES DONNEES tells: since when, how many messages, contributions, answers."""
+    pid = participant.id
+    messages = session.scalar(
+        select(func.count()).where(Message.participant_id == pid, Message.direction == "in")
+    )
+    contributions = session.scalar(select(func.count()).where(Contribution.participant_id == pid))
+    answers = session.scalar(
+        select(func.count())
+        .select_from(Answer)
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .where(Conversation.participant_id == pid, Answer.skipped.is_(False))
+    )
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return Access(
+        since=participant.first_seen_at,
+        messages=int(messages or 0),
+        contributions=int(contributions or 0),
+        answers=int(answers or 0),
+        consent_at=participant.consent_at,
+        code=f"{code[:4]}-{code[4:]}",
+        code_days=CODE_DAYS,
+    )
+
+
 def enqueue_reply(
     session: Session,
     participant: Participant,
@@ -353,8 +448,11 @@ def _enqueue(
     return row.id
 
 
-class _Recorder:
-    """Writes the facts of one step; each method is named after the fact it records."""
+class Recorder:
+    """Writes the facts of one step; each method is named after the fact it records.
+
+    `bots.field` uses it too: a survey run face to face records its facts exactly as a chat.
+    """
 
     def __init__(
         self,
@@ -442,11 +540,15 @@ class _Recorder:
         conversation = self._conversation(fact.survey)
         if conversation is None:
             assert fact.survey is not None
+            source = self.inbound.source
             conversation = Conversation(
                 participant_id=self.participant.id,
                 survey_id=int(fact.survey),
-                campaign_id=self._running_campaign(int(fact.survey)),
+                campaign_id=(source.campaign_id if source else None)
+                or self._running_campaign(int(fact.survey)),
                 started_at=self.now,
+                action_id=source.action_id if source else None,
+                intervenant_id=source.intervenant_id if source else None,
             )
             self.session.add(conversation)
         conversation.status = "active"
@@ -483,11 +585,16 @@ class _Recorder:
             raw_text=fact.raw,
             created_at=self.now,
             late=self._is_late(conversation),
+            language=self._written_in(fact.raw),
             **values,
         )
         self.session.add(answer)
         self.session.flush()
         return answer
+
+    def _written_in(self, text: str) -> str:
+        """The language of these words if they tell it, else the habitant's language."""
+        return language_id.identify(text, self.runtime.catalog) or self.participant.language
 
     def _is_late(self, conversation: Conversation) -> bool:
 
@@ -578,13 +685,16 @@ class _Recorder:
             participant_id=self.participant.id,
             quartier_id=self.participant.quartier_id,
             channel=self.participant.channel,
-            language=self.participant.language,
+            language=answer.language if answer and answer.language else self._written_in(text),
             kind=kind,
             text=text,
             media=media,
             answer_id=answer.id if answer else None,
             created_at=self.now,
         )
+        if self.inbound.source is not None:
+            contribution.action_id = self.inbound.source.action_id
+            contribution.intervenant_id = self.inbound.source.intervenant_id
         if answer is not None:
             conversation = self.session.get(Conversation, answer.conversation_id)
             assert conversation is not None
@@ -630,34 +740,53 @@ class _Recorder:
     # erasure
     def on_erase(self, fact: Fact) -> None:
         """OUBLIER: everything said is deleted; aggregates of other people are untouched."""
-        pid = self.participant.id
-        media = [
-            m
-            for rows in self.session.scalars(
-                select(Message.media).where(Message.participant_id == pid)
-            )
-            for m in rows
-        ]
-        remove_media_files(self.runtime.settings.media_dir, media)
-        self.session.execute(delete(Contribution).where(Contribution.participant_id == pid))
-        conversations = select(Conversation.id).where(Conversation.participant_id == pid)
-        self.session.execute(delete(Answer).where(Answer.conversation_id.in_(conversations)))
-        self.session.execute(delete(Conversation).where(Conversation.participant_id == pid))
-        self.session.execute(
-            update(Message)
-            .where(Message.participant_id == pid, Message.direction == "in")
-            .values(body="", media=[], participant_id=None)
-        )
-        cancel_pending(self.session, pid)
-        self.session.execute(
-            update(Message)
-            .where(Message.participant_id == pid)
-            .values(participant_id=None, address_enc=None)
-        )
+        erase_participant(self.session, self.runtime.settings.media_dir, self.participant.id)
         self.message.body = ""
         self.message.media = []
         self.message.participant_id = None
         self.erased = True
+
+    # right of access
+    def on_access_code(self, fact: Fact) -> None:
+        """MES DONNEES, then yes: the code is kept hashed, for a week, for one use."""
+        self.session.add(
+            AccessCode(
+                participant_id=self.participant.id,
+                code_hash=code_hash(str(fact.value)),
+                created_at=self.now,
+                expires_at=self.now + timedelta(days=CODE_DAYS),
+            )
+        )
+
+
+def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
+    """What OUBLIER does, in the caller's transaction: the participant's contributions,
+    answers, conversations and attachments are deleted, their messages emptied and unlinked,
+    nothing queued for them is sent. The caller deletes the participant row afterwards (the
+    handler still needs its address to say goodbye); the back-office's erasure (RGPD art. 17)
+    calls this too."""
+    media = [
+        m
+        for rows in session.scalars(select(Message.media).where(Message.participant_id == pid))
+        for m in rows
+    ]
+    remove_media_files(media_dir, media)
+    session.execute(delete(Contribution).where(Contribution.participant_id == pid))
+    conversations = select(Conversation.id).where(Conversation.participant_id == pid)
+    session.execute(delete(Answer).where(Answer.conversation_id.in_(conversations)))
+    session.execute(delete(Conversation).where(Conversation.participant_id == pid))
+    session.execute(
+        update(Message)
+        .where(Message.participant_id == pid, Message.direction == "in")
+        .values(body="", media=[], participant_id=None)
+    )
+    cancel_pending(session, pid)
+    session.execute(
+        update(Message)
+        .where(Message.participant_id == pid)
+        .values(participant_id=None, address_enc=None)
+    )
+    session.execute(delete(AccessCode).where(AccessCode.participant_id == pid))
 
 
 def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:

@@ -62,7 +62,7 @@ from sqlalchemy import Exists, exists, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bots.channels import Channel, Outgoing, SendError, make_channel
+from bots.channels import Channel, Outgoing, SendError, Sent, make_channel
 from bots.quiet_hours import is_quiet
 from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
@@ -239,7 +239,7 @@ def deliver_batch(
                     if not _start(session, outgoing.message_id, worker, clock()):
                         continue
                 try:
-                    provider_id = channel.send(outgoing)
+                    accepted = channel.send(outgoing)
                 except SendError as error:
                     outcome = partial(
                         _failed,
@@ -256,7 +256,7 @@ def deliver_batch(
                     _sent,
                     message_id=outgoing.message_id,
                     worker=worker,
-                    provider_id=provider_id,
+                    accepted=accepted if isinstance(accepted, Sent) else Sent(accepted),
                     now=clock(),
                 )
                 sent += 1
@@ -304,7 +304,9 @@ def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
         address = runtime.vault.decrypt(row.address_enc)
     except ValueError:
         return None
-    return Outgoing(row.id, address, row.body, tuple(row.choices), row.expects)
+    return Outgoing(
+        row.id, address, row.body, tuple(row.choices), row.expects, row.kind, row.participant_id
+    )
 
 
 def _opted_out_since_written() -> Exists:
@@ -336,20 +338,20 @@ def _start(session: Session, message_id: int, worker: str, now: datetime) -> boo
     return False
 
 
-def _sent(
-    session: Session, *, message_id: int, worker: str, provider_id: str, now: datetime
-) -> None:
-    """Record a send the provider accepted. Its id may already be on another row (a provider
-    that reuses ids, a message settled twice): the send happened all the same, so the row is
-    `sent`, without the id and saying why, and the batch goes on (a savepoint keeps the rest of
-    the transaction, which holds the start of the next row)."""
+def _sent(session: Session, *, message_id: int, worker: str, accepted: Sent, now: datetime) -> None:
+    """Record a send the provider accepted, with the paid units it counts (`bots.budget`). Its
+    id may already be on another row (a provider that reuses ids, a message settled twice): the
+    send happened all the same, so the row is `sent`, without the id and saying why, and the
+    batch goes on (a savepoint keeps the rest of the transaction, which holds the start of the
+    next row)."""
+    provider_id = accepted.provider_id
     mine = update(Message).where(Message.id == message_id, Message.claimed_by == worker)
     try:
         with session.begin_nested():
             session.execute(
-                mine.values(status="sent", provider_id=provider_id, sent_at=now).execution_options(
-                    synchronize_session=False
-                )
+                mine.values(
+                    status="sent", provider_id=provider_id, units=accepted.units, sent_at=now
+                ).execution_options(synchronize_session=False)
             )
     except IntegrityError:
         log.error(
@@ -359,9 +361,9 @@ def _sent(
         )
         reason = f"sent, but the provider id {provider_id} is already recorded on another message"
         session.execute(
-            mine.values(status="sent", sent_at=now, last_error=reason[:500]).execution_options(
-                synchronize_session=False
-            )
+            mine.values(
+                status="sent", sent_at=now, units=accepted.units, last_error=reason[:500]
+            ).execution_options(synchronize_session=False)
         )
 
 

@@ -2,6 +2,9 @@
 
 French is the reference: every key must exist in `fr.toml`; another language may leave keys out
 (they fall back to French) but may not invent keys or change the `{placeholders}` of a message.
+`[meta] reviewed` says whether a native speaker has checked the file (the back-office shows it).
+A word may not mean two different keywords, nor both yes and no, in any two languages: every
+keyword works whatever the habitant's language, so the catalogue must stay unambiguous.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ MESSAGE_KEYS = frozenset(
     hint_scale retry_choice retry_multiple retry_scale retry_yes_no retry_text offer_skip
     required survey_start survey_end default_outro resume stop_done start_done help
     nothing_to_skip language_question language_done forget_question forget_done
-    forget_cancelled privacy privacy_organisation privacy_contact yes no consent_kept
-    consent_kept_many aside_kept moving_on
-    suivi_none suivi_summary suivi_linked suivi_read suivi_unread engagement_changed
+    forget_cancelled privacy privacy_organisation privacy_contact access_summary access_code
+    access_declined yes no consent_kept consent_kept_many aside_kept moving_on
+    language_line suivi_none suivi_summary suivi_linked suivi_read suivi_unread engagement_changed
     thread_thanks status_etude status_decide status_en_cours status_realise
     status_non_retenu""".split()
 )
@@ -40,10 +43,13 @@ KEYWORD_KINDS = (
     "language",
     "forget",
     "privacy",
+    "access",
     "followup",
     "greetings",
 )
-ANSWER_KINDS = ("yes", "no", "numbers", "other_numbers", "and", "not")
+# `yes_alone` / `no_alone`: words that mean yes or no only as the whole answer, never as the first
+# word of a sentence (Darija "la" is no, but "la rue est sale" is not a refusal).
+ANSWER_KINDS = ("yes", "no", "yes_alone", "no_alone", "numbers", "other_numbers", "and", "not")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Language:
     messages: Mapping[str, str]
     keywords: Mapping[str, tuple[str, ...]]
     answers: Mapping[str, Any]
+    reviewed: bool = False  # checked by a native speaker (`[meta] reviewed = true`)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class Catalog:
     number_words: Mapping[str, int] = field(default_factory=dict)
     and_words: frozenset[str] = frozenset()
     not_words: frozenset[str] = frozenset()  # a negation makes a choice answer unclear
+    yes_alone: frozenset[str] = frozenset()  # yes only as the whole answer
+    no_alone: frozenset[str] = frozenset()
+    language_names: Mapping[str, str] = field(default_factory=dict)  # normalised name -> code
 
     def text(self, language: str, key: str, **values: object) -> str:
         lang = self.languages.get(language) or self.languages[REFERENCE]
@@ -74,6 +84,10 @@ class Catalog:
 
     def language_codes(self) -> tuple[str, ...]:
         return tuple(self.languages)
+
+    def other_languages(self, language: str) -> str:
+        """The other languages, each in its own name: `English Español ... Українська`."""
+        return " ".join(lang.name for code, lang in self.languages.items() if code != language)
 
 
 def _placeholders(template: str) -> set[str]:
@@ -99,6 +113,9 @@ def _load_language(path: Path, reference: Language | None) -> Language:
     name = data.get("meta", {}).get("language_name")
     if not isinstance(name, str) or not name:
         raise PromptError(f"{path}: [meta] language_name is missing")
+    reviewed = data.get("meta", {}).get("reviewed", False)
+    if not isinstance(reviewed, bool):
+        raise PromptError(f"{path}: [meta] reviewed must be true or false")
     messages = data.get("messages", {})
     for key, template in messages.items():
         if key not in MESSAGE_KEYS:
@@ -124,7 +141,7 @@ def _load_language(path: Path, reference: Language | None) -> Language:
     for kind in answers:
         if kind not in ANSWER_KINDS:
             raise PromptError(f"{path}: [answers] {kind} is not known")
-    return Language(code, name, dict(messages), keywords, answers)
+    return Language(code, name, dict(messages), keywords, answers, reviewed)
 
 
 def load_catalog(directory: Path | None = None) -> Catalog:
@@ -141,26 +158,39 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     keywords: dict[str, str] = {}
     yes: set[str] = set()
     no: set[str] = set()
+    yes_alone: set[str] = set()
+    no_alone: set[str] = set()
     numbers: dict[str, int] = {}
     ands: set[str] = set()
     nots: set[str] = set()
     for lang in languages.values():
         for kind, words in lang.keywords.items():
             for word in words:
-                if not normalise(word):
+                norm = normalise(word)
+                if not norm:
                     raise PromptError(f"{lang.code}: keyword {word!r} has no letters or digits")
-                keywords.setdefault(normalise(word), kind)
+                if keywords.get(norm, kind) != kind:
+                    raise PromptError(
+                        f"{lang.code}: keyword {word!r} means {kind}, but {keywords[norm]}"
+                        " in another language"
+                    )
+                keywords[norm] = kind
         yes.update(normalise(w) for w in lang.answers.get("yes", []))
         no.update(normalise(w) for w in lang.answers.get("no", []))
+        yes_alone.update(normalise(w) for w in lang.answers.get("yes_alone", []))
+        no_alone.update(normalise(w) for w in lang.answers.get("no_alone", []))
         for n, word in enumerate(lang.answers.get("numbers", []), start=1):
             numbers.setdefault(normalise(word), n)
         for word, n in lang.answers.get("other_numbers", {}).items():
             numbers.setdefault(normalise(word), int(n))
         ands.update(normalise(w) for w in lang.answers.get("and", []))
         nots.update(normalise(w) for w in lang.answers.get("not", []))
-    clash = yes & no
+    clash = (yes | yes_alone) & (no | no_alone)
     if clash:
         raise PromptError(f"{directory}: these words mean both yes and no: {sorted(clash)}")
+    names = {normalise(lang.name): code for code, lang in languages.items()}
+    for name, code in names.items():  # writing `Türkçe` changes language, like LANGUE then 7
+        keywords.setdefault(name, f"language:{code}")
     return Catalog(
         languages,
         keywords,
@@ -169,6 +199,9 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         numbers,
         frozenset(ands),
         frozenset(nots),
+        frozenset(yes_alone),
+        frozenset(no_alone),
+        names,
     )
 
 

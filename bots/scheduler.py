@@ -33,8 +33,8 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bots import campaigns, retention, spool
-from bots.channels import configured_channels, telegram
+from bots import campaigns, personal_data_job, retention, spool, translations
+from bots.channels import configured_channels, telegram, whatsapp
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -47,6 +47,7 @@ LEASE_SECONDS = 60.0
 RENEW_SECONDS = 15.0
 CAMPAIGN_EVERY_SECONDS = 30.0
 SPOOL_EVERY_SECONDS = 30.0  # SMS kept on disk while the database was down
+TRANSLATE_EVERY = 60.0  # LibreTranslate: pending translations and retries
 MEDIA_EVERY_SECONDS = 300.0  # Telegram attachments a webhook could not download
 CHANNEL_RETRY_SECONDS = 30.0  # a channel that could not start is tried again after this
 RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
@@ -137,9 +138,16 @@ class Job:
 JOBS = (
     Job("campaigns", campaigns.campaign_jobs, "interval", {"seconds": CAMPAIGN_EVERY_SECONDS}),
     Job("retention", retention.purge, "cron", RETENTION_AT),
+    # Personal data in texts: never in the webhook path, a batch a minute.
+    Job("personal-data", personal_data_job.detect_pending, "interval", {"seconds": 60}),
     Job("spool", spool.replay, "interval", {"seconds": SPOOL_EVERY_SECONDS}),
+    # Machine translations asked for or automatic, and their retries (no-op without a server).
+    Job("translations", translations.translate_pending, "interval", {"seconds": TRANSLATE_EVERY}),
     Job(
         "telegram-media", telegram.fetch_missed_media, "interval", {"seconds": MEDIA_EVERY_SECONDS}
+    ),
+    Job(
+        "whatsapp-media", whatsapp.fetch_missed_media, "interval", {"seconds": MEDIA_EVERY_SECONDS}
     ),
 )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bots.engine import Context, QuartierOption, Reply, State, end_reply, question_reply
 from bots.engine import start_survey as engine_start
 from bots.prompts import Catalog
-from bots.sms_text import render_sms, segments
+from bots.sms_text import render_sms, sms_segments
 from bots.surveys import SurveySpec
 
 
@@ -30,7 +30,7 @@ class SmsCount:
 
 def sms_count(text: str, choices: tuple[str, ...] = (), numbered: bool = True) -> SmsCount:
     rendered = render_sms(text, choices, numbered)
-    return SmsCount(rendered, len(rendered), segments(rendered))
+    return SmsCount(rendered, len(rendered), sms_segments(text, choices, numbered))
 
 
 def reply_count(reply: Reply) -> SmsCount:

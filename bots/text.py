@@ -10,6 +10,8 @@ _SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f\u200d]")
 _NOT_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Arabic-Indic (٠-٩) and Persian (۰-۹) digits, as Arabic keyboards type them: NFKC keeps them.
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 
 
 def clean(text: str) -> str:
@@ -23,8 +25,8 @@ def strip_accents(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """`  Ça VA ?! ` -> `ca va`; `2️⃣` -> `2`. Emoji other than keycaps are dropped."""
-    text = _KEYCAP.sub(r"\1", text)
+    """`  Ça VA ?! ` -> `ca va`; `2️⃣` -> `2`; `٣` -> `3`. Emoji other than keycaps are dropped."""
+    text = _KEYCAP.sub(r"\1", text.translate(DIGITS))
     text = unicodedata.normalize("NFKC", text).casefold()
     text = strip_accents(text).replace("'", " ").replace("’", " ")
     text = _NOT_WORD.sub(" ", text)

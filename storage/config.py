@@ -34,6 +34,7 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from: str = ""
+    twilio_whatsapp_from: str = ""  # `whatsapp:+33...`: WhatsApp is off when unset
     twilio_api_base_url: str = "https://api.twilio.com"
     default_language: str = "fr"
     timezone: str = "Europe/Paris"
@@ -44,6 +45,11 @@ class Settings:
     # Told to habitants who write INFO (RGPD art. 13): who keeps their data, and where to ask.
     organisation: str = ""
     contact: str = ""
+    # LibreTranslate, run by the territory: no URL, no translation (nothing leaves for others).
+    translate_url: str = ""
+    translate_api_key: str = ""
+    # Translate every contribution not in French in the background, not only on request.
+    translate_auto: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -96,6 +102,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
         twilio_from=env.get("TWILIO_FROM", ""),
+        twilio_whatsapp_from=_whatsapp_sender(env.get("TWILIO_WHATSAPP_FROM", "")),
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL", "https://api.twilio.com").rstrip("/"),
         default_language=env.get("PAROLES_DEFAULT_LANGUAGE", "fr"),
         timezone=env.get("PAROLES_TIMEZONE", "Europe/Paris"),
@@ -103,8 +110,23 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         proxies=int(proxies),
         organisation=env.get("PAROLES_ORGANISATION", "").strip(),
         contact=env.get("PAROLES_CONTACT", "").strip(),
+        translate_url=env.get("PAROLES_TRANSLATE_URL", "").strip().rstrip("/"),
+        translate_api_key=env.get("PAROLES_TRANSLATE_API_KEY", "").strip(),
+        translate_auto=env.get("PAROLES_TRANSLATE_AUTO", "").strip().lower()
+        in {"1", "true", "yes", "oui"},
         extra={k: v for k, v in env.items() if k.startswith("PAROLES_")},
     )
+
+
+def _whatsapp_sender(value: str) -> str:
+    """`whatsapp:+33...` as Twilio wants it; a bare number gets the prefix, a Messaging Service
+    (`MG...`) is kept as it is."""
+    value = value.strip().replace(" ", "")
+    if not value or value.startswith(("whatsapp:", "MG")):
+        return value
+    if not value.startswith("+"):
+        raise ConfigError("TWILIO_WHATSAPP_FROM must be whatsapp:+<number> (e.g. whatsapp:+33...)")
+    return f"whatsapp:{value}"
 
 
 def _local_secret(data_dir: Path) -> str:

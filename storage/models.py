@@ -102,12 +102,38 @@ class Participant(Base):
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # A staff member's phone in the survey editor's trial: never invited, never in results.
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Self-declared in the field for the diversity indicators; None when not asked or declined.
+    age_range: Mapped[str | None] = mapped_column(String(20))
+    gender: Mapped[str | None] = mapped_column(String(20))
 
     quartier: Mapped[Quartier | None] = relationship()
+    channels: Mapped[list[ParticipantChannel]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def reachable(self) -> bool:
         return self.opted_out_at is None and self.unreachable_at is None
+
+
+class ParticipantChannel(Base):
+    """A channel a participant wrote from, and when last: one person, several channels.
+
+    A phone number writing by SMS and by WhatsApp is one participant (one pseudonym, the number
+    kept once, encrypted on the participant); this says which of its two addresses
+    (`+33...`, `whatsapp:+33...`) they used, so that campaigns pick one and counts see one person.
+    `Participant.channel` is the one they used last.
+    """
+
+    __tablename__ = "participant_channels"
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participant: Mapped[Participant] = relationship(back_populates="channels")
 
 
 class JoinCode(Base):
@@ -188,6 +214,9 @@ class Campaign(Base):
     allow_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Why it awaits approval: "conseil" (a conseil citoyen's campaign), "budget" (its estimate
+    # exceeds what is left of the month's budget), or both ("conseil,budget").
+    hold_reason: Mapped[str | None] = mapped_column(String(40))
     launched_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     retour_text: Mapped[str | None] = mapped_column(Text)
@@ -217,6 +246,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    # A survey run face to face: the action (join code) and the intervenant who held it.
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("join_codes.id", ondelete="SET NULL"))
+    intervenant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Answer(Base):
@@ -234,6 +266,9 @@ class Answer(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language the answer is written in (ISO 639-1), identified from its words
+    # (`bots.language_id`), else the language the habitant talks to the bot in.
+    language: Mapped[str | None] = mapped_column(String(10))
 
 
 class Contribution(Base):
@@ -247,6 +282,8 @@ class Contribution(Base):
         Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
         # The tableau de bord's counts over a period, read from the index alone.
         Index("ix_contributions_created_people", "created_at", "quartier_id", "participant_id"),
+        # The inbox's language filter, newest first.
+        Index("ix_contributions_language_created", "language", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
@@ -256,6 +293,8 @@ class Contribution(Base):
         ForeignKey("quartiers.id", ondelete="SET NULL"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))
+    # The language the text is written in (ISO 639-1), identified from its words when it has
+    # three or more (`bots.language_id`), else the language the habitant talks to the bot in.
     language: Mapped[str] = mapped_column(String(10), default="fr")
     kind: Mapped[str] = mapped_column(String(20), default="free")
     text: Mapped[str] = mapped_column(Text, default="")
@@ -269,11 +308,27 @@ class Contribution(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The suggestion model version that last looked at this text (it may have abstained).
     suggested_version: Mapped[str | None] = mapped_column(String(40))
+    # The personal-data detector's version (with the team's marks) that last read this text.
+    personal_data_version: Mapped[str | None] = mapped_column(String(40))
+    # What was heard in the field: the action (join code) and the intervenant who wrote it down.
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("join_codes.id", ondelete="SET NULL"), index=True
+    )
+    intervenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The multilingual sentence embedding of the text (float16), computed once by the
+    # suggestion job so that retraining does not embed every label again; and by which model.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(40))
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()
     categorisations: Mapped[list[Categorisation]] = relationship(
         back_populates="contribution", cascade="all, delete-orphan"
+    )
+    translations: Mapped[list[ContributionTranslation]] = relationship(
+        back_populates="contribution", cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -383,6 +438,11 @@ class Message(Base):
     # Indexed: the last send tells whether the outbox is moving (`bots.health`).
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     delivered_at: Mapped[datetime | None]
+    # What a paid message cost (`bots.budget`): SMS segments, or WhatsApp conversations it
+    # opened; Twilio's price (positive, in `price_unit`) when its status callback reports one.
+    units: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[float | None] = mapped_column(Float)
+    price_unit: Mapped[str | None] = mapped_column(String(3))
 
 
 user_quartiers = Table(
@@ -392,11 +452,12 @@ user_quartiers = Table(
     Column("quartier_id", ForeignKey("quartiers.id", ondelete="CASCADE"), primary_key=True),
 )
 
-ROLES = ("administrateur", "chef_de_projet", "conseil_citoyen", "lecteur")
+ROLES = ("administrateur", "chef_de_projet", "conseil_citoyen", "lecteur", "intervenant")
 
 
 class User(Base):
-    """A staff account: administrateur, chef de projet, conseil citoyen or lecteur."""
+    """A staff account: administrateur, chef de projet, conseil citoyen, lecteur or intervenant
+    (a médiateur or adulte relais in the field, who sees only the field pages)."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -468,8 +529,44 @@ class StaffReply(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    personal_data_version: Mapped[str | None] = mapped_column(String(40))
+    # A reply written in French and sent translated: the French as written, and the language it
+    # was sent in (the outbox message holds what left, as the team last edited it).
+    original_text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(10), default="fr")
 
     message: Mapped[Message | None] = relationship()
+
+
+class ContributionTranslation(Base):
+    """A machine translation of a contribution, stored beside it (the original is never touched).
+
+    One row per contribution and target language. ``status`` is ``pending`` (asked for, or
+    failed and waiting for ``next_attempt_at``), ``done`` (``text`` holds the translation) or
+    ``failed`` (given up after too many tries; the team can ask again). ``error`` says why the
+    last try failed, never with the text.
+    """
+
+    __tablename__ = "contribution_translations"
+    __table_args__ = (
+        UniqueConstraint("contribution_id", "target"),
+        # The background job's queue: what waits, oldest due first.
+        Index("ix_contribution_translations_status_next", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(10), default="fr")
+    source: Mapped[str] = mapped_column(String(10), default="auto")
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    provider: Mapped[str] = mapped_column(String(40), default="libretranslate")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(300), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    translated_at: Mapped[datetime | None]
+
+    contribution: Mapped[Contribution] = relationship(back_populates="translations")
 
 
 class SchedulerLease(Base):
@@ -609,3 +706,60 @@ class ThreadMessage(Base):
     media: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime | None]
+
+
+class PersonalDataSpan(Base):
+    """Where a text holds personal data: offsets into the stored text, never a copy of it.
+
+    Found by `bots.personal_data` in the background (`bots.personal_data_job`), in a
+    contribution's text or in a staff reply's message; a ``health`` span is a flag for review.
+    """
+
+    __tablename__ = "personal_data_spans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), index=True
+    )
+    staff_reply_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_replies.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20), default="detector")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PersonalDataMark(Base):
+    """A team member's correction: mask this phrase everywhere, or never mask it (``keep``).
+
+    The detector applies them as a deny and an allow list; each mark changes the detector's
+    version, so every text is read again with it.
+    """
+
+    __tablename__ = "personal_data_marks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phrase: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    verdict: Mapped[str] = mapped_column(String(10))  # "mask" or "keep"
+    contribution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contributions.id", ondelete="SET NULL")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessCode(Base):
+    """A one-time code a habitant asked for with MES DONNEES: staff use it to hand over the
+    full copy of their data (RGPD articles 15 and 20). Only its hash is kept."""
+
+    __tablename__ = "access_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

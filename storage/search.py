@@ -18,6 +18,10 @@ The SQL lives here so that the migration (`create`, `drop`) and the queries agre
 migration that rebuilds `contributions` on SQLite (batch mode copies the table) drops its
 triggers: call `create()` again after it. Deleted rows leave FTS5 tombstones until the index is
 merged; `compact()` merges it (the retention job can call it after purging).
+
+Machine translations (`contribution_translations`, see `bots/translations.py`) are searched
+too, the same way (a second FTS5 index, a second GIN index): a reviewer who types "ascenseur"
+finds the Turkish message about the "asansör" once it has been translated into French.
 """
 
 from __future__ import annotations
@@ -27,15 +31,17 @@ import unicodedata
 from typing import Any
 
 import snowballstemmer  # type: ignore[import-untyped]
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from storage.models import Contribution
+from storage.models import Contribution, ContributionTranslation
 
 FTS_TABLE = "contributions_fts"
+FTS_TRANSLATIONS = "contribution_translations_fts"
 PG_CONFIG = "paroles_french"
 PG_INDEX = "ix_contributions_search"
+PG_TRANSLATIONS_INDEX = "ix_contribution_translations_search"
 MAX_TERMS = 8
 
 _SQLITE_CREATE = (
@@ -50,8 +56,25 @@ _SQLITE_CREATE = (
     f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
     # Index what is already there (a no-op on a new database).
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TRANSLATIONS} USING fts5(text, "
+    "content='contribution_translations', content_rowid='id', "
+    'tokenize="unicode61 remove_diacritics 2")',
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TRANSLATIONS}_ai AFTER INSERT ON contribution_translations "
+    f"BEGIN INSERT INTO {FTS_TRANSLATIONS}(rowid, text) VALUES (new.id, new.text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TRANSLATIONS}_ad AFTER DELETE ON contribution_translations "
+    f"BEGIN INSERT INTO {FTS_TRANSLATIONS}({FTS_TRANSLATIONS}, rowid, text) "
+    "VALUES ('delete', old.id, old.text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TRANSLATIONS}_au AFTER UPDATE OF text "
+    f"ON contribution_translations BEGIN INSERT INTO {FTS_TRANSLATIONS}({FTS_TRANSLATIONS}, "
+    "rowid, text) VALUES ('delete', old.id, old.text); "
+    f"INSERT INTO {FTS_TRANSLATIONS}(rowid, text) VALUES (new.id, new.text); END",
+    f"INSERT INTO {FTS_TRANSLATIONS}({FTS_TRANSLATIONS}) VALUES ('rebuild')",
 )
 _SQLITE_DROP = (
+    f"DROP TRIGGER IF EXISTS {FTS_TRANSLATIONS}_au",
+    f"DROP TRIGGER IF EXISTS {FTS_TRANSLATIONS}_ad",
+    f"DROP TRIGGER IF EXISTS {FTS_TRANSLATIONS}_ai",
+    f"DROP TABLE IF EXISTS {FTS_TRANSLATIONS}",
     f"DROP TRIGGER IF EXISTS {FTS_TABLE}_au",
     f"DROP TRIGGER IF EXISTS {FTS_TABLE}_ad",
     f"DROP TRIGGER IF EXISTS {FTS_TABLE}_ai",
@@ -65,8 +88,11 @@ _PG_CREATE = (
     "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, french_stem",
     f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON contributions "
     f"USING gin (to_tsvector('{PG_CONFIG}'::regconfig, text))",
+    f"CREATE INDEX IF NOT EXISTS {PG_TRANSLATIONS_INDEX} ON contribution_translations "
+    f"USING gin (to_tsvector('{PG_CONFIG}'::regconfig, text))",
 )
 _PG_DROP = (
+    f"DROP INDEX IF EXISTS {PG_TRANSLATIONS_INDEX}",
     f"DROP INDEX IF EXISTS {PG_INDEX}",
     f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PG_CONFIG}",
 )
@@ -85,15 +111,16 @@ def drop(connection: Connection) -> None:
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic filter: the search objects are made by hand, not described by the models."""
-    if type_ == "table" and name is not None and name.startswith(FTS_TABLE):
+    if type_ == "table" and name is not None and name.startswith((FTS_TABLE, FTS_TRANSLATIONS)):
         return False
-    return not (type_ == "index" and name == PG_INDEX)
+    return not (type_ == "index" and name in (PG_INDEX, PG_TRANSLATIONS_INDEX))
 
 
 def compact(session: Session) -> None:
     """Merge the SQLite index so deleted texts leave no tombstone behind (no-op on PostgreSQL)."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"))
+        for table in (FTS_TABLE, FTS_TRANSLATIONS):
+            session.execute(text(f"INSERT INTO {table}({table}) VALUES ('optimize')"))
 
 
 _stemmer = snowballstemmer.stemmer("french")
@@ -122,15 +149,26 @@ def fts5_query(query: str) -> str:
 
 
 def matches(dialect_name: str, query: str) -> ColumnElement[bool] | None:
-    """A condition keeping the contributions whose text matches `query`; None if it is empty."""
+    """A condition keeping the contributions whose text, or one of its machine translations,
+    matches `query`; None if it is empty."""
     if not words(query):
         return None
     if dialect_name == "postgresql":
         config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
-        vector = func.to_tsvector(config, Contribution.text)
         wanted = func.plainto_tsquery(config, " ".join(words(query)))
-        result: ColumnElement[bool] = vector.op("@@")(wanted)
-        return result
+        own = func.to_tsvector(config, Contribution.text).bool_op("@@")(wanted)
+        translated = select(ContributionTranslation.contribution_id).where(
+            func.to_tsvector(config, ContributionTranslation.text).bool_op("@@")(wanted)
+        )
+        return or_(own, Contribution.id.in_(translated))
+    expression = fts5_query(query)
     rows: Select[Any] = select(literal_column("rowid")).select_from(text(FTS_TABLE))
-    rows = rows.where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(query)))
-    return Contribution.id.in_(rows)
+    rows = rows.where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=expression))
+    hits: Select[Any] = select(literal_column("rowid")).select_from(text(FTS_TRANSLATIONS))
+    hits = hits.where(
+        text(f"{FTS_TRANSLATIONS} MATCH :fts_translated").bindparams(fts_translated=expression)
+    )
+    translated_ids = select(ContributionTranslation.contribution_id).where(
+        ContributionTranslation.id.in_(hits)
+    )
+    return or_(Contribution.id.in_(rows), Contribution.id.in_(translated_ids))

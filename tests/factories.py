@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bots.phone import identity_channel
 from bots.runtime import Runtime
 from storage.crypto import mask
-from storage.models import Contribution, Participant, Quartier, User
+from storage.models import Contribution, Participant, ParticipantChannel, Quartier, User
 from web.auth import create_user
 
 _numbers = itertools.count(1)
@@ -32,12 +33,14 @@ def make_participant(
     *,
     channel: str = "simulator",
     address: str | None = None,
+    also: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Participant:
+    """A consented participant on `channel` (the one used last), who also wrote on `also`."""
     address = address or f"+336{next(_numbers):08d}"
     now = datetime.now(UTC)
     values: dict[str, Any] = {
-        "pseudonym": runtime.vault.pseudonym(channel, address),
+        "pseudonym": runtime.vault.pseudonym(identity_channel(channel), address),
         "channel": channel,
         "address_enc": runtime.vault.encrypt(address),
         "address_mask": mask(address),
@@ -47,6 +50,9 @@ def make_participant(
     values.update(kwargs)
     participant = Participant(**values)
     session.add(participant)
+    session.flush()
+    for used in (channel, *also):
+        session.add(ParticipantChannel(participant_id=participant.id, channel=used))
     session.flush()
     return participant
 

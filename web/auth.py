@@ -60,12 +60,15 @@ ROLE_LABELS = {
     "chef_de_projet": _l("Chef de projet"),
     "conseil_citoyen": _l("Conseil citoyen"),
     "lecteur": _l("Lecteur"),
+    "intervenant": _l("Intervenant (terrain)"),
 }
+# Everyone but the intervenant, who sees the field pages and their own entries, nothing else.
+STAFF_ROLES = frozenset(ROLES) - {"intervenant"}
 
 # What each role may do. Reading is scoped to the account's quartiers for conseils citoyens.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "read": frozenset(ROLES),
-    "export": frozenset(ROLES),
+    "read": STAFF_ROLES,
+    "export": STAFF_ROLES,
     "categorise": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
     "reply": frozenset({"administrateur", "chef_de_projet"}),
     "manage_themes": frozenset({"administrateur", "chef_de_projet"}),
@@ -80,7 +83,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "publish_results": frozenset({"administrateur", "chef_de_projet"}),
     "manage_engagements": frozenset({"administrateur", "chef_de_projet"}),
     "exact_counts": frozenset({"administrateur", "chef_de_projet"}),
+    # Personal data in texts: masked for everyone; only these see one original, journaled.
+    "reveal_personal_data": frozenset({"administrateur", "chef_de_projet"}),
+    "mark_personal_data": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    # A participant's own data (RGPD art. 15, 17, 20): found one at a time, never listed.
+    "manage_participants": frozenset({"administrateur"}),
+    # The field pages (/terrain/): record what was heard, a survey face to face, paper sheets.
+    "field": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen", "intervenant"}),
 }
+# Roles that must name their quartiers, and only ever see those.
+SCOPED_ROLES = frozenset({"conseil_citoyen", "intervenant"})
 
 _URL_IGNORED = re.compile(r"[\t\n\r]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -113,7 +125,7 @@ class StaffUser:
 
     @property
     def sees_all_quartiers(self) -> bool:
-        return self.role in ("administrateur", "chef_de_projet", "lecteur")
+        return self.role not in SCOPED_ROLES
 
     @property
     def role_label(self) -> str:
@@ -236,9 +248,10 @@ def create_user(
         if quartier is None:
             raise AccountError("quartiers", _("quartier inconnu : %(code)s", code=code))
         quartiers.append(quartier)
-    if role == "conseil_citoyen" and not quartiers:
+    if role in SCOPED_ROLES and not quartiers:
         raise AccountError(
-            "quartiers", _("Un compte conseil citoyen a besoin d'au moins un quartier.")
+            "quartiers",
+            _("Un compte conseil citoyen ou intervenant a besoin d'au moins un quartier."),
         )
     user = User(
         email=email,
@@ -448,7 +461,9 @@ def login() -> Any:
 
 
 def _safe_next() -> str:
-    return safe_path(request.args.get("next", ""), url_for("inbox.index"))
+    # An intervenant works in the field pages; everyone else starts at the inbox.
+    home = url_for("inbox.index" if current_user.can("read") else "field.index")
+    return safe_path(request.args.get("next", ""), home)
 
 
 def safe_path(target: str, default: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bots.personal_data_job import Masker
 from storage.models import (
     Answer,
     Campaign,
@@ -287,12 +288,16 @@ def _texts(
         .order_by(Contribution.id)
         .limit(500)
     )
+    contributions = list(rows)
+    texts = Masker(session).contributions(contributions)  # personal data masked
     listed = []
-    for contribution in rows:
+    for contribution in contributions:
         view = theme_view(contribution)
         sure = bool(view.confirmed)
         themes = [t.name for t in view.confirmed] or [s.theme.name for s in view.suggestions[:1]]
         listed.append(
-            FreeText(contribution.text, themes, sure, contribution.id, contribution.id in published)
+            FreeText(
+                texts[contribution.id], themes, sure, contribution.id, contribution.id in published
+            )
         )
     return listed

@@ -4,7 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+# The catalogue languages as the team reads them (the bot's catalogue names each in its own
+# script: العربية, Türkçe...). A code not listed shows as itself.
+LANGUAGE_LABELS = {
+    "fr": _l("français"),
+    "en": _l("anglais"),
+    "ar": _l("arabe"),
+    "tr": _l("turc"),
+    "pt": _l("portugais"),
+    "es": _l("espagnol"),
+    "ro": _l("roumain"),
+    "uk": _l("ukrainien"),
+}
+
+
+def language_label(code: str | None) -> str:
+    """`ar` -> `arabe`, in the reader's language."""
+    return str(LANGUAGE_LABELS.get(code or "", code or ""))
 
 
 def localised(texts: dict[str, Any] | None) -> str:

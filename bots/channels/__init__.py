@@ -23,6 +23,17 @@ class Outgoing:
     text: str
     choices: tuple[str, ...] = ()
     expects: str = "none"
+    kind: str = "reply"  # reply, invitation, reminder, retour... (`Message.kind`)
+    participant_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a provider accepted: its id, and the paid units it counts (SMS segments, WhatsApp
+    conversations opened) when the channel is a paid one (`bots.budget`)."""
+
+    provider_id: str
+    units: int | None = None
 
 
 class SendError(Exception):
@@ -63,8 +74,8 @@ class Channel(Protocol):
     name: str
     rate_per_second: float
 
-    def send(self, message: Outgoing) -> str:
-        """Send one message; return the provider's id for it, or raise SendError."""
+    def send(self, message: Outgoing) -> str | Sent:
+        """Send one message; return the provider's id for it (or a `Sent`), or raise SendError."""
         ...
 
 
@@ -102,4 +113,4 @@ def make_channel(name: str, runtime: Runtime) -> Channel:
 
 
 def _load_builtin() -> None:
-    from bots.channels import simulator, sms, telegram  # noqa: F401
+    from bots.channels import simulator, sms, telegram, whatsapp  # noqa: F401

@@ -4,8 +4,8 @@ Receiving. An update arrives as JSON, posted to the webhook (`web/hooks/telegram
 long polling (`bots/telegram_polling.py`). Both hand a `telegram.Update` to `receive()`, which
 turns it into an `Inbound` (`to_inbound`), downloads a photo or voice note into the media folder
 and calls `handle_inbound`; a file Telegram could not serve then is fetched by a scheduler job
-(`fetch_missed_media`), the message being recorded either way. The update id is the inbound
-message's provider id, so an update delivered twice is recorded and answered once. A
+(`fetch_missed_media`, `bots.media_retry`), the message being recorded either way. The update id
+is the inbound message's provider id, so an update delivered twice is recorded and answered once. A
 `my_chat_member` update in a private chat says the habitant blocked the bot (status `kicked`) or
 unblocked it (`member`): it marks them unreachable, cancelling what was queued for them, or
 reachable again (`to_block_change`, `bots.reachability.record_block`), without waiting for the next
@@ -46,7 +46,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 from telegram import (
     Bot,
     Chat,
@@ -67,12 +67,11 @@ from telegram.error import (
 )
 
 from bots.channels import Outgoing, SendError, register
-from bots.handler import Inbound, Media, Outcome, handle_inbound, remove_media_files
+from bots.handler import Inbound, Media, Outcome, handle_inbound
+from bots.media_retry import fetch_missed
 from bots.reachability import BlockChange, record_block
 from bots.runtime import Runtime
 from storage.config import Settings
-from storage.db import transaction
-from storage.models import Contribution as ContributionRow
 from storage.models import Message as MessageRow
 
 # Opt in now to python-telegram-bot's next major behaviour (durations as `timedelta`); without
@@ -89,7 +88,6 @@ LABEL_FIT = 24  # characters a button shows in full on a small phone, one button
 LABEL_PAIR = 12  # labels this short go two a row
 CALL_TIMEOUT = 60.0
 DOWNLOAD_TIMEOUT = 20.0  # inside a webhook request: Telegram retries an update we are slow on
-MEDIA_TRIES = 6  # the webhook's, then one per run of `fetch_missed_media` (every 5 minutes)
 START = re.compile(r"^/start(?:@\w+)?(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -262,6 +260,7 @@ def _inbound(
         media=media,
         start_code=start_code,
         received_at=message.date.astimezone(dt.UTC),
+        language_hint=message.from_user.language_code if message.from_user else None,
     )
 
 
@@ -402,79 +401,15 @@ def fetch(client: TelegramClient, media: Media, media_dir: Path) -> Media:
 def fetch_missed_media(runtime: Runtime, now: dt.datetime) -> dict[str, int]:
     """Download again what a webhook could not (Telegram slow or down, the disk full).
 
-    A scheduler job. The file id was kept, and Telegram serves it again: each attachment without
-    a file gets `MEDIA_TRIES` tries in all, the webhook's then one per run, after which it stays
-    "not retrieved" in the back-office. A file is asked for once per run, for the inbound message
-    and the contribution that share it. Downloads happen outside any transaction; a row is
-    updated only if its attachments did not change meanwhile (OUBLIER, retention), else the new
-    file is deleted.
+    A scheduler job; how the tries are counted and the rows updated: `bots.media_retry`.
+    Telegram serves a file id again as long as the file exists.
     """
-    counts = {"fetched": 0, "failed": 0}
     if not runtime.settings.telegram_bot_token:
-        return counts
-    media_dir = runtime.settings.media_dir
-    paths: dict[str, str] = {}  # file id -> path this run ("" when it failed)
-    for model in (MessageRow, ContributionRow):
-        column = cast(model.media, String)  # JSON text on SQLite, JSONB on PostgreSQL
-        with runtime.sessions() as session:
-            rows = session.execute(
-                select(model.id, model.media).where(
-                    model.channel == NAME, column.like('%"path": ""%')
-                )
-            ).all()
-        for row_id, media in rows:
-            if not any(_missed(item) for item in media):
-                continue
-            for item in media:
-                if _missed(item) and item["file_id"] not in paths:
-                    got = fetch(
-                        client_for(runtime.settings),
-                        Media(item["kind"], item["file_id"], "", item.get("mime", "")),
-                        media_dir,
-                    )
-                    paths[item["file_id"]] = got.path
-                    counts["fetched" if got.path else "failed"] += 1
-            fetched = [_after_try(item, paths) for item in media]
-            with transaction(runtime.sessions) as session:
-                row = session.get(model, row_id, with_for_update=True)
-                if row is not None and row.media == media:
-                    row.media = fetched
-                    continue
-            # Erased or changed while we downloaded: keep no file nobody points at.
-            if not _still_pointed_at(runtime, model, fetched):
-                remove_media_files(media_dir, [f for f in fetched if f.get("path")])
-    return counts
-
-
-def _missed(item: dict[str, Any]) -> bool:
-    return bool(
-        item.get("kind") in DOWNLOADED
-        and item.get("file_id")
-        and not item.get("path")
-        and int(item.get("tries", 1)) < MEDIA_TRIES
+        return {"fetched": 0, "failed": 0}
+    client = client_for(runtime.settings)
+    return fetch_missed(
+        runtime, NAME, DOWNLOADED, lambda media: fetch(client, media, runtime.settings.media_dir)
     )
-
-
-def _after_try(item: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
-    if not _missed(item):
-        return item
-    if paths.get(item["file_id"]):
-        return {**item, "path": paths[item["file_id"]]}
-    return {**item, "tries": int(item.get("tries", 1)) + 1}
-
-
-def _still_pointed_at(runtime: Runtime, model: Any, fetched: list[dict[str, Any]]) -> bool:
-    """Whether another row already points at one of these files (the message's twin)."""
-    paths = [f["path"] for f in fetched if f.get("path")]
-    with runtime.sessions() as session:
-        for path in paths:
-            for other in (MessageRow, ContributionRow):
-                found = session.scalar(
-                    select(other.id).where(cast(other.media, String).like(f'%"path": "{path}"%'))
-                )
-                if found is not None:
-                    return True
-    return False
 
 
 # --- sending -------------------------------------------------------------------------------------

@@ -62,3 +62,34 @@ def test_folds_score_every_row_once_and_a_test_file_is_used_whole(
     by_fold, by_file = (json.loads(line) for line in capsys.readouterr().out.splitlines())
     assert (by_fold["setting"], by_fold["folds"], by_fold["n_test"]) == ("dev-2-fold", 2, 8)
     assert (by_file["setting"], by_file["folds"], by_file["n_test"]) == ("test-file", 1, 6)
+
+
+def test_a_test_file_with_languages_needs_no_train_file_and_prints_each_language(
+    bench_main: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "multi.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label", "language"])
+        writer.writerows(
+            [
+                ("Les poubelles débordent", "proprete", "fr"),
+                ("Çöpler toplanmıyor", "proprete", "tr"),
+                ("Spor salonu kapalı", "sport", "tr"),
+                ("Il faudrait un terrain de foot", "sport", "fr"),
+            ]
+        )
+    descriptions = tmp_path / "themes.toml"
+    descriptions.write_text(
+        '[[themes]]\ncode = "proprete"\nname = "Propreté"\ndescription = "Poubelles, déchets"\n'
+        '[[themes]]\ncode = "sport"\nname = "Sport"\ndescription = "Gymnase, football"\n',
+        encoding="utf-8",
+    )
+    args = ["--descriptions", str(descriptions), "--test", str(path), "--shots", "0"]
+    assert bench_main([*args, "--models", "paroles", "--timing-items", "1"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("language") for line in lines] == [None, "fr", "tr"]
+    for line in lines[1:]:
+        assert {"top1_accuracy", "coverage", "accuracy"} <= set(line) and line["n_test"] == 2
+    with pytest.raises(SystemExit):  # without --train, only descriptions: 0 shots
+        bench_main([*args[:-1], "10"])

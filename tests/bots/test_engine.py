@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bots.engine import (
+    Access,
     Context,
+    Fact,
     Held,
     Incoming,
     Join,
@@ -25,7 +27,7 @@ from bots.engine import (
     step,
 )
 from bots.prompts import default_catalog, load_ready_made_surveys, load_themes
-from bots.sms_text import render_sms, segments
+from bots.sms_text import render_sms, segments, sms_messages
 from bots.surveys import SurveySpec
 from bots.text import normalise
 
@@ -80,10 +82,14 @@ def test_first_contact_says_who_asks_why_and_how_to_stop_then_asks_consent() -> 
     reply = one(result)
     assert reply.key == "welcome"
     assert "Paroles" in reply.text and "STOP" in reply.text
-    assert (
-        "numéro reste caché" in reply.text and "INFO" in reply.text
-    )  # pseudonymous, not anonymous
+    assert "Numéro caché" in reply.text and "INFO" in reply.text  # pseudonymous, not anonymous
+    # CNIL's advice for chatbots: ask habitants not to write sensitive data, in the same SMS.
+    assert "santé" in reply.text and "religion" in reply.text and "politique" in reply.text
     assert reply.choices == ("Oui", "Non")
+    # Its last line says how to change language, each language in its own name.
+    assert reply.text.splitlines()[-1] == (
+        "LANGUE : العربية English Español Português Română Türkçe Українська"
+    )
     assert result.state.asking == "consent" and not result.state.consent
     assert result.facts == ()
 
@@ -404,18 +410,20 @@ def test_help_outside_a_survey_invites_to_write() -> None:
     assert "STOP" in reply.text and "Écrivez-nous" in reply.text
 
 
-@pytest.mark.parametrize("word", ["INFO", "mes données", "RGPD", "privacy"])
+@pytest.mark.parametrize("word", ["INFO", "infos", "RGPD", "privacy"])
 def test_info_says_who_keeps_what_for_how_long_and_where_to_ask(word: str) -> None:
     ctx = replace(CTX, privacy=Privacy("La Ville de Montreuil", "dpo@montreuil.fr", 180))
     reply = one(step(CONSENTED, Incoming(word), ctx))
     assert reply.key == "privacy"
-    assert "La Ville de Montreuil les garde 6 mois" in reply.text
-    assert "OUBLIER" in reply.text and reply.text.endswith("Questions : dpo@montreuil.fr")
+    assert "La Ville de Montreuil garde vos messages 6 mois" in reply.text
+    assert "Pas de santé, religion, politique" in reply.text  # CNIL's advice for chatbots
+    assert "OUBLIER" in reply.text and "MES DONNEES" in reply.text
+    assert reply.text.endswith("Questions : dpo@montreuil.fr")
 
 
 def test_info_without_settings_names_the_team_and_this_conversation() -> None:
     reply = one(step(CONSENTED, Incoming("info"), CTX))
-    assert "L'équipe du quartier les garde 12 mois" in reply.text
+    assert "L'équipe du quartier garde vos messages 12 mois" in reply.text
     assert reply.text.endswith("Questions : répondez ici")
 
 
@@ -435,7 +443,7 @@ def test_info_during_a_survey_asks_the_question_again() -> None:
 
 def test_info_in_english() -> None:
     reply = one(step(replace(CONSENTED, language="en"), Incoming("privacy"), CTX))
-    assert "The neighbourhood team keeps them 12 months" in reply.text
+    assert "The neighbourhood team keeps your messages 12 months" in reply.text
 
 
 def test_skip_outside_a_survey() -> None:
@@ -443,10 +451,16 @@ def test_skip_outside_a_survey() -> None:
     assert one(result).key == "nothing_to_skip" and result.facts == ()
 
 
-@pytest.mark.parametrize(("word", "choice"), [("LANGUE", "English"), ("language", "2")])
+ENGLISH_NUMBER = str(CTX.catalog.language_codes().index("en") + 1)
+
+
+@pytest.mark.parametrize(
+    ("word", "choice"), [("LANGUE", "English"), ("language", ENGLISH_NUMBER), ("dil", "english")]
+)
 def test_change_language_then_everything_is_in_that_language(word: str, choice: str) -> None:
     asked = step(SINGLE, Incoming(word), CTX)
-    assert one(asked).choices == ("Français", "English")
+    assert one(asked).choices[0] == "Français" and len(one(asked).choices) == 8
+    assert {"English", "العربية", "Türkçe", "Українська"} <= set(one(asked).choices)
     again = step(asked.state, Incoming("klingon"), CTX)
     assert one(again).key == "language_question"
     chosen = step(asked.state, Incoming(choice), CTX)
@@ -570,7 +584,13 @@ def _every_survey_reply() -> list[tuple[str, Reply]]:
             found.append((f"{survey.key} start", one(start_survey(base, survey, CTX))))
             for index in range(len(survey.questions)):
                 state = in_survey(survey.key, index, language=language, last_at=T0.isoformat())
-                for lines in (("???",), ("???", "???"), ("aide",), ("passer",), ("langue", "2")):
+                for lines in (
+                    ("???",),
+                    ("???", "???"),
+                    ("aide",),
+                    ("passer",),
+                    ("langue", ENGLISH_NUMBER),
+                ):
                     found.append((f"{survey.key} q{index} {lines}", one(say(state, *lines))))
                 paused = step(state, Incoming("??", at=T0 + timedelta(days=1)), CTX)
                 found.append((f"{survey.key} q{index} pause", one(paused)))
@@ -585,7 +605,7 @@ def test_every_reply_of_the_ready_made_surveys_fits_in_one_sms() -> None:
     too_long = [
         (where, render_sms(r.text, r.choices, r.numbered))
         for where, r in _every_survey_reply()
-        if segments(render_sms(r.text, r.choices, r.numbered)) > 1
+        if any(segments(m) > 1 for m in sms_messages(r.text, r.choices, r.numbered))
     ]
     assert too_long == []
 
@@ -711,6 +731,39 @@ def test_oublier_still_works_after_stop() -> None:
     assert one(asked).key == "forget_question"
     erased = step(asked.state, Incoming("oui"), CTX)
     assert kinds(erased) == ["erase"] and one(erased).key == "forget_done"
+
+
+# --- MES DONNEES (RGPD articles 15 and 20) -----------------------------------------------------
+
+
+def _access_ctx() -> Context:
+    since = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    return replace(
+        CTX,
+        access=Access(since, 12, 3, 5, consent_at=since, code="ABCD-EFGH", code_days=7),
+    )
+
+
+def test_mes_donnees_sums_up_then_gives_the_code_only_when_asked() -> None:
+    ctx = _access_ctx()
+    asked = step(CONSENTED, Incoming("Mes données"), ctx)
+    summary = one(asked)
+    assert summary.key == "access_summary" and summary.choices == ("Oui", "Non")
+    assert "Depuis le 02/03/2026 : 12 messages, 3 contributions, 5 réponses" in summary.text
+    assert "Accord le 02/03/2026" in summary.text and "OUBLIER" in summary.text
+    assert asked.facts == () and asked.state.asking == "access"
+    given = step(asked.state, Incoming("oui"), ctx)
+    assert "ABCD-EFGH" in one(given).text and "7 jours" in one(given).text
+    assert given.facts == (Fact("access_code", value="ABCD-EFGH"),)
+    assert given.state.asking == ""
+    declined = step(asked.state, Incoming("non"), ctx)
+    assert one(declined).key == "access_declined" and declined.facts == ()
+
+
+def test_after_mes_donnees_another_message_is_read_as_usual() -> None:
+    asked = step(CONSENTED, Incoming("MES DONNEES"), _access_ctx()).state
+    result = step(asked, Incoming("Le parc est sale"), _access_ctx())
+    assert kinds(result) == ["contribution"] and result.state.asking == "theme"
 
 
 # --- the habitant's words in a survey (issue 16, items 5 and 6; issue 15) --------------------

@@ -206,7 +206,7 @@ def test_info_tells_the_organisation_contact_and_retention_of_the_settings(
     )
     try:
         (reply,) = send(runtime, "INFO")  # before any consent: nothing is kept
-        assert "La Ville de Montreuil les garde 24 mois" in reply
+        assert "La Ville de Montreuil garde vos messages 24 mois" in reply
         assert reply.endswith("Questions : dpo@montreuil.fr")
         assert count(runtime, Contribution) == 0
     finally:

@@ -504,7 +504,11 @@ def test_a_broken_channel_does_not_stop_the_other_channels(
             s == "pending" for s in _statuses(flaky_runtime, "simulator")
         ):
             time.sleep(0.05)
-        later = queue(flaky_runtime, flaky_server_pids[0], "ça passe", datetime.now(UTC))
+        # A writing transaction (BEGIN IMMEDIATE on SQLite) while the senders write too.
+        with transaction(flaky_runtime.sessions) as session:
+            participant = session.get(Participant, flaky_server_pids[0])
+            assert participant is not None
+            later = enqueue_reply(session, participant, Reply("ça passe"), now=datetime.now(UTC))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and row(flaky_runtime, later).status != "sent":
             time.sleep(0.05)

@@ -50,12 +50,22 @@ def test_a_second_scheduler_is_refused_until_the_lease_expires(runtime: Runtime)
 
 
 def test_the_jobs_are_plain_functions_of_the_runtime_and_the_clock() -> None:
-    assert {job.id for job in JOBS} == {"campaigns", "retention", "spool", "telegram-media"}
+    assert {job.id for job in JOBS} == {
+        "campaigns",
+        "retention",
+        "spool",
+        "telegram-media",
+        "personal-data",
+        "translations",
+        "whatsapp-media",
+    }
     assert {job.function.__name__ for job in JOBS} == {
         "campaign_jobs",
+        "detect_pending",
         "purge",
         "replay",
         "fetch_missed_media",
+        "translate_pending",
     }
 
 

@@ -7,13 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from bots.channels import Outgoing, SendError, configured_channels, make_channel
+from bots.channels import Outgoing, SendError, Sent, configured_channels, make_channel
 from bots.channels.sms import SmsChannel, make_client
 from bots.engine import Reply
 from bots.handler import enqueue_reply
 from bots.outbox import deliver
 from bots.runtime import Runtime
-from bots.sms_text import is_gsm7, septets
+from bots.sms_text import is_gsm7, segments, septets
 from storage.config import Settings
 from storage.db import transaction
 from storage.models import Message, Participant
@@ -129,9 +129,11 @@ def test_a_body_over_twilios_limit_goes_as_several_sms_cut_between_words(
 ) -> None:
     text = " ".join(f"mot{n}" for n in range(400))  # about 2,300 characters
     channel = make_channel("sms", runtime)
-    sid = channel.send(Outgoing(1, NUMBER, text, ("Oui", "Non"), "choice"))
+    sent = channel.send(Outgoing(1, NUMBER, text, ("Oui", "Non"), "choice"))
     bodies = [form["Body"] for form in twilio.sent()]
-    assert len(bodies) == 2 and sid.startswith("SM")
+    assert isinstance(sent, Sent)
+    assert len(bodies) == 2 and sent.provider_id.startswith("SM")
+    assert sent.units == sum(segments(b) for b in bodies)  # what the budget counts
     assert all(septets(b) <= 1600 for b in bodies)
     assert " ".join(bodies).replace("\n1 Oui 2 Non", "") == text
     assert bodies[-1].endswith("\n1 Oui 2 Non")

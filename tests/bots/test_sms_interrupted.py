@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bots.channels import Outgoing, make_channel
-from bots.channels.sms import LOOKUP_LIMIT, SmsChannel
+from bots.channels.sms import SmsChannel
+from bots.channels.twilio_messaging import LOOKUP_LIMIT
 from bots.engine import Reply
 from bots.handler import enqueue_reply
 from bots.outbox import _claim, _start, deliver, recover

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bots.channels import make_channel
-from bots.channels.telegram import MEDIA_TRIES, client_for, fetch_missed_media
+from bots.channels.telegram import client_for, fetch_missed_media
+from bots.media_retry import MEDIA_TRIES
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.telegram_polling import Poller
@@ -66,7 +67,7 @@ def test_a_whole_survey_through_telegram(
 ) -> None:
     api = telegram_api
     text, markup = say(client, runtime, api, "/start SCOLARITE")
-    assert "d'accord pour participer" in text and buttons(markup) == [["Oui", "Non"]]
+    assert "D'accord ?" in text and buttons(markup) == [["Oui", "Non"]]
     text, markup = say(client, runtime, api, "Oui")
     assert "L'aide aux devoirs" in text and "1/5" in text
     assert buttons(markup) == [["Oui", "Non"]]

@@ -1,4 +1,4 @@
-"""A local stand-in of Twilio's REST API for sending SMS, over real HTTP on 127.0.0.1.
+"""A local stand-in of Twilio's REST API for sending SMS and WhatsApp, over real HTTP on 127.0.0.1.
 
 It answers `POST /2010-04-01/Accounts/{sid}/Messages.json` as Twilio does (HTTP basic auth with
 the account SID and auth token, form-encoded parameters, a JSON message resource or a JSON error
@@ -12,6 +12,14 @@ filtered by `To`, `From` and `DateSent` / `DateSent<` / `DateSent>` (a message n
 no `date_sent`, so a date filter leaves it out), newest first, `PageSize` per page (50 by
 default, 1,000 at most) with a `next_page_uri` to follow. Messages stay `queued`; `clock` gives
 their `date_created`.
+
+WhatsApp: `To`/`From` as `whatsapp:+...`. A message with a `ContentSid` needs no `Body`; the
+fake knows the Content templates given to `add_content(sid, body)` (`{{1}}`... filled from
+`ContentVariables`, the rendered body kept as Twilio keeps it) and refuses others (21655).
+`close_window(number)` makes free-form messages (and contents WhatsApp did not approve) to that
+number fail with 63016, as Twilio does outside the 24-hour window; approved templates still go.
+`add_media(data, mime)` serves a file at a media URL like Twilio's, only to the account's
+credentials.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import pytest
 from bots.sms_text import is_gsm7, segments
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+MEDIA_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages/MM\w+/Media/ME\w+$")
 
 ERRORS = {
     20003: (401, "Authenticate"),
@@ -41,6 +50,12 @@ ERRORS = {
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21614: (400, "'To' number is not a valid mobile number"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    21655: (400, "The ContentSid is Invalid."),
+    63016: (
+        400,
+        "Failed to send freeform message because you are outside the allowed window. "
+        "If you are using WhatsApp, please use a Message Template.",
+    ),
 }
 
 
@@ -62,6 +77,10 @@ class FakeTwilio:
     outages: list[int] = field(default_factory=list)  # HTTP statuses for the next requests
     after_accept: list[int] = field(default_factory=list)  # accept the next sends, then fail
     messages: list[dict[str, Any]] = field(default_factory=list)  # accepted, oldest first
+    contents: dict[str, str] = field(default_factory=dict)  # ContentSid -> body with {{n}}
+    closed_windows: set[str] = field(default_factory=set)  # whatsapp:+... outside 24 hours
+    session_only: set[str] = field(default_factory=set)  # contents WhatsApp did not approve
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (data, mime)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
@@ -92,6 +111,25 @@ class FakeTwilio:
         """The next requests get these HTTP statuses (e.g. 429, 503), whoever they are for."""
         self.outages.extend(statuses)
 
+    def add_content(self, sid: str, body: str, *, approved: bool = True) -> str:
+        """A Content template Twilio knows, its body with `{{1}}`...; one WhatsApp did not
+        approve (a quick reply made for sessions) goes only inside the 24-hour window."""
+        self.contents[sid] = body
+        if not approved:
+            self.session_only.add(sid)
+        return sid
+
+    def close_window(self, number: str) -> None:
+        """Free-form messages to this WhatsApp number now fail with 63016."""
+        self.closed_windows.add(number if number.startswith("whatsapp:") else f"whatsapp:{number}")
+
+    def add_media(self, data: bytes, mime: str) -> str:
+        """Serve `data` at a media URL as Twilio gives one in an incoming message."""
+        n = len(self.media) + 1
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{n:032x}/Media/ME{n:032x}"
+        self.media[path] = (data, mime)
+        return self.base_url + path
+
     def accept_then_fail(self, *statuses: int) -> None:
         """The next sends are accepted (Twilio has them) but answered with these statuses."""
         self.after_accept.extend(statuses)
@@ -119,6 +157,12 @@ class FakeTwilio:
     def answer(self, method: str, path: str, form: dict[str, str], auth: Any) -> tuple[int, Any]:
         record = Recorded(method, path, form, auth)
         self.requests.append(record)
+        if method == "GET" and (media := MEDIA_PATH.match(path)):
+            if auth != (self.account_sid, self.auth_token) or media["sid"] != self.account_sid:
+                return 401, _error(20003, ERRORS[20003][1], 401)
+            if path not in self.media:
+                return 404, _error(20404, "The requested resource was not found", 404)
+            return 200, self.media[path]
         match = MESSAGES_PATH.match(path)
         if method not in ("GET", "POST") or match is None:
             return 404, _error(20404, "The requested resource was not found", 404)
@@ -133,18 +177,30 @@ class FakeTwilio:
         if not to or not (form.get("From") or form.get("MessagingServiceSid")):
             return 400, _error(21604, "A 'To' and a 'From' phone number are required.", 400)
         if to in self.refused:
-            code = self.refused[to]
-            status, text = ERRORS.get(code, (400, "Refused"))
-            return status, _error(code, text.format(to=to), status)
+            return self._refusal(self.refused[to], to)
+        content = form.get("ContentSid", "")
+        if to in self.closed_windows and (not content or content in self.session_only):
+            return self._refusal(63016, to)
+        if content:
+            if content not in self.contents:
+                return self._refusal(21655, to)
+            variables = json.loads(form.get("ContentVariables") or "{}")
+            body = re.sub(
+                r"\{\{(\d+)\}\}", lambda m: str(variables.get(m[1], "")), self.contents[content]
+            )
         if len(body) > 1600:
             return 400, _error(21617, ERRORS[21617][1], 400)
         record.accepted = True
-        message = self._message(form)
+        message = self._message({**form, "Body": body})
         self.messages.append(message)
         if self.after_accept:
             status = self.after_accept.pop(0)
             return status, _error(20500, "Internal Server Error", status)
         return 201, message
+
+    def _refusal(self, code: int, to: str) -> tuple[int, Any]:
+        status, text = ERRORS.get(code, (400, "Refused"))
+        return status, _error(code, text.format(to=to), status)
 
     def _page(self, path: str, query: dict[str, str]) -> dict[str, Any]:
         """One page of the messages list, as `GET .../Messages.json` answers it."""
@@ -243,9 +299,13 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length).decode("utf-8") if length else url.query
             form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
             status, payload = fake.answer(method, url.path, form, _basic_auth(self.headers))
-            data = json.dumps(payload).encode()
+            mime = "application/json; charset=utf-8"
+            if isinstance(payload, tuple):  # a media file: (data, mime)
+                data, mime = payload
+            else:
+                data = json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", mime)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -276,6 +336,7 @@ def with_twilio(settings: Any, fake: FakeTwilio, **overrides: Any) -> Any:
         "twilio_account_sid": fake.account_sid,
         "twilio_auth_token": fake.auth_token,
         "twilio_from": "38000",
+        "twilio_whatsapp_from": "whatsapp:+33700000000",
         "twilio_api_base_url": fake.base_url,
         "public_url": "https://paroles.example.fr",
     }

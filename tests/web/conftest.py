@@ -41,7 +41,8 @@ def password_hash() -> str:
 
 @pytest.fixture
 def territory(runtime: Runtime) -> Territory:
-    """Two quartiers and one account per role; the conseil citoyen sits in `nord` only."""
+    """Two quartiers and one account per role; the conseil citoyen and the intervenant sit in
+    `nord` only."""
     with transaction(runtime.sessions) as session:
         nord = make_quartier(session, code="QP-NORD", name="Les Tilleuls")
         sud = make_quartier(session, code="QP-SUD", name="Le Val Fleuri")
@@ -51,7 +52,7 @@ def territory(runtime: Runtime) -> Territory:
                 email=f"{role}@ville.example",
                 password_hash=password_hash(),
                 role=role,
-                quartiers=[nord] if role == "conseil_citoyen" else [],
+                quartiers=[nord] if role in ("conseil_citoyen", "intervenant") else [],
             )
             session.add(user)
             session.flush()

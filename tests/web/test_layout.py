@@ -103,6 +103,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "auth.py",
         "counts.py",
         "db.py",
+        "diversity.py",
         "params.py",
         "results.py",
         "suivi.py",

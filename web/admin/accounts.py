@@ -16,6 +16,7 @@ from web import LANGUAGES
 from web.audit_log import audit
 from web.auth import (
     ROLE_LABELS,
+    SCOPED_ROLES,
     AccountError,
     check_new_password,
     create_user,
@@ -86,8 +87,10 @@ def edit(user_id: int) -> Any:
         active = request.form.get("active") == "on"
         if role not in ROLES:
             abort(400)
-        if role == "conseil_citoyen" and not quartiers:
-            errors["quartiers"] = [_("Un compte conseil citoyen a besoin d'au moins un quartier.")]
+        if role in SCOPED_ROLES and not quartiers:
+            errors["quartiers"] = [
+                _("Un compte conseil citoyen ou intervenant a besoin d'au moins un quartier.")
+            ]
         elif user.id == current_user.id and (role != "administrateur" or not active):
             field = "role" if role != "administrateur" else "active"
             errors[field] = [_("Vous ne pouvez pas retirer vos propres droits d'administrateur.")]

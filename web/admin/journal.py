@@ -23,12 +23,19 @@ ACTIONS = {
     "theme.remove": _l("thème retiré"),
     "status.set": _l("statut changé"),
     "reply.send": _l("réponse envoyée"),
+    "translation.request": _l("traduction demandée"),
     "theme_def.create": _l("thème créé"),
     "theme_def.update": _l("thème modifié"),
     "template.create": _l("modèle de réponse créé"),
     "template.update": _l("modèle de réponse modifié"),
     "account.create": _l("compte créé"),
     "account.update": _l("compte modifié"),
+    "personal_data.reveal": _l("texte original affiché"),
+    "personal_data.mark": _l("donnée personnelle masquée à la main"),
+    "personal_data.keep": _l("masque retiré"),
+    "participant.find": _l("participant recherché"),
+    "participant.export": _l("données d'un participant exportées"),
+    "participant.erase": _l("participant effacé"),
 }
 
 

@@ -92,7 +92,7 @@ def _parse_local(value: str | None, timezone: str) -> datetime | None:
 @click.argument("survey")
 @click.option("--name", default="", help="Nom de la campagne.")
 @click.option("--quartier", "quartiers", multiple=True, help="Code de quartier (répétable).")
-@click.option("--channel", "channels", multiple=True, help="telegram, sms, simulator.")
+@click.option("--channel", "channels", multiple=True, help="telegram, sms, whatsapp, simulator.")
 @click.option("--language", "languages", multiple=True, help="fr, en...")
 @click.option("--code", "codes", multiple=True, help="Ceux venus par ce code (affiche, QR).")
 @click.option("--everyone", is_flag=True, help="Tous les habitants joignables.")
@@ -120,23 +120,30 @@ def launch(
     now = datetime.now(UTC)
     try:
         target = Target(quartiers, channels, languages, codes, everyone)
+        starts_at = _parse_local(starts, timezone)
         with transaction(runtime.sessions) as session:
+            check = campaigns.budget_check(session, runtime, survey, target, starts_at or now)
             campaign = campaigns.create_campaign(
                 session,
                 survey,
                 target,
                 now=now,
                 name=name,
-                starts_at=_parse_local(starts, timezone),
+                starts_at=starts_at,
                 closes_at=_parse_local(closes, timezone),
                 remind_after_hours=remind_after,
                 allow_quiet_hours=allow_quiet_hours,
+                budget=check,
             )
     except CampaignError as error:
         raise click.ClickException(str(error)) from error
     assert campaign.starts_at is not None
     local = campaign.starts_at.astimezone(ZoneInfo(timezone))
     click.echo(f"Campagne {campaign.id} « {campaign.name} » créée.")
+    if campaign.status == campaigns.AWAITING:
+        click.echo("Elle dépasse ce qui reste du budget du mois : elle attend la validation")
+        click.echo("d'un chef de projet (page de la campagne).")
+        return
     if campaign.starts_at > now:
         click.echo(f"Lancement prévu le {local:%d/%m/%Y à %H:%M} par le planificateur.")
         return
@@ -176,6 +183,8 @@ def status(campaign_id: int | None) -> None:
         detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         click.echo(f"  messages {kind} : {detail}")
     click.echo(f"  réponses en retard : {report.late_answers}")
+    if report.left_out:
+        click.echo(f"  laissés de côté (WhatsApp hors des 24 h, sans modèle) : {report.left_out}")
 
 
 @campaign_group.command("cancel", help="Arrête une campagne : plus rien ne part.")

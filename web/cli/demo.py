@@ -1,12 +1,17 @@
 """A demo territory for `paroles serve --demo`: quartiers, habitants, contributions, surveys.
 
 Everything is invented (see `demo_texts.toml`): four quartiers of one town, the codes printed on
-their posters, pseudonymous habitants on Telegram, SMS and the simulator (addresses in the range
-ARCEP reserves for fiction, +33 6 39 98 xx xx), who joined over a year and a half (more of them
-lately), a few hundred free contributions over the last year written the way people write on a
-phone, answers to the three ready-made surveys, two campaigns (the closed one's results
-published), engagements at different statuses, a conversation that goes on, and one staff
-account. The random generator is seeded: two demos built the same day look the same.
+their posters, pseudonymous habitants on WhatsApp, Telegram and SMS (addresses in the range
+ARCEP reserves for fiction, +33 6 39 97/98 xx xx; some write from the same number by SMS and
+WhatsApp: one participant each), who joined over a year and a half (more of them lately), a few
+hundred free contributions over the last year written the way people write on a phone, answers
+to the three ready-made surveys, two campaigns (the closed one's results published), engagements
+at different statuses, a conversation that goes on, what a médiatrice heard in the field (entries
+and surveys face to face, channel `terrain`, some with a declared age and gender), one staff
+account and one field account (`terrain@paroles.example`, same password). Campaign invitations
+and thanks by SMS and WhatsApp are counted as sent (segments, conversations), so the tableau de
+bord shows the month's spend. The random generator is seeded: two demos built the same day look
+the same.
 """
 
 from __future__ import annotations
@@ -23,8 +28,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bots import language_id
 from bots.engine import State
+from bots.phone import identity_channel
 from bots.runtime import Runtime
+from bots.sms_text import segments, to_gsm7
 from bots.survey_store import seed_prompts
 from bots.text import strip_accents
 from storage.crypto import mask
@@ -39,6 +47,7 @@ from storage.models import (
     JoinCode,
     Message,
     Participant,
+    ParticipantChannel,
     Quartier,
     Question,
     Survey,
@@ -49,13 +58,23 @@ from web.auth import create_user
 from web.cli.demo_suivi import seed_followup
 
 DEMO_EMAIL = "demo@paroles.example"
+FIELD_EMAIL = "terrain@paroles.example"  # an intervenant of two quartiers, same password
+FIELD_CODES = ("HAUTS-PORTE", "MARCHE-SAMEDI")  # the actions a médiatrice holds
+FIELD_ENTRIES = 42
+FIELD_RUNS = 14  # the running campaign's survey, face to face
+AGES = ("moins_18", "18_25", "26_40", "26_40", "41_60", "41_60", "61_plus", "non_dit")
+GENDERS = ("femme", "femme", "homme", "homme", "autre", "non_dit")
 TEXTS = Path(__file__).with_name("demo_texts.toml")
 FIRST_SEEN_DAYS = 540  # habitants joined over 18 months: some were there before the year
 CONTRIBUTION_DAYS = 365  # the tableau de bord's default period
 PARTICIPANTS = 150
+# Habitants whose bot speaks another language (by participant number, modulo 25).
+DEMO_LANGUAGES = {7: "en", 3: "ar", 11: "tr", 15: "pt", 19: "es", 22: "ro", 23: "uk"}
 FREE_CONTRIBUTIONS = 340
 SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
-CHANNELS = (("telegram", 45), ("sms", 40), ("simulator", 15))
+# The simulator is a trial phone (it never counts): the demo's habitants are on real channels.
+CHANNELS = (("whatsapp", 36), ("telegram", 34), ("sms", 30))
+BOTH = 0.3  # of the habitants writing by SMS, those who also write by WhatsApp (one person)
 _PRAISE = re.compile(r"merci|super|top|bien|génial|magnifique|gentil|calme|propre|aide", re.I)
 
 
@@ -70,6 +89,15 @@ def seed_demo(runtime: Runtime, *, now: datetime | None = None, seed: int = 2026
             session, runtime, random.Random(seed), now or datetime.now(UTC), texts, staff
         )
         counts = territory.build()
+        mediatrice = create_user(
+            session,
+            FIELD_EMAIL,
+            password,
+            "intervenant",
+            tuple(c["quartier"] for c in texts["codes"] if c["code"] in FIELD_CODES),
+            name="Samia, médiatrice",
+        )
+        counts["field"] = territory.field(mediatrice)
         session.add(AuditEntry(user_id=staff.id, action="demo_seeded", detail=counts))
     return password
 
@@ -203,15 +231,15 @@ class _Territory:
             channel = self.rng.choices(names, weights)[0]
             address = {
                 "sms": f"+3363998{n:04d}",
+                "whatsapp": f"+3363997{n:04d}",
                 "telegram": str(7_400_000_000 + n * 7919),
-                "simulator": f"demo-{n}",
             }[channel]
-            language = "en" if n % 25 == 7 else "fr"
+            language = DEMO_LANGUAGES.get(n % 25, "fr")
             first = self.ago(days=1 + FIRST_SEEN_DAYS * self.rng.random() ** 1.5)
             opted_out = self.rng.random() < 0.05
             joined = by_quartier.get(quartier.id) if self.rng.random() < 0.7 else None
             row = Participant(
-                pseudonym=self.runtime.vault.pseudonym(channel, address),
+                pseudonym=self.runtime.vault.pseudonym(identity_channel(channel), address),
                 channel=channel,
                 address_enc=self.runtime.vault.encrypt(address),
                 address_mask=mask(address),
@@ -227,6 +255,20 @@ class _Territory:
             self.session.add(row)
             self.people.append(_Person(row, quartier, lieux))
         self.session.flush()
+        for person in self.people:
+            used = [person.row.channel]
+            if person.row.channel == "sms" and self.rng.random() < BOTH:
+                used.append("whatsapp")  # the same number, on both: one participant
+                person.row.channel = "whatsapp"  # the one used last
+            for channel in used:
+                self.session.add(
+                    ParticipantChannel(
+                        participant_id=person.row.id,
+                        channel=channel,
+                        first_seen_at=person.row.first_seen_at,
+                        last_seen_at=person.row.first_seen_at,
+                    )
+                )
 
     def person(self, language: str = "fr") -> _Person:
         """Some habitants write often, most once or twice."""
@@ -239,15 +281,18 @@ class _Territory:
 
     def free_contributions(self) -> int:
         themes = {t.code: t for t in self.session.scalars(select(Theme))}
-        written: list[tuple[str, str | None, str]] = [
-            (item["text"], item["theme"], "fr") for item in self.texts["entiers"]
+        # (text, thème, the bot's language of its author, the language it is written in)
+        written: list[tuple[str, str | None, str, str | None]] = [
+            (item["text"], item["theme"], "fr", None) for item in self.texts["entiers"]
         ]
-        written += [(i["text"], i["theme"], i["language"]) for i in self.texts["langues"]]
-        written += [(text, None, "fr") for text in self.texts["sans_theme"]["texts"]]
-        seen = {text for text, _, _ in written}
-        pieces: list[tuple[str | None, str, _Person]] = []
-        for text, theme, language in written:
-            pieces.append((theme, text, self.person(language)))
+        written += [
+            (i["text"], i["theme"], i["language"], i.get("written")) for i in self.texts["langues"]
+        ]
+        written += [(text, None, "fr", None) for text in self.texts["sans_theme"]["texts"]]
+        seen = {text for text, _, _, _ in written}
+        pieces: list[tuple[str | None, str, _Person, str | None]] = []
+        for text, theme, language, in_language in written:
+            pieces.append((theme, text, self.person(language), in_language))
         attempts = 0
         while len(pieces) < FREE_CONTRIBUTIONS and attempts < FREE_CONTRIBUTIONS * 20:
             attempts += 1
@@ -255,9 +300,9 @@ class _Territory:
             theme, text = self.compose(person)
             if text not in seen:
                 seen.add(text)
-                pieces.append((theme, text, person))
-        for theme_code, text, person in pieces:
-            self.contribution(person, text, themes.get(theme_code or ""))
+                pieces.append((theme, text, person, None))
+        for theme_code, text, person, in_language in pieces:
+            self.contribution(person, text, themes.get(theme_code or ""), in_language)
         return len(pieces)
 
     def compose(self, person: _Person) -> tuple[str, str]:
@@ -284,7 +329,9 @@ class _Territory:
             body = body.upper()
         return theme, body.replace("  ", " ")
 
-    def contribution(self, person: _Person, text: str, theme: Theme | None) -> None:
+    def contribution(
+        self, person: _Person, text: str, theme: Theme | None, language: str | None = None
+    ) -> None:
         known_for = (self.now - person.row.first_seen_at).total_seconds() / 86400
         at = self.daytime(self.rng.uniform(0, min(known_for, CONTRIBUTION_DAYS)))
         at = max(at, person.row.first_seen_at)
@@ -293,7 +340,7 @@ class _Territory:
             participant_id=person.row.id,
             quartier_id=person.quartier.id,
             channel=person.row.channel,
-            language=person.row.language,
+            language=language or language_id.identify(text, self.catalog) or person.row.language,
             kind="free",
             text=text,
             created_at=at,
@@ -319,6 +366,7 @@ class _Territory:
     def messages(self, person: _Person, text: str, at: datetime) -> None:
         """The inbound message and the thanks sent back, as the handler would have kept them."""
         self.message_count += 1
+        thanks_text = self.catalog.text(person.row.language, "contribution_thanks")
         inbound = Message(
             direction="in",
             channel=person.row.channel,
@@ -334,13 +382,23 @@ class _Territory:
             provider_id=f"demo-out-{self.message_count}",
             participant_id=person.row.id,
             address_enc=person.row.address_enc,
-            body=self.catalog.text(person.row.language, "contribution_thanks"),
+            body=thanks_text,
             expects="choice",
             status="sent",
             created_at=at,
             sent_at=at + timedelta(seconds=2),
+            units=self.units(person.row.channel, thanks_text),
         )
         self.session.add_all([inbound, thanks])
+
+    def units(self, channel: str, text: str) -> int | None:
+        """What a sent message counts against the budget (`bots.budget`), as the channels say:
+        SMS segments, or 1 for a WhatsApp message that opens a 24-hour conversation."""
+        if channel == "sms":
+            return segments(to_gsm7(text))
+        if channel == "whatsapp":
+            return 1
+        return None
 
     # --- surveys -------------------------------------------------------------------------------
 
@@ -374,9 +432,33 @@ class _Territory:
                 )
             )
 
+    def invitation(self, person: _Person, survey: Survey, campaign: Campaign, at: datetime) -> None:
+        """The campaign's invitation, sent and counted (the tableau de bord's spend)."""
+        self.message_count += 1
+        intro = survey.intro
+        text = str(intro.get(person.row.language) or intro.get("fr") or survey.slug)
+        self.session.add(
+            Message(
+                direction="out",
+                channel=person.row.channel,
+                provider_id=f"demo-out-{self.message_count}",
+                participant_id=person.row.id,
+                address_enc=person.row.address_enc,
+                body=text,
+                kind="invitation",
+                priority=1,
+                status="delivered" if person.row.channel == "sms" else "read",
+                campaign_id=campaign.id,
+                created_at=at,
+                sent_at=at,
+                delivered_at=at + timedelta(seconds=5),
+                units=self.units(person.row.channel, text),
+            )
+        )
+
     def run(
         self, person: _Person, survey: Survey, campaign: Campaign | None, texts: list[str]
-    ) -> None:
+    ) -> Conversation:
         """One habitant through one survey: finished mostly, sometimes stopped halfway."""
         start = campaign.launched_at if campaign and campaign.launched_at else self.ago(days=50)
         end = campaign.closed_at if campaign and campaign.closed_at else self.now
@@ -393,6 +475,8 @@ class _Territory:
             updated_at=at,
         )
         self.session.add(conversation)
+        if campaign is not None and person.row.channel in ("sms", "whatsapp"):
+            self.invitation(person, survey, campaign, at - timedelta(minutes=5))
         self.session.flush()
         index, answered = 0, 0
         while index < len(survey.questions):
@@ -411,6 +495,7 @@ class _Territory:
             conversation.finished_at = at
         conversation.updated_at = at
         person.row.last_seen_at = max(person.row.last_seen_at, at)
+        return conversation
 
     def add_answer(
         self,
@@ -500,6 +585,104 @@ class _Territory:
         numbers = [str(i + 1) for i in picked]
         raw = rng.choice([" et ".join(numbers), ",".join(numbers), " ".join(numbers)])
         return raw, [choices[i]["value"] for i in picked], False
+
+    # --- the field -----------------------------------------------------------------------------
+
+    def field(self, mediatrice: User) -> int:
+        """What a médiatrice brought back from her actions: entries written down door to door
+        or at the market stand, and the running campaign's survey face to face; anonymous
+        habitants, some of whom said their age range and gender."""
+        self.session.flush()
+        codes = list(self.session.scalars(select(JoinCode).where(JoinCode.code.in_(FIELD_CODES))))
+        quartiers = {q.id: q for q in self.session.scalars(select(Quartier))}
+        days = sorted({self.rng.randrange(3, 120) for _ in range(9)})
+        themes = {t.code: t for t in self.session.scalars(select(Theme))}
+        heard: list[str] = list(self.texts["terrain"]["texts"])
+        seen = set(self.session.scalars(select(Contribution.text)))
+        for n in range(FIELD_ENTRIES):
+            code = codes[n % len(codes)]
+            at = self.daytime(days[n % len(days)])
+            person = self.met(f"entry-{n}", quartiers[code.quartier_id or 0], code, at)
+            text = heard[n] if n < len(heard) else self.compose(person)[1]
+            for _ in range(50):  # every text of the demo is unique, as in the inbox
+                if text not in seen:
+                    break
+                text = self.compose(person)[1]
+            seen.add(text)
+            contribution = Contribution(
+                participant_id=person.row.id,
+                quartier_id=code.quartier_id,
+                channel="terrain",
+                language="fr",
+                kind="free",
+                text=text,
+                action_id=code.id,
+                intervenant_id=mediatrice.id,
+                created_at=at,
+            )
+            self.session.add(contribution)
+            self.session.add(
+                Message(
+                    direction="in",
+                    channel="terrain",
+                    provider_id=f"entry:demo-{n}",
+                    participant_id=person.row.id,
+                    body=text,
+                    status="processed",
+                    created_at=at,
+                )
+            )
+            if n % 3 == 0 and "cadre-de-vie" in themes:
+                contribution.categorisations.append(
+                    Categorisation(
+                        theme_id=themes["cadre-de-vie"].id,
+                        source="staff",
+                        user_id=mediatrice.id,
+                        created_at=at,
+                    )
+                )
+        running = self.session.scalars(select(Campaign).where(Campaign.status == "running")).first()
+        if running is not None:
+            survey = self.session.get(Survey, running.survey_id)
+            assert survey is not None
+            answers: list[str] = self.texts["reponses"][survey.slug]
+            for n in range(FIELD_RUNS):
+                code = codes[n % len(codes)]
+                at = self.daytime(self.rng.uniform(1, 18))
+                person = self.met(f"run-{n}", quartiers[code.quartier_id or 0], code, at)
+                conversation = self.run(person, survey, running, answers)
+                conversation.action_id = code.id
+                conversation.intervenant_id = mediatrice.id
+                self.session.flush()
+                for row in self.session.scalars(
+                    select(Contribution).where(Contribution.participant_id == person.row.id)
+                ):
+                    row.action_id, row.intervenant_id = code.id, mediatrice.id
+        self.session.flush()
+        return FIELD_ENTRIES + FIELD_RUNS
+
+    def met(self, key: str, quartier: Quartier, code: JoinCode, at: datetime) -> _Person:
+        """A habitant met face to face: anonymous (no address), counted once."""
+        declared = self.rng.random() < 0.6
+        row = Participant(
+            pseudonym=self.runtime.vault.pseudonym("terrain", f"demo-{key}"),
+            channel="terrain",
+            address_enc="",
+            address_mask="",
+            language="fr",
+            quartier_id=quartier.id,
+            joined_via=code.code,
+            first_seen_at=at,
+            last_seen_at=at,
+            consent_at=at,
+            state=State(consent=True).to_json(),
+            age_range=self.rng.choice(AGES) if declared else None,
+            gender=self.rng.choice(GENDERS) if declared else None,
+        )
+        self.session.add(row)
+        self.session.flush()
+        lieux = next(q["lieux"] for q in self.texts["quartiers"] if q["code"] == quartier.code)
+        return _Person(row, quartier, list(lieux))
 
     # --- helpers -------------------------------------------------------------------------------
 

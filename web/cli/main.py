@@ -10,6 +10,7 @@ from web import create_app
 from web.cli.campaigns import campaign_group, worker
 from web.cli.chat import chat
 from web.cli.database import db_group
+from web.cli.docs import docs_group
 from web.cli.serve import serve
 from web.cli.telegram import telegram_group
 from web.cli.users import users_group
@@ -22,6 +23,7 @@ COMMANDS: tuple[click.Command, ...] = (
     telegram_group,
     worker,
     campaign_group,
+    docs_group,
 )
 
 

@@ -63,4 +63,5 @@ def _seed_demo(runtime: Runtime) -> None:
             return
     password = seed_demo(runtime)
     click.echo("Démonstration prête. Compte équipe : demo@paroles.example")
+    click.echo("Compte terrain (médiatrice) : terrain@paroles.example, même mot de passe")
     click.echo(f"Mot de passe : {password}")

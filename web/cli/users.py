@@ -23,9 +23,16 @@ def users_group() -> None:
 )
 @click.argument("email")
 @click.option(
-    "--role", required=True, help="administrateur, chef_de_projet, conseil_citoyen, lecteur"
+    "--role",
+    required=True,
+    help="administrateur, chef_de_projet, conseil_citoyen, lecteur, intervenant",
 )
-@click.option("--quartier", "quartiers", multiple=True, help="Code du quartier (conseil citoyen).")
+@click.option(
+    "--quartier",
+    "quartiers",
+    multiple=True,
+    help="Code du quartier (conseil citoyen, intervenant).",
+)
 @click.option("--name", default="", help="Nom affiché.")
 @with_appcontext
 def users_add(email: str, role: str, quartiers: tuple[str, ...], name: str) -> None:

@@ -7,7 +7,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register the area's blueprints on the app."""
-    from web.evaluation import dashboard
+    from web.evaluation import dashboard, spend
 
-    for module in (dashboard,):
+    for module in (dashboard, spend):
         app.register_blueprint(module.bp)

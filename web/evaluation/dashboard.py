@@ -13,7 +13,7 @@ permission would today name the same four roles.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,8 @@ from flask_login import current_user
 from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.counts import Scope
 from web.db import get_runtime, get_session
+from web.evaluation import actions
+from web.evaluation.actions import FieldFigures
 from web.evaluation.indicators import (
     MAX_MONTHS,
     Indicators,
@@ -34,13 +36,14 @@ from web.evaluation.indicators import (
     month_key,
     parse_month,
 )
-from web.params import parse_int
+from web.evaluation.spend import UNITS, euros, month_spend
+from web.params import BadValue, chosen_id
 from web.tables import FORMATS, audit_export, send_table
 from web.texts import localised
 from web.theme_state import THEME_STATES
 
 bp = Blueprint("dashboard", __name__, url_prefix="/tableau-de-bord")
-TABLES = ("synthese", "diversite", "themes", "enquetes")
+TABLES = ("synthese", "diversite", "actions", "themes", "enquetes")
 HIDDEN_RATE = "—"
 
 
@@ -76,10 +79,17 @@ def chosen_period(args: Any, today: date) -> tuple[Period, list[str]]:
     return period, problems
 
 
-def chosen_scope(args: Any) -> Scope:
-    """The account's quartiers (server-side), narrowed to one quartier if asked."""
+def chosen_scope(args: Any) -> tuple[Scope, list[str]]:
+    """The account's quartiers (server-side), narrowed to one quartier if asked; a quartier that
+    is none of the page's choices is said, and counts nobody (never all quartiers instead)."""
     mine = None if current_user.sees_all_quartiers else frozenset(current_user.quartier_ids)
-    return Scope(mine, parse_int(args.get("quartier", "")))
+    value = args.get("quartier", "")
+    try:
+        quartier = chosen_id(value, {q.id for q in visible_quartiers()})
+    except BadValue:
+        problem = _("« %(value)s » n'est pas un des quartiers proposés.", value=value)
+        return Scope(mine, -1), [problem]
+    return Scope(mine, quartier), []
 
 
 def _indicators(period: Period, scope: Scope) -> Indicators:
@@ -90,6 +100,12 @@ def _indicators(period: Period, scope: Scope) -> Indicators:
         get_runtime().settings.timezone,
         campaign_visible=campaign_visible,
     )
+
+
+def _field(period: Period, scope: Scope) -> FieldFigures:
+    timezone = get_runtime().settings.timezone
+    bounds = period.bounds(timezone)
+    return actions.compute(get_session(), bounds[0], bounds[-1], scope, timezone)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -123,8 +139,10 @@ def _chart(found: Indicators) -> dict[str, Any]:
 @permission_required("read")
 def index() -> Any:
     period, problems = chosen_period(request.args, _today())
-    scope = chosen_scope(request.args)
+    scope, scope_problems = chosen_scope(request.args)
+    problems += scope_problems
     found = _indicators(period, scope)
+    field = _field(period, scope)
     quartiers = visible_quartiers()
     args = {
         "du": month_key(period.first),
@@ -134,6 +152,7 @@ def index() -> Any:
     return render_template(
         "evaluation/dashboard.html",
         found=found,
+        field=field,
         problems=problems,
         period=period,
         scope=scope,
@@ -148,7 +167,12 @@ def index() -> Any:
         chart=_chart(found),
         args=args,
         tables=TABLES,
-    )
+        spend=month_spend(get_session(), datetime.now(UTC))
+        if current_user.sees_all_quartiers
+        else None,
+        units=UNITS,
+        euros=euros,
+    ), (400 if scope_problems else 200)
 
 
 def _quartier_name(scope: Scope, quartiers: list[Any]) -> str:
@@ -166,14 +190,24 @@ def export(table: str, fmt: str) -> Any:
     if fmt not in FORMATS or table not in TABLES:
         abort(404)
     period, _problems = chosen_period(request.args, _today())
-    scope = chosen_scope(request.args)
+    scope, scope_problems = chosen_scope(request.args)
+    if scope_problems:
+        abort(400)  # the page itself says which quartier is wrong
     found = _indicators(period, scope)
-    columns, rows = {
-        "synthese": _summary,
-        "diversite": _diversity,
-        "themes": _themes,
-        "enquetes": _surveys,
-    }[table](found, scope)
+    # The field figures only for the two tables that show them.
+    field = _field(period, scope) if table in ("actions", "diversite") else None
+    if field is not None and table == "actions":
+        columns, rows = _actions(field)
+    else:
+        columns, rows = {
+            "synthese": _summary,
+            "diversite": _diversity,
+            "themes": _themes,
+            "enquetes": _surveys,
+        }[table](found, scope)
+    if field is not None and table == "diversite":
+        for name, declared in (("age", field.by_age), ("genre", field.by_gender)):
+            rows += [[name, label, cell.shown] for label, cell in declared]
     filters = {"du": month_key(period.first), "au": month_key(period.last)}
     if scope.quartier is not None:
         filters["quartier"] = str(scope.quartier)
@@ -209,10 +243,36 @@ def _diversity(found: Indicators, scope: Scope) -> Table:
         (found.by_quartier, "quartier"),
         (found.by_channel, "canal"),
         (found.by_language, "langue"),
+        (found.by_written_language, "langue_ecrite"),
     ):
         for value, cell in breakdown.rows:
             rows.append([name, value or "(non renseigné)", cell.shown])
     return ("dimension", "valeur", "participants"), rows
+
+
+def _actions(field: FieldFigures) -> Table:
+    columns = (
+        "code",
+        "action",
+        "quartier",
+        "jours",
+        "participants",
+        "nouveaux_participants",
+        "contributions",
+    )
+    rows = [
+        [
+            row.code,
+            row.name,
+            row.quartier,
+            row.days,
+            row.participants.shown,
+            row.new.shown,
+            row.contributions,
+        ]
+        for row in field.actions
+    ]
+    return columns, rows
 
 
 def _themes(found: Indicators, scope: Scope) -> Table:

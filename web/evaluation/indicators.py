@@ -136,7 +136,8 @@ class Indicators:
     contributions: int
     by_quartier: Breakdown
     by_channel: Breakdown
-    by_language: Breakdown
+    by_language: Breakdown  # the language each habitant talks to the bot in
+    by_written_language: Breakdown  # the languages their contributions are written in
     themes: list[ThemeRow]
     campaigns: list[CampaignRate]
 
@@ -171,6 +172,7 @@ def compute(
         by_quartier=_by_quartier(session, activity),
         by_channel=_breakdown("channel", people, 0),
         by_language=_breakdown("language", people, 1),
+        by_written_language=_by_written_language(session, scope, bounds[0], bounds[-1]),
         themes=themes,
         campaigns=_campaigns(session, scope, bounds, campaign_visible),
     )
@@ -262,6 +264,32 @@ def _by_quartier(session: Session, activity: Any) -> Breakdown:
     cells = protect([n for _, n in rows])
     return Breakdown(
         "quartier", [(name, cell) for (name, _), cell in zip(rows, cells, strict=True)]
+    )
+
+
+def _by_written_language(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> Breakdown:
+    """Participants per language their contributions and free answers are written in (as
+    identified, `bots.language_id`): one who writes in two languages counts in both."""
+    count = func.count(distinct(Contribution.participant_id))
+    query = (
+        select(Contribution.language, count)
+        .join(Participant, Participant.id == Contribution.participant_id)
+        .where(
+            Participant.is_test.is_(False),
+            Contribution.created_at >= start,
+            Contribution.created_at < end,
+            *_within(scope, Contribution.quartier_id),
+        )
+        .group_by(Contribution.language)
+    )
+    rows = sorted(
+        ((str(lang), n) for lang, n in session.execute(query)), key=lambda r: (-r[1], r[0])
+    )
+    cells = protect([n for _, n in rows])
+    return Breakdown(
+        "written_language", [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)]
     )
 
 

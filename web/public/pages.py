@@ -9,8 +9,9 @@ screen reader, and the Content-Security-Policy stays the back-office's.
 Counting 10,000 answers takes several hundred milliseconds; a public page is read far more
 often than answers arrive. So each process keeps the counted results of a page with a key of
 what they were counted from (the campaign's answers and conversations — count, last id, last
-change —, its chosen quotes, its retour): three small aggregate queries tell whether to count
-again. A new answer, an erasure, a quote chosen or withdrawn changes the key.
+change —, its chosen quotes, its retour, what masks its quotes): small aggregate queries tell
+whether to count again. A new answer, an erasure, a quote chosen or withdrawn, a span found or
+a team's mark changes the key.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from bots.personal_data_job import marks_of, version_of
 from storage.models import (
     Answer,
     Campaign,
     Contribution,
     Conversation,
     Engagement,
+    PersonalDataSpan,
     Publication,
     PublicQuote,
     Quartier,
@@ -121,7 +124,15 @@ def _key(db: Session, campaign: Campaign) -> tuple[Any, ...]:
         .join(Contribution, Contribution.id == PublicQuote.contribution_id)
         .where(Contribution.campaign_id == campaign.id)
     ).one()
-    return (*answers, *conversations, *quotes, campaign.status, campaign.retour_text)
+    # The quotes are shown masked: a span found later or a team's mark changes them too.
+    spans = db.execute(
+        select(func.count(PersonalDataSpan.id), func.max(PersonalDataSpan.id))
+        .join(Contribution, Contribution.id == PersonalDataSpan.contribution_id)
+        .join(PublicQuote, PublicQuote.contribution_id == Contribution.id)
+        .where(Contribution.campaign_id == campaign.id)
+    ).one()
+    masks = version_of(marks_of(db))
+    return (*answers, *conversations, *quotes, *spans, masks, campaign.status, campaign.retour_text)
 
 
 def _counted(db: Session, campaign: Campaign) -> Results:

@@ -17,11 +17,16 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from bots import translations as bot_translations
+from bots.personal_data import KINDS
+from bots.personal_data_job import Masker, health_flags, stored_spans
+from bots.translate import TranslationError
 from storage.models import (
     AuditEntry,
     Categorisation,
     Contribution,
     Engagement,
+    JoinCode,
     Question,
     Survey,
     Theme,
@@ -33,6 +38,7 @@ from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
 from web.review.categorise import change_status, change_theme
+from web.review.translations import translation_view
 from web.theme_state import STATUSES, theme_view
 
 bp = Blueprint("contributions", __name__, url_prefix="/contributions")
@@ -74,7 +80,14 @@ def back(default_focus: int | None = None) -> Any:
 @bp.route("/<int:contribution_id>")
 @permission_required("read")
 def detail(contribution_id: int) -> Any:
-    contribution = get_contribution(contribution_id)
+    return render_detail(get_contribution(contribution_id))
+
+
+def render_detail(
+    contribution: Contribution, draft: dict[str, str] | None = None, revealed: bool = False
+) -> str:
+    """The contribution's page; ``draft``: a reply being written (French and its translation);
+    its texts masked unless ``revealed`` (journaled by the caller)."""
     db = get_session()
     survey = db.get(Survey, contribution.survey_id) if contribution.survey_id else None
     question = db.get(Question, contribution.question_id) if contribution.question_id else None
@@ -87,22 +100,41 @@ def detail(contribution_id: int) -> Any:
     ).all()
     thread = _thread(contribution)
     linked, offered = _engagements(contribution)
+    staff_replies = [item for _, who, item in thread if who == "staff"]
+    masker = Masker(db)
+    text = contribution.text if revealed else masker.contributions([contribution])[contribution.id]
+    reply_texts = masker.replies(r for r, _ in staff_replies)
+    answer_texts = masker.texts((a.id, a.text) for _, who, a in thread if who == "habitant")
+    if revealed:
+        reply_texts = {r.id: r.message.body if r.message else "" for r, _ in staff_replies}
+        answer_texts = {a.id: a.text for _, who, a in thread if who == "habitant"}
     return render_template(
         "review/contribution.html",
         thread=thread,
         linked=linked,
         offered=offered,
         c=contribution,
+        text=text,
+        revealed=revealed,
+        spans=stored_spans(db, contribution.id) if revealed else [],
+        health_words=health_flags(db, contribution.id, contribution.text or ""),
+        kinds=KINDS,
+        reply_texts=reply_texts,
+        answer_texts=answer_texts,
+        field_source=_field_source(contribution),
         themes_of=theme_view(contribution),
         survey=survey,
         question=question,
         history=history,
         themes=active_themes(),
         statuses=STATUSES,
-        replies=replies.replies_of(contribution),
+        replies=staff_replies,
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
+        translation=translation_view(contribution),
+        draft=draft or {},
+        max_reply=replies.MAX_REPLY,
     )
 
 
@@ -146,6 +178,53 @@ def _engagements(contribution: Contribution) -> tuple[list[Engagement], list[Eng
         )
     rows = list(db.scalars(query))
     return [e for e in rows if e.id in linked_ids], rows
+
+
+def _field_source(contribution: Contribution) -> dict[str, str] | None:
+    """The action a field entry came from, and who wrote it down (for the team only: a
+    conseil citoyen sees the action, not the intervenant)."""
+    if contribution.action_id is None:
+        return None
+    db = get_session()
+    action = db.get(JoinCode, contribution.action_id)
+    intervenant = db.get(User, contribution.intervenant_id) if contribution.intervenant_id else None
+    shown = intervenant is not None and current_user.sees_all_quartiers
+    return {
+        "code": action.code if action else "",
+        "action": action.action if action else "",
+        "intervenant": (intervenant.name or intervenant.email) if shown and intervenant else "",
+    }
+
+
+@bp.route("/<int:contribution_id>/reponse-traduite", methods=["POST"])
+@permission_required("reply")
+def translate_reply(contribution_id: int) -> Any:
+    """The reply written in French, translated into the habitant's language, to read and edit
+    before sending. If the server fails, the page says so and the French stays as written."""
+    contribution = get_contribution(contribution_id)
+    text = request.form.get("text", "").strip()[: replies.MAX_REPLY]
+    view = translation_view(contribution)
+    draft = {"text": text, "translated": "", "language": view.reply_language}
+    if not text:
+        flash(_("Écrivez d'abord la réponse en français."), "error")
+    elif not view.reply_translated:
+        flash(_("Pas de traduction pour cette réponse : elle partira en français."), "error")
+    else:
+        get_session().commit()  # no transaction open while the server translates
+        try:
+            draft["translated"] = bot_translations.translate_reply(
+                get_runtime(), text, view.reply_language
+            )[: replies.MAX_REPLY]
+        except TranslationError as error:
+            flash(
+                _(
+                    "La traduction n'a pas abouti (%(error)s) : vous pouvez réessayer, ou "
+                    "envoyer la réponse en français.",
+                    error=str(error),
+                ),
+                "error",
+            )
+    return render_detail(contribution, draft)
 
 
 def active_themes() -> list[Theme]:

@@ -24,15 +24,18 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from bots.personal_data_job import Masker
 from storage.models import (
     Answer,
     Categorisation,
     Contribution,
     Conversation,
+    JoinCode,
     Participant,
     Quartier,
     Question,
     Survey,
+    User,
 )
 from web.auth import permission_required, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
@@ -93,6 +96,7 @@ ANSWER_COLUMNS = (
     "langue",
     "valeur",
     "texte_brut",
+    "langue_texte",  # the language the answer is written in (identified), else the habitant's
     "compris",
     "passee",
     "tardive",
@@ -131,7 +135,9 @@ def contributions(fmt: str) -> Any:
     query = filtered(filters, select(Contribution)).order_by(
         Contribution.created_at.desc(), Contribution.id.desc()
     )
-    return send_table(fmt, "contributions", CONTRIBUTION_COLUMNS, _contribution_rows(query))
+    return send_table(
+        fmt, "contributions", _columns(CONTRIBUTION_COLUMNS), _contribution_rows(query)
+    )
 
 
 @bp.route("/reponses.<fmt>")
@@ -146,7 +152,29 @@ def answers(fmt: str) -> Any:
     query = _answers_query(filters)
     count = get_session().scalar(select(func.count()).select_from(query.subquery()))
     audit_export("answers", fmt, filters.to_args(), count or 0)
-    return send_table(fmt, "reponses", ANSWER_COLUMNS, _answer_rows(query))
+    return send_table(fmt, "reponses", _columns(ANSWER_COLUMNS), _answer_rows(query))
+
+
+def _columns(base: tuple[str, ...]) -> tuple[str, ...]:
+    """The field's action for everyone; who wrote it down only for the team, never for a
+    conseil citoyen (an intervenant is a person too)."""
+    return (*base, "action", *(("intervenant",) if current_user.sees_all_quartiers else ()))
+
+
+class _FieldSource:
+    """The action's code, and the intervenant's name for the team (see `_columns`)."""
+
+    def __init__(self) -> None:
+        db = get_session()
+        self.codes = dict(db.execute(select(JoinCode.id, JoinCode.code)).all())
+        self.people = {u.id: u.name or u.email for u in db.scalars(select(User))}
+        self.team = bool(current_user.sees_all_quartiers)
+
+    def __call__(self, action_id: int | None, intervenant_id: int | None) -> list[Any]:
+        found = [self.codes.get(action_id, "") if action_id else ""]
+        if self.team:
+            found.append(self.people.get(intervenant_id, "") if intervenant_id else "")
+        return found
 
 
 def _local(value: datetime) -> str:
@@ -161,12 +189,31 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
     db = get_session()
     surveys = dict(db.execute(select(Survey.id, Survey.slug)).all())
     questions = dict(db.execute(select(Question.id, Question.position)).all())
+    field_source = _FieldSource()
     options = (
         selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
         selectinload(Contribution.quartier),
         selectinload(Contribution.participant),
     )
+    masker = Masker(db)  # personal data masked, as on every page
+    chunk: list[Contribution] = []
     for c in db.scalars(query.options(*options).execution_options(yield_per=BATCH)):
+        chunk.append(c)
+        if len(chunk) >= BATCH:
+            yield from _contribution_chunk(chunk, masker, surveys, questions, field_source)
+            chunk = []
+    yield from _contribution_chunk(chunk, masker, surveys, questions, field_source)
+
+
+def _contribution_chunk(
+    chunk: list[Contribution],
+    masker: Masker,
+    surveys: dict[Any, Any],
+    questions: dict[Any, Any],
+    field_source: _FieldSource,
+) -> Iterator[list[Any]]:
+    texts = masker.contributions(chunk)
+    for c in chunk:
         view = theme_view(c)
         suggestion = view.suggestions[0] if view.suggestions else None
         yield [
@@ -187,9 +234,10 @@ def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
             if suggestion and suggestion.confidence is not None
             else "",
             ";".join(t.code for t in view.habitant),
-            c.text,
+            texts[c.id],
             len(c.media),
             c.participant.pseudonym if c.participant else "",
+            *field_source(c.action_id, c.intervenant_id),
         ]
 
 
@@ -226,8 +274,22 @@ def _answers_query(filters: Filters) -> Select[Any]:
 
 
 def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
-    rows = get_session().execute(query.execution_options(yield_per=BATCH))
-    for answer, conversation, question, slug, participant, quartier_code in rows:
+    masker = Masker(get_session())
+    field_source = _FieldSource()
+    chunk: list[Any] = []
+    for row in get_session().execute(query.execution_options(yield_per=BATCH)):
+        chunk.append(row)
+        if len(chunk) >= BATCH:
+            yield from _answer_chunk(chunk, masker, field_source)
+            chunk = []
+    yield from _answer_chunk(chunk, masker, field_source)
+
+
+def _answer_chunk(
+    chunk: list[Any], masker: Masker, field_source: _FieldSource
+) -> Iterator[list[Any]]:
+    texts = masker.answers((row[0].id, row[0].raw_text or "") for row in chunk)
+    for answer, conversation, question, slug, participant, quartier_code in chunk:
         yield [
             answer.id,
             _local(answer.created_at),
@@ -240,8 +302,10 @@ def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
             participant.channel if participant else "",
             participant.language if participant else "",
             plain(answer.value),
-            answer.raw_text,
+            texts[answer.id],
+            answer.language or "",
             "oui" if answer.understood else "non",
             "oui" if answer.skipped else "non",
             "oui" if answer.late else "non",
+            *field_source(conversation.action_id, conversation.intervenant_id),
         ]

@@ -67,6 +67,7 @@ class Filters:
     enquete: str = ""
     question: str = ""
     pj: str = ""
+    langue: str = ""  # the language a text is written in (ISO 639-1)
     du: str = ""
     au: str = ""
     suite: str = ""  # "attente": a habitant's answer in the thread waits for the team
@@ -83,6 +84,7 @@ class Filters:
             ("enquete", lambda: self.enquete == FREE or chosen_id(self.enquete, choices.surveys)),
             ("question", lambda: chosen_id(self.question, choices.questions)),
             ("pj", lambda: chosen(self.pj, MEDIA)),
+            ("langue", lambda: chosen(self.langue, choices.languages)),
             ("du", lambda: chosen_date(self.du)),
             ("au", lambda: chosen_date(self.au)),
             ("suite", lambda: chosen(self.suite, ("attente",))),
@@ -119,6 +121,8 @@ class Filters:
             found.append(Contribution.quartier_id == (parse_int(self.quartier) or -1))
         if self.canal:
             found.append(Contribution.channel == self.canal)
+        if self.langue:
+            found.append(Contribution.language == self.langue)
         found.append(self._status())
         found.append(self._theme())
         found.append(self._theme_state())
@@ -217,6 +221,7 @@ class FilterChoices:
     themes: frozenset[str]
     surveys: frozenset[int]
     questions: frozenset[int]  # those of the chosen survey
+    languages: frozenset[str] = frozenset()  # the catalogue's
 
 
 def _problem(name: str, value: str) -> str:

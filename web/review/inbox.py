@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
+from bots.personal_data_job import Masker
 from storage.models import Categorisation, Contribution, Question, Survey, Theme, ThreadMessage
 from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
@@ -29,14 +30,20 @@ from web.review.filters import (
     awaiting_answer,
     encode_cursor,
 )
-from web.texts import localised, survey_title
+from web.texts import language_label, localised, survey_title
 from web.theme_state import STATUSES, THEME_STATES, theme_view
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
 
 
-CHANNELS = {"telegram": "Telegram", "sms": "SMS", "simulator": _l("Simulateur")}
+CHANNELS = {
+    "telegram": "Telegram",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "simulator": _l("Simulateur"),
+    "terrain": _l("Terrain"),
+}
 # Kinds of attachment as the channels name them (bots.handler.Media.kind).
 ATTACHMENTS = {
     "photo": _l("photo"),
@@ -51,6 +58,7 @@ ATTACHMENTS = {
 def _labels() -> dict[str, Any]:
     return {
         "channel_label": lambda name: CHANNELS.get(name, name),
+        "language_label": language_label,
         "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
         "status_labels": STATUSES,
         "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
@@ -58,6 +66,8 @@ def _labels() -> dict[str, Any]:
 
 
 def home() -> Any:
+    if current_user.is_authenticated and not current_user.can("read"):
+        return redirect(url_for("field.index"))  # an intervenant works in the field pages
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     return redirect(url_for("auth.login"))
@@ -117,6 +127,7 @@ def index() -> Any:
         unseen=unseen,
         waiting=waiting or 0,
         contributions=[(c, theme_view(c)) for c in rows],
+        texts=Masker(db).contributions(rows),
         filters=filters,
         total=total,
         cursor=cursor,
@@ -124,6 +135,7 @@ def index() -> Any:
         themes=active_themes(),
         quartiers=visible_quartiers(),
         channels=channel_names(),
+        languages=get_runtime().catalog.language_codes(),
         surveys=_surveys(),
         questions=_questions(filters),
         question_numbers=numbers,
@@ -166,4 +178,5 @@ def filter_choices(filters: Filters) -> FilterChoices:
         themes=frozenset(db.scalars(select(Theme.code))),
         surveys=frozenset(_surveys()),
         questions=frozenset(question for question, _label in _questions(filters)),
+        languages=frozenset(get_runtime().catalog.language_codes()),
     )

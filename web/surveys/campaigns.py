@@ -6,6 +6,12 @@ writes the audit log. A conseil citoyen launches only in its own quartiers (chec
 server) and sees only the campaigns and the habitants of its quartiers. When the team asks for it
 (a setting kept in the database), a conseil citoyen's campaign waits for a chef de projet's
 approval before anything goes out.
+
+The estimate is the launch's own selection, routed as the launch routes it (`bots.routing`: one
+person on SMS and WhatsApp is counted once, on the channel that will write to them), with who
+WhatsApp cannot reach (outside the 24-hour window, no approved template) and what the campaign
+would spend against what is left of the month's budget (`bots.budget`). A campaign over that is
+refused, or waits for a chef de projet when the territory allows it (`PAROLES_BUDGET_APPROVAL`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bots import campaigns
+from bots import budget, campaigns
 from bots.campaigns import CampaignError, Target
 from bots.channels import configured_channels
 from bots.quiet_hours import CLOSES, OPENS, is_quiet, next_open
@@ -191,24 +197,43 @@ def _join_codes() -> list[JoinCode]:
     return list(get_session().scalars(query))
 
 
-def estimate(db: Session, survey: Survey, target: Target) -> dict[str, Any]:
-    """Habitants reached (the launch's own selection) and SMS segments of a full run each."""
-    counts = campaigns.count_target(db, target)
+def estimate(db: Session, survey: Survey, target: Target, now: datetime) -> dict[str, Any]:
+    """Habitants reached per channel (the launch's own selection and routing), those WhatsApp
+    leaves out, SMS segments of a full run each, and the month's budget left per channel."""
+    runtime = get_runtime()
+    found = campaigns.estimate(db, runtime, target, now)
     spec = spec_from_row(survey)
-    catalog = get_runtime().catalog
-    per_run = {lang: run_segments(spec, catalog, lang) for lang in catalog.language_codes()}
-    by_channel: dict[str, int] = {}
-    segments = 0
-    for (channel, language), n in counts.items():
-        by_channel[channel] = by_channel.get(channel, 0) + n
-        if channel == "sms":
-            segments += n * per_run.get(language, per_run["fr"])
+    units = budget.needed(spec, runtime.catalog, found.counts, found.left_out)
+    check = budget.check(db, runtime.settings, units, now)
+    spends = budget.month_spend(db, runtime.settings, now, units)
+    names = dict(language_names())
     return {
-        "total": sum(counts.values()),
-        "by_channel": sorted(by_channel.items()),
-        "segments": segments,
-        "per_run": per_run.get("fr", 0),
+        "total": sum(found.counts.values()),
+        "by_channel": sorted(found.by_channel.items()),
+        "segments": units.get("sms", 0),
+        "conversations": units.get("whatsapp", 0),
+        "per_run": run_segments(spec, runtime.catalog, "fr"),
+        "left_out": sum(found.left_out.values()),
+        "left_out_languages": ", ".join(names.get(code, code) for code in sorted(found.left_out)),
+        "budget": [
+            {
+                "channel": spend.channel,
+                "needed": units.get(spend.channel, 0),
+                "left": spend.left,
+                "over": spend.channel in check.over,
+                "euros": _euros(runtime.settings, spend.channel, units.get(spend.channel, 0)),
+            }
+            for spend in spends
+            if spend.budget is not None
+        ],
+        "over_budget": bool(check.over),
+        "approval_allowed": check.approval_allowed,
     }
+
+
+def _euros(settings: Any, channel: str, units: int) -> str:
+    price = budget.unit_price(settings, channel)
+    return "" if price is None else f"{units * price:.2f}".replace(".", ",")
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
@@ -224,7 +249,7 @@ def create() -> Any:
     elif request.method == "POST":
         try:
             target = _target(form)
-            figures = estimate(db, chosen, target)  # type: ignore[arg-type]
+            figures = estimate(db, chosen, target, datetime.now(UTC))  # type: ignore[arg-type]
             if form.get("action") == "launch":
                 return _launch(chosen, target, form)  # type: ignore[arg-type]
         except CampaignError as problem:
@@ -255,6 +280,7 @@ def _launch(survey: Survey, target: Target, form: Any) -> Any:
     needs_approval = approval_required(get_session()) and current_user.role == "conseil_citoyen"
     end_write()
     with transaction(runtime.sessions) as session:
+        check = campaigns.budget_check(session, runtime, survey.slug, target, starts or now)
         campaign = campaigns.create_campaign(
             session,
             survey.slug,
@@ -268,7 +294,9 @@ def _launch(survey: Survey, target: Target, form: Any) -> Any:
             and current_user.sees_all_quartiers,
             created_by_id=current_user.id,
             needs_approval=needs_approval,
+            budget=check,
         )
+        held_for_budget = "budget" in (campaign.hold_reason or "")
         audit(
             session,
             current_user.id,
@@ -277,9 +305,17 @@ def _launch(survey: Survey, target: Target, form: Any) -> Any:
             survey=survey.slug,
             audience=target.to_json(),
             needs_approval=needs_approval,
+            over_budget=held_for_budget,
         )
         campaign_id = campaign.id
-    if needs_approval:
+    if held_for_budget:
+        flash(
+            _(
+                "Campagne enregistrée, mais elle dépasse ce qui reste du budget du mois : "
+                "elle partira si un chef de projet la valide."
+            )
+        )
+    elif needs_approval:
         flash(_("Campagne enregistrée : elle partira quand un chef de projet l'aura validée."))
     else:
         _go(campaign_id, now)

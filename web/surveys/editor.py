@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from bots.engine import QuartierOption
 from bots.survey_preview import reply_count, sms_count, survey_messages
 from bots.survey_store import questions_from_spec, save_spec
+from bots.survey_translations import SheetError, apply, read_xlsx, to_xlsx
 from bots.surveys import MAX_QUESTIONS, PromptError, SurveySpec, survey_from_data
 from storage.models import Answer, Campaign, Conversation, Participant, Quartier, Survey, Theme
 from web.audit_log import audit
@@ -130,7 +131,9 @@ def index() -> Any:
         }
         for s in rows
     ]
-    return render_template("surveys/index.html", surveys=surveys)
+    catalog = get_runtime().catalog
+    catalogues = [(lang.name, lang.reviewed) for lang in catalog.languages.values()]
+    return render_template("surveys/index.html", surveys=surveys, catalogues=catalogues)
 
 
 def _new_slug(db: Session, title: str) -> str:
@@ -211,6 +214,77 @@ def import_file() -> Any:
     return redirect(url_for("surveys.edit", survey_id=survey.id))
 
 
+# --- translations, for a translator who never sees the back-office ---------------------------
+
+
+@bp.route("/<int:survey_id>/traductions.xlsx")
+@permission_required("read")
+def translations_sheet(survey_id: int) -> Any:
+    """One row per text, one column per language: a translator fills their column."""
+    survey = get_survey(survey_id)
+    data = to_xlsx(survey, languages(), language_names())
+    audit_export("survey_translations", "xlsx", {"enquete": str(survey.id)}, 1)
+    response = Response(
+        data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    filename = f"{survey.slug}-traductions.xlsx"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/<int:survey_id>/traductions", methods=["POST"])
+@permission_required("manage_surveys")
+def import_translations(survey_id: int) -> Any:
+    """Write a filled sheet's translations; French is never changed through it. A survey in
+    use takes translations too: they add languages, the French questions stay as answered."""
+    survey = get_survey(survey_id, edit=True)
+    upload = request.files.get("file")
+    raw = upload.read(MAX_IMPORT * 16 + 1) if upload else b""
+    back = redirect(url_for("surveys.edit", survey_id=survey.id))
+    if not raw or len(raw) > MAX_IMPORT * 16:
+        flash(_("Choisissez le fichier .xlsx des traductions (1 Mo au plus)."), "error")
+        return back
+    try:
+        imported = read_xlsx(raw, survey, languages())
+    except SheetError:
+        flash(_("Ce fichier n'est pas une feuille de traductions (.xlsx exportée ici)."), "error")
+        return back
+    apply(survey, imported.changed)
+    db = get_session()
+    audit(
+        db,
+        current_user.id,
+        "survey_translations_import",
+        f"survey:{survey.id}",
+        texts=imported.count,
+        languages=sorted({c for v in imported.changed.values() for c in v}),
+    )
+    db.commit()
+    flash(_("%(n)d traductions importées.", n=imported.count), "success")
+    if imported.unknown_languages:
+        flash(
+            _(
+                "Colonnes ignorées (langue inconnue) : %(names)s",
+                names=", ".join(imported.unknown_languages),
+            ),
+            "error",
+        )
+    if imported.unknown_keys:
+        line = _("ligne")
+        rows = ", ".join(f"{key} ({line} {n})" for n, key in imported.unknown_keys)
+        flash(_("Textes inconnus de cette enquête, ignorés : %(rows)s", rows=rows), "error")
+    if imported.french_changed:
+        rows = ", ".join(key for _n, key in imported.french_changed)
+        flash(
+            _(
+                "Le français a changé depuis l'export pour : %(rows)s. Relisez ces traductions.",
+                rows=rows,
+            ),
+            "error",
+        )
+    return back
+
+
 # --- the editor ----------------------------------------------------------------------------------
 
 
@@ -275,6 +349,7 @@ def _render(
             quartier_id=quartier_id,
             locked=locked,
             readonly=locked or survey is not None and not may_edit(survey),
+            editable=survey is not None and may_edit(survey),
             max_questions=MAX_QUESTIONS,
         ),
         status,

@@ -15,12 +15,14 @@ import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bots.channels.telegram import deep_link
-from storage.models import Campaign, JoinCode, Publication, Survey
+from bots.channels.whatsapp import wa_me
+from storage.models import Campaign, JoinCode, Participant, Publication, Survey
 from web.audit_log import audit
 from web.auth import campaign_visible, permission_required, visible_quartiers, visible_surveys
+from web.counts import Cell, protect
 from web.db import get_runtime, get_session
 from web.params import BadValue, chosen_id
 from web.suivi import public_link
@@ -74,15 +76,36 @@ def index() -> Any:
             db.commit()
             flash(_("Code créé : imprimez son affiche."), "success")
             return redirect(url_for("posters.index"))
+    codes = list(db.scalars(_codes_query()))
     return render_template(
         "surveys/posters.html",
-        codes=list(db.scalars(_codes_query())),
+        codes=codes,
+        brought=brought_by_channel(db, [c.code for c in codes]),
         quartiers=visible_quartiers(),
         campaigns=_campaigns(),
         surveys=_surveys(),
         form=request.form,
+        whatsapp_link=lambda code: wa_me(get_runtime().settings, code),
         errors=errors,
     ), (422 if errors else 200)
+
+
+def brought_by_channel(db: Any, codes: list[str]) -> dict[str, list[tuple[str, Cell]]]:
+    """How many people each code brought, per channel (a poster's QR code, an SMS keyword, an
+    action in the field); small counts hidden as on the tableau de bord, trials never counted."""
+    counts: dict[str, dict[str, int]] = {}
+    for code, channel, n in db.execute(
+        select(Participant.joined_via, Participant.channel, func.count(Participant.id))
+        .where(Participant.joined_via.in_(codes), Participant.is_test.is_(False))
+        .group_by(Participant.joined_via, Participant.channel)
+    ):
+        counts.setdefault(code, {})[channel] = n
+    found = {}
+    for code, channels in counts.items():
+        ordered = sorted(channels.items(), key=lambda item: (-item[1], item[0]))
+        cells = protect([n for _channel, n in ordered])
+        found[code] = [(channel, cell) for (channel, _n), cell in zip(ordered, cells, strict=True)]
+    return found
 
 
 def _create(form: Any) -> dict[str, list[str]]:
@@ -142,6 +165,10 @@ def poster(code_id: int) -> Any:
     if settings.telegram_bot_username:
         link = deep_link(settings.telegram_bot_username, code.code)
         qr = segno.make(link, error="m").svg_data_uri(scale=10, border=2)
+    whatsapp = wa_me(settings, code.code)
+    whatsapp_qr = (
+        segno.make(whatsapp, error="m").svg_data_uri(scale=10, border=2) if whatsapp else None
+    )
     quartier = code.quartier.name if code.quartier else ""
     published = get_session().get(Publication, code.campaign_id) if code.campaign_id else None
     results_link = public_link("public.campaign", slug=published.slug) if published else None
@@ -154,6 +181,8 @@ def poster(code_id: int) -> Any:
         results_qr=segno.make(results_link, error="m").svg_data_uri(scale=6, border=2)
         if results_link
         else None,
+        whatsapp=whatsapp,
+        whatsapp_qr=whatsapp_qr,
         sms_number=settings.twilio_from,
         line1=request.args.get("ligne1", _("Votre avis compte : répondez en 2 minutes.")),
         line2=request.args.get(

@@ -7,6 +7,7 @@ gets their own simulated phone number, kept in their session cookie.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -24,8 +25,10 @@ from sqlalchemy import select
 
 from bots.channels import Outgoing, make_channel
 from bots.channels.simulator import NAME, render
-from bots.handler import Inbound, handle_inbound
+from bots.handler import Inbound, find_or_create_participant, handle_inbound
 from bots.outbox import deliver
+from bots.runtime import Runtime
+from storage.db import transaction
 from storage.models import Message
 from web.db import get_runtime, get_session
 
@@ -69,11 +72,22 @@ def index() -> Any:
     return render_template("surveys/simulator.html", messages=messages)
 
 
+def _mark_as_trial(runtime: Runtime) -> None:
+    """The simulator's phone is a trial, like the survey editor's: it never counts as
+    participation (indicators, results, campaigns) and files nothing in the inbox."""
+    with transaction(runtime.sessions) as session:
+        participant = find_or_create_participant(
+            session, runtime, NAME, _address(), datetime.now(UTC)
+        )
+        participant.is_test = True
+
+
 @bp.route("/", methods=["POST"])
 def send() -> Any:
     _allowed()
     text = request.form.get("text", "")[:MAX_LENGTH]
     runtime = get_runtime()
+    _mark_as_trial(runtime)
     handle_inbound(
         runtime,
         Inbound(

@@ -86,6 +86,8 @@ def upgrade() -> None:
     sa.Column('unreachable_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('is_test', sa.Boolean(), nullable=False),
+    sa.Column('age_range', sa.String(length=20), nullable=True),
+    sa.Column('gender', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_participants_quartier_id_quartiers'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participants')),
     sa.UniqueConstraint('pseudonym', name=op.f('uq_participants_pseudonym'))
@@ -131,6 +133,7 @@ def upgrade() -> None:
     sa.Column('allow_quiet_hours', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('hold_reason', sa.String(length=40), nullable=True),
     sa.Column('launched_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('retour_text', sa.Text(), nullable=True),
@@ -157,26 +160,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_questions')),
     sa.UniqueConstraint('survey_id', 'position', name=op.f('uq_questions_survey_id'))
     )
-    op.create_table('conversations',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('participant_id', sa.Integer(), nullable=True),
-    sa.Column('survey_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('started_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', storage.models.UTCDateTime(), nullable=True),
-    sa.Column('reminded_at', storage.models.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_conversations_campaign_id_campaigns'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_conversations_participant_id_participants'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_conversations_survey_id_surveys'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
-    )
-    with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
-        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
-
     op.create_table('join_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -192,6 +175,30 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_join_codes')),
     sa.UniqueConstraint('code', name=op.f('uq_join_codes_code'))
     )
+    op.create_table('conversations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=True),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('started_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('action_id', sa.Integer(), nullable=True),
+    sa.Column('intervenant_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_conversations_action_id_join_codes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['intervenant_id'], ['users.id'], name=op.f('fk_conversations_intervenant_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_conversations_campaign_id_campaigns'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_conversations_participant_id_participants'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_conversations_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations'))
+    )
+    with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.create_index('ix_conversations_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_conversations_campaign_participant', ['campaign_id', 'participant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conversations_participant_id'), ['participant_id'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('direction', sa.String(length=3), nullable=False),
@@ -218,6 +225,9 @@ def upgrade() -> None:
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('sent_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('delivered_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('units', sa.Integer(), nullable=True),
+    sa.Column('price', sa.Float(), nullable=True),
+    sa.Column('price_unit', sa.String(length=3), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_messages_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['in_reply_to_id'], ['messages.id'], name=op.f('fk_messages_in_reply_to_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_messages_participant_id_participants'), ondelete='SET NULL'),
@@ -239,6 +249,7 @@ def upgrade() -> None:
     sa.Column('skipped', sa.Boolean(), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=True),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_answers_conversation_id_conversations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['question_id'], ['questions.id'], name=op.f('fk_answers_question_id_questions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answers'))
@@ -263,6 +274,13 @@ def upgrade() -> None:
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('suggested_version', sa.String(length=40), nullable=True),
+    sa.Column('personal_data_version', sa.String(length=40), nullable=True),
+    sa.Column('embedding', sa.LargeBinary(), nullable=True),
+    sa.Column('embedding_model', sa.String(length=40), nullable=True),
+    sa.Column('action_id', sa.Integer(), nullable=True),
+    sa.Column('intervenant_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_contributions_action_id_join_codes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['intervenant_id'], ['users.id'], name=op.f('fk_contributions_intervenant_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_contributions_answer_id_answers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_contributions_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_contributions_participant_id_participants'), ondelete='SET NULL'),
@@ -272,13 +290,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contributions'))
     )
     with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contributions_action_id'), ['action_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contributions_intervenant_id'), ['intervenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contributions_quartier_id'), ['quartier_id'], unique=False)
         batch_op.create_index('ix_contributions_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_contributions_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id'], unique=False)
+        batch_op.create_index('ix_contributions_language_created', ['language', 'created_at', 'id'], unique=False)
 
     op.create_table('categorisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -325,8 +346,11 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contribution_id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('personal_data_version', sa.String(length=40), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('original_text', sa.Text(), nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=False),
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_staff_replies_contribution_id_contributions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_staff_replies_message_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_replies_user_id_users'), ondelete='SET NULL'),
@@ -334,6 +358,71 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_replies', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_replies_contribution_id'), ['contribution_id'], unique=False)
+
+    op.create_table('personal_data_spans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=True),
+    sa.Column('staff_reply_id', sa.Integer(), nullable=True),
+    sa.Column('start', sa.Integer(), nullable=False),
+    sa.Column('end', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_personal_data_spans_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['staff_reply_id'], ['staff_replies.id'], name=op.f('fk_personal_data_spans_staff_reply_id_staff_replies'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_data_spans'))
+    )
+    with op.batch_alter_table('personal_data_spans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_personal_data_spans_contribution_id'), ['contribution_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_personal_data_spans_staff_reply_id'), ['staff_reply_id'], unique=False)
+
+    op.create_table('personal_data_marks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('phrase', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('verdict', sa.String(length=10), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_personal_data_marks_contribution_id_contributions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_personal_data_marks_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_data_marks'))
+    )
+
+    op.create_table('access_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('used_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('used_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_access_codes_participant_id_participants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['used_by_id'], ['users.id'], name=op.f('fk_access_codes_used_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_codes')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_access_codes_code_hash'))
+    )
+    with op.batch_alter_table('access_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_access_codes_participant_id'), ['participant_id'], unique=False)
+    op.create_table('contribution_translations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('target', sa.String(length=10), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('provider', sa.String(length=40), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.String(length=300), nullable=False),
+    sa.Column('requested_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('translated_at', storage.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_contribution_translations_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution_translations')),
+    sa.UniqueConstraint('contribution_id', 'target', name=op.f('uq_contribution_translations_contribution_id'))
+    )
+    with op.batch_alter_table('contribution_translations', schema=None) as batch_op:
+        batch_op.create_index('ix_contribution_translations_status_next', ['status', 'next_attempt_at'], unique=False)
 
     # French full-text search of contributions (SQLite FTS5 / PostgreSQL `french`): see
     # storage/search.py, which owns the SQL so that the inbox and this migration agree.
@@ -346,6 +435,14 @@ def upgrade() -> None:
     sa.Column('acquired_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('expires_at', storage.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
+    )
+    op.create_table('participant_channels',
+    sa.Column('participant_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('first_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_participant_channels_participant_id_participants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('participant_id', 'channel', name=op.f('pk_participant_channels'))
     )
     op.create_table('site_settings',
     sa.Column('key', sa.String(length=60), nullable=False),
@@ -468,6 +565,7 @@ def downgrade() -> None:
                   'engagement_updates', 'engagements', 'public_quotes', 'publications'):
         op.drop_table(table)
     op.drop_table('site_settings')
+    op.drop_table('participant_channels')
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_suggestion_models_active'))
 
@@ -475,6 +573,20 @@ def downgrade() -> None:
     op.drop_table('scheduler_leases')
     from storage import search
     search.drop(op.get_bind())
+    with op.batch_alter_table('access_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_access_codes_participant_id'))
+
+    op.drop_table('access_codes')
+    op.drop_table('personal_data_marks')
+    with op.batch_alter_table('personal_data_spans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_personal_data_spans_staff_reply_id'))
+        batch_op.drop_index(batch_op.f('ix_personal_data_spans_contribution_id'))
+
+    op.drop_table('personal_data_spans')
+    with op.batch_alter_table('contribution_translations', schema=None) as batch_op:
+        batch_op.drop_index('ix_contribution_translations_status_next')
+
+    op.drop_table('contribution_translations')
     with op.batch_alter_table('staff_replies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_replies_contribution_id'))
 
@@ -497,7 +609,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contributions_status_created')
         batch_op.drop_index(batch_op.f('ix_contributions_quartier_id'))
         batch_op.drop_index(batch_op.f('ix_contributions_participant_id'))
+        batch_op.drop_index(batch_op.f('ix_contributions_intervenant_id'))
         batch_op.drop_index(batch_op.f('ix_contributions_created_at'))
+        batch_op.drop_index(batch_op.f('ix_contributions_action_id'))
 
     op.drop_table('contributions')
     with op.batch_alter_table('answers', schema=None) as batch_op:
@@ -510,13 +624,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_outbox')
 
     op.drop_table('messages')
-    op.drop_table('join_codes')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_participant_id'))
         batch_op.drop_index('ix_conversations_campaign_participant')
         batch_op.drop_index('ix_conversations_campaign_status')
 
     op.drop_table('conversations')
+    op.drop_table('join_codes')
     op.drop_table('questions')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaigns_status'))

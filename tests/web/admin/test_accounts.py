@@ -127,6 +127,26 @@ def test_users_add_creates_the_first_administrator_from_piped_input(
     assert again.exit_code != 0 and "existe déjà" in again.output
 
 
+def test_an_intervenant_account_is_made_in_the_comptes_page_with_its_quartiers(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["administrateur"])
+    page = html_of(client.get("/comptes/"))
+    assert '<option value="intervenant">Intervenant (terrain)</option>' in page
+    form = {
+        "email": "mediatrice@ville.example",
+        "role": "intervenant",
+        "quartiers": [],
+        "password": "un-mot-de-passe-long",
+    }
+    assert "au moins un quartier" in html_of(post(client, "/comptes/", form))
+    assert post(client, "/comptes/", {**form, "quartiers": [territory.nord]}).status_code == 302
+    made = user(runtime, "mediatrice@ville.example")
+    assert made.role == "intervenant" and [q.code for q in made.quartiers] == ["QP-NORD"]
+    edit = {"role": "intervenant", "quartiers": [], "active": "on"}
+    assert "au moins un quartier" in html_of(post(client, f"/comptes/{made.id}", edit))
+
+
 def next_to(response: Any, field: str) -> str:
     """The refusal shown next to `field`, which the field points at (aria-describedby)."""
     text = html_of(response)

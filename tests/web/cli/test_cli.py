@@ -127,3 +127,16 @@ def test_users_add_conseil_citoyen_with_quartier(runner: Any, runtime: Runtime) 
     with runtime.sessions() as session:
         user = session.scalars(select(User)).one()
         assert [q.code for q in user.quartiers] == ["QP093012"]
+
+
+def test_users_add_intervenant_needs_a_quartier(runner: Any, runtime: Runtime) -> None:
+    with runtime.sessions() as session, session.begin():
+        make_quartier(session, code="QP093012", name="Les Tilleuls")
+    args = ["users", "add", "med@b.example", "--role", "intervenant"]
+    refused = runner.invoke(args=args, input="x" * 12 + "\n")
+    assert refused.exit_code != 0 and "quartier" in refused.output
+    result = runner.invoke(args=[*args, "--quartier", "QP093012"], input="x" * 12 + "\n")
+    assert result.exit_code == 0, result.output
+    with runtime.sessions() as session:
+        user = session.scalars(select(User)).one()
+        assert user.role == "intervenant" and [q.code for q in user.quartiers] == ["QP093012"]

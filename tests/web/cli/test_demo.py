@@ -18,7 +18,9 @@ from storage.models import (
     Conversation,
     Engagement,
     JoinCode,
+    Message,
     Participant,
+    ParticipantChannel,
     Publication,
     PublicQuote,
     Quartier,
@@ -34,8 +36,10 @@ NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 def test_demo_territory(runtime: Runtime) -> None:
     password = seed_demo(runtime, now=NOW)
     with runtime.sessions() as session:
-        staff = session.scalars(select(User)).one()
-        assert staff.email == DEMO_EMAIL and staff.role == "administrateur"
+        staff = session.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
+        assert staff.role == "administrateur"
+        field = session.scalars(select(User).where(User.role == "intervenant")).one()
+        assert field.quartiers and check_password_hash(field.password_hash, password)
         assert len(password) >= 10 and check_password_hash(staff.password_hash, password)
 
         quartiers = session.scalars(select(Quartier)).all()
@@ -48,7 +52,15 @@ def test_demo_territory(runtime: Runtime) -> None:
         free = session.scalars(select(Contribution).where(Contribution.kind == "free")).all()
         assert len(free) >= 300
         assert len({c.text for c in free}) == len(free)  # no two alike
-        assert {c.channel for c in free} == {"telegram", "sms", "simulator"}
+        # never a trial (the simulator)
+        assert {c.channel for c in free} == {"whatsapp", "telegram", "sms", "terrain"}
+        heard = [c for c in free if c.channel == "terrain"]
+        assert len(heard) >= 30 and all(c.action_id and c.intervenant_id == field.id for c in heard)
+        met = session.scalars(select(Participant).where(Participant.channel == "terrain")).all()
+        assert all(p.address_enc == "" for p in met)
+        assert any(p.age_range for p in met) and any(p.gender for p in met)
+        face = session.scalars(select(Conversation).where(Conversation.action_id.is_not(None)))
+        assert len(face.all()) >= 10
         assert {c.quartier_id for c in free} == {q.id for q in quartiers}
         dates = [c.created_at for c in free]
         assert min(dates) >= NOW - timedelta(days=366) and max(dates) <= NOW
@@ -58,6 +70,10 @@ def test_demo_territory(runtime: Runtime) -> None:
         assert any(len(c.text) > 250 for c in free) and any(len(c.text) < 10 for c in free)
         assert any("🙏" in c.text for c in free)
         assert any(any("\u0600" <= ch <= "\u06ff" for ch in c.text) for c in free)
+        # The languages habitants write in, identified: the badge and the inbox filter show them.
+        assert {"fr", "en", "ar", "tr", "pt", "es", "ro", "uk"} <= {c.language for c in free}
+        people = {p.language for p in session.scalars(select(Participant))}
+        assert {"fr", "en", "ar", "tr", "uk"} <= people  # the bot speaks theirs
 
         themed = session.execute(
             select(Theme.code, func.count(func.distinct(Categorisation.contribution_id)))
@@ -73,13 +89,29 @@ def test_demo_territory(runtime: Runtime) -> None:
         participants = session.scalars(select(Participant)).all()
         assert len(participants) >= 100
         for participant in participants:
+            if participant.channel == "terrain":
+                assert participant.address_enc == ""  # met face to face: nobody to write to
+                continue
             address = runtime.vault.decrypt(participant.address_enc)
             assert address not in participant.pseudonym
-            if participant.channel == "sms":
-                assert address.startswith("+3363998")  # numbers reserved for fiction
+            if participant.channel in ("sms", "whatsapp"):
+                assert address.startswith(("+3363997", "+3363998"))  # numbers for fiction
             state = State.from_json(participant.state)
             assert state.consent and state.opted_out == (participant.opted_out_at is not None)
         assert any(p.language == "en" for p in participants)
+        used = session.execute(
+            select(ParticipantChannel.participant_id, ParticipantChannel.channel)
+        )
+        channels_of: dict[int, set[str]] = {}
+        for pid, channel in used:
+            channels_of.setdefault(pid, set()).add(channel)
+        assert sum(1 for c in channels_of.values() if c == {"sms", "whatsapp"}) >= 3  # one each
+        spent = session.execute(
+            select(Message.channel, func.sum(Message.units))
+            .where(Message.kind == "invitation", Message.units.is_not(None))
+            .group_by(Message.channel)
+        ).all()
+        assert {channel for channel, units in spent if units} == {"sms", "whatsapp"}
 
         statuses = set(session.scalars(select(Conversation.status)))
         assert {"finished", "stopped"} <= statuses
@@ -139,3 +171,11 @@ def test_demo_territory_shows_donner_suite(runtime: Runtime, client: Any) -> Non
     results = client.get(f"/resultats/{slug}").get_data(as_text=True)
     assert "Ce qui va être fait" in results and "Un local de plus" in results
     assert "non retenu" in client.get("/suivi/").get_data(as_text=True)
+
+
+def test_the_demo_has_contributions_written_in_other_languages(runtime: Runtime) -> None:
+    seed_demo(runtime, now=NOW)
+    with runtime.sessions() as session:
+        written = set(session.scalars(select(Contribution.language).distinct()))
+    # Each shows "Traduire" (or how to set up a server) and gets a thème across languages.
+    assert {"ar", "tr", "pt", "es", "uk", "ro"} <= written

@@ -128,12 +128,27 @@ def test_a_conseil_citoyen_sees_only_its_quartier(
     assert figures(text)["participants"] == "6" and figures(text)["contributions"] == "6"
     assert "Le Val Fleuri" not in text
     assert f'value="{territory.sud}"' not in text
-    elsewhere = page(client, f"/tableau-de-bord/?{MARCH}&quartier={territory.sud}")
-    assert figures(elsewhere)["participants"] == "0"
-    exported = rows_of(
-        client.get(f"/tableau-de-bord/diversite.csv?{MARCH}&quartier={territory.sud}").data
-    )
-    assert exported == [["dimension", "valeur", "participants"]]
+    elsewhere = client.get(f"/tableau-de-bord/?{MARCH}&quartier={territory.sud}")
+    assert elsewhere.status_code == 400  # not one of its quartiers: said, and counts nobody
+    said = html.unescape(elsewhere.text)
+    assert f"« {territory.sud} » n'est pas un des quartiers proposés" in said
+    assert figures(said)["participants"] == "0"
+    export = client.get(f"/tableau-de-bord/diversite.csv?{MARCH}&quartier={territory.sud}")
+    assert export.status_code == 400
+
+
+@pytest.mark.parametrize("value", ["QP-NORD", "abc", "999999"])
+def test_a_quartier_that_is_no_choice_is_said_and_counts_nobody(
+    client: Any, territory: Territory, activity: None, value: str
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    assert figures(page(client, f"/tableau-de-bord/?{MARCH}"))["participants"] != "0"
+    response = client.get(f"/tableau-de-bord/?{MARCH}&quartier={value}")
+    assert response.status_code == 400
+    said = html.unescape(response.text)
+    assert f"« {value} » n'est pas un des quartiers proposés" in said
+    assert figures(said)["participants"] == "0"
+    assert client.get(f"/tableau-de-bord/synthese.csv?quartier={value}").status_code == 400
 
 
 @pytest.mark.parametrize(

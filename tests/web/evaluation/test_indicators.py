@@ -363,3 +363,21 @@ def test_periods_and_months() -> None:
     assert parse_month("2026-03") == date(2026, 3, 1)
     for bad in ("2026-13", "2026-3", "mars", "", "2026-03-01", "20260-01"):
         assert parse_month(bad) is None
+
+
+def test_the_languages_habitants_write_in_are_counted_too(runtime: Runtime, world: World) -> None:
+    """`Par langue écrite`: each contribution's identified language, not only the bot's."""
+    from sqlalchemy import update
+
+    from storage.models import Contribution
+
+    with runtime.sessions.begin() as session:
+        session.execute(
+            update(Contribution)
+            .where(Contribution.participant_id == world.ids["a"])
+            .values(language="ar")
+        )
+    found = run(runtime, Scope())
+    written = {k: c.value for k, c in found.by_written_language.rows}
+    assert written["ar"] == 1 and "fr" in written
+    assert {k: c.value for k, c in found.by_language.rows} == {"fr": 3, "en": 1}  # unchanged

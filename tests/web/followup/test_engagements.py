@@ -111,3 +111,20 @@ def test_a_habitants_answer_shows_in_the_thread_new_in_the_inbox_until_read(
     page = text_of(client, f"/contributions/{sample.nord}")
     assert page.index("Où exactement ?") < page.index("Devant l'école")
     assert "nouvelle(s) réponse(s)" not in text_of(client, "/inbox/")  # seen now
+
+
+def test_a_habitants_answer_in_the_thread_is_shown_masked_like_every_text(
+    client: Any, runtime: Runtime, territory: Territory, sample: Sample
+) -> None:
+    now = datetime.now(UTC)
+    with transaction(runtime.sessions) as session:
+        session.add(
+            ThreadMessage(
+                contribution_id=sample.nord,
+                text="Rappelez-moi au 06 39 98 50 01",
+                created_at=now,
+            )
+        )
+    login_as(client, territory.users["conseil_citoyen"])
+    page = text_of(client, f"/contributions/{sample.nord}")
+    assert "Rappelez-moi au [téléphone]" in page and "06 39 98 50 01" not in page

@@ -88,8 +88,11 @@ def test_full_survey_by_sms_sends_one_gsm7_segment_per_reply(
 ) -> None:
     lines = ["Bonjour", "ouais", "scolarite", "👍", "1 et 3", "4/5", "le mercredi", "Plus de profs"]
     replies = [phone.send(line) for line in lines]
-    assert all(len(r) == 1 for r in replies)
-    bodies = [r[0] for r in replies]
+    # The welcome goes in GSM-7, then one UCS-2 SMS lists the languages in their own scripts.
+    welcome, languages = replies[0]
+    assert languages.startswith("LANGUE : العربية") and segments(languages) == 1
+    assert all(len(r) == 1 for r in replies[1:])
+    bodies = [welcome] + [r[0] for r in replies[1:]]
     for body in bodies:
         assert is_gsm7(body), body
         assert segments(body) == 1, body
@@ -105,7 +108,9 @@ def test_full_survey_by_sms_sends_one_gsm7_segment_per_reply(
         assert values == ["oui", ["famille", "ecole"], 4, "mercredi", "Plus de profs"]
         rows = session.scalars(select(Message).where(Message.direction == "out")).all()
         assert {r.status for r in rows} == {"sent"}
-        assert [r.provider_id for r in rows] == [f"SM{n:032x}" for n in range(1, len(rows) + 1)]
+        # The welcome's row keeps the id of its first SMS (the second, the languages, is SM2).
+        expected = [f"SM{n:032x}" for n in (1, *range(3, len(rows) + 2))]
+        assert [r.provider_id for r in rows] == expected
 
 
 def test_numbers_written_differently_are_one_participant(phone: Phone, runtime: Runtime) -> None:
@@ -129,7 +134,8 @@ def test_twilio_delivering_twice_is_recorded_and_answered_once(
     again = signed_post(client, "/hooks/sms", params, token)
     assert first.status_code == again.status_code == 200
     deliver(runtime, make_channel("sms", runtime))
-    assert len(twilio.sent()) == 1
+    # One welcome, answered once: its two SMS (the welcome, then the languages).
+    assert [form["Body"][:7] for form in twilio.sent()] == ["Bonjour", "LANGUE "]
     with runtime.sessions() as session:
         inbound = session.scalars(select(Message).where(Message.direction == "in")).one()
         assert inbound.provider_id == "SM" + "d" * 32

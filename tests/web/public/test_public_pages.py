@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bots.handler import Inbound, handle_inbound
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import Campaign, Contribution, Publication, Survey
+from storage.models import Campaign, Contribution, PersonalDataMark, Publication, Survey
 from tests.factories import make_participant
 from tests.web.conftest import Territory, login_as, post
 from web.surveys.quotes import quote_problems
@@ -152,3 +152,23 @@ def test_the_check_before_publishing_finds_numbers_e_mails_and_names(
 ) -> None:
     with app.test_request_context():
         assert quote_problems(text) == found
+
+
+def test_a_published_quote_is_shown_masked_once_the_team_marks_a_phrase_in_it(
+    client: Any, runtime: Runtime, territory: Territory, campaign: Campaign
+) -> None:
+    post(client, f"/campagnes/{campaign.id}/publier")
+    with runtime.sessions() as session:
+        slug = session.scalars(select(Publication.slug)).one()
+        fine = session.scalars(
+            select(Contribution.id).where(
+                Contribution.text == "Plus de soutien scolaire le mercredi"
+            )
+        ).one()
+    post(client, f"/campagnes/{campaign.id}/citations/{fine}")
+    assert "le mercredi" in text_of(client, f"/resultats/{slug}")  # counted and kept
+    with transaction(runtime.sessions) as session:
+        session.add(PersonalDataMark(phrase="mercredi", kind="name", verdict="mask"))
+    public = text_of(client, f"/resultats/{slug}")  # the mark changes the kept page's key
+    assert "Plus de soutien scolaire le [nom]" in public
+    assert "scolaire le mercredi" not in public

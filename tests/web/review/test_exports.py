@@ -49,7 +49,7 @@ def test_contributions_csv_is_filtered_pseudonymous_and_audited(
     login_as(client, territory.users["chef_de_projet"])
     rows = read_csv(client.get("/exports/contributions.csv?canal=simulator"))
     assert [row["texte"] for row in rows] == [
-        "Les poubelles débordent rue des Lilas",
+        "Les poubelles débordent [adresse]",  # personal data masked in exports too
         "Le banc du square est cassé",
     ]
     first = rows[1]

@@ -272,9 +272,9 @@ def test_suggestions_skip_what_the_team_categorised_meanwhile(runtime, monkeypat
     model = active_model(runtime)
     real = model.suggest_many
 
-    def slow_suggest_many(texts):
+    def slow_suggest_many(texts, languages=None):
         label(runtime, a, "emploi")  # the team acts while the model runs
-        return real(texts)
+        return real(texts, languages)
 
     monkeypatch.setattr(model, "suggest_many", slow_suggest_many)
     assert suggest_pending(runtime, NOW) == 1
@@ -320,3 +320,42 @@ def test_the_scheduler_runs_the_suggestion_jobs(runtime):
     scheduler = Service(runtime, extra_jobs=SUGGESTION_JOBS)._make_scheduler()
     ids = {job.id for job in scheduler.get_jobs()}
     assert {"campaigns", "retention", "suggestions-retrain", "suggestions"} <= ids
+
+
+def test_a_contribution_in_another_language_gets_a_french_theme(runtime):
+    with transaction(runtime.sessions) as session:
+        arabic = make_contribution(
+            session, text="أبحث عن عمل منذ سنة ولا أجد شيئا", language="ar"
+        ).id
+        turkish = make_contribution(
+            session, text="Çocuğum okulda ödevlerini yapamıyor", language="tr"
+        ).id
+    retrain(runtime)
+    assert suggest_pending(runtime, NOW) == 2
+    assert top(runtime, arabic) == "emploi"
+    assert top(runtime, turkish) == "scolarite"
+    assert suggestions(runtime, arabic)[0][3]["words"] == []  # French words cannot explain it
+
+
+def test_embeddings_are_computed_by_the_job_once_and_reused_to_retrain(runtime, monkeypatch):
+    from web.suggestions import embeddings
+
+    (devoirs,) = add(runtime, DEVOIRS)
+    retrain(runtime)
+    suggest_pending(runtime, NOW)
+    embedder = embeddings.load()
+    with runtime.sessions() as session:
+        stored = session.execute(
+            select(Contribution.embedding, Contribution.embedding_model).where(
+                Contribution.id == devoirs
+            )
+        ).one()
+    assert stored.embedding_model == embedder.name and len(stored.embedding) == 2 * embedder.dim
+    # Retraining on it as a label reads the stored vector: the model is not called for it.
+    label(runtime, devoirs, "scolarite")
+    embedder._cache.clear()
+    seen: list[str] = []
+    real = embedder._encode
+    monkeypatch.setattr(embedder, "_encode", lambda texts: seen.extend(texts) or real(texts))
+    assert retrain(runtime, after_labels=1) is not None
+    assert DEVOIRS not in seen

@@ -85,6 +85,26 @@ def test_without_telegram_or_sms_the_poster_says_what_is_missing(
     assert "data:image/svg+xml" not in poster and "t.me" not in poster
 
 
+def test_with_whatsapp_the_poster_and_the_codes_offer_a_wa_me_link_and_qr_code(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    runtime.settings = dataclasses.replace(
+        runtime.settings,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="token",
+        twilio_whatsapp_from="whatsapp:+33757000001",
+    )
+    login_as(client, territory.users["conseil_citoyen"])
+    post(client, "/affiches/", {"code": "FETE-NORD", "quartier": territory.nord})
+    link = "https://wa.me/33757000001?text=FETE-NORD"
+    assert f'href="{link}"' in client.get("/affiches/").text
+    poster = html.unescape(client.get(f"/affiches/{code_id(runtime, 'FETE-NORD')}").text)
+    assert link in poster and "Scannez pour répondre sur WhatsApp" in poster
+    assert poster.count('src="data:image/svg+xml') == 2  # Telegram's QR code and WhatsApp's
+    runtime.settings = dataclasses.replace(runtime.settings, twilio_whatsapp_from="")
+    assert "wa.me" not in client.get(f"/affiches/{code_id(runtime, 'FETE-NORD')}").text
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("campaign", "x"), ("campaign", "999999"), ("survey", "abc"), ("survey", "-1")],

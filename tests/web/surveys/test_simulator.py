@@ -49,3 +49,17 @@ def test_writing_again_makes_an_unreachable_habitant_reachable(
     with runtime.sessions() as session:
         participant = session.scalars(select(Participant)).one()
         assert participant.channel == "simulator" and participant.unreachable_at is None
+
+
+def test_the_simulator_is_a_trial_and_never_counts_as_participation(
+    app: Any, client: Any, runtime: Runtime
+) -> None:
+    from storage.models import Contribution
+
+    app.config["PAROLES_DEMO"] = True
+    for text in ("Bonjour", "oui", "Le parc est fermé le dimanche"):
+        post(client, "/simulateur/", {"text": text}, follow_redirects=True)
+    with runtime.sessions() as session:
+        participant = session.scalars(select(Participant)).one()
+        assert participant.is_test is True
+        assert session.scalars(select(Contribution)).all() == []

@@ -1,0 +1,115 @@
+"""Campaigns to habitants on SMS and WhatsApp: once per person, WhatsApp first when it can go."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bots import campaigns
+from bots.campaigns import Target
+from bots.channels import make_channel
+from bots.outbox import deliver
+from bots.runtime import Runtime
+from storage.config import Settings
+from storage.db import transaction
+from storage.models import Conversation, Message
+from tests.factories import make_participant
+from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)  # a Monday, 11:00 in Paris
+INVITATION_FR = "HX" + "1" * 32
+
+
+@pytest.fixture
+def settings(settings: Settings, twilio: FakeTwilio) -> Settings:
+    twilio.add_content(INVITATION_FR, "Bonjour, une question de votre quartier : {{1}} Merci.")
+    extra = {**settings.extra, "PAROLES_WHATSAPP_TEMPLATE_INVITATION_FR": INVITATION_FR}
+    return with_twilio(settings, twilio, extra=extra)  # type: ignore[no-any-return]
+
+
+def wrote(session: object, participant_id: int, channel: str, at: datetime) -> None:
+    session.add(  # type: ignore[attr-defined]
+        Message(
+            direction="in",
+            channel=channel,
+            provider_id=f"SM{participant_id:030x}{channel[:2]}",
+            participant_id=participant_id,
+            status="processed",
+            created_at=at,
+        )
+    )
+
+
+@pytest.fixture
+def people(runtime: Runtime) -> dict[str, int]:
+    """Five habitants: SMS only; both; WhatsApp only, in and out of the window, in Arabic."""
+    with transaction(runtime.sessions) as session:
+        ids = {
+            "sms": make_participant(session, runtime, channel="sms").id,
+            "both": make_participant(session, runtime, channel="sms", also=("whatsapp",)).id,
+            "wa_recent": make_participant(session, runtime, channel="whatsapp").id,
+            "wa_old_fr": make_participant(session, runtime, channel="whatsapp").id,
+            "wa_old_ar": make_participant(session, runtime, channel="whatsapp", language="ar").id,
+            "both_ar": make_participant(
+                session, runtime, channel="whatsapp", also=("sms",), language="ar"
+            ).id,
+        }
+        wrote(session, ids["wa_recent"], "whatsapp", NOW - timedelta(hours=3))
+        for key in ("both", "wa_old_fr", "wa_old_ar", "both_ar"):
+            wrote(session, ids[key], "whatsapp", NOW - timedelta(days=4))
+    return ids
+
+
+def test_the_estimate_says_how_many_go_by_each_channel_and_who_is_left_out(
+    runtime: Runtime, people: dict[str, int]
+) -> None:
+    with runtime.sessions() as session:
+        estimate = campaigns.estimate(session, runtime, Target(everyone=True), NOW)
+    # "both" (French, template) by WhatsApp; "both_ar" (no Arabic template) falls back to SMS;
+    # "wa_old_ar" can be reached by nothing with this message.
+    assert estimate.by_channel == {"sms": 2, "whatsapp": 4}
+    assert estimate.left_out == {"ar": 1}
+    with runtime.sessions() as session:
+        only_sms = campaigns.estimate(session, runtime, Target(channels=("sms",)), NOW)
+    assert only_sms.by_channel == {"sms": 2}
+
+
+def test_a_campaign_reaches_each_person_once_on_the_channel_chosen(
+    runtime: Runtime, people: dict[str, int], twilio: FakeTwilio
+) -> None:
+    with transaction(runtime.sessions) as session:
+        campaign = campaigns.create_campaign(session, "scolarite", Target(everyone=True), now=NOW)
+        campaign_id = campaign.id
+    assert campaigns.launch(runtime, campaign_id, NOW) == 6
+    with runtime.sessions() as session:
+        routed = dict(
+            session.execute(
+                select(Message.participant_id, Message.channel).where(
+                    Message.campaign_id == campaign_id
+                )
+            ).all()
+        )
+        assert session.query(Conversation).count() == 6  # one each, whatever their channels
+    by_name = {name: routed[pid] for name, pid in people.items()}
+    assert by_name == {
+        "sms": "sms",
+        "both": "whatsapp",
+        "wa_recent": "whatsapp",
+        "wa_old_fr": "whatsapp",
+        "wa_old_ar": "whatsapp",
+        "both_ar": "sms",
+    }
+    whatsapp = make_channel("whatsapp", runtime)
+    whatsapp.clock = lambda: NOW  # type: ignore[attr-defined]
+    deliver(runtime, whatsapp, now=NOW)
+    deliver(runtime, make_channel("sms", runtime), now=NOW)
+    sent = twilio.sent()
+    templates = [f for f in sent if f.get("ContentSid") == INVITATION_FR]
+    free = [f for f in sent if f["To"].startswith("whatsapp:") and "Body" in f]
+    assert len(templates) == 2 and len(free) == 1  # out of the window: the template
+    with runtime.sessions() as session:
+        status = campaigns.campaign_status(session, campaign_id)
+    assert status.left_out == 1  # the Arabic speaker on WhatsApp only: no template, not sent
+    assert campaigns.settle_undelivered(runtime, NOW) == 1
