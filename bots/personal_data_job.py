@@ -213,6 +213,11 @@ class Masker:
         items = [(r.id, r.message.body if r.message else "", r.personal_data_version) for r in rows]
         return self._mask(items, "staff_reply")
 
+    def free_text(self, text: str) -> str:
+        """A text with no stored spans (a machine translation of a contribution): the rules
+        on the spot, the team's marks included."""
+        return mask(text, detect_many([text], self.marks, names=False)[0]) if text else text
+
     def answers(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:
         """Answers' raw texts by answer id: a free-text answer is also a contribution, whose
         spans are used; any other answer gets the rules on the spot."""

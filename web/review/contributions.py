@@ -120,10 +120,17 @@ def render_detail(
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
-        translation=translation_view(contribution),
+        translation=(view := translation_view(contribution)),
+        translation_text=_translation_text(view, masker, revealed),
         draft=draft or {},
         max_reply=replies.MAX_REPLY,
     )
+
+
+def _translation_text(view: Any, masker: Masker, revealed: bool) -> str:
+    """The machine translation as staff read it: masked like the original, unless revealed."""
+    text = view.row.text if view.row is not None and view.row.text else ""
+    return text if revealed else masker.free_text(text)
 
 
 def _field_source(contribution: Contribution) -> dict[str, str] | None:
