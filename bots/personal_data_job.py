@@ -213,12 +213,10 @@ class Masker:
         items = [(r.id, r.message.body if r.message else "", r.personal_data_version) for r in rows]
         return self._mask(items, "staff_reply")
 
-    def texts(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:
-        """Texts by id that keep no spans of their own (a habitant's answer in a conversation,
-        a quote published on a public page): the rules and the team's marks on the spot."""
-        items = list(rows)
-        found = detect_many([t for _, t in items], self.marks, names=False) if items else []
-        return {i: mask(t, spans) for (i, t), spans in zip(items, found, strict=True)}
+    def free_text(self, text: str) -> str:
+        """A text with no stored spans (a machine translation of a contribution, a habitant's
+        answer in a conversation): the rules on the spot, the team's marks included."""
+        return mask(text, detect_many([text], self.marks, names=False)[0]) if text else text
 
     def answers(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:
         """Answers' raw texts by answer id: a free-text answer is also a contribution, whose

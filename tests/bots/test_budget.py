@@ -156,8 +156,10 @@ def test_replies_to_habitants_who_write_are_never_blocked_but_counted(
             select(Message).where(Message.direction == "out", Message.participant_id.is_not(None))
         ).one()
         assert session.scalars(select(Participant.channel)).one() == "sms"
-    assert reply.status == "sent" and reply.units == 1
-    assert spends(runtime, datetime.now(UTC))["sms"].used == 51
+    # The welcome and its language line (languages named in their own scripts, UCS-2) go as
+    # two SMS: both are counted, and neither is blocked by the spent budget.
+    assert reply.status == "sent" and reply.units == 2
+    assert spends(runtime, datetime.now(UTC))["sms"].used == 52
     assert datetime.now(UTC) - reply.created_at < timedelta(minutes=5)
 
 

@@ -104,7 +104,7 @@ def render_detail(
     masker = Masker(db)
     text = contribution.text if revealed else masker.contributions([contribution])[contribution.id]
     reply_texts = masker.replies(r for r, _ in staff_replies)
-    answer_texts = masker.texts((a.id, a.text) for _, who, a in thread if who == "habitant")
+    answer_texts = {a.id: masker.free_text(a.text) for _, who, a in thread if who == "habitant"}
     if revealed:
         reply_texts = {r.id: r.message.body if r.message else "" for r, _ in staff_replies}
         answer_texts = {a.id: a.text for _, who, a in thread if who == "habitant"}
@@ -132,7 +132,8 @@ def render_detail(
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
-        translation=translation_view(contribution),
+        translation=(view := translation_view(contribution)),
+        translation_text=_translation_text(view, masker, revealed),
         draft=draft or {},
         max_reply=replies.MAX_REPLY,
     )
@@ -178,6 +179,12 @@ def _engagements(contribution: Contribution) -> tuple[list[Engagement], list[Eng
         )
     rows = list(db.scalars(query))
     return [e for e in rows if e.id in linked_ids], rows
+
+
+def _translation_text(view: Any, masker: Masker, revealed: bool) -> str:
+    """The machine translation as staff read it: masked like the original, unless revealed."""
+    text = view.row.text if view.row is not None and view.row.text else ""
+    return text if revealed else masker.free_text(text)
 
 
 def _field_source(contribution: Contribution) -> dict[str, str] | None:

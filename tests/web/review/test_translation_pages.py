@@ -140,3 +140,26 @@ def test_when_the_reply_translation_fails_the_french_can_still_leave(
 def outbox(runtime: Runtime) -> list[Message]:
     with transaction(runtime.sessions) as session:
         return list(session.scalars(select(Message).where(Message.direction == "out")))
+
+
+def test_the_translation_is_masked_like_the_original(
+    client: Any, runtime: Runtime, territory: Territory, server: FakeLibreTranslate
+) -> None:
+    """A number or an e-mail the habitant wrote must not come back through its translation."""
+    original = "Komşum M. Dupont 06 11 22 33 44 numaralı telefondan beni rahatsız ediyor"
+    french = "Mon voisin M. Dupont me dérange depuis le 06 11 22 33 44, écrivez à x@exemple.fr"
+    server.phrases[(original, "fr")] = french
+    with transaction(runtime.sessions) as session:
+        habitant = make_participant(session, runtime, language="tr", quartier_id=territory.nord)
+        contribution_id = make_contribution(
+            session,
+            participant_id=habitant.id,
+            quartier_id=territory.nord,
+            text=original,
+            language="tr",
+        ).id
+    login_as(client, territory.users["chef_de_projet"])
+    assert post(client, f"/contributions/{contribution_id}/traduire").status_code == 303
+    text = page(client, f"/contributions/{contribution_id}")
+    assert "traduction automatique" in text and "me dérange" in text
+    assert "06 11 22 33 44" not in text and "x@exemple.fr" not in text and "Dupont" not in text
