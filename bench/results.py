@@ -4,7 +4,7 @@
 
 Builds a campaign of the ready-made `scolarite` survey (5 questions) in which every habitant
 answers every question, in a fresh SQLite file by default (or the given database, wiped), then
-times `web.surveys.results.campaign_results` (everything the results page, its charts and the
+times `web.results.campaign_results` (everything the results page, its charts and the
 CSV show) and `web.surveys.campaigns.estimate`'s two parts (`count_target`, `run_segments`).
 Prints figures, never asserts them.
 """
@@ -33,7 +33,7 @@ from storage.config import load_settings  # noqa: E402
 from storage.models import Answer, Base, Conversation, Participant, Quartier, Survey  # noqa: E402
 from web.cli.database import prepare_database  # noqa: E402
 from web.counts import Scope  # noqa: E402
-from web.surveys.results import campaign_results  # noqa: E402
+from web.results import campaign_results  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -51,6 +51,9 @@ SAMPLE_VALUES = {
     "organisation": "La Ville de Montreuil",
     "months": 12,
     "contact": "dpo@montreuil.fr",
+    # SUIVI and an engagement's change of status (a long title, a long list)
+    "status": "en cours",
+    "parts": "1 pris en compte dans « Réparer l'éclairage du square Pasteur » (en cours), 2 lus",
     # MES DONNEES: the largest counts one habitant plausibly reaches, dates as written.
     "since": "01/12/2026",
     "consent": "01/12/2026",

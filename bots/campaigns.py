@@ -43,6 +43,7 @@ from sqlalchemy import ColumnElement, Select, exists, func, insert, or_, select,
 from sqlalchemy.orm import Session
 
 from bots import budget, routing
+from bots.audience import CAMPAIGN_PRIORITY, reachable
 from bots.budget import Check
 from bots.channels.whatsapp import NO_TEMPLATE, OUTSIDE_WINDOW
 from bots.engine import Context, QuartierOption, Reply, State, remind, start_survey
@@ -57,7 +58,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 BUSY_FOR = timedelta(hours=24)
-CAMPAIGN_PRIORITY = 1  # replies (0) go first
 LAUNCHABLE = ("scheduled", "launching")
 LIVE = ("scheduled", "launching", "running")
 AWAITING = "awaiting_approval"  # a conseil citoyen's campaign, waiting for a chef de projet
@@ -121,17 +121,6 @@ class Target:
         if self.join_codes:
             where.append(Participant.joined_via.in_(self.join_codes))
         return where
-
-
-def reachable() -> tuple[ColumnElement[bool], ...]:
-    """Consented, not opted out, not unreachable, contact data not erased, not a staff trial."""
-    return (
-        Participant.is_test.is_(False),
-        Participant.consent_at.is_not(None),
-        Participant.opted_out_at.is_(None),
-        Participant.unreachable_at.is_(None),
-        Participant.address_enc != "",
-    )
 
 
 # --- creating, cancelling ------------------------------------------------------------------------

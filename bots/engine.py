@@ -75,6 +75,16 @@ class Privacy:
 
 
 @dataclass(frozen=True)
+class Followup:
+    """What SUIVI tells a habitant of their last contributions, read by the caller."""
+
+    total: int = 0
+    linked: tuple[tuple[str, str, int], ...] = ()  # (engagement title, status, contributions)
+    read: int = 0  # read by the team, not (yet) linked to an engagement
+    unread: int = 0
+
+
+@dataclass(frozen=True)
 class Access:
     """What MES DONNEES tells a habitant about what is kept (RGPD, article 15), read by the
     caller; ``code`` is the one-time code given if they ask for the full copy (article 20)."""
@@ -96,6 +106,8 @@ class Context:
     quartiers: tuple[QuartierOption, ...] = ()
     pause: timedelta = timedelta(hours=3)
     privacy: Privacy = Privacy()
+    followup: Followup | None = None  # given when the message is the SUIVI keyword
+    thread_open: bool = False  # the team replied to this habitant lately: a message answers it
     access: Access | None = None  # only when the habitant wrote MES DONNEES or answers it
 
 
@@ -249,6 +261,9 @@ def _dispatch(state: State, msg: Incoming, text: str, keyword: str | None, ctx: 
         return _consent(state, msg, text, ctx)
     if keyword == "start":
         return Step(replace(state, asking=""), (say.reply("start_done", key="start_done"),))
+    if keyword == "followup":
+        text = followup_text(ctx.followup or Followup(), ctx.catalog, state.language)
+        return Step(state, (_with_question(text, state, ctx, key="suivi"),))
     if state.survey:
         return _survey_answer(state, msg, text, keyword, ctx)
     return _free(state, msg, text, keyword, ctx)
@@ -462,6 +477,32 @@ def _question_reply(
     return Reply(text, choices, expects, key=f"question:{question.position}")
 
 
+def followup_text(followup: Followup, catalog: Catalog, language: str) -> str:
+    """`3 messages : 1 pris en compte dans « Réparer l'éclairage » (en cours), 2 lus.`"""
+    if not followup.total:
+        return catalog.text(language, "suivi_none")
+    parts = [
+        catalog.text(
+            language,
+            "suivi_linked",
+            n=n,
+            title=title,
+            status=engagement_status(status, catalog, language),
+        )
+        for title, status, n in followup.linked
+    ]
+    if followup.read:
+        parts.append(catalog.text(language, "suivi_read", n=followup.read))
+    if followup.unread:
+        parts.append(catalog.text(language, "suivi_unread", n=followup.unread))
+    return catalog.text(language, "suivi_summary", n=followup.total, parts=", ".join(parts))
+
+
+def engagement_status(status: str, catalog: Catalog, language: str) -> str:
+    """An engagement's status in the habitant's words (`en cours`, `réalisé`...)."""
+    return catalog.text(language, f"status_{status}")
+
+
 def _privacy(say: _Say, privacy: Privacy) -> str:
     """Who keeps what for how long, and where to ask: the habitant's right to know."""
     return say.text(
@@ -650,6 +691,10 @@ def _free(state: State, msg: Incoming, text: str, keyword: str | None, ctx: Cont
     if not text and not kept_media:
         key = "unsupported" if msg.media else "empty"
         return Step(idle, (say.reply(key),))
+    if ctx.thread_open:
+        # An answer to the team's reply: it joins that conversation, no thème to ask.
+        thread = Fact("thread", raw=text, media=kept_media)
+        return Step(idle, (say.reply("thread_thanks"),), (thread,))
     if not kept_media and _is_greeting(text, ctx):
         return Step(idle, (say.reply("invite_prompt"),))
     return _ask_theme(idle, ctx, (Fact("contribution", raw=text, media=kept_media),))

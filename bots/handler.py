@@ -34,7 +34,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bots import engine, language_id
+from bots import engine, followup, language_id
 from bots.engine import (
     Access,
     Context,
@@ -68,6 +68,7 @@ from storage.models import (
     Question,
     Survey,
     Theme,
+    ThreadMessage,
 )
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
     state = State.from_json(participant.state)
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)
+    ctx = replace(ctx, **_followup_values(session, runtime, participant, state, inbound))
     # Only a newcomer's words can choose the language (the habitant's choice is never guessed over).
     written = None if state.consent else language_id.identify(inbound.text, runtime.catalog)
     if _wants_access(runtime, state, inbound.text):
@@ -223,6 +225,22 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             )
     message.status = "processed"
     return Outcome(False, message.id, participant_id, tuple(reply_ids))
+
+
+def _followup_values(
+    session: Session, runtime: Runtime, participant: Participant, state: State, inbound: Inbound
+) -> dict[str, Any]:
+    """What the engine needs for SUIVI and for a conversation that goes on, read only when it
+    may be used: SUIVI's summary for the keyword, the open thread for a free message."""
+    keyword = runtime.catalog.keywords.get(normalise(inbound.text))
+    if keyword == "followup":
+        return {"followup": followup.followup_for(session, participant.id)}
+    # "Merci" (a greeting word) is a fair answer to the team's reply: it joins the thread too.
+    free = keyword is None or keyword == "greetings"
+    if free and state.consent and not state.survey and not state.opted_out:
+        now = inbound.received_at
+        return {"thread_open": followup.open_thread(session, participant.id, now) is not None}
+    return {}
 
 
 def find_or_create_participant(
@@ -632,6 +650,22 @@ class Recorder:
             contribution.question_id = self._question_id(conversation, fact.position)
             contribution.campaign_id = conversation.campaign_id
             contribution.late = self._is_late(conversation)
+
+    def on_thread(self, fact: Fact) -> None:
+        """An answer to the team's reply joins that contribution; never lost if it is gone."""
+        contribution_id = followup.open_thread(self.session, self.participant.id, self.now)
+        if contribution_id is None:
+            self._contribution(fact.raw, kind="free")
+            return
+        self.session.add(
+            ThreadMessage(
+                contribution_id=contribution_id,
+                message_id=self.message.id,
+                text=fact.raw,
+                media=[m.to_json() for m in self.inbound.media],
+                created_at=self.now,
+            )
+        )
 
     def _contribution(
         self,

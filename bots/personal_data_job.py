@@ -214,8 +214,8 @@ class Masker:
         return self._mask(items, "staff_reply")
 
     def free_text(self, text: str) -> str:
-        """A text with no stored spans (a machine translation of a contribution): the rules
-        on the spot, the team's marks included."""
+        """A text with no stored spans (a machine translation of a contribution, a habitant's
+        answer in a conversation): the rules on the spot, the team's marks included."""
         return mask(text, detect_many([text], self.marks, names=False)[0]) if text else text
 
     def answers(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:

@@ -31,7 +31,9 @@ MESSAGE_KEYS = frozenset(
     nothing_to_skip language_question language_done forget_question forget_done
     forget_cancelled privacy privacy_organisation privacy_contact access_summary access_code
     access_declined yes no consent_kept consent_kept_many aside_kept moving_on
-    language_line""".split()
+    language_line suivi_none suivi_summary suivi_linked suivi_read suivi_unread engagement_changed
+    thread_thanks status_etude status_decide status_en_cours status_realise
+    status_non_retenu""".split()
 )
 KEYWORD_KINDS = (
     "stop",
@@ -42,6 +44,7 @@ KEYWORD_KINDS = (
     "forget",
     "privacy",
     "access",
+    "followup",
     "greetings",
 )
 # `yes_alone` / `no_alone`: words that mean yes or no only as the whole answer, never as the first

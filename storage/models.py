@@ -593,6 +593,121 @@ class SiteSetting(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+# --- donner suite: public results, engagements, threads (issue 18) ------------------------------
+
+ENGAGEMENT_STATUSES = ("etude", "decide", "en_cours", "realise", "non_retenu")
+
+
+class Publication(Base):
+    """A campaign whose results a chef de projet published at `/resultats/<slug>`."""
+
+    __tablename__ = "publications"
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class PublicQuote(Base):
+    """A free-text answer a staff member chose to publish, after the check for names and
+    numbers; erasing the habitant's data deletes it with the contribution."""
+
+    __tablename__ = "public_quotes"
+    contribution_id: Mapped[int] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), primary_key=True
+    )
+    selected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    selected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+engagement_contributions = Table(
+    "engagement_contributions",
+    Base.metadata,
+    Column("engagement_id", ForeignKey("engagements.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "contribution_id",
+        ForeignKey("contributions.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+engagement_campaigns = Table(
+    "engagement_campaigns",
+    Base.metadata,
+    Column("engagement_id", ForeignKey("engagements.id", ondelete="CASCADE"), primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Engagement(Base):
+    """What the team or a partner will do about what habitants said, and where it stands."""
+
+    __tablename__ = "engagements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    quartier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quartiers.id", ondelete="SET NULL"), index=True
+    )
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
+    partner: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="etude")
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was not retained
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    quartier: Mapped[Quartier | None] = relationship()
+    theme: Mapped[Theme | None] = relationship()
+    updates: Mapped[list[EngagementUpdate]] = relationship(
+        back_populates="engagement",
+        order_by="EngagementUpdate.id",
+        cascade="all, delete-orphan",
+    )
+    contributions: Mapped[list[Contribution]] = relationship(secondary=engagement_contributions)
+    campaigns: Mapped[list[Campaign]] = relationship(secondary=engagement_campaigns)
+
+
+class EngagementUpdate(Base):
+    """A dated step of an engagement: a note, a change of status (with the habitants told)."""
+
+    __tablename__ = "engagement_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engagement_id: Mapped[int] = mapped_column(
+        ForeignKey("engagements.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str | None] = mapped_column(String(20))  # the new status, if it changed
+    text: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    notified: Mapped[int] = mapped_column(Integer, default=0)  # habitants written to
+
+    engagement: Mapped[Engagement] = relationship(back_populates="updates")
+
+
+class ThreadMessage(Base):
+    """A habitant's answer to a staff reply, joined to the contribution it answers.
+
+    `seen_at` stays empty until a staff member opens the contribution: the inbox marks it new.
+    """
+
+    __tablename__ = "thread_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contribution_id: Mapped[int] = mapped_column(
+        ForeignKey("contributions.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime | None]
+
+
 class PersonalDataSpan(Base):
     """Where a text holds personal data: offsets into the stored text, never a copy of it.
 

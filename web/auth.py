@@ -79,6 +79,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "launch_campaigns": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
     "approve_campaigns": frozenset({"administrateur", "chef_de_projet"}),
     "manage_join_codes": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),
+    # Donner suite: publishing results, keeping engagements, seeing exact small counts.
+    "publish_results": frozenset({"administrateur", "chef_de_projet"}),
+    "manage_engagements": frozenset({"administrateur", "chef_de_projet"}),
+    "exact_counts": frozenset({"administrateur", "chef_de_projet"}),
     # Personal data in texts: masked for everyone; only these see one original, journaled.
     "reveal_personal_data": frozenset({"administrateur", "chef_de_projet"}),
     "mark_personal_data": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),

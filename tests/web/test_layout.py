@@ -8,7 +8,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-AREAS = ("review", "surveys", "evaluation", "admin", "hooks", "suggestions", "field", "public")
+AREAS = (
+    "review",
+    "surveys",
+    "evaluation",
+    "admin",
+    "hooks",
+    "suggestions",
+    "field",
+    "public",
+    "followup",
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -95,6 +105,8 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "db.py",
         "diversity.py",
         "params.py",
+        "results.py",
+        "suivi.py",
         "tables.py",
         "texts.py",
         "theme_state.py",

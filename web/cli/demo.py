@@ -5,12 +5,13 @@ their posters, pseudonymous habitants on WhatsApp, Telegram and SMS (addresses i
 ARCEP reserves for fiction, +33 6 39 97/98 xx xx; some write from the same number by SMS and
 WhatsApp: one participant each), who joined over a year and a half (more of them lately), a few
 hundred free contributions over the last year written the way people write on a phone, answers
-to the three ready-made surveys, two campaigns, what a médiatrice heard in the field (entries and
-surveys face to face, channel `terrain`, some with a declared age and gender), one staff account
-and one field account (`terrain@paroles.example`, same password). Campaign invitations and
-thanks by SMS and WhatsApp are counted as sent (segments, conversations), so the tableau de bord
-shows the month's spend. The random generator is seeded: two demos built the same day look the
-same.
+to the three ready-made surveys, two campaigns (the closed one's results published), engagements
+at different statuses, a conversation that goes on, what a médiatrice heard in the field (entries
+and surveys face to face, channel `terrain`, some with a declared age and gender), one staff
+account and one field account (`terrain@paroles.example`, same password). Campaign invitations
+and thanks by SMS and WhatsApp are counted as sent (segments, conversations), so the tableau de
+bord shows the month's spend. The random generator is seeded: two demos built the same day look
+the same.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from storage.models import (
     User,
 )
 from web.auth import create_user
+from web.cli.demo_suivi import seed_followup
 
 DEMO_EMAIL = "demo@paroles.example"
 FIELD_EMAIL = "terrain@paroles.example"  # an intervenant of two quartiers, same password
@@ -137,11 +139,15 @@ class _Territory:
         free = self.free_contributions()
         runs = self.survey_runs(campaigns)
         self.session.flush()
+        suivi = seed_followup(
+            self.session, self.catalog, self.rng, self.now, self.staff, campaigns["associations"]
+        )
         return {
             "quartiers": len(quartiers),
             "participants": len(self.people),
             "contributions": free,
             "conversations": runs,
+            **suivi,
         }
 
     # --- places, codes, campaigns ------------------------------------------------------------

@@ -7,6 +7,7 @@ account's quartier scope: changing the id in the URL never shows another quartie
 from __future__ import annotations
 
 import mimetypes
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,14 @@ from storage.models import (
     AuditEntry,
     Categorisation,
     Contribution,
+    Engagement,
     JoinCode,
     Question,
     Survey,
     Theme,
+    ThreadMessage,
     User,
+    engagement_contributions,
 )
 from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
@@ -94,14 +98,21 @@ def render_detail(
         .order_by(AuditEntry.id.desc())
         .limit(50)
     ).all()
-    thread = replies.replies_of(contribution)
+    thread = _thread(contribution)
+    linked, offered = _engagements(contribution)
+    staff_replies = [item for _, who, item in thread if who == "staff"]
     masker = Masker(db)
     text = contribution.text if revealed else masker.contributions([contribution])[contribution.id]
-    reply_texts = masker.replies(r for r, _ in thread)
+    reply_texts = masker.replies(r for r, _ in staff_replies)
+    answer_texts = {a.id: masker.free_text(a.text) for _, who, a in thread if who == "habitant"}
     if revealed:
-        reply_texts = {r.id: r.message.body if r.message else "" for r, _ in thread}
+        reply_texts = {r.id: r.message.body if r.message else "" for r, _ in staff_replies}
+        answer_texts = {a.id: a.text for _, who, a in thread if who == "habitant"}
     return render_template(
         "review/contribution.html",
+        thread=thread,
+        linked=linked,
+        offered=offered,
         c=contribution,
         text=text,
         revealed=revealed,
@@ -109,6 +120,7 @@ def render_detail(
         health_words=health_flags(db, contribution.id, contribution.text or ""),
         kinds=KINDS,
         reply_texts=reply_texts,
+        answer_texts=answer_texts,
         field_source=_field_source(contribution),
         themes_of=theme_view(contribution),
         survey=survey,
@@ -116,7 +128,7 @@ def render_detail(
         history=history,
         themes=active_themes(),
         statuses=STATUSES,
-        replies=thread,
+        replies=staff_replies,
         templates=replies.templates_for(contribution),
         refusal=replies.reply_refusal(contribution),
         delivery=replies.DELIVERY,
@@ -125,6 +137,48 @@ def render_detail(
         draft=draft or {},
         max_reply=replies.MAX_REPLY,
     )
+
+
+def _thread(contribution: Contribution) -> list[tuple[Any, str, Any]]:
+    """The conversation after the first message, in order: staff replies and the habitant's
+    answers. Opening the page marks the habitant's answers as seen (no longer new)."""
+    db = get_session()
+    answers = list(
+        db.scalars(
+            select(ThreadMessage)
+            .where(ThreadMessage.contribution_id == contribution.id)
+            .order_by(ThreadMessage.created_at, ThreadMessage.id)
+        )
+    )
+    unseen = [a for a in answers if a.seen_at is None]
+    if unseen:
+        now = datetime.now(UTC)
+        for answer in unseen:
+            answer.seen_at = now
+        db.commit()
+    items: list[tuple[Any, str, Any]] = [(a.created_at, "habitant", a) for a in answers]
+    items += [(r.created_at, "staff", (r, who)) for r, who in replies.replies_of(contribution)]
+    return sorted(items, key=lambda item: item[0])
+
+
+def _engagements(contribution: Contribution) -> tuple[list[Engagement], list[Engagement]]:
+    """The engagements this contribution is linked to, and those it could be linked to."""
+    db = get_session()
+    linked_ids = set(
+        db.scalars(
+            select(engagement_contributions.c.engagement_id).where(
+                engagement_contributions.c.contribution_id == contribution.id
+            )
+        )
+    )
+    query = select(Engagement).order_by(Engagement.title)
+    if not current_user.sees_all_quartiers:
+        query = query.where(
+            (Engagement.quartier_id.is_(None))
+            | Engagement.quartier_id.in_(current_user.quartier_ids)
+        )
+    rows = list(db.scalars(query))
+    return [e for e in rows if e.id in linked_ids], rows
 
 
 def _translation_text(view: Any, masker: Masker, revealed: bool) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from werkzeug.datastructures import MultiDict
 
 from storage import search
-from storage.models import Categorisation, Contribution, Theme
+from storage.models import Categorisation, Contribution, StaffReply, Theme, ThreadMessage
 from web.params import BadValue, chosen, chosen_date, chosen_id, parse_date, parse_int
 from web.theme_state import STATUSES, THEME_STATES
 
@@ -70,6 +70,7 @@ class Filters:
     langue: str = ""  # the language a text is written in (ISO 639-1)
     du: str = ""
     au: str = ""
+    suite: str = ""  # "attente": a habitant's answer in the thread waits for the team
 
     def problems(self, choices: FilterChoices) -> dict[str, list[str]]:
         """What is wrong with each filter, in French, by field: empty when all are understood."""
@@ -86,6 +87,7 @@ class Filters:
             ("langue", lambda: chosen(self.langue, choices.languages)),
             ("du", lambda: chosen_date(self.du)),
             ("au", lambda: chosen_date(self.au)),
+            ("suite", lambda: chosen(self.suite, ("attente",))),
         ]
         for name, check in checks:
             try:
@@ -126,6 +128,7 @@ class Filters:
         found.append(self._theme_state())
         found.append(self._origin())
         found.append(self._media())
+        found.append(awaiting_answer() if self.suite == "attente" else None)
         found.extend(self._dates(timezone))
         return found
 
@@ -198,6 +201,15 @@ class Filters:
         if end is not None:
             found.append(column < _day_start(end + timedelta(days=1), zone))
         return found
+
+
+def awaiting_answer() -> ColumnElement[bool]:
+    """A habitant's message in the thread that no staff reply came after."""
+    answered = exists().where(
+        StaffReply.contribution_id == ThreadMessage.contribution_id,
+        StaffReply.created_at >= ThreadMessage.created_at,
+    )
+    return exists().where(ThreadMessage.contribution_id == Contribution.id, not_(answered))
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,19 @@ from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
 from bots.personal_data_job import Masker
-from storage.models import Categorisation, Contribution, Question, Survey, Theme
+from storage.models import Categorisation, Contribution, Question, Survey, Theme, ThreadMessage
 from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.params import parse_int
 from web.review.contributions import active_themes
-from web.review.filters import MEDIA, FilterChoices, Filters, after_cursor, encode_cursor
+from web.review.filters import (
+    MEDIA,
+    FilterChoices,
+    Filters,
+    after_cursor,
+    awaiting_answer,
+    encode_cursor,
+)
 from web.texts import language_label, localised, survey_title
 from web.theme_state import STATUSES, THEME_STATES, theme_view
 
@@ -104,8 +111,21 @@ def index() -> Any:
             select(Question.id, Question.position).where(Question.id.in_(question_ids))
         ).all()
     )
+    unseen = dict(
+        db.execute(
+            select(ThreadMessage.contribution_id, func.count())
+            .where(
+                ThreadMessage.contribution_id.in_([c.id for c in rows]),
+                ThreadMessage.seen_at.is_(None),
+            )
+            .group_by(ThreadMessage.contribution_id)
+        ).all()
+    )
+    waiting = db.scalar(scoped(select(func.count(Contribution.id)).where(awaiting_answer())))
     return render_template(
         "review/inbox.html",
+        unseen=unseen,
+        waiting=waiting or 0,
         contributions=[(c, theme_view(c)) for c in rows],
         texts=Masker(db).contributions(rows),
         filters=filters,

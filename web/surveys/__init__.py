@@ -8,13 +8,14 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register the area's blueprints on the app."""
-    from web.surveys import campaigns, editor, posters, simulator, trial
+    from web.surveys import campaigns, editor, posters, quotes, simulator, trial
 
     for module in (
         editor,
         trial,
         campaigns,
         posters,
+        quotes,
         simulator,
     ):
         app.register_blueprint(module.bp)

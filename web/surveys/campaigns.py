@@ -17,6 +17,7 @@ refused, or waits for a chef de projet when the territory allows it (`PAROLES_BU
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,8 +34,9 @@ from bots.channels import configured_channels
 from bots.quiet_hours import CLOSES, OPENS, is_quiet, next_open
 from bots.survey_preview import run_segments, sms_count
 from bots.survey_store import spec_from_row
+from bots.text import strip_accents
 from storage.db import transaction
-from storage.models import Campaign, JoinCode, SiteSetting, Survey
+from storage.models import Campaign, JoinCode, Publication, SiteSetting, Survey
 from web.audit_log import audit
 from web.auth import (
     campaign_in_my_hands,
@@ -46,8 +48,9 @@ from web.auth import (
 from web.counts import Scope
 from web.db import end_write, get_runtime, get_session
 from web.params import BadValue, chosen, chosen_id
+from web.results import campaign_results, protected
+from web.suivi import public_link
 from web.surveys.editor import language_names
-from web.surveys.results import campaign_results
 from web.tables import FORMATS, audit_export, send_table
 from web.texts import localised
 
@@ -403,11 +406,15 @@ def results(campaign_id: int) -> Any:
     if problems:
         scope = dataclasses.replace(scope, quartier=-1)  # nothing rather than more than asked
     report = campaigns.campaign_status(db, campaign_id)
+    found = campaign_results(db, campaign, scope)
+    if not current_user.can("exact_counts"):
+        found = protected(found)
     return render_template(
         "surveys/results.html",
         campaign=campaign,
         report=report,
-        results=campaign_results(db, campaign, scope),
+        results=found,
+        publication=db.get(Publication, campaign.id),
         scope=scope,
         quartiers=visible_quartiers(),
         channels=configured_channels(get_runtime().settings),
@@ -429,13 +436,52 @@ def export(campaign_id: int, fmt: str) -> Any:
     scope, problems = _scope(request.args)
     if problems:
         abort(400)  # the results page itself says which filter is wrong
-    found = campaign_results(get_session(), campaign, scope)
+    # An export leaves the back-office: its small counts are protected for every role.
+    found = protected(campaign_results(get_session(), campaign, scope))
     filters = {"campagne": str(campaign_id), **{k: v for k, v in request.args.items() if v}}
     audit_export("campaign_results", fmt, filters, len(found.rows))
     return send_table(fmt, f"resultats-campagne-{campaign_id}", RESULT_COLUMNS, found.rows)
 
 
+# --- publication ---------------------------------------------------------------------------------
+
+
+def public_slug(db: Session, campaign: Campaign) -> str:
+    """`conseil-de-quartier-3`: the name in plain letters, then the id, which makes it unique."""
+    words = re.sub(r"[^a-z0-9]+", "-", strip_accents(campaign.name).lower()).strip("-")
+    return f"{words[:60].rstrip('-') or 'campagne'}-{campaign.id}"
+
+
+@bp.route("/<int:campaign_id>/publier", methods=["POST"])
+@permission_required("publish_results")
+def publish(campaign_id: int) -> Any:
+    """Publish the results at /resultats/<slug>, or withdraw them."""
+    campaign = get_campaign(campaign_id)
+    db = get_session()
+    row = db.get(Publication, campaign.id)
+    if row is not None:
+        db.delete(row)
+        audit(db, current_user.id, "campaign.unpublish", f"campaign:{campaign.id}")
+        flash(_("Les résultats ne sont plus publics."), "success")
+    elif campaign.status not in ("running", "closed"):
+        flash(_("Seule une campagne en cours ou close se publie."), "error")
+        return redirect(url_for("campaigns.results", campaign_id=campaign.id))
+    else:
+        slug = public_slug(db, campaign)
+        db.add(Publication(campaign_id=campaign.id, slug=slug, published_by_id=current_user.id))
+        audit(db, current_user.id, "campaign.publish", f"campaign:{campaign.id}", slug=slug)
+        flash(_("Résultats publiés : la page est publique, sans connexion."), "success")
+    db.commit()
+    return redirect(url_for("campaigns.results", campaign_id=campaign.id))
+
+
 # --- retour --------------------------------------------------------------------------------------
+
+
+def with_link(text: str, link: str) -> str:
+    """The retour ends with the address of the public results, once."""
+    text = text.strip()
+    return text if link in text or not text else f"{text} {link}"
 
 
 @bp.route("/<int:campaign_id>/retour", methods=["GET", "POST"])
@@ -444,6 +490,10 @@ def retour(campaign_id: int) -> Any:
     campaign = get_campaign(campaign_id, act=True)
     db = get_session()
     text = request.form.get("text", campaign.retour_text or "")[:1000]
+    publication = db.get(Publication, campaign.id)
+    link = public_link("public.campaign", slug=publication.slug) if publication else ""
+    if request.method == "POST" and link and request.form.get("link") == "on":
+        text = with_link(text, link)
     if request.method == "POST":
         end_write()
         try:
@@ -462,4 +512,5 @@ def retour(campaign_id: int) -> Any:
         count=sms_count(text) if text else None,
         recipients=recipients,
         sent=_local(campaign.retour_sent_at),
+        link=link,
     )

@@ -19,12 +19,13 @@ from sqlalchemy import func, select
 
 from bots.channels.telegram import deep_link
 from bots.channels.whatsapp import wa_me
-from storage.models import Campaign, JoinCode, Participant, Survey
+from storage.models import Campaign, JoinCode, Participant, Publication, Survey
 from web.audit_log import audit
 from web.auth import campaign_visible, permission_required, visible_quartiers, visible_surveys
 from web.counts import Cell, protect
 from web.db import get_runtime, get_session
 from web.params import BadValue, chosen_id
+from web.suivi import public_link
 from web.texts import localised
 
 bp = Blueprint("posters", __name__, url_prefix="/affiches")
@@ -169,11 +170,17 @@ def poster(code_id: int) -> Any:
         segno.make(whatsapp, error="m").svg_data_uri(scale=10, border=2) if whatsapp else None
     )
     quartier = code.quartier.name if code.quartier else ""
+    published = get_session().get(Publication, code.campaign_id) if code.campaign_id else None
+    results_link = public_link("public.campaign", slug=published.slug) if published else None
     return render_template(
         "surveys/poster.html",
         code=code,
         link=link,
         qr=qr,
+        results_link=results_link,
+        results_qr=segno.make(results_link, error="m").svg_data_uri(scale=6, border=2)
+        if results_link
+        else None,
         whatsapp=whatsapp,
         whatsapp_qr=whatsapp_qr,
         sms_number=settings.twilio_from,
@@ -184,4 +191,25 @@ def poster(code_id: int) -> Any:
             if quartier
             else _("Paroles : gratuit, anonyme, STOP pour arrêter."),
         ),
+    )
+
+
+@bp.route("/resultats/<int:campaign_id>")
+@permission_required("read")
+def results(campaign_id: int) -> Any:
+    """A printable poster with a QR code to the campaign's public results (once published)."""
+    campaign = get_session().get(Campaign, campaign_id)
+    if campaign is None or not campaign_visible(campaign):
+        abort(404)
+    publication = get_session().get(Publication, campaign.id)
+    if publication is None:
+        abort(404)
+    link = public_link("public.campaign", slug=publication.slug)
+    return render_template(
+        "surveys/results_poster.html",
+        campaign=campaign,
+        link=link,
+        qr=segno.make(link, error="m").svg_data_uri(scale=10, border=2),
+        line1=request.args.get("ligne1", _("Vous avez répondu : voici les résultats.")),
+        line2=request.args.get("ligne2", _("Et ce qui va être fait : scannez le code.")),
     )

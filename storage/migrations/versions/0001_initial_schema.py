@@ -469,8 +469,101 @@ def upgrade() -> None:
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_suggestion_models_active'), ['active'], unique=False)
 
+    _create_followup_tables()
+
+
+def _create_followup_tables() -> None:
+    """Donner suite (issue 18): publications, quotes, engagements, threads."""
+    op.create_table('publications',
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=80), nullable=False),
+    sa.Column('published_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_publications_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_publications_published_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('campaign_id', name=op.f('pk_publications')),
+    sa.UniqueConstraint('slug', name=op.f('uq_publications_slug'))
+    )
+    op.create_table('public_quotes',
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('selected_by_id', sa.Integer(), nullable=True),
+    sa.Column('selected_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_public_quotes_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['selected_by_id'], ['users.id'], name=op.f('fk_public_quotes_selected_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('contribution_id', name=op.f('pk_public_quotes'))
+    )
+    op.create_table('engagements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('quartier_id', sa.Integer(), nullable=True),
+    sa.Column('theme_id', sa.Integer(), nullable=True),
+    sa.Column('partner', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_engagements_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['quartier_id'], ['quartiers.id'], name=op.f('fk_engagements_quartier_id_quartiers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['theme_id'], ['themes.id'], name=op.f('fk_engagements_theme_id_themes'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_engagements'))
+    )
+    with op.batch_alter_table('engagements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_engagements_quartier_id'), ['quartier_id'], unique=False)
+
+    op.create_table('engagement_updates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('engagement_id', sa.Integer(), nullable=False),
+    sa.Column('at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('notified', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['engagement_id'], ['engagements.id'], name=op.f('fk_engagement_updates_engagement_id_engagements'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_engagement_updates_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_engagement_updates'))
+    )
+    with op.batch_alter_table('engagement_updates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_engagement_updates_engagement_id'), ['engagement_id'], unique=False)
+
+    op.create_table('engagement_contributions',
+    sa.Column('engagement_id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_engagement_contributions_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['engagement_id'], ['engagements.id'], name=op.f('fk_engagement_contributions_engagement_id_engagements'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('engagement_id', 'contribution_id', name=op.f('pk_engagement_contributions'))
+    )
+    with op.batch_alter_table('engagement_contributions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_engagement_contributions_contribution_id'), ['contribution_id'], unique=False)
+
+    op.create_table('engagement_campaigns',
+    sa.Column('engagement_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_engagement_campaigns_campaign_id_campaigns'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['engagement_id'], ['engagements.id'], name=op.f('fk_engagement_campaigns_engagement_id_engagements'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('engagement_id', 'campaign_id', name=op.f('pk_engagement_campaigns'))
+    )
+    op.create_table('thread_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('media', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('seen_at', storage.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_thread_messages_contribution_id_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_thread_messages_message_id_messages'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_thread_messages'))
+    )
+    with op.batch_alter_table('thread_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_thread_messages_contribution_id'), ['contribution_id'], unique=False)
+
 
 def downgrade() -> None:
+    for table in ('thread_messages', 'engagement_campaigns', 'engagement_contributions',
+                  'engagement_updates', 'engagements', 'public_quotes', 'publications'):
+        op.drop_table(table)
     op.drop_table('site_settings')
     op.drop_table('participant_channels')
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:

@@ -15,7 +15,16 @@ from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
 from bots.runtime import Runtime
-from storage.models import Campaign, Contribution, JoinCode, Survey, Theme, User
+from storage.models import (
+    Campaign,
+    Contribution,
+    Engagement,
+    JoinCode,
+    Publication,
+    Survey,
+    Theme,
+    User,
+)
 from tests.web.browser.conftest import log_in
 from web.cli.demo import DEMO_EMAIL, seed_demo
 
@@ -33,6 +42,9 @@ def demo(runtime: Runtime) -> dict[str, Any]:
             "theme": session.scalars(select(Theme.id).limit(1)).one(),
             "user": session.scalars(select(User.id).limit(1)).one(),
             "code": session.scalars(select(JoinCode.id).limit(1)).one(),
+            "engagement": session.scalars(select(Engagement.id).limit(1)).one(),
+            "published": session.scalars(select(Publication.campaign_id)).one(),
+            "slug": session.scalars(select(Publication.slug)).one(),
         }
     return {
         "password": password,
@@ -80,10 +92,38 @@ def test_the_back_office_pages_have_no_wcag_aa_fault_axe_can_find(
         "/comptes/",
         f"/comptes/{demo['user']}",
         "/comptes/moi",
+        "/engagements/",
+        f"/engagements/{demo['engagement']}",
+        f"/affiches/resultats/{demo['published']}",
+        f"/campagnes/{demo['published']}/retour",
     ]
     if demo["campaign"]:
         urls.append(f"/campagnes/{demo['campaign']}")
     for url in urls:
         assert page.goto(url).status == 200, url
         found[url] = violations(page)
+    assert {url: v for url, v in found.items() if v} == {}
+
+
+def test_the_public_pages_have_no_fault_and_fit_a_small_phone(
+    browser: Any, live_server: str, demo: dict[str, Any]
+) -> None:
+    """Without login, on a 360-pixel-wide phone: axe finds nothing, nothing scrolls sideways,
+    and no script is loaded."""
+    context = browser.new_context(
+        base_url=live_server, locale="fr-FR", viewport={"width": 360, "height": 740}
+    )
+    phone = context.new_page()
+    found = {}
+    try:
+        for url in ("/resultats/", f"/resultats/{demo['slug']}", "/suivi/"):
+            assert phone.goto(url).status == 200, url
+            found[url] = violations(phone)
+            overflow = phone.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (url, overflow)
+            assert phone.evaluate("document.scripts.length") == 0, url
+    finally:
+        context.close()
     assert {url: v for url, v in found.items() if v} == {}

@@ -16,12 +16,16 @@ from storage.models import (
     Categorisation,
     Contribution,
     Conversation,
+    Engagement,
     JoinCode,
     Message,
     Participant,
     ParticipantChannel,
+    Publication,
+    PublicQuote,
     Quartier,
     Theme,
+    ThreadMessage,
     User,
 )
 from web.cli.demo import DEMO_EMAIL, seed_demo
@@ -149,6 +153,24 @@ def test_the_demo_account_logs_in_and_reads_the_inbox(app: Any, runtime: Runtime
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "rue des Lilas" in page or "Tilleuls" in page or "Marché" in page
+
+
+def test_demo_territory_shows_donner_suite(runtime: Runtime, client: Any) -> None:
+    """A published campaign with two chosen answers, engagements at three statuses or more
+    with their history, and a conversation that goes on; the public pages show them."""
+    seed_demo(runtime, now=NOW)
+    with runtime.sessions() as session:
+        publication = session.scalars(select(Publication)).one()
+        assert session.get(Campaign, publication.campaign_id).status == "closed"  # type: ignore[union-attr]
+        assert len(session.scalars(select(PublicQuote)).all()) == 2
+        engagements = session.scalars(select(Engagement)).all()
+        assert len({e.status for e in engagements}) >= 3
+        assert all(e.updates and e.contributions for e in engagements)
+        assert session.scalars(select(ThreadMessage)).one().seen_at is None
+        slug = publication.slug
+    results = client.get(f"/resultats/{slug}").get_data(as_text=True)
+    assert "Ce qui va être fait" in results and "Un local de plus" in results
+    assert "non retenu" in client.get("/suivi/").get_data(as_text=True)
 
 
 def test_the_demo_has_contributions_written_in_other_languages(runtime: Runtime) -> None:

@@ -132,7 +132,7 @@ def test_a_habitant_who_wants_news_gets_only_the_consent_question_by_sms(
             .join(Participant, Participant.id == Message.participant_id)
             .where(Participant.language == "en", Participant.channel == "sms")
         ).one()
-        assert english_sms.startswith("Hello!"), english_sms
+        assert english_sms.startswith("Hello, Paroles here"), english_sms
         assert len(contributions) == 3 and all(c.participant_id != sms.id for c in contributions)
 
 

@@ -46,7 +46,7 @@ def habitants(runtime: Runtime, territory: Territory) -> None:
         )
         make_participant(session, runtime, channel="whatsapp", quartier_id=territory.nord)
         arabic = make_participant(
-            session, runtime, channel="whatsapp", language="ar", quartier_id=territory.nord
+            session, runtime, channel="whatsapp", language="ln", quartier_id=territory.nord
         )
         session.add(
             Message(
@@ -80,7 +80,7 @@ def test_the_estimate_counts_each_person_once_per_channel_and_says_who_is_left_o
     assert "4 habitants joignables" in page
     assert "<li>SMS : 1</li>" in page and "<li>WhatsApp : 3</li>" in page
     assert "1 habitants ne recevront pas l'invitation" in page
-    assert "dans leur langue (ar)" in page  # a language the catalogue has no name for
+    assert "dans leur langue (ln)" in page  # a language the catalogue has no name for
     assert "Coût WhatsApp estimé : 2 conversations" in page  # the one left out costs nothing
     assert "il reste 50 conversations, cette campagne en demande 2" in page
     assert "(environ 0,14 €)" in page
