@@ -728,7 +728,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         session.execute(insert(table), list(rows))
         return
     names = list(rows[0])
-    processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+    dialect = connection.dialect
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
     columns = ", ".join(connection.dialect.identifier_preparer.quote(n) for n in names)
     name = connection.dialect.identifier_preparer.format_table(table)
     driver = connection.connection.driver_connection
