@@ -231,20 +231,22 @@ def deliver_batch(
     group = start_group(channel, rate, limit, config.start_window_seconds)
     # One session (one connection) for the batch, one short transaction per group of rows.
     with runtime.sessions() as session:
-        with session.begin():
+        with session.begin():  # the claim, and the start of the first group
             begin_write(session)
             claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+            groups = [claimed[n : n + group] for n in range(0, len(claimed), group)]
+            started = _start_many(session, _ids(groups[0]), worker, clock()) if groups else set()
         session.expunge_all()  # later reads must see the updates made with plain SQL
         sent = 0
         done = _Outcomes(worker)  # of the previous group, committed with the next start
         untried: list[int] = []  # started, not handed to the channel yet
         try:
-            for first in range(0, len(claimed), group):
-                rows = claimed[first : first + group]
-                with session.begin():
-                    begin_write(session)
-                    done.record(session)
-                    started = _start_many(session, [o.message_id for o in rows], worker, clock())
+            for index, rows in enumerate(groups):
+                if index:
+                    with session.begin():
+                        begin_write(session)
+                        done.record(session)
+                        started = _start_many(session, _ids(rows), worker, clock())
                 untried = [o.message_id for o in rows if o.message_id in started]
                 for outgoing in rows:
                     if outgoing.message_id not in started:
@@ -283,6 +285,10 @@ def deliver_batch(
                     done.record(session)
                     _unstart(session, untried, worker)
     return BatchResult(claimed=len(claimed), sent=sent)
+
+
+def _ids(rows: list[Outgoing]) -> list[int]:
+    return [o.message_id for o in rows]
 
 
 def start_group(channel: Channel, rate: float, limit: int, window: float) -> int:
@@ -342,7 +348,16 @@ def _unstart(session: Session, message_ids: list[int], worker: str) -> None:
 def _claim(
     session: Session, runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
 ) -> list[Outgoing]:
-    query = select(Message).where(
+    """Claim up to `limit` due rows: one SELECT (plain columns, no ORM objects), one UPDATE."""
+    query = select(
+        Message.id,
+        Message.address_enc,
+        Message.body,
+        Message.choices,
+        Message.expects,
+        Message.kind,
+        Message.participant_id,
+    ).where(
         Message.direction == "out",
         Message.channel == channel,
         Message.status == "pending",
@@ -355,20 +370,38 @@ def _claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = []
-    for row in session.scalars(query):
+    claimed, unusable = [], []
+    for row in session.execute(query):
         outgoing = _outgoing(runtime, row)
         if outgoing is None:
-            _mark_failed(row, now, "no usable address", "no_address")
-            continue
-        row.status = "claimed"
-        row.claimed_by = worker
-        row.claimed_at = now
-        claimed.append(outgoing)
+            unusable.append(row.id)
+        else:
+            claimed.append(outgoing)
+    if claimed:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_([o.message_id for o in claimed]))
+            .values(status="claimed", claimed_by=worker, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if unusable:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(unusable))
+            .values(
+                status="failed",
+                last_error="no usable address",
+                error_code="no_address",
+                claimed_by=None,
+                next_attempt_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
     return claimed
 
 
-def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
+def _outgoing(runtime: Runtime, row: Any) -> Outgoing | None:
+    """The message to send of a row (a `Message`, or a row of its columns)."""
     if not row.address_enc:
         return None
     try:
