@@ -713,6 +713,12 @@ def _release_unsent(session: Session, campaign: Campaign, new_status: str, now: 
 STARTED_KEYS = ("survey", "question", "misses", "asking", "last_at")
 
 
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert `rows` (the same keys in each): COPY on PostgreSQL, an executemany elsewhere.
 
@@ -750,16 +756,13 @@ def _merge_state(session: Session, ids: Sequence[int], changes: Mapping[str, Any
     in one statement for the whole batch instead of one a habitant."""
     if not ids:
         return
-    state = Participant.__table__.c.state
+    participants = _table(Participant)
+    state = participants.c.state
     if session.connection().dialect.name == "postgresql":
         merged: ColumnElement[Any] = state.op("||")(literal(dict(changes), JSONB()))
     else:  # SQLite's json_patch: same top-level merge (no value here is null)
         merged = func.json_patch(state, json.dumps(dict(changes)))
-    session.execute(
-        update(Participant.__table__)
-        .where(Participant.__table__.c.id.in_(ids))
-        .values(state=merged)
-    )
+    session.execute(update(participants).where(participants.c.id.in_(ids)).values(state=merged))
 
 
 class _Inviter:
@@ -815,7 +818,7 @@ class _Inviter:
             self._add_conversations(busy, "waiting")
         if invited:
             _merge_state(self.session, invited, self._started)
-            bulk_insert(self.session, Message.__table__, messages)
+            bulk_insert(self.session, _table(Message), messages)
         return len(invited)
 
     def _invitation(self, state: State) -> Reply:
@@ -863,7 +866,7 @@ class _Inviter:
         if ids:
             bulk_insert(
                 self.session,
-                Conversation.__table__,
+                _table(Conversation),
                 [
                     {
                         "participant_id": pid,

@@ -62,7 +62,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Exists, bindparam, exists, select, update
+from sqlalchemy import Exists, Table, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -457,11 +457,13 @@ def _start_many(session: Session, message_ids: list[int], worker: str, now: date
 
 
 # Marks one row sent; executed for a whole group at once (an executemany).
+_MESSAGES = Message.__table__
+assert isinstance(_MESSAGES, Table)
 _MARK_SENT = (
-    update(Message.__table__)
+    update(_MESSAGES)
     .where(
-        Message.__table__.c.id == bindparam("b_id"),
-        Message.__table__.c.claimed_by == bindparam("b_worker"),
+        _MESSAGES.c.id == bindparam("b_id"),
+        _MESSAGES.c.claimed_by == bindparam("b_worker"),
     )
     .values(
         status="sent",
