@@ -114,7 +114,8 @@ def worker(url: str, seconds: float) -> None:
     run_channel(runtime, "bench", stop, exit_when_idle=True, idle_pause=0.05)
     ended = time.perf_counter()
     timer.cancel()
-    print(json.dumps({"pid": os.getpid(), "elapsed": ended - started, "peak_mib": peak_mib()}))
+    report = {"pid": os.getpid(), "elapsed": ended - started, "peak_mib": peak_mib()}
+    print(json.dumps(report | {"cpu_s": time.process_time()}))
 
 
 def drain(url: str, workers: int, seconds: float, runtime: Runtime) -> dict[str, float]:

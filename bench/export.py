@@ -8,7 +8,8 @@ contributions (`bench/inbox.py`'s generator), then for each round and each code 
 and this one, alternated, so that the machine's load falls on both) runs one process of that
 code which downloads `/exports/contributions.<fmt>` through Flask's test client, logged in as a
 chef de projet: the real view, audit line included. Each line gives the time, the rows in the
-file and the process's resident-memory growth during the export (VmHWM after minus VmRSS
+file, the process's CPU time (what a loaded machine does not inflate much) and its
+resident-memory growth during the export (VmHWM after minus VmRSS
 before). The last lines give the medians. Figures are printed, never asserted.
 """
 
@@ -60,10 +61,10 @@ def measure(code: Path, url: str, data_dir: str, fmt: str) -> None:
         cookie["auth_at"] = cookie["seen_at"] = time.time()
     client.get("/exports/")  # warm: templates, first queries
     before = _status("VmRSS")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     response = client.get(f"/exports/contributions.{fmt}")
     body = response.get_data()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert response.status_code == 200, response.status_code
     if fmt == "xlsx":
         from openpyxl import load_workbook
@@ -76,6 +77,7 @@ def measure(code: Path, url: str, data_dir: str, fmt: str) -> None:
         json.dumps(
             {
                 "s": round(elapsed, 2),
+                "cpu_s": round(cpu, 2),
                 "rows": rows,
                 "mib_growth": round(_status("VmHWM") - before, 1),
                 "file_mib": round(len(body) / 2**20, 1),

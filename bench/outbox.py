@@ -10,7 +10,8 @@ row is put back to `pending` and one, then two, worker processes of that code dr
 (`bench/campaign.py --worker` of that tree: its real `run_channel`, a channel that answers at
 once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
 over the longest worker's time. Each measurement is a JSON line; the last lines give the medians
-and the two-workers / one-worker ratio. Rows sent twice (one provider id on two rows) are counted
+and the two-workers / one-worker ratio; `rows_per_worker_cpu_s` (rows over the workers' CPU
+time, start-up included) is the figure a machine shared with other work distorts least. Rows sent twice (one provider id on two rows) are counted
 and should be 0. Figures are printed, never asserted.
 """
 
@@ -75,6 +76,8 @@ def drain(root: Path, url: str, workers: int, seconds: float, runtime: object) -
     return {
         "rows": sent,
         "rows_per_s": round(sent / busy),
+        # CPU seconds of the workers (start-up included): what a loaded machine inflates least
+        "rows_per_worker_cpu_s": round(sent / sum(r["cpu_s"] for r in reports)),
         "worker_peak_mib": round(max(r["peak_mib"] for r in reports), 1),
         "duplicates": twice or 0,
     }
