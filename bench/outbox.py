@@ -10,9 +10,10 @@ row is put back to `pending` and one, then two, worker processes of that code dr
 (`bench/campaign.py --worker` of that tree: its real `run_channel`, a channel that answers at
 once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
 over the longest worker's time. Each measurement is a JSON line; the last lines give the medians
-and the two-workers / one-worker ratio; `rows_per_worker_cpu_s` (rows over the workers' CPU
-time, start-up included) is the figure a machine shared with other work distorts least. Rows sent twice (one provider id on two rows) are counted
-and should be 0. Figures are printed, never asserted.
+and the two-workers / one-worker ratio. `rows_per_worker_cpu_s` (rows over the workers' CPU
+time, start-up included) is the figure a machine shared with other work distorts least. Rows
+sent twice (one provider id on two rows) are counted and should be 0. Figures are printed,
+never asserted.
 """
 
 from __future__ import annotations
