@@ -7,7 +7,7 @@ On PostgreSQL (`PAROLES_BENCH_DATABASE_URL`, default the local `test_outbox_benc
 which is wiped). A campaign writes `--messages` invitations once; then, for each round and each
 code (the baseline and this one, alternated, so that the machine's load falls on both), every
 row is put back to `pending` and one, then two, worker processes of that code drain the outbox
-(`bench/campaign.py --worker` of that tree: its real `run_channel`, a channel that answers at
+(this tree's `bench/campaign.py --worker --code` that tree: its real `run_channel`, a channel that answers at
 once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
 over the longest worker's time. Each measurement is a JSON line; the last lines give the medians
 and the two-workers / one-worker ratio. `rows_per_worker_cpu_s` (rows over the workers' CPU
@@ -48,15 +48,9 @@ def drain(root: Path, url: str, workers: int, seconds: float, runtime: object) -
             .where(Message.direction == "out")
             .values(status="pending", claimed_by=None, attempts=0, provider_id=None, sent_at=None)
         )
-    command = [
-        sys.executable,
-        str(root / "bench" / "campaign.py"),
-        "--worker",
-        "--url",
-        url,
-        "--seconds",
-        str(seconds),
-    ]
+    # This tree's worker script (`bench/campaign.py --worker`), running `root`'s code.
+    command = [sys.executable, str(ROOT / "bench" / "campaign.py"), "--worker", "--url", url]
+    command += ["--seconds", str(seconds), "--code", str(root)]
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root)
         for _ in range(workers)
