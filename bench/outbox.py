@@ -7,8 +7,8 @@ On PostgreSQL (`PAROLES_BENCH_DATABASE_URL`, default the local `test_outbox_benc
 which is wiped). A campaign writes `--messages` invitations once; then, for each round and each
 code (the baseline and this one, alternated, so that the machine's load falls on both), every
 row is put back to `pending` and one, then two, worker processes of that code drain the outbox
-(this tree's `bench/campaign.py --worker --code` that tree: its real `run_channel`, a channel that answers at
-once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
+(`bench/campaign.py --worker --code` that tree: its real `run_channel`, a channel that answers
+at once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
 over the longest worker's time. Each measurement is a JSON line; the last lines give the medians
 and the two-workers / one-worker ratio. `rows_per_worker_cpu_s` (rows over the workers' CPU
 time, start-up included) is the figure a machine shared with other work distorts least. Rows
