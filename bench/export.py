@@ -149,7 +149,8 @@ def main() -> None:
     for (code, fmt), found in results.items():
         summary = {"code": code, "format": fmt}
         summary |= {
-            f"median_{key}": statistics.median(r[key] for r in found) for key in ("s", "mib_growth")
+            f"median_{key}": statistics.median(r[key] for r in found)
+            for key in ("s", "cpu_s", "mib_growth")
         }
         print(json.dumps(summary), flush=True)
 
