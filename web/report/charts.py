@@ -1,0 +1,89 @@
+"""The report's charts, drawn on the server as PNG with matplotlib's Agg renderer.
+
+Readable printed in black and white: greys and hatches, never colour alone, and the values
+written on single-series bars; the numbers are also in the table that follows each chart.
+matplotlib is imported here, on the first chart drawn, never when the app starts: a back-office
+worker that never builds a report does not pay its import time or memory.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from web.report.content import Bars
+
+GREYS = ("#ffffff", "#bdbdbd", "#7a7a7a", "#3d3d3d")
+HATCHES = ("", "//", "..", "xx", "\\\\", "--", "oo", "++", "||", "**")
+WIDTH_IN = 6.3  # 16 cm: the text width of an A4 page with 2.5 cm margins
+DPI = 150
+
+
+def style(n: int) -> tuple[str, str]:
+    """The fill grey and hatch of the n-th series: 40 distinct pairs before one repeats."""
+    return GREYS[n % len(GREYS)], HATCHES[(n // len(GREYS) + n) % len(HATCHES)]
+
+
+def render(bars: Bars) -> bytes:
+    """The chart as PNG bytes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = len(bars.categories)
+    height = max(1.6, 0.38 * rows + 1.0) if bars.horizontal else 3.4
+    figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    if bars.horizontal:
+        _horizontal(axes, bars)
+    else:
+        _stacked(axes, bars)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    return out.getvalue()
+
+
+def _horizontal(axes: Any, bars: Bars) -> None:
+    """One series, one bar per category, its shown value written beside it ("< 5" alone)."""
+    _, values = bars.series[0]
+    positions = list(range(len(bars.categories)))[::-1]  # the first category on top
+    widths = [v or 0.0 for v in values]
+    axes.barh(positions, widths, color="#7a7a7a", edgecolor="black", hatch="//", linewidth=0.6)
+    top = max(widths, default=0.0) or 1.0
+    for y, width, label in zip(positions, widths, bars.labels, strict=False):
+        axes.text(width + top * 0.01, y, label, va="center", fontsize=8)
+    axes.set_yticks(positions, [_short(c) for c in bars.categories], fontsize=8)
+    axes.set_xlim(0, top * 1.15)
+    axes.set_xlabel(bars.unit.capitalize(), fontsize=8)
+    axes.tick_params(axis="x", labelsize=8)
+
+
+def _stacked(axes: Any, bars: Bars) -> None:
+    """Several series stacked per category, each with its grey and hatch, and a legend."""
+    positions = list(range(len(bars.categories)))
+    bottom = [0.0] * len(positions)
+    for n, (name, values) in enumerate(bars.series):
+        heights = [v or 0.0 for v in values]
+        fill, hatch = style(n)
+        axes.bar(
+            positions,
+            heights,
+            bottom=bottom,
+            color=fill,
+            edgecolor="black",
+            hatch=hatch,
+            linewidth=0.6,
+            label=_short(name),
+        )
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    axes.set_xticks(positions, bars.categories, fontsize=7, rotation=45, ha="right")
+    axes.set_ylabel(bars.unit.capitalize(), fontsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def _short(text: str, limit: int = 34) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
