@@ -135,6 +135,7 @@ class Report:
     title: str
     subtitle: list[str]
     blocks: list[Block]
+    summary: list[tuple[str, str]] = field(default_factory=list)  # "En bref", on the first page
 
 
 # --- what was chosen -----------------------------------------------------------------------------
@@ -239,7 +240,15 @@ def build(
     blocks += _followup(session, scope, choices, timezone)
     blocks += _quotes(session, scope, choices, bounds, timezone, names)
     blocks += _method()
-    return Report("Rapport sur la participation des habitants", subtitle, blocks)
+    summary = [
+        ("Participants", number(found.participants)),
+        ("dont nouveaux participants", number(found.new_participants)),
+        ("Contributions", number(found.contributions)),
+        ("Campagnes d'enquête", number(len(found.campaigns))),
+        ("Actions de terrain", number(field_found.held)),
+        ("Paroles d'habitants citées", number(sum(isinstance(b, Quote) for b in blocks))),
+    ]
+    return Report("Rapport sur la participation des habitants", subtitle, blocks, summary)
 
 
 def _breakdown(
@@ -744,7 +753,7 @@ def with_charts(report: Report, render: Callable[[Bars], bytes]) -> Report:
     blocks: list[Block] = [
         Chart(b.bars, b.alt, render(b.bars)) if isinstance(b, Chart) else b for b in report.blocks
     ]
-    return Report(report.title, report.subtitle, blocks)
+    return Report(report.title, report.subtitle, blocks, report.summary)
 
 
 def headings(report: Report) -> list[Any]:

@@ -34,6 +34,8 @@ def write(report: Report) -> bytes:
     document.add_heading(report.title, level=0)
     for line in report.subtitle:
         document.add_paragraph(line)
+    if report.summary:
+        _table(document, Table("En bref", ("Sur la période", "Nombre"), report.summary))
     contents = document.add_paragraph()
     contents.add_run("Sommaire").bold = True
     _toc(document.add_paragraph())

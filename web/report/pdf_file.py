@@ -31,8 +31,10 @@ def write(report: Report) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
-    # fpdf2 logs each glyph missing from the font (an emoji in a quote) at WARNING level.
+    # fpdf2 logs each glyph missing from the font (an emoji in a quote) at WARNING level, and
+    # fontTools each step of subsetting the font at INFO: neither belongs in the server's log.
     logging.getLogger("fpdf").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     class Document(FPDF):
         def footer(self) -> None:
@@ -58,7 +60,9 @@ def write(report: Report) -> bytes:
     pdf.set_font(FONT, "", 10)
     for line in report.subtitle:
         pdf.multi_cell(0, 6, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(6)
+    pdf.ln(4)
+    if report.summary:
+        _table(pdf, Table("En bref", ("Sur la période", "Nombre"), report.summary))
     sections = sum(1 for b in report.blocks if isinstance(b, Heading) and b.level <= 2)
     pdf.insert_toc_placeholder(_toc, pages=1 + sections // LINES_PER_TOC_PAGE)
     for block in report.blocks:
