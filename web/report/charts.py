@@ -16,7 +16,7 @@ from web.report.content import Bars
 GREYS = ("#ffffff", "#bdbdbd", "#7a7a7a", "#3d3d3d")
 HATCHES = ("", "//", "..", "xx", "\\\\", "--", "oo", "++", "||", "**")
 WIDTH_IN = 6.3  # 16 cm: the text width of an A4 page with 2.5 cm margins
-DPI = 150
+DPI = 120  # sharp enough printed at 16 cm; each chart costs less to draw and to embed
 
 
 def style(n: int) -> tuple[str, str]:
@@ -30,19 +30,31 @@ def render(bars: Bars) -> bytes:
     from matplotlib.figure import Figure
 
     rows = len(bars.categories)
-    height = max(1.6, 0.38 * rows + 1.0) if bars.horizontal else 3.4
+    height = max(1.6, 0.38 * rows + 1.0) if bars.horizontal else 3.6
     figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    # Margins computed from the labels rather than by `tight_layout` or `bbox_inches`, each
+    # of which draws the whole figure once more.
     if bars.horizontal:
+        longest = max((len(_short(c)) for c in bars.categories), default=4)
+        figure.subplots_adjust(
+            left=min(0.5, 0.04 + 0.0105 * longest),
+            right=0.95,
+            bottom=0.25 / height,
+            top=1 - 0.25 / height,
+        )
         _horizontal(axes, bars)
     else:
+        longest = max((len(_short(name)) for name, _ in bars.series), default=4)
+        figure.subplots_adjust(left=0.09, right=max(0.45, 0.86 - 0.0105 * longest), bottom=0.22)
         _stacked(axes, bars)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    figure.tight_layout()
     out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    figure.savefig(
+        out, format="png", dpi=DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 3}
+    )
     return out.getvalue()
 
 
@@ -51,14 +63,16 @@ def _horizontal(axes: Any, bars: Bars) -> None:
     _, values = bars.series[0]
     positions = list(range(len(bars.categories)))[::-1]  # the first category on top
     widths = [v or 0.0 for v in values]
-    axes.barh(positions, widths, color="#7a7a7a", edgecolor="black", hatch="//", linewidth=0.6)
+    # One series: a plain mid grey reads in black and white; hatches are for telling series apart.
+    axes.barh(positions, widths, color="#9a9a9a", edgecolor="black", linewidth=0.6)
     top = max(widths, default=0.0) or 1.0
     for y, width, label in zip(positions, widths, bars.labels, strict=False):
         axes.text(width + top * 0.01, y, label, va="center", fontsize=8)
     axes.set_yticks(positions, [_short(c) for c in bars.categories], fontsize=8)
     axes.set_xlim(0, top * 1.15)
-    axes.set_xlabel(bars.unit.capitalize(), fontsize=8)
-    axes.tick_params(axis="x", labelsize=8)
+    # The values are written on the bars: no scale to read, and one axis fewer to draw.
+    axes.xaxis.set_visible(False)
+    axes.spines["bottom"].set_visible(False)
 
 
 def _stacked(axes: Any, bars: Bars) -> None:

@@ -26,7 +26,7 @@ from storage.models import Campaign, Categorisation, Contribution, Participant, 
 from web import field_figures
 from web.counts import HIDDEN_SMALL, Cell, Scope
 from web.indicators import Breakdown, Indicators, Period, compute
-from web.results import Results, campaign_results, protected
+from web.results import Results, protected, question_counts
 from web.suivi import ENGAGEMENT_LABELS, engagements
 
 MAX_QUOTES = 40
@@ -505,7 +505,7 @@ def _campaigns(
         campaign = rate.campaign
         title = _french(campaign.survey.title) or campaign.survey.slug
         blocks.append(Heading(2, f"{campaign.name} — {title}"))
-        results = protected(campaign_results(session, campaign, Scope(scope.quartier_ids)))
+        results = protected(question_counts(session, campaign, Scope(scope.quartier_ids)))
         blocks += _questions(results)
         if campaign.retour_sent_at and campaign.retour_text:
             blocks.append(

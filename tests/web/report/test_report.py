@@ -15,13 +15,23 @@ from sqlalchemy import distinct, func, select
 
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import AuditEntry, Contribution, Participant, ReportModel
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Campaign,
+    Contribution,
+    Conversation,
+    Participant,
+    Question,
+    ReportModel,
+)
 from tests.factories import make_contribution, make_participant
 from tests.web.conftest import Territory, login_as, post
-from tests.web.evaluation.test_indicators import categorise
-from web.counts import HIDDEN_SMALL
+from tests.web.evaluation.test_indicators import categorise, world  # noqa: F401  (fixture)
+from web.counts import HIDDEN_SMALL, Scope
 from web.indicators import Period
 from web.report.content import Choices, build, with_charts
+from web.results import campaign_results, question_counts
 
 MARCH = "du=2026-03&au=2026-03"
 HEADINGS = [
@@ -283,3 +293,43 @@ def test_small_counts_in_field_and_campaign_tables_are_protected(
         if rows and "Participants" in getattr(block, "columns", ()):
             column = block.columns.index("Participants")
             assert all(row[column] not in {"1", "2", "3", "4"} for row in rows), block.caption
+
+
+def test_the_reports_campaign_counts_are_the_results_pages(
+    runtime: Runtime,
+    world: Any,  # noqa: F811  (the fixture of tests/web/evaluation/test_indicators.py)
+) -> None:
+    """`question_counts` (one GROUP BY) counts what `campaign_results` counts, lists of
+    choices included."""
+    with transaction(runtime.sessions) as s:
+        campaign = s.get(Campaign, world.ids["campaign"])
+        assert campaign is not None
+        multi = s.scalars(
+            select(Question).where(
+                Question.survey_id == campaign.survey_id, Question.kind == "multiple"
+            )
+        ).first()
+        talk = s.scalars(
+            select(Conversation).where(Conversation.campaign_id == campaign.id)
+        ).first()
+        assert multi is not None and talk is not None
+        values = [c["value"] for c in multi.choices[:2]]
+        s.add(Answer(conversation_id=talk.id, question_id=multi.id, raw_text="1 2", value=values))
+        s.add(Answer(conversation_id=talk.id, question_id=multi.id, skipped=True))
+    with runtime.sessions() as s:
+        campaign = s.get(Campaign, world.ids["campaign"])
+        assert campaign is not None
+        for scope in (Scope(), Scope(frozenset({world.nord}))):
+            full = campaign_results(s, campaign, scope).questions
+            lean = question_counts(s, campaign, scope).questions
+            assert [(q.counts, q.answered, q.skipped) for q in lean] == [
+                (q.counts, q.answered, q.skipped) for q in full
+            ]
+        everyone = question_counts(s, campaign, Scope()).questions
+        assert any(n for q in everyone for _, n in q.counts)
+        assert (
+            dict(next(q for q in everyone if q.kind == "multiple").counts)[
+                multi.choices[0]["labels"]["fr"]
+            ]
+            == 1
+        )
