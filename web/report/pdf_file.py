@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from web.report.charts import DPI
 from web.report.content import Chart, Heading, Paragraph, Quote, Report, Table
 
 FONT = "DejaVu"
@@ -67,8 +68,8 @@ def write(report: Report) -> bytes:
     pdf.insert_toc_placeholder(_toc, pages=1 + sections // LINES_PER_TOC_PAGE)
     for block in report.blocks:
         if isinstance(block, Heading):
-            if block.level == 1 and pdf.get_y() > 40:
-                pdf.add_page()
+            if (block.level == 1 and pdf.get_y() > 40) or pdf.get_y() > pdf.h - 70:
+                pdf.add_page()  # a section starts a page; a heading never ends one
             pdf.ln(3)
             if block.level <= 2:
                 pdf.start_section(block.text, level=block.level - 1)
@@ -137,7 +138,7 @@ def _chart(pdf: Any, chart: Chart) -> None:
 
     with Image.open(io.BytesIO(chart.png)) as image:
         width_px, height_px = image.size
-    width = min(170.0, width_px / 150 * 25.4)
+    width = min(170.0, width_px / DPI * 25.4)  # at the size it was drawn for
     height = width * height_px / width_px
     if pdf.get_y() + height > pdf.h - pdf.b_margin:
         pdf.add_page()
