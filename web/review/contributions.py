@@ -122,7 +122,7 @@ def render_detail(
         reply_texts=reply_texts,
         answer_texts=answer_texts,
         field_source=_field_source(contribution),
-        themes_of=theme_view(contribution),
+        themes_of=theme_view(contribution, text),
         survey=survey,
         question=question,
         history=history,

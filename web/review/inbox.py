@@ -122,12 +122,13 @@ def index() -> Any:
         ).all()
     )
     waiting = db.scalar(scoped(select(func.count(Contribution.id)).where(awaiting_answer())))
+    texts = Masker(db).contributions(rows)  # personal data masked, explaining words too
     return render_template(
         "review/inbox.html",
         unseen=unseen,
         waiting=waiting or 0,
-        contributions=[(c, theme_view(c)) for c in rows],
-        texts=Masker(db).contributions(rows),
+        contributions=[(c, theme_view(c, texts[c.id])) for c in rows],
+        texts=texts,
         filters=filters,
         total=total,
         cursor=cursor,
