@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bots.handler import remove_media_files
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import Contribution, Conversation, Message, Participant
+from storage.models import Contribution, Conversation, Message, Participant, ThreadMessage
 from storage.search import compact
 
 BATCH = 1000
@@ -119,31 +119,33 @@ def _remove_old_media(runtime: Runtime, cutoff: datetime) -> int:
     deleted = 0
     # JSON is text on SQLite and JSONB on PostgreSQL; both print `"kind": "x"` and
     # `"removed": "retention"` the same way (see web/filters.py).
-    as_text = cast(Contribution.media, String)
-    pending = (
-        Contribution.created_at < cutoff,
-        as_text.like('%"kind"%'),
-        as_text.not_like(f'%"removed": "{REMOVED}"%'),
-    )
-    last_id = 0
-    while True:
-        with transaction(runtime.sessions) as session:
-            rows = session.scalars(
-                select(Contribution)
-                .where(*pending, Contribution.id > last_id)
-                .order_by(Contribution.id)
-                .limit(BATCH)
-                .with_for_update()
-            ).all()
-            if not rows:
-                break
-            for contribution in rows:
-                deleted += remove_media_files(root, contribution.media)
-                contribution.media = [
-                    {"kind": str(item.get("kind") or ""), "removed": REMOVED}
-                    for item in contribution.media
-                ]
-            last_id = rows[-1].id
+    # A contribution's own attachments, and those sent in its conversation.
+    for model in (Contribution, ThreadMessage):
+        as_text = cast(model.media, String)
+        pending = (
+            model.created_at < cutoff,
+            as_text.like('%"kind"%'),
+            as_text.not_like(f'%"removed": "{REMOVED}"%'),
+        )
+        last_id = 0
+        while True:
+            with transaction(runtime.sessions) as session:
+                rows = session.scalars(
+                    select(model)
+                    .where(*pending, model.id > last_id)
+                    .order_by(model.id)
+                    .limit(BATCH)
+                    .with_for_update()
+                ).all()
+                if not rows:
+                    break
+                for row in rows:
+                    deleted += remove_media_files(root, row.media)
+                    row.media = [
+                        {"kind": str(item.get("kind") or ""), "removed": REMOVED}
+                        for item in row.media
+                    ]
+                last_id = rows[-1].id
     with transaction(runtime.sessions) as session:
         # Inbound messages keep attachments only until they are attached to a contribution
         # (photos held before consent): their files go with them.
