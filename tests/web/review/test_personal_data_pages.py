@@ -139,3 +139,24 @@ def test_the_suggestions_explaining_words_are_masked_too(
         assert "mots qui ont compté : deale, hall" in text and "Dupont" not in text
     revealed = post(client, f"/contributions/{contribution}/original").get_data(as_text=True)
     assert "mots qui ont compté : Dupont, deale, hall" in revealed
+
+
+@pytest.mark.parametrize(
+    ("role", "finds_the_name"),
+    [
+        ("conseil_citoyen", False),
+        ("lecteur", False),
+        ("chef_de_projet", True),  # may reveal the original in one click: searches originals
+        ("administrateur", True),
+    ],
+)
+def test_a_search_does_not_find_what_masking_hides(
+    client: Any, territory: Territory, contribution: int, role: str, finds_the_name: bool
+) -> None:
+    login_as(client, territory.users[role])
+    link = f'href="/contributions/{contribution}"'
+    assert link in page(client, "/inbox/?q=voisin+deale")
+    assert (link in page(client, "/inbox/?q=Dupont")) is finds_the_name
+    assert (link in page(client, "/inbox/?q=06+11+22")) is finds_the_name
+    exported = client.get("/exports/contributions.csv?q=Dupont").get_data(as_text=True)
+    assert ("deale dans le hall" in exported) is finds_the_name
