@@ -14,6 +14,10 @@ Run daily by the scheduler. Past the retention period:
   a person as surely as a phone number. The contribution keeps what kind of attachment it had
   (``{"kind": "voice", "removed": "retention"}``), so the back-office can say it was deleted.
 
+The team's journal (`audit_log`: exports, originals revealed, erasures...) keeps its entries
+`PAROLES_JOURNAL_RETENTION_DAYS` (default 365: the CNIL recommends six months to a year for such
+traces); older entries are deleted by the same run.
+
 Thèmes, answers' values, dates, quartiers and channels stay: the anonymous aggregates the
 evaluation of the contrat de ville needs. The run ends by compacting SQLite's search index, so
 that texts erased since the day before (OUBLIER) leave no tombstone in it.
@@ -25,13 +29,20 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, select, update
+from sqlalchemy import ColumnElement, String, cast, delete, select, update
 from sqlalchemy.orm import Session
 
 from bots.handler import remove_media_files
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import Contribution, Conversation, Message, Participant, ThreadMessage
+from storage.models import (
+    AuditEntry,
+    Contribution,
+    Conversation,
+    Message,
+    Participant,
+    ThreadMessage,
+)
 from storage.search import compact
 
 BATCH = 1000
@@ -48,6 +59,7 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
     cutoff = now - timedelta(days=runtime.settings.retention_days)
     counts = {"participants": 0, "contributions": 0, "conversations": 0, "messages": 0}
     counts["media_files"] = _remove_old_media(runtime, cutoff)
+    counts["journal"] = purge_journal(runtime, now)
     with transaction(runtime.sessions) as session:
         counts["contributions"] = _unlink(
             session, Contribution, Contribution.created_at < cutoff, {"participant_id": None}
@@ -111,6 +123,18 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
                 .execution_options(synchronize_session=False)
             )
             counts["participants"] += len(ids)
+
+
+def purge_journal(runtime: Runtime, now: datetime) -> int:
+    """Delete the journal entries older than the journal's retention; returns how many."""
+    cutoff = now - timedelta(days=runtime.settings.journal_retention_days)
+    with transaction(runtime.sessions) as session:
+        result = session.execute(
+            delete(AuditEntry)
+            .where(AuditEntry.at < cutoff)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _remove_old_media(runtime: Runtime, cutoff: datetime) -> int:

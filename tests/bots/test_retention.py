@@ -12,6 +12,7 @@ from bots.handler import Inbound, enqueue_reply, handle_inbound
 from bots.retention import purge
 from bots.runtime import Runtime
 from storage.models import (
+    AuditEntry,
     Contribution,
     Conversation,
     Message,
@@ -88,6 +89,7 @@ def test_old_links_and_contact_data_are_erased_aggregates_stay(runtime: Runtime)
     counts = purge(runtime, NOW)
     assert counts == {
         "media_files": 0,
+        "journal": 0,
         "participants": 1,
         "contributions": 2,
         "conversations": 1,
@@ -208,3 +210,18 @@ def test_the_period_comes_from_the_settings(database_url: str, tmp_path: Path) -
         make_participant(session, runtime, last_seen_at=NOW - timedelta(days=29))
     assert purge(runtime, NOW)["participants"] == 1
     runtime.engine.dispose()
+
+
+def test_the_journal_is_kept_its_own_period(database_url: str, tmp_path: Path) -> None:
+    runtime = make_runtime(database_url, tmp_path)  # default: a year, as the AIPD says
+    assert runtime.settings.journal_retention_days == 365
+    with runtime.sessions.begin() as session:
+        for days, action in ((400, "export"), (366, "personal_data.reveal"), (20, "export")):
+            session.add(AuditEntry(action=action, target="x", at=NOW - timedelta(days=days)))
+    assert purge(runtime, NOW)["journal"] == 2
+    with runtime.sessions() as session:
+        assert session.scalars(select(AuditEntry.at)).all() == [NOW - timedelta(days=20)]
+    runtime.engine.dispose()
+    shorter = make_runtime(database_url, tmp_path, PAROLES_JOURNAL_RETENTION_DAYS="10")
+    assert purge(shorter, NOW)["journal"] == 1
+    shorter.engine.dispose()
