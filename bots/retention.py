@@ -26,6 +26,8 @@ that texts erased since the day before (OUBLIER) leave no tombstone in it.
 from __future__ import annotations
 
 import secrets
+import typing
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -144,7 +146,8 @@ def _remove_old_media(runtime: Runtime, cutoff: datetime) -> int:
     # JSON is text on SQLite and JSONB on PostgreSQL; both print `"kind": "x"` and
     # `"removed": "retention"` the same way (see web/filters.py).
     # A contribution's own attachments, and those sent in its conversation.
-    for model in (Contribution, ThreadMessage):
+    models: tuple[type[Contribution] | type[ThreadMessage], ...] = (Contribution, ThreadMessage)
+    for model in models:
         as_text = cast(model.media, String)
         pending = (
             model.created_at < cutoff,
@@ -154,13 +157,14 @@ def _remove_old_media(runtime: Runtime, cutoff: datetime) -> int:
         last_id = 0
         while True:
             with transaction(runtime.sessions) as session:
-                rows = session.scalars(
+                found = session.scalars(
                     select(model)
                     .where(*pending, model.id > last_id)
                     .order_by(model.id)
                     .limit(BATCH)
                     .with_for_update()
                 ).all()
+                rows = typing.cast(Sequence[Contribution | ThreadMessage], found)
                 if not rows:
                     break
                 for row in rows:

@@ -44,7 +44,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-import snowballstemmer  # type: ignore[import-untyped]
+import snowballstemmer
 from sqlalchemy import (
     ColumnElement,
     Select,
