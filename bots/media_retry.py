@@ -5,7 +5,8 @@ slow or the disk full, the message is recorded anyway with the file's id (Telegr
 Twilio's media URL) and no path. A scheduler job per channel calls `fetch_missed` with that
 channel's own download function: each attachment without a file gets `MEDIA_TRIES` tries in all,
 the webhook's then one per run, after which it stays "not retrieved" in the back-office. A file is
-asked for once per run, for the inbound message and the contribution that share it. Downloads
+asked for once per run, for the inbound message and the contribution that share it (or the
+thread message, when the habitant was answering the team). Downloads
 happen outside any transaction; a row is updated only if its attachments did not change meanwhile
 (OUBLIER, retention), else the new file is deleted.
 """
@@ -17,11 +18,12 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
 
 from bots.handler import Media, remove_media_files
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import Contribution, Message
+from storage.models import Contribution, Message, ThreadMessage
 
 MEDIA_TRIES = 6  # the webhook's, then one per run of the job (every 5 minutes)
 
@@ -61,11 +63,25 @@ def fetch_missed(
                 )
                 if row is not None and row.media == media:
                     row.media = fetched
+                    if model is Message:
+                        _follow_in_thread(session, row_id, media, fetched)
                     continue
             # Erased or changed while we downloaded: keep no file nobody points at.
             if not _still_pointed_at(runtime, fetched):
                 remove_media_files(media_dir, [f for f in fetched if f.get("path")])
     return counts
+
+
+def _follow_in_thread(
+    session: Session, message_id: int, media: list[Any], fetched: list[dict[str, Any]]
+) -> None:
+    """A message that answered the team is also a thread message with the same attachments
+    (which has no channel of its own): it gets the file too."""
+    for answer in session.scalars(
+        select(ThreadMessage).where(ThreadMessage.message_id == message_id).with_for_update()
+    ):
+        if answer.media == media:
+            answer.media = fetched
 
 
 def _missed(item: dict[str, Any], kinds: Collection[str]) -> bool:

@@ -3,7 +3,8 @@
 `detect_pending` runs in the scheduler (every minute), never in a webhook: it reads the
 contributions (free messages and free-text answers) and the team's replies that the current
 detector has not read yet, runs `bots.personal_data` on them in one batch with no transaction
-open, and stores the spans found (offsets, not a copy of the text). The detector's version
+open, and stores the spans found (offsets, not a copy of the text), and what a masked search reads
+(`storage.search.index_masked`: the text as staff read it). The detector's version
 includes the team's marks: a new mark makes every text be read again, a batch at a time.
 
 `masked_texts` / `masked_reply_texts` are what every page and export shows: the stored spans
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, or_, select, update
@@ -24,9 +25,11 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bots.personal_data import KINDS, Marks, Span, detect_many, mask, normalise_phrase
 from bots.runtime import Runtime
+from storage import search
 from storage.db import transaction
 from storage.models import (
     Contribution,
+    ContributionTranslation,
     Message,
     PersonalDataMark,
     PersonalDataSpan,
@@ -101,13 +104,38 @@ def detect_pending(runtime: Runtime, now: datetime, limit: int = BATCH) -> dict[
         ).all()
     if contributions:
         found = detect_many([text or "" for _, text in contributions], marks)
-        _store(runtime, "contribution", contributions, found, version, now)
+        searched = _search_texts(runtime, contributions, found, marks)
+        _store(runtime, "contribution", contributions, found, version, now, searched)
         counts["contributions"] = len(contributions)
     if replies:
         found = detect_many([body or "" for _, body in replies], marks)
         _store(runtime, "staff_reply", replies, found, version, now)
         counts["staff_replies"] = len(replies)
     return counts
+
+
+def _search_texts(
+    runtime: Runtime, rows: Sequence[tuple[int, str]], found: Sequence[list[Span]], marks: Marks
+) -> dict[int, str]:
+    """What a masked search reads of each contribution: its text masked with the spans just
+    found, then its machine translations masked by the whole detector (names included; a
+    page shows a translation masked by the rules, so the search never finds more)."""
+    ids = [i for i, _ in rows]
+    with runtime.sessions() as session:
+        translated = session.execute(
+            select(ContributionTranslation.contribution_id, ContributionTranslation.text)
+            .where(
+                ContributionTranslation.contribution_id.in_(ids),
+                ContributionTranslation.status == "done",
+                ContributionTranslation.text != "",
+            )
+            .order_by(ContributionTranslation.id)
+        ).all()
+    masked = {i: mask(text or "", spans) for (i, text), spans in zip(rows, found, strict=True)}
+    spans_of_translations = detect_many([t for _, t in translated], marks)
+    for (cid, text), spans in zip(translated, spans_of_translations, strict=True):
+        masked[cid] += "\n" + mask(text, spans)
+    return masked
 
 
 def _store(
@@ -117,7 +145,9 @@ def _store(
     found: Sequence[list[Span]],
     version: str,
     now: datetime,
+    searched: Mapping[int, str] | None = None,
 ) -> None:
+    """Store the spans found (and, for contributions, what a masked search reads)."""
     model = Contribution if target == "contribution" else StaffReply
     column = (
         PersonalDataSpan.contribution_id
@@ -145,6 +175,8 @@ def _store(
         session.execute(
             update(model).where(model.id.in_(alive)).values(personal_data_version=version)
         )
+        if searched is not None:
+            search.index_masked(session, {i: t for i, t in searched.items() if i in alive})
 
 
 def spans_of(session: Session, contribution_ids: Iterable[int]) -> dict[int, list[SpanRow]]:

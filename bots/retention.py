@@ -14,6 +14,10 @@ Run daily by the scheduler. Past the retention period:
   a person as surely as a phone number. The contribution keeps what kind of attachment it had
   (``{"kind": "voice", "removed": "retention"}``), so the back-office can say it was deleted.
 
+The team's journal (`audit_log`: exports, originals revealed, erasures...) keeps its entries
+`PAROLES_JOURNAL_RETENTION_DAYS` (default 365: the CNIL recommends six months to a year for such
+traces); older entries are deleted by the same run.
+
 Thèmes, answers' values, dates, quartiers and channels stay: the anonymous aggregates the
 evaluation of the contrat de ville needs. The run ends by compacting SQLite's search index, so
 that texts erased since the day before (OUBLIER) leave no tombstone in it.
@@ -22,16 +26,25 @@ that texts erased since the day before (OUBLIER) leave no tombstone in it.
 from __future__ import annotations
 
 import secrets
+import typing
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, select, update
+from sqlalchemy import ColumnElement, String, cast, delete, select, update
 from sqlalchemy.orm import Session
 
 from bots.handler import remove_media_files
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import Contribution, Conversation, Message, Participant
+from storage.models import (
+    AuditEntry,
+    Contribution,
+    Conversation,
+    Message,
+    Participant,
+    ThreadMessage,
+)
 from storage.search import compact
 
 BATCH = 1000
@@ -48,6 +61,7 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
     cutoff = now - timedelta(days=runtime.settings.retention_days)
     counts = {"participants": 0, "contributions": 0, "conversations": 0, "messages": 0}
     counts["media_files"] = _remove_old_media(runtime, cutoff)
+    counts["journal"] = purge_journal(runtime, now)
     with transaction(runtime.sessions) as session:
         counts["contributions"] = _unlink(
             session, Contribution, Contribution.created_at < cutoff, {"participant_id": None}
@@ -113,37 +127,53 @@ def purge(runtime: Runtime, now: datetime) -> dict[str, int]:
             counts["participants"] += len(ids)
 
 
+def purge_journal(runtime: Runtime, now: datetime) -> int:
+    """Delete the journal entries older than the journal's retention; returns how many."""
+    cutoff = now - timedelta(days=runtime.settings.journal_retention_days)
+    with transaction(runtime.sessions) as session:
+        result = session.execute(
+            delete(AuditEntry)
+            .where(AuditEntry.at < cutoff)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _remove_old_media(runtime: Runtime, cutoff: datetime) -> int:
     """Delete the files of attachments older than ``cutoff``, a batch per transaction."""
     root = runtime.settings.media_dir
     deleted = 0
     # JSON is text on SQLite and JSONB on PostgreSQL; both print `"kind": "x"` and
     # `"removed": "retention"` the same way (see web/filters.py).
-    as_text = cast(Contribution.media, String)
-    pending = (
-        Contribution.created_at < cutoff,
-        as_text.like('%"kind"%'),
-        as_text.not_like(f'%"removed": "{REMOVED}"%'),
-    )
-    last_id = 0
-    while True:
-        with transaction(runtime.sessions) as session:
-            rows = session.scalars(
-                select(Contribution)
-                .where(*pending, Contribution.id > last_id)
-                .order_by(Contribution.id)
-                .limit(BATCH)
-                .with_for_update()
-            ).all()
-            if not rows:
-                break
-            for contribution in rows:
-                deleted += remove_media_files(root, contribution.media)
-                contribution.media = [
-                    {"kind": str(item.get("kind") or ""), "removed": REMOVED}
-                    for item in contribution.media
-                ]
-            last_id = rows[-1].id
+    # A contribution's own attachments, and those sent in its conversation.
+    models: tuple[type[Contribution] | type[ThreadMessage], ...] = (Contribution, ThreadMessage)
+    for model in models:
+        as_text = cast(model.media, String)
+        pending = (
+            model.created_at < cutoff,
+            as_text.like('%"kind"%'),
+            as_text.not_like(f'%"removed": "{REMOVED}"%'),
+        )
+        last_id = 0
+        while True:
+            with transaction(runtime.sessions) as session:
+                found = session.scalars(
+                    select(model)
+                    .where(*pending, model.id > last_id)
+                    .order_by(model.id)
+                    .limit(BATCH)
+                    .with_for_update()
+                ).all()
+                rows = typing.cast(Sequence[Contribution | ThreadMessage], found)
+                if not rows:
+                    break
+                for row in rows:
+                    deleted += remove_media_files(root, row.media)
+                    row.media = [
+                        {"kind": str(item.get("kind") or ""), "removed": REMOVED}
+                        for item in row.media
+                    ]
+                last_id = rows[-1].id
     with transaction(runtime.sessions) as session:
         # Inbound messages keep attachments only until they are attached to a contribution
         # (photos held before consent): their files go with them.

@@ -27,7 +27,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from bots.runtime import Runtime
@@ -190,6 +190,13 @@ def _try(runtime: Runtime, translator: Translator, row_id: int, now: datetime) -
         if error is None:
             row.text, row.status, row.error = translated, "done", ""
             row.translated_at, row.next_attempt_at = now, None
+            # The personal-data job reads the contribution again, so that the masked search
+            # index (storage/search.py) holds the translation, masked, too.
+            session.execute(
+                update(Contribution)
+                .where(Contribution.id == row.contribution_id)
+                .values(personal_data_version=None)
+            )
             return Outcome("done", translated)
         row.error = str(error)[:300]
         if row.attempts >= MAX_ATTEMPTS:

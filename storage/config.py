@@ -39,6 +39,9 @@ class Settings:
     default_language: str = "fr"
     timezone: str = "Europe/Paris"
     retention_days: int = 365
+    # The team's journal (who exported, revealed, erased...): the CNIL recommends keeping such
+    # traces six months to a year; a year, to see an abuse found late.
+    journal_retention_days: int = 365
     # Reverse proxies in front of the back-office (nginx, a load balancer): their X-Forwarded-*
     # headers are believed, hop by hop, only for this many. 0: headers ignored (cannot be forged).
     proxies: int = 0
@@ -84,6 +87,11 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         retention_days = int(env.get("PAROLES_RETENTION_DAYS", "365"))
     except ValueError as exc:
         raise ConfigError("PAROLES_RETENTION_DAYS must be a whole number of days") from exc
+    journal_days = env.get("PAROLES_JOURNAL_RETENTION_DAYS", "365").strip()
+    if not journal_days.isdigit() or int(journal_days) < 1:
+        raise ConfigError(
+            "PAROLES_JOURNAL_RETENTION_DAYS must be a whole number of days (1 or more)"
+        )
     proxies = env.get("PAROLES_PROXIES", "0")
     if not proxies.isdigit():
         raise ConfigError("PAROLES_PROXIES must be the number of reverse proxies (0, 1, 2...)")
@@ -107,6 +115,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         default_language=env.get("PAROLES_DEFAULT_LANGUAGE", "fr"),
         timezone=env.get("PAROLES_TIMEZONE", "Europe/Paris"),
         retention_days=retention_days,
+        journal_retention_days=int(journal_days),
         proxies=int(proxies),
         organisation=env.get("PAROLES_ORGANISATION", "").strip(),
         contact=env.get("PAROLES_CONTACT", "").strip(),

@@ -22,16 +22,40 @@ merged; `compact()` merges it (the retention job can call it after purging).
 Machine translations (`contribution_translations`, see `bots/translations.py`) are searched
 too, the same way (a second FTS5 index, a second GIN index): a reviewer who types "ascenseur"
 finds the Turkish message about the "asansör" once it has been translated into French.
+
+**Masked search** (`masked=True`): a search must not reveal what masking hides. A conseil
+citoyen who types "Dupont" must not learn that the contribution showing "M. [nom]" names him,
+so roles that cannot reveal an original search a third index holding each contribution's text
+*as they read it*: its personal data masked (`[nom]`, `[téléphone]`…) followed by its masked
+machine translations. The personal-data job (`bots.personal_data_job`) writes it with the
+spans it stores (`index_masked`), in the same transaction; an erased contribution leaves it
+with its row (a trigger on SQLite, a cascading foreign key on PostgreSQL). On SQLite it is an
+FTS5 table that keeps the masked text (FTS5 needs the text to delete an entry); on PostgreSQL a
+table of `tsvector` only (lexemes, no text). Neither holds a detected span. Consequences, said
+in the AIPD: a contribution the job has not read yet (about a minute) is not found by a masked
+search, and a phrase the team has just marked as missed stays findable until the job has read
+the text again.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 import snowballstemmer
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -39,6 +63,8 @@ from storage.models import Contribution, ContributionTranslation
 
 FTS_TABLE = "contributions_fts"
 FTS_TRANSLATIONS = "contribution_translations_fts"
+MASKED = "contributions_masked_fts"
+PG_MASKED_INDEX = "ix_contributions_masked_search"
 PG_CONFIG = "paroles_french"
 PG_INDEX = "ix_contributions_search"
 PG_TRANSLATIONS_INDEX = "ix_contribution_translations_search"
@@ -69,8 +95,15 @@ _SQLITE_CREATE = (
     "rowid, text) VALUES ('delete', old.id, old.text); "
     f"INSERT INTO {FTS_TRANSLATIONS}(rowid, text) VALUES (new.id, new.text); END",
     f"INSERT INTO {FTS_TRANSLATIONS}({FTS_TRANSLATIONS}) VALUES ('rebuild')",
+    # What roles that cannot reveal search: rowid = contribution id, text = as they read it.
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {MASKED} USING fts5(text, "
+    'tokenize="unicode61 remove_diacritics 2")',
+    f"CREATE TRIGGER IF NOT EXISTS {MASKED}_ad AFTER DELETE ON contributions BEGIN "
+    f"DELETE FROM {MASKED} WHERE rowid = old.id; END",
 )
 _SQLITE_DROP = (
+    f"DROP TRIGGER IF EXISTS {MASKED}_ad",
+    f"DROP TABLE IF EXISTS {MASKED}",
     f"DROP TRIGGER IF EXISTS {FTS_TRANSLATIONS}_au",
     f"DROP TRIGGER IF EXISTS {FTS_TRANSLATIONS}_ad",
     f"DROP TRIGGER IF EXISTS {FTS_TRANSLATIONS}_ai",
@@ -90,8 +123,12 @@ _PG_CREATE = (
     f"USING gin (to_tsvector('{PG_CONFIG}'::regconfig, text))",
     f"CREATE INDEX IF NOT EXISTS {PG_TRANSLATIONS_INDEX} ON contribution_translations "
     f"USING gin (to_tsvector('{PG_CONFIG}'::regconfig, text))",
+    f"CREATE TABLE IF NOT EXISTS {MASKED} (contribution_id integer PRIMARY KEY "
+    "REFERENCES contributions (id) ON DELETE CASCADE, vector tsvector NOT NULL)",
+    f"CREATE INDEX IF NOT EXISTS {PG_MASKED_INDEX} ON {MASKED} USING gin (vector)",
 )
 _PG_DROP = (
+    f"DROP TABLE IF EXISTS {MASKED}",
     f"DROP INDEX IF EXISTS {PG_TRANSLATIONS_INDEX}",
     f"DROP INDEX IF EXISTS {PG_INDEX}",
     f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PG_CONFIG}",
@@ -111,16 +148,38 @@ def drop(connection: Connection) -> None:
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic filter: the search objects are made by hand, not described by the models."""
-    if type_ == "table" and name is not None and name.startswith((FTS_TABLE, FTS_TRANSLATIONS)):
+    searching = (FTS_TABLE, FTS_TRANSLATIONS, MASKED)
+    if type_ == "table" and name is not None and name.startswith(searching):
         return False
-    return not (type_ == "index" and name in (PG_INDEX, PG_TRANSLATIONS_INDEX))
+    return not (type_ == "index" and name in (PG_INDEX, PG_TRANSLATIONS_INDEX, PG_MASKED_INDEX))
 
 
 def compact(session: Session) -> None:
     """Merge the SQLite index so deleted texts leave no tombstone behind (no-op on PostgreSQL)."""
     if session.get_bind().dialect.name == "sqlite":
-        for table in (FTS_TABLE, FTS_TRANSLATIONS):
-            session.execute(text(f"INSERT INTO {table}({table}) VALUES ('optimize')"))
+        for name in (FTS_TABLE, FTS_TRANSLATIONS, MASKED):
+            session.execute(text(f"INSERT INTO {name}({name}) VALUES ('optimize')"))
+
+
+def index_masked(session: Session, texts: Mapping[int, str]) -> None:
+    """Put each contribution's masked text (by id) in the masked index, replacing what it
+    held. The caller makes sure the contributions still exist, in the same transaction."""
+    if not texts:
+        return
+    ids = [{"id": i} for i in texts]
+    rows = [{"id": i, "text": t} for i, t in texts.items()]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"DELETE FROM {MASKED} WHERE contribution_id = :id"), ids)
+        session.execute(
+            text(
+                f"INSERT INTO {MASKED} (contribution_id, vector) "
+                f"VALUES (:id, to_tsvector('{PG_CONFIG}'::regconfig, :text))"
+            ),
+            rows,
+        )
+        return
+    session.execute(text(f"DELETE FROM {MASKED} WHERE rowid = :id"), ids)
+    session.execute(text(f"INSERT INTO {MASKED} (rowid, text) VALUES (:id, :text)"), rows)
 
 
 _stemmer = snowballstemmer.stemmer("french")
@@ -148,11 +207,14 @@ def fts5_query(query: str) -> str:
     return " AND ".join(terms)
 
 
-def matches(dialect_name: str, query: str) -> ColumnElement[bool] | None:
+def matches(dialect_name: str, query: str, masked: bool = False) -> ColumnElement[bool] | None:
     """A condition keeping the contributions whose text, or one of its machine translations,
-    matches `query`; None if it is empty."""
+    matches `query`; None if it is empty. ``masked``: search the texts as they read with their
+    personal data masked (see the module's docstring), for roles that cannot reveal them."""
     if not words(query):
         return None
+    if masked:
+        return _masked_matches(dialect_name, query)
     if dialect_name == "postgresql":
         config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
         wanted = func.plainto_tsquery(config, " ".join(words(query)))
@@ -172,3 +234,15 @@ def matches(dialect_name: str, query: str) -> ColumnElement[bool] | None:
         ContributionTranslation.id.in_(hits)
     )
     return or_(Contribution.id.in_(rows), Contribution.id.in_(translated_ids))
+
+
+def _masked_matches(dialect_name: str, query: str) -> ColumnElement[bool]:
+    if dialect_name == "postgresql":
+        config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
+        wanted = func.plainto_tsquery(config, " ".join(words(query)))
+        index = table(MASKED, column("contribution_id"), column("vector"))
+        found = select(index.c.contribution_id).where(index.c.vector.bool_op("@@")(wanted))
+        return Contribution.id.in_(found)
+    rows: Select[Any] = select(literal_column("rowid")).select_from(text(MASKED))
+    rows = rows.where(text(f"{MASKED} MATCH :fts_masked").bindparams(fts_masked=fts5_query(query)))
+    return Contribution.id.in_(rows)

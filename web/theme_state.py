@@ -7,6 +7,7 @@ they chose on their phone), `suggestion` (the suggestion engine, with a confiden
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -72,13 +73,22 @@ class ThemeView:
         return not self.confirmed and not self.suggestions
 
 
-def theme_view(contribution: Contribution) -> ThemeView:
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
+
+
+def theme_view(contribution: Contribution, shown_text: str | None = None) -> ThemeView:
+    """The thèmes of ``contribution``. The suggestion's explaining words are kept only when
+    they can be read in ``shown_text``, the text as the reader sees it (personal data
+    masked): a word inside a masked span ("Dupont" behind ``[nom]``) must not come back
+    through the explanation. Without ``shown_text``, no word is shown."""
     view = ThemeView()
+    visible = {w.casefold() for w in _WORD.findall(shown_text or "")}
     for cat in contribution.categorisations:
         if cat.source == "staff":
             view.confirmed.append(cat.theme)
         elif cat.source == "suggestion":
-            words = tuple((cat.detail or {}).get("words", ()))
+            stored = (cat.detail or {}).get("words", ())
+            words = tuple(w for w in stored if isinstance(w, str) and w.casefold() in visible)
             view.suggestions.append(Suggested(cat.theme, cat.confidence, words))
         elif cat.source == "habitant":
             view.habitant.append(cat.theme)

@@ -55,6 +55,29 @@ def test_french_messages_stay_short() -> None:
     assert long == {}
 
 
+# The word for "health" in each language's sentence asking not to write sensitive data.
+HEALTH = {
+    "fr": "santé",
+    "en": "health",
+    "ar": "صحة",
+    "tr": "Sağlık",
+    "pt": "saúde",
+    "es": "salud",
+    "ro": "sănătate",
+    "uk": "здоров'я",
+}
+
+
+def test_the_welcome_and_info_ask_not_to_write_sensitive_data_in_every_language() -> None:
+    """The CNIL's advice for chatbots: say at first contact, and in INFO, not to write health,
+    religion or political details (about oneself or others), in every catalogue."""
+    catalog = load_catalog()
+    assert set(HEALTH) == set(catalog.languages)
+    for code, language in catalog.languages.items():
+        for key in ("welcome", "privacy"):
+            assert HEALTH[code] in language.messages[key], (code, key)
+
+
 def test_a_missing_translation_falls_back_to_french(messages: Path) -> None:
     _edit(messages / "en.toml", 'stop_done = "Done, you will get no more messages.', "# ")
     catalog = load_catalog(messages)

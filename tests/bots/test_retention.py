@@ -11,7 +11,15 @@ from bots.engine import Reply
 from bots.handler import Inbound, enqueue_reply, handle_inbound
 from bots.retention import purge
 from bots.runtime import Runtime
-from storage.models import Contribution, Conversation, Message, Participant, Survey
+from storage.models import (
+    AuditEntry,
+    Contribution,
+    Conversation,
+    Message,
+    Participant,
+    Survey,
+    ThreadMessage,
+)
 from tests.bots.campaign_support import MONDAY_10H, make_runtime
 from tests.factories import make_contribution, make_participant, make_quartier
 
@@ -81,6 +89,7 @@ def test_old_links_and_contact_data_are_erased_aggregates_stay(runtime: Runtime)
     counts = purge(runtime, NOW)
     assert counts == {
         "media_files": 0,
+        "journal": 0,
         "participants": 1,
         "contributions": 2,
         "conversations": 1,
@@ -131,11 +140,11 @@ def test_a_habitant_coming_back_after_erasure_is_a_new_participant(runtime: Runt
 def test_old_attachments_are_deleted_and_say_so(runtime: Runtime) -> None:
     media_dir = runtime.settings.media_dir
     (media_dir / "telegram").mkdir(parents=True, exist_ok=True)
-    old_voice, old_photo, new_photo, held = (
-        media_dir / "telegram" / name for name in ("v.ogg", "p.jpg", "n.jpg", "h.jpg")
+    old_voice, old_photo, new_photo, held, in_thread = (
+        media_dir / "telegram" / name for name in ("v.ogg", "p.jpg", "n.jpg", "h.jpg", "t.jpg")
     )
     outside = media_dir.parent / "precious.txt"
-    for path in (old_voice, old_photo, new_photo, held, outside):
+    for path in (old_voice, old_photo, new_photo, held, in_thread, outside):
         path.write_bytes(b"data")
 
     def item(kind: str, path: Path | str) -> dict[str, str]:
@@ -162,12 +171,19 @@ def test_old_attachments_are_deleted_and_say_so(runtime: Runtime) -> None:
                 created_at=LONG_AGO,
             )
         )
+        answer = ThreadMessage(  # a photo sent in the conversation that followed
+            contribution_id=new.id, media=[item("photo", in_thread)], created_at=LONG_AGO
+        )
+        session.add(answer)
+        session.flush()
         ids = (old.id, hostile.id, new.id)
+        answer_id = answer.id
 
     counts = purge(runtime, NOW)
 
-    assert counts["media_files"] == 3
+    assert counts["media_files"] == 4
     assert not old_voice.exists() and not old_photo.exists() and not held.exists()
+    assert not in_thread.exists()
     assert new_photo.exists() and outside.exists()
     with runtime.sessions() as session:
         old_media, hostile_media, new_media = (
@@ -181,6 +197,9 @@ def test_old_attachments_are_deleted_and_say_so(runtime: Runtime) -> None:
     ]
     assert hostile_media == [{"kind": "document", "removed": "retention"}]
     assert new_media == [item("photo", new_photo)]
+    with runtime.sessions() as session:
+        thread = session.get(ThreadMessage, answer_id)
+        assert thread is not None and thread.media == [{"kind": "photo", "removed": "retention"}]
     assert purge(runtime, NOW)["media_files"] == 0
 
 
@@ -191,3 +210,18 @@ def test_the_period_comes_from_the_settings(database_url: str, tmp_path: Path) -
         make_participant(session, runtime, last_seen_at=NOW - timedelta(days=29))
     assert purge(runtime, NOW)["participants"] == 1
     runtime.engine.dispose()
+
+
+def test_the_journal_is_kept_its_own_period(database_url: str, tmp_path: Path) -> None:
+    runtime = make_runtime(database_url, tmp_path)  # default: a year, as the AIPD says
+    assert runtime.settings.journal_retention_days == 365
+    with runtime.sessions.begin() as session:
+        for days, action in ((400, "export"), (366, "personal_data.reveal"), (20, "export")):
+            session.add(AuditEntry(action=action, target="x", at=NOW - timedelta(days=days)))
+    assert purge(runtime, NOW)["journal"] == 2
+    with runtime.sessions() as session:
+        assert session.scalars(select(AuditEntry.at)).all() == [NOW - timedelta(days=20)]
+    runtime.engine.dispose()
+    shorter = make_runtime(database_url, tmp_path, PAROLES_JOURNAL_RETENTION_DAYS="10")
+    assert purge(shorter, NOW)["journal"] == 1
+    shorter.engine.dispose()

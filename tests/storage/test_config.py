@@ -37,6 +37,15 @@ def test_short_secret_and_bad_retention_are_refused(tmp_path: Path) -> None:
                 "PAROLES_DATA_DIR": str(tmp_path),
             }
         )
+    for bad in ("six mois", "0", "-3"):
+        with pytest.raises(ConfigError, match="PAROLES_JOURNAL_RETENTION_DAYS"):
+            load_settings(
+                {
+                    "PAROLES_JOURNAL_RETENTION_DAYS": bad,
+                    "PAROLES_SECRET_KEY": "x" * 20,
+                    "PAROLES_DATA_DIR": str(tmp_path),
+                }
+            )
 
 
 def test_pseudonyms_are_stable_keyed_and_per_channel() -> None:

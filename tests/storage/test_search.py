@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import delete, select, update
+from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from bots.personal_data_job import detect_pending
 from bots.runtime import Runtime
 from storage import search
 from storage.db import transaction
-from storage.models import Contribution
+from storage.models import Contribution, ContributionTranslation
 from tests.factories import make_contribution
 
 TEXTS = {
@@ -86,3 +89,50 @@ def test_the_index_follows_updates_and_erasure(indexed: Runtime) -> None:
 def test_fts5_query_offers_the_word_and_its_stems() -> None:
     assert search.fts5_query("Poubelles") == '("poubelles" OR "poubel"*)'
     assert search.fts5_query("sécurité") == '("securite" OR "secur"* OR "securit"*)'
+
+
+# -- masked search: what roles that cannot reveal an original search ----------------------------
+
+NEIGHBOUR = "Mon voisin M. Dupont du 3e étage, 06 11 22 33 44, deale dans le hall"
+
+
+def masked_found(runtime: Runtime, query: str, masked: bool = True) -> list[int]:
+    with runtime.sessions() as session:
+        condition = search.matches(runtime.engine.dialect.name, query, masked)
+        assert condition is not None
+        return list(session.scalars(select(Contribution.id).where(condition)))
+
+
+def test_a_masked_search_never_finds_what_masking_hides(runtime: Runtime) -> None:
+    with transaction(runtime.sessions) as session:
+        cid = make_contribution(session, text=NEIGHBOUR).id
+        other = make_contribution(session, text="Les poubelles de Dupont-sur-Mer").id
+        turkish = make_contribution(session, text="Asansör bozuk, kapıcıya sorun", language="tr")
+        session.flush()
+        session.add(
+            ContributionTranslation(
+                contribution_id=turkish.id,
+                target="fr",
+                source="tr",
+                status="done",
+                provider="libretranslate",
+                attempts=1,
+                error="",
+                text="L'ascenseur est en panne, demandez à M. Martin",
+            )
+        )
+    assert masked_found(runtime, "voisin") == []  # not read by the job yet: not searchable
+    detect_pending(runtime, datetime.now(UTC))
+    assert masked_found(runtime, "Dupont") == [other]  # visible there, masked in the other
+    assert masked_found(runtime, "Dupont", masked=False) == [cid, other]  # the originals
+    assert masked_found(runtime, "0611223344") == [] and masked_found(runtime, "hall") == [cid]
+    assert masked_found(runtime, "voisin deale") == [cid]
+    assert masked_found(runtime, "nom téléphone") == [cid]  # what a reader sees: the labels
+    assert masked_found(runtime, "ascenseurs") == [turkish.id]  # the translation, masked
+    assert masked_found(runtime, "Martin") == []
+    with transaction(runtime.sessions) as session:  # erased: gone from the masked index too
+        session.execute(delete(Contribution).where(Contribution.id == cid))
+    assert masked_found(runtime, "voisin") == []
+    with runtime.sessions() as session:
+        left = session.scalar(text(f"SELECT count(*) FROM {search.MASKED}"))
+        assert left == 2

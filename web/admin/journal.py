@@ -1,4 +1,7 @@
-"""The audit log, readable by the administrateur: exports, thème changes, replies, accounts."""
+"""The audit log, readable by the administrateur: exports, thème changes, replies, accounts.
+
+Entries older than `PAROLES_JOURNAL_RETENTION_DAYS` are deleted each night
+(`bots.retention.purge_journal`); the page says how long they are kept."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from sqlalchemy import select
 
 from storage.models import AuditEntry, User
 from web.auth import permission_required
-from web.db import get_session
+from web.db import get_runtime, get_session
 
 bp = Blueprint("audit", __name__, url_prefix="/journal")
 PAGE_SIZE = 100
@@ -73,4 +76,5 @@ def index() -> Any:
         actions=ACTIONS,
         action=action,
         next_before=rows[-1][0].id if more else None,
+        journal_days=get_runtime().settings.journal_retention_days,
     )

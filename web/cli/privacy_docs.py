@@ -32,6 +32,8 @@ class Facts:
     contact: str
     retention_days: int
     retention_months: int
+    journal_days: int
+    journal_months: int
     code_days: int
     masked_kinds: str
     flagged_kinds: str
@@ -48,6 +50,8 @@ def facts_from(settings: Settings) -> Facts:
         or "[à compléter : contact du délégué à la protection des données]",
         retention_days=settings.retention_days,
         retention_months=max(1, round(settings.retention_days / 30.4)),
+        journal_days=settings.journal_retention_days,
+        journal_months=max(1, round(settings.journal_retention_days / 30.4)),
         code_days=CODE_DAYS,
         masked_kinds=", ".join(k.strip("[]") for k in KINDS.values()),
         flagged_kinds=", ".join(FLAGS.values()),
@@ -87,7 +91,8 @@ données sensibles.
 | contributions, réponses aux enquêtes, pièces jointes (photos, voix) | `contributions`, `answers`, dossier des médias | données personnelles du texte masquées à l'affichage (voir 3) |
 | emplacements des données personnelles dans les textes (pas de copie du texte) | `personal_data_spans` | `bots/personal_data.py`, `bots/personal_data_job.py` |
 | codes d'accès à usage unique (MES DONNEES) | `access_codes` | empreinte SHA-256 seulement, valables {{ f.code_days }} jours |
-| journal des actions de l'équipe | `audit_log` | lisible par l'administrateur (`web/admin/journal.py`) |
+| index de recherche des textes masqués (le texte tel que le lisent les conseils citoyens, données personnelles remplacées par `[nom]`, `[téléphone]`…) | `contributions_masked_fts` | `storage/search.py`, écrit par `bots/personal_data_job.py`, effacé avec la contribution |
+| journal des actions de l'équipe | `audit_log` | lisible par l'administrateur (`web/admin/journal.py`), purgé après {{ f.journal_days }} jours |
 
 **Destinataires** :
 - chefs de projet et administrateurs : tous les quartiers, textes masqués par défaut ; un texte
@@ -104,7 +109,10 @@ données sensibles.
   pièces jointes, lien entre textes et personne) ;
 - tentatives de connexion : 1 jour (`web/auth.py`) ;
 - codes d'accès MES DONNEES : {{ f.code_days }} jours, un seul usage (`bots/handler.py`) ;
-- journal : [à compléter : durée à fixer par le responsable ; le code ne le purge pas aujourd'hui].
+- journal des actions de l'équipe (exports, originaux affichés, effacements…) :
+  **{{ f.journal_days }} jours** (environ {{ f.journal_months }} mois),
+  `PAROLES_JOURNAL_RETENTION_DAYS` ; la CNIL recommande de garder de telles traces de six mois à
+  un an ; purge chaque nuit par `bots/retention.py` (`purge_journal`).
 
 ## 2. Principes fondamentaux
 
@@ -134,8 +142,10 @@ données sensibles.
 | une donnée oubliée ou masquée à tort | l'équipe marque un passage oublié ou retire un masque ; la correction vaut partout (liste d'autorisation et d'interdiction) | `web/review/personal_data.py`, table `personal_data_marks` |
 | données de santé écrites malgré la consigne | signalées ({{ f.flagged_kinds }}) pour relecture par l'équipe, non recopiées | `bots/personal_data.py` (`HEALTH`) |
 | curiosité d'un membre de l'équipe | affichage de l'original réservé aux chefs de projet et administrateurs, une contribution à la fois, écrit au journal (qui, quand) | `web/review/personal_data.py`, `web/admin/journal.py` |
+| une recherche qui confirme un nom masqué (chercher « Dupont » pour savoir qui est « M. [nom] ») | conseils citoyens et lecteurs cherchent dans les textes masqués (un index tenu par la tâche de fond) ; seuls les chefs de projet et administrateurs, qui peuvent afficher l'original, cherchent dans les originaux. Limites : une recherche d'un chef de projet n'est pas écrite au journal ; un texte arrivé depuis moins d'une minute n'est trouvé par la recherche masquée qu'après le passage de la tâche ; un passage que l'équipe vient de masquer à la main reste trouvable jusqu'à la relecture du texte | `storage/search.py`, `web/review/filters.py`, `web/review/inbox.py` |
+| les « mots qui ont compté » d'une suggestion de thème redonnent un nom masqué | un mot n'est montré que s'il se lit dans le texte masqué | `web/theme_state.py` |
 | perte ou vol de la base | numéros chiffrés, pseudonymes à clé ; la clé (`PAROLES_SECRET_KEY`) est hors de la base | `storage/crypto.py`, `storage/config.py` |
-| conservation trop longue | purge nocturne après {{ f.retention_days }} jours | `bots/retention.py` |
+| conservation trop longue | purge nocturne après {{ f.retention_days }} jours ; journal après {{ f.journal_days }} jours | `bots/retention.py` |
 | webhook falsifié | signature Twilio et secret Telegram vérifiés | `web/hooks/sms.py`, `web/hooks/telegram.py` |
 | export détourné | exports pseudonymes, masqués, journalisés (qui, filtres, lignes) | `web/review/exports.py`, `web/tables.py` |
 
@@ -161,7 +171,7 @@ REGISTRE = """\
 | Catégories de données | pseudonyme ; numéro ou identifiant de messagerie (chiffré) ; langue ; quartier ; messages, contributions, réponses, pièces jointes ; dates d'accord et de STOP. Pas de données sensibles demandées ; celles écrites malgré tout sont signalées pour relecture |
 | Destinataires | chefs de projet, administrateurs, conseils citoyens (leur quartier, textes masqués), lecteurs (textes masqués) ; sous-traitants : hébergeur [à compléter], Twilio (SMS, WhatsApp{{ "" if sms else " ; non configuré ici" }}), Telegram{{ "" if telegram else " (non configuré ici)" }} |
 | Transferts hors UE | [à compléter selon les fournisseurs de messagerie retenus] |
-| Durées de conservation | {{ f.retention_days }} jours pour les données personnelles (`PAROLES_RETENTION_DAYS`) ; codes d'accès {{ f.code_days }} jours ; tentatives de connexion 1 jour |
+| Durées de conservation | {{ f.retention_days }} jours pour les données personnelles (`PAROLES_RETENTION_DAYS`) ; journal des actions de l'équipe {{ f.journal_days }} jours (`PAROLES_JOURNAL_RETENTION_DAYS`) ; codes d'accès {{ f.code_days }} jours ; tentatives de connexion 1 jour |
 | Mesures de sécurité | chiffrement des numéros, pseudonymisation, masquage des données personnelles dans les textes, droits par rôle et par quartier, journal des actions, purge automatique, webhooks signés |
 | Droits | INFO, MES DONNEES (accès, portabilité), OUBLIER (effacement), STOP (opposition) ; demandes à {{ f.contact }} |
 """

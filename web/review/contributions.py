@@ -123,7 +123,7 @@ def render_detail(
         reply_texts=reply_texts,
         answer_texts=answer_texts,
         field_source=_field_source(contribution),
-        themes_of=theme_view(contribution),
+        themes_of=theme_view(contribution, text),
         survey=survey,
         question=question,
         history=history,
@@ -335,9 +335,28 @@ def bulk() -> Any:
 def media(contribution_id: int, index: int) -> Any:
     """An attachment, after the same scope check as the contribution itself."""
     contribution = get_contribution(contribution_id)
-    if index >= len(contribution.media):
+    return _send_media(contribution.media, index, f"contribution-{contribution.id}-{index}")
+
+
+@bp.route("/<int:contribution_id>/suite/<int:answer_id>/media/<int:index>")
+@permission_required("read")
+def thread_media(contribution_id: int, answer_id: int, index: int) -> Any:
+    """An attachment sent in the conversation (a photo, a voice note answering the team),
+    after the same scope check as the contribution; an answer of another contribution is 404."""
+    contribution = get_contribution(contribution_id)
+    answer = get_session().get(ThreadMessage, answer_id)
+    if answer is None or answer.contribution_id != contribution.id:
         abort(404)
-    item = contribution.media[index]
+    name = f"contribution-{contribution.id}-suite-{answer.id}-{index}"
+    return _send_media(answer.media, index, name)
+
+
+def _send_media(items: list[Any], index: int, name: str) -> Any:
+    """One stored attachment as a private, uncached response: shown inline when the browser
+    can show it safely (images, sound), else downloaded; 404 for a path outside the folder."""
+    if index >= len(items):
+        abort(404)
+    item = items[index]
     root = get_runtime().settings.media_dir.resolve()
     path = (root / str(item.get("path") or "")).resolve()
     if not item.get("path") or not path.is_relative_to(root) or not path.is_file():
@@ -348,7 +367,7 @@ def media(contribution_id: int, index: int) -> Any:
         Path(path),
         mimetype=mime if inline else "application/octet-stream",
         as_attachment=not inline,
-        download_name=f"contribution-{contribution.id}-{index}{path.suffix}",
+        download_name=f"{name}{path.suffix}",
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"

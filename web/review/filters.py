@@ -110,13 +110,20 @@ class Filters:
     def active(self) -> bool:
         return bool(self.to_args())
 
-    def apply(self, query: Select[Any], dialect: str, timezone: str) -> Select[Any]:
-        """Add this filter's conditions to a query over contributions."""
-        conditions = [c for c in self._conditions(dialect, timezone) if c is not None]
+    def apply(
+        self, query: Select[Any], dialect: str, timezone: str, *, masked: bool = True
+    ) -> Select[Any]:
+        """Add this filter's conditions to a query over contributions. ``masked``: the search
+        reads the texts with their personal data masked (for whoever cannot reveal them: a
+        search must not find "Dupont" behind "[nom]"); only a role that may reveal an original
+        searches the originals."""
+        conditions = [c for c in self._conditions(dialect, timezone, masked) if c is not None]
         return query.where(*conditions) if conditions else query
 
-    def _conditions(self, dialect: str, timezone: str) -> list[ColumnElement[bool] | None]:
-        found: list[ColumnElement[bool] | None] = [search.matches(dialect, self.q)]
+    def _conditions(
+        self, dialect: str, timezone: str, masked: bool
+    ) -> list[ColumnElement[bool] | None]:
+        found: list[ColumnElement[bool] | None] = [search.matches(dialect, self.q, masked)]
         if self.quartier:
             found.append(Contribution.quartier_id == (parse_int(self.quartier) or -1))
         if self.canal:

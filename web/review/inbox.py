@@ -74,9 +74,13 @@ def home() -> Any:
 
 
 def filtered(filters: Filters, query: Any) -> Any:
-    """`query` over contributions, limited to the account's scope and to `filters`."""
+    """`query` over contributions, limited to the account's scope and to `filters`; the
+    search reads masked texts unless the account may reveal originals (chef de projet,
+    administrateur), who search what they may see in one click."""
     runtime = get_runtime()
-    return filters.apply(scoped(query), runtime.engine.dialect.name, runtime.settings.timezone)
+    masked = not current_user.can("reveal_personal_data")
+    dialect, timezone = runtime.engine.dialect.name, runtime.settings.timezone
+    return filters.apply(scoped(query), dialect, timezone, masked=masked)
 
 
 @bp.route("/")
@@ -122,12 +126,13 @@ def index() -> Any:
         ).all()
     )
     waiting = db.scalar(scoped(select(func.count(Contribution.id)).where(awaiting_answer())))
+    texts = Masker(db).contributions(rows)  # personal data masked, explaining words too
     return render_template(
         "review/inbox.html",
         unseen=unseen,
         waiting=waiting or 0,
-        contributions=[(c, theme_view(c)) for c in rows],
-        texts=Masker(db).contributions(rows),
+        contributions=[(c, theme_view(c, texts[c.id])) for c in rows],
+        texts=texts,
         filters=filters,
         total=total,
         cursor=cursor,

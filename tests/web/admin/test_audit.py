@@ -21,6 +21,7 @@ def test_the_administrateur_reads_exports_and_thème_changes(
     assert log.index("thème choisi</td>") < log.index("export</td>")  # newest first
     assert "chef_de_projet@ville.example" in log and '"canal": "sms"' in log
     assert f'href="/contributions/{sample.nord}"' in log
+    assert "Le journal garde 365 jours d'actions" in log  # and how long it keeps them
     only_exports = page(client, "/journal/?action=export")
     assert "thème choisi</td>" not in only_exports and "export</td>" in only_exports
 

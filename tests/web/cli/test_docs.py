@@ -23,10 +23,16 @@ def test_the_command_writes_the_three_documents(runner: Any, tmp_path: Path) -> 
 
 def test_durations_and_who_come_from_the_settings(runtime: Runtime, settings: Settings) -> None:
     configured = replace(
-        settings, retention_days=180, organisation="La Ville de Montreuil", contact="dpo@mtr.fr"
+        settings,
+        retention_days=180,
+        journal_retention_days=270,
+        organisation="La Ville de Montreuil",
+        contact="dpo@mtr.fr",
     )
     docs = render_documents(configured)
     assert "**180 jours** (environ 6 mois)" in docs["aipd.md"]
+    assert "**270 jours** (environ 9 mois)" in docs["aipd.md"]  # the journal's own period
+    assert "journal des actions de l'équipe 270 jours" in docs["registre.md"]
     assert "La Ville de Montreuil" in docs["registre.md"] and "dpo@mtr.fr" in docs["registre.md"]
     notice = docs["confidentialite.md"]
     assert "6 mois après votre dernier message" in notice and "MES DONNEES" in notice

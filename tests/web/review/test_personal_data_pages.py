@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bots.personal_data_job import detect_pending
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import AuditEntry, PersonalDataMark, PersonalDataSpan
+from storage.models import AuditEntry, Categorisation, PersonalDataMark, PersonalDataSpan, Theme
 from tests.factories import make_contribution
 from tests.web.conftest import Territory, login_as, page, post
 
@@ -115,3 +115,48 @@ def test_health_words_are_flagged_for_review(
     login_as(client, territory.users["chef_de_projet"])
     shown = page(client, f"/contributions/{cid}")
     assert "À relire" in shown and "malade" in shown and "ma mère est malade" in shown
+
+
+def test_the_suggestions_explaining_words_are_masked_too(
+    client: Any, runtime: Runtime, territory: Territory, contribution: int
+) -> None:
+    with transaction(runtime.sessions) as session:
+        theme = session.scalars(select(Theme).where(Theme.code == "securite")).first()
+        theme = theme or session.scalars(select(Theme)).first()
+        assert theme is not None
+        session.add(
+            Categorisation(
+                contribution_id=contribution,
+                theme_id=theme.id,
+                source="suggestion",
+                confidence=0.9,
+                detail={"rank": 1, "words": ["Dupont", "deale", "hall", "06"]},
+            )
+        )
+    login_as(client, territory.users["chef_de_projet"])
+    for url in ("/inbox/", f"/contributions/{contribution}"):
+        text = page(client, url)
+        assert "mots qui ont compté : deale, hall" in text and "Dupont" not in text
+    revealed = post(client, f"/contributions/{contribution}/original").get_data(as_text=True)
+    assert "mots qui ont compté : Dupont, deale, hall" in revealed
+
+
+@pytest.mark.parametrize(
+    ("role", "finds_the_name"),
+    [
+        ("conseil_citoyen", False),
+        ("lecteur", False),
+        ("chef_de_projet", True),  # may reveal the original in one click: searches originals
+        ("administrateur", True),
+    ],
+)
+def test_a_search_does_not_find_what_masking_hides(
+    client: Any, territory: Territory, contribution: int, role: str, finds_the_name: bool
+) -> None:
+    login_as(client, territory.users[role])
+    link = f'href="/contributions/{contribution}"'
+    assert link in page(client, "/inbox/?q=voisin+deale")
+    assert (link in page(client, "/inbox/?q=Dupont")) is finds_the_name
+    assert (link in page(client, "/inbox/?q=06+11+22")) is finds_the_name
+    exported = client.get("/exports/contributions.csv?q=Dupont").get_data(as_text=True)
+    assert ("deale dans le hall" in exported) is finds_the_name
