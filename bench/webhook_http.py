@@ -313,6 +313,23 @@ def count_recorded(url: str) -> int:
     return value
 
 
+def workers_cpu(master: int) -> float:
+    """CPU seconds used so far by the gunicorn master's workers (Linux `/proc`): a figure the
+    other sessions of a shared machine disturb less than a rate."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    total = 0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -374,7 +391,10 @@ def measure(target: Target, args: argparse.Namespace, prefix: int) -> dict[str, 
             wait_until_up(url, process)
             crowd = Crowd(args.habitants, prefix)
             warm = max_throughput(url, crowd, min(3.0, args.seconds), args.concurrency)
+            cpu = workers_cpu(process.pid)
             top = max_throughput(url, crowd, args.seconds, args.concurrency)
+            cpu = workers_cpu(process.pid) - cpu
+            top["server_cpu_ms_per_message"] = round(1000 * cpu / max(1, top["answered"]), 2)
             crowd = Crowd(args.habitants, prefix + 1)
             calm = steady(url, crowd, args.seconds, args.rate)
         finally:
@@ -440,6 +460,9 @@ def main() -> None:
             rounds=len(runs),
             max_per_second=top,
             share_of_bare=round(top / bare, 3),
+            server_cpu_ms_per_message=statistics.median(
+                r["max"]["server_cpu_ms_per_message"] for r in runs
+            ),
             steady_p50_ms=statistics.median(r["steady"]["p50_ms"] for r in runs),
             steady_p95_ms=statistics.median(r["steady"]["p95_ms"] for r in runs),
             steady_p99_ms=statistics.median(r["steady"]["p99_ms"] for r in runs),

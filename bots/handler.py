@@ -305,7 +305,8 @@ def _write(session: Session, runtime: Runtime, inbound: Inbound, plan: Plan | No
         plan = _plan(session, runtime, inbound, participant, message.id)
         assert plan is not None
     result = _bind(plan.result, message.id)
-    participant.language = result.state.language  # what the facts below are written in
+    if participant.language != result.state.language:
+        participant.language = result.state.language  # what the facts below are written in
     recorder = Recorder(session, runtime, participant, inbound, message, now)
     for fact in result.facts:
         recorder.apply(fact)
@@ -320,6 +321,7 @@ def _write(session: Session, runtime: Runtime, inbound: Inbound, plan: Plan | No
             reply_ids.append(_enqueue(session, channel, None, address_enc, reply, message.id, now))
     else:
         participant_id = participant.id
+        # Written with the replies, in one flush (the facts' reads flushed what they added).
         participant.state = result.state.to_json()
         participant.last_seen_at = now
         for reply in result.replies:
