@@ -385,7 +385,8 @@ def measure(target: Target, args: argparse.Namespace, prefix: int) -> dict[str, 
         command = [sys.executable, "-m", "gunicorn", "-w", str(args.workers)]
         command += ["-b", f"127.0.0.1:{port}", "--chdir", chdir, "--backlog", "2048"]
         command += ["--log-level", "warning", app]
-        process = subprocess.Popen(command, env=env)
+        # Started in the checkout: `python -m` puts the working directory first on sys.path.
+        process = subprocess.Popen(command, env=env, cwd=chdir)
         url = f"http://127.0.0.1:{port}/hooks/sms"
         try:
             wait_until_up(url, process)
