@@ -586,6 +586,17 @@ class SchedulerLease(Base):
     expires_at: Mapped[datetime]
 
 
+class ReferenceVersion(Base):
+    """One row whose `version` goes up in the same transaction as any change to what the bots
+    keep in memory per process (thèmes, quartiers, surveys, join codes, a campaign's status):
+    each process compares it, one cheap read per message, and reloads when it moved
+    (`storage/changes.py`, `bots/reference.py`)."""
+
+    __tablename__ = "reference_versions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(default=0)
+
+
 class SiteSetting(Base):
     """A setting the team changes in the back-office (e.g. campaigns of conseils need approval)."""
 

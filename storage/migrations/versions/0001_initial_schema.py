@@ -445,6 +445,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_participant_channels_participant_id_participants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('participant_id', 'channel', name=op.f('pk_participant_channels'))
     )
+    op.create_table('reference_versions',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_versions'))
+    )
+    op.execute("INSERT INTO reference_versions (id, version) VALUES (1, 0)")
     op.create_table('site_settings',
     sa.Column('key', sa.String(length=60), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
@@ -583,6 +589,7 @@ def downgrade() -> None:
                   'engagement_updates', 'engagements', 'public_quotes', 'publications'):
         op.drop_table(table)
     op.drop_table('site_settings')
+    op.drop_table('reference_versions')
     op.drop_table('participant_channels')
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_suggestion_models_active'))
