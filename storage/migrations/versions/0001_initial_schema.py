@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('hold_reason', sa.String(length=40), nullable=True),
+    sa.Column('budget_approved', sa.Boolean(), nullable=False),
     sa.Column('launched_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('retour_text', sa.Text(), nullable=True),
