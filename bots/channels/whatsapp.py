@@ -50,6 +50,7 @@ from bots.channels.twilio_messaging import (
     StatusReport,
     TwilioSender,
     account_configured,
+    found_sent,
     make_client,
 )
 from bots.channels.twilio_messaging import record_status as record_twilio_status
@@ -253,12 +254,19 @@ class WhatsAppChannel:
         )
         return str(created.sid)
 
-    def find_sent(self, message: Outgoing, since: datetime) -> list[str]:
-        """The SIDs Twilio holds that may be this row (see `bots.channels.Channel`): same sender
-        and number, and a body (free text or rendered template) holding its first words."""
+    def find_sent(self, message: Outgoing, since: datetime) -> list[str | Sent]:
+        """The messages Twilio holds that may be this row (see `bots.channels.Channel`): same
+        sender and number, and a body (free text or rendered template) holding its first words.
+        Each counts the conversation it opened, as `send` would have at `since`."""
         words = one_line(replace(message, choices=()))[:40]
         to = WHATSAPP_PREFIX + message.address.removeprefix(WHATSAPP_PREFIX)
-        return self.twilio.find_sent(to, since, lambda m: words in " ".join((m.body or "").split()))
+        found = self.twilio.find_sent(
+            to, since, lambda m: words in " ".join((m.body or "").split())
+        )
+        with self.runtime.sessions() as session:
+            who = recipient(session, message.participant_id, self.runtime.settings.default_language)
+        opened = who.last_sent is None or since - who.last_sent >= WINDOW
+        return [found_sent(m, 1 if opened else 0) for m in found]
 
 
 def record_status(runtime: Runtime, report: StatusReport, now: datetime) -> bool:
