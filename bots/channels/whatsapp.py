@@ -68,6 +68,9 @@ WINDOW = timedelta(hours=24)
 OUTSIDE_WINDOW = "63016"
 NO_TEMPLATE = "no_template"
 TEMPLATE_KINDS = ("invitation", "reminder", "retour")
+# Other kinds of team news that go with one of those templates: an engagement's change of
+# status is a retour (`bots.engagement_news`).
+TEMPLATE_OF = {"engagement": "retour"}
 # Not on WhatsApp (63003: the number has no WhatsApp account), or not a valid recipient (63024).
 UNREACHABLE_CODES = frozenset({"63003", "63024"})
 MAX_TEXT = 4096  # WhatsApp's own limit for a text message
@@ -97,6 +100,7 @@ def is_configured(settings: Settings) -> bool:
 
 def template_for(settings: Settings, kind: str, language: str) -> str:
     """The approved ContentSid for this kind of message in this language, or ""."""
+    kind = TEMPLATE_OF.get(kind, kind)
     if kind not in TEMPLATE_KINDS:
         return ""
     key = f"PAROLES_WHATSAPP_TEMPLATE_{kind.upper()}_{language.upper()}"
@@ -105,6 +109,7 @@ def template_for(settings: Settings, kind: str, language: str) -> str:
 
 def template_languages(settings: Settings, kind: str) -> set[str]:
     """The languages that have an approved template for this kind of message."""
+    kind = TEMPLATE_OF.get(kind, kind)
     prefix = f"PAROLES_WHATSAPP_TEMPLATE_{kind.upper()}_"
     if kind not in TEMPLATE_KINDS:
         return set()
