@@ -178,9 +178,7 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
         session, runtime, inbound.channel, inbound.address, now
     )
     message.participant_id = participant.id
-    # They wrote, so the channel reaches them again; Telegram dates a message to the second.
-    if participant.unreachable_at and participant.unreachable_at.replace(microsecond=0) <= now:
-        participant.unreachable_at = None
+    _reachable_again(session, participant, inbound.channel, now)
     state = State.from_json(participant.state)
     join = resolve_join(session, inbound)
     ctx = build_context(session, runtime, state, join)
@@ -273,6 +271,19 @@ def find_or_create_participant(
     session.flush()
     _seen_on(session, participant.id, channel, now)
     return participant
+
+
+def _reachable_again(
+    session: Session, participant: Participant, channel: str, now: datetime
+) -> None:
+    """They wrote on `channel`, so it reaches them again, and so do we at all; a mark made
+    after this message (one arriving late) stands. Telegram dates a message to the second."""
+    row = session.get(ParticipantChannel, (participant.id, channel))
+    if row is not None and row.unreachable_at and row.unreachable_at.replace(microsecond=0) <= now:
+        row.unreachable_at = None
+    marked = participant.unreachable_at
+    if marked and marked.replace(microsecond=0) <= now:
+        participant.unreachable_at = None
 
 
 def _seen_on(session: Session, participant_id: int, channel: str, now: datetime) -> None:
@@ -810,14 +821,19 @@ def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
     return deleted
 
 
-def cancel_pending(session: Session, participant_id: int, reason: str = "opted out") -> None:
-    """STOP, OUBLIER, unreachable: nothing queued for this participant goes out any more."""
+def cancel_pending(
+    session: Session, participant_id: int, reason: str = "opted out", channel: str | None = None
+) -> None:
+    """STOP, OUBLIER, unreachable: nothing queued for this participant (on `channel`, when
+    only that address is refused) goes out any more."""
+    only = () if channel is None else (Message.channel == channel,)
     session.execute(
         update(Message)
         .where(
             Message.participant_id == participant_id,
             Message.direction == "out",
             Message.status == "pending",
+            *only,
         )
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False)

@@ -400,7 +400,7 @@ def _failed(
         row.last_error = f"{config.max_attempts} tries: {row.last_error}"[:500]
     _mark_failed(row, now, row.last_error, row.error_code)
     if error.unreachable and row.participant_id is not None:
-        mark_unreachable(session, row.participant_id, now)
+        mark_unreachable(session, row.participant_id, now, row.channel)
     log.warning("message %s failed: %s", message_id, error)
 
 

@@ -132,6 +132,9 @@ class ParticipantChannel(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider refused this address for good (a dead SMS number, not on WhatsApp): routing
+    # takes the other channel. `Participant.unreachable_at` is set once no channel is left.
+    unreachable_at: Mapped[datetime | None]
 
     participant: Mapped[Participant] = relationship(back_populates="channels")
 

@@ -207,9 +207,10 @@ def record_status(
 ) -> bool:
     """Record a status callback on the channel's outbox row Twilio names; False if none has it.
 
-    An error code that means the number cannot receive our messages marks the participant
-    unreachable, so campaigns stop writing to them and what was queued is cancelled; they can
-    still write to us, which makes them reachable again (e.g. START after a carrier-level STOP).
+    An error code that means the number cannot receive our messages marks that address
+    unreachable (`bots.reachability`): what was queued on it is cancelled and campaigns take
+    the habitant's other channel, if any; they can still write to us, which makes the address
+    reachable again (e.g. START after a carrier-level STOP).
     A price Twilio reports is kept (positive, in its currency) for the budget. `on_failure`
     lets a channel react to its own codes (WhatsApp's closed window) in the same transaction.
     """
@@ -238,7 +239,7 @@ def record_status(
             message.error_code = code or None
             message.last_error = f"twilio {report.status} {code}".strip()
             if (code in UNREACHABLE_CODES or code in unreachable) and message.participant_id:
-                mark_unreachable(session, message.participant_id, now)
+                mark_unreachable(session, message.participant_id, now, message.channel)
             if on_failure is not None:
                 on_failure(session, message, code)
     return True

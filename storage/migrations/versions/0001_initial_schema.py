@@ -442,6 +442,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('first_seen_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('last_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('unreachable_at', storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_participant_channels_participant_id_participants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('participant_id', 'channel', name=op.f('pk_participant_channels'))
     )
