@@ -142,7 +142,9 @@ def test_a_survey_run_face_to_face_offline_survives_a_reload_and_is_recorded_onc
     field: Field,  # noqa: F811
 ) -> None:
     from storage.models import Answer, Conversation
+    from tests.web.browser.test_accessibility import violations
 
+    page.set_viewport_size({"width": 360, "height": 740})
     log_in_field(page, territory)
     page.goto("/terrain/enquetes")
     page.goto("/terrain/enquetes")  # under the worker; the list keeps each survey for later
@@ -157,6 +159,7 @@ def test_a_survey_run_face_to_face_offline_survives_a_reload_and_is_recorded_onc
     expect(page.locator(".offline-screen .progress")).to_have_text("Question 1 sur 5")
     page.get_by_role("button", name="Valider").click()  # required: said next to it
     expect(page.locator("#offline-q1-error")).to_contain_text("obligatoire")
+    assert violations(page) == []  # the screen drawn on the phone, its error included (axe)
     page.get_by_label("Non").check()
     page.get_by_role("button", name="Valider").click()
     # « Non » leads to question 5, as the engine says (the definition holds its answer).
