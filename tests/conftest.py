@@ -7,6 +7,7 @@ PostgreSQL is an error, never a silent skip.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import shutil
@@ -88,11 +89,27 @@ def _postgres_ready() -> str:
     return PG_URL
 
 
+@functools.cache
+def _emptying_sql(url: str) -> str:
+    """DELETE every table, children first, and restart every sequence, in one round trip.
+
+    Ten times faster than `TRUNCATE ... RESTART IDENTITY` on tables this small (TRUNCATE swaps
+    each table's files: 33 tables, about 1 s a test on a loaded 2-core machine)."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        sequences = connection.scalars(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        ).all()
+    engine.dispose()
+    deletes = [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
+    restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+    return "; ".join(deletes + restarts)
+
+
 def _truncate_postgres(url: str) -> None:
     engine = make_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql(_emptying_sql(url))
     engine.dispose()
 
 

@@ -18,6 +18,7 @@ AREAS = (
     "field",
     "public",
     "followup",
+    "report",
 )
 
 
@@ -104,6 +105,8 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "counts.py",
         "db.py",
         "diversity.py",
+        "field_figures.py",
+        "indicators.py",
         "params.py",
         "results.py",
         "suivi.py",

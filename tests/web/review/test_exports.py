@@ -81,7 +81,11 @@ def test_contributions_xlsx_keeps_text_as_text(
 def make_answers(runtime: Runtime, sample: Sample) -> Survey:
     with transaction(runtime.sessions) as session:
         survey = session.scalars(select(Survey).where(Survey.slug == "scolarite")).one()
-        questions = list(session.scalars(select(Question).where(Question.survey_id == survey.id)))
+        questions = list(
+            session.scalars(
+                select(Question).where(Question.survey_id == survey.id).order_by(Question.position)
+            )
+        )
         for participant_id in (sample.participant_nord, sample.participant_sud):
             conversation = Conversation(
                 participant_id=participant_id, survey_id=survey.id, status="finished"
