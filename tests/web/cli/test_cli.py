@@ -11,7 +11,7 @@ from bots.runtime import Runtime
 from storage.models import Answer, Contribution, Conversation, Message, Participant, User
 from tests.factories import make_quartier
 from web.counts import Scope
-from web.evaluation.indicators import Period, add_months, compute
+from web.indicators import Period, add_months, compute
 
 
 def test_db_upgrade_is_repeatable(runner: Any) -> None:
