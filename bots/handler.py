@@ -297,9 +297,7 @@ def _write(session: Session, runtime: Runtime, inbound: Inbound, plan: Plan | No
     )
     session.add(message)
     session.flush()  # a duplicate fails here (IntegrityError): `handle_inbound` reads it again
-    # They wrote, so the channel reaches them again; Telegram dates a message to the second.
-    if participant.unreachable_at and participant.unreachable_at.replace(microsecond=0) <= now:
-        participant.unreachable_at = None
+    _reachable_again(session, participant, inbound.channel, now)
     if plan is None or plan.token != token:
         # Their previous message was written meanwhile (or the step needs the write): step again.
         plan = _plan(session, runtime, inbound, participant, message.id)
@@ -390,6 +388,19 @@ def _find_or_create(
     session.flush()
     _seen_on(session, participant.id, channel, now, new=True)
     return participant, None
+
+
+def _reachable_again(
+    session: Session, participant: Participant, channel: str, now: datetime
+) -> None:
+    """They wrote on `channel`, so it reaches them again, and so do we at all; a mark made
+    after this message (one arriving late) stands. Telegram dates a message to the second."""
+    row = session.get(ParticipantChannel, (participant.id, channel))
+    if row is not None and row.unreachable_at and row.unreachable_at.replace(microsecond=0) <= now:
+        row.unreachable_at = None
+    marked = participant.unreachable_at
+    if marked and marked.replace(microsecond=0) <= now:
+        participant.unreachable_at = None
 
 
 def _seen_on(
@@ -950,14 +961,19 @@ def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
     return deleted
 
 
-def cancel_pending(session: Session, participant_id: int, reason: str = "opted out") -> None:
-    """STOP, OUBLIER, unreachable: nothing queued for this participant goes out any more."""
+def cancel_pending(
+    session: Session, participant_id: int, reason: str = "opted out", channel: str | None = None
+) -> None:
+    """STOP, OUBLIER, unreachable: nothing queued for this participant (on `channel`, when
+    only that address is refused) goes out any more."""
+    only = () if channel is None else (Message.channel == channel,)
     session.execute(
         update(Message)
         .where(
             Message.participant_id == participant_id,
             Message.direction == "out",
             Message.status == "pending",
+            *only,
         )
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False)

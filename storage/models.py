@@ -132,6 +132,9 @@ class ParticipantChannel(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider refused this address for good (a dead SMS number, not on WhatsApp): routing
+    # takes the other channel. `Participant.unreachable_at` is set once no channel is left.
+    unreachable_at: Mapped[datetime | None]
 
     participant: Mapped[Participant] = relationship(back_populates="channels")
 
@@ -217,6 +220,9 @@ class Campaign(Base):
     # Why it awaits approval: "conseil" (a conseil citoyen's campaign), "budget" (its estimate
     # exceeds what is left of the month's budget), or both ("conseil,budget").
     hold_reason: Mapped[str | None] = mapped_column(String(40))
+    # A chef de projet let it go although it exceeds the month's budget: the launch does not
+    # check the budget again (approve -> launch must not loop back to held).
+    budget_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     launched_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     retour_text: Mapped[str | None] = mapped_column(Text)

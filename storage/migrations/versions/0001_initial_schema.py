@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('hold_reason', sa.String(length=40), nullable=True),
+    sa.Column('budget_approved', sa.Boolean(), nullable=False),
     sa.Column('launched_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('retour_text', sa.Text(), nullable=True),
@@ -442,6 +443,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('first_seen_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('last_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('unreachable_at', storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_participant_channels_participant_id_participants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('participant_id', 'channel', name=op.f('pk_participant_channels'))
     )
