@@ -167,7 +167,9 @@ def campaign_results(
     The database counts: answers grouped by question, value, quartier and channel (a free
     text's value is left out, only its count matters here), conversations grouped by quartier,
     channel, status and started; Python only adds up a few hundred groups."""
-    quartiers = dict(session.execute(select(Quartier.id, Quartier.name)).all())
+    quartiers: dict[int | None, str] = dict(
+        session.execute(select(Quartier.id, Quartier.name)).all()
+    )
     codes = dict(session.execute(select(Quartier.code, Quartier.name)).all())
     questions = list(
         session.scalars(
