@@ -73,9 +73,11 @@ def main() -> None:
     samples: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for n in range(args.rounds):
         for side, code in (("before", args.baseline.resolve()), ("after", ROOT)):
-            for key, value in run(code, script).items():
+            found = run(code, script)
+            for key, value in found.items():
                 samples[side].setdefault(key, []).append(value)
-            print(json.dumps({"round": n + 1, "side": side, "done": True}), file=sys.stderr)
+            # Each run as it ends, should the whole be cut short.
+            print(json.dumps({"round": n + 1, "side": side, **found}), file=sys.stderr, flush=True)
     for key, before in samples["before"].items():
         after = samples["after"].get(key)
         if not after:
