@@ -92,8 +92,13 @@ class Funnel:
 
 
 def campaign_funnel(session: Session, campaign: Campaign, scope: Scope) -> Funnel:
-    """The campaign's funnel alone, without the answers' values (the dashboard's survey rates)."""
-    return add_groups(funnel_groups(session, campaign, scope))
+    """The campaign's funnel alone, without the answers' values (the dashboard's survey rates).
+
+    Row by row: for one campaign's few thousand conversations, two index lookups are cheaper on
+    PostgreSQL than `funnel_groups`' EXISTS per conversation (measured, bench/indicators.py)."""
+    return funnel_of(
+        campaign_people(session, campaign, scope), started_conversations(session, campaign, scope)
+    )
 
 
 @dataclass(frozen=True)
