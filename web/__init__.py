@@ -63,14 +63,25 @@ def create_app(
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
 
-    from web import admin, auth, evaluation, field, followup, hooks, public, review, surveys
+    from web import (
+        admin,
+        auth,
+        evaluation,
+        field,
+        followup,
+        hooks,
+        public,
+        report,
+        review,
+        surveys,
+    )
     from web.hooks import sms, telegram, whatsapp  # noqa: F401  (registers the routes)
     from web.review.inbox import home
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
-    for area in (review, surveys, evaluation, admin, field, public, followup):
+    for area in (review, surveys, evaluation, admin, field, public, followup, report):
         area.register(app)
 
     app.add_url_rule("/", endpoint="index", view_func=home)

@@ -18,6 +18,7 @@ AREAS = (
     "field",
     "public",
     "followup",
+    "report",
 )
 
 
@@ -99,11 +100,14 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
     flat = sorted(p.name for p in (ROOT / "web").glob("*.py"))
     assert flat == [
         "__init__.py",
+        "activity.py",
         "audit_log.py",
         "auth.py",
         "counts.py",
         "db.py",
         "diversity.py",
+        "field_figures.py",
+        "indicators.py",
         "params.py",
         "results.py",
         "suivi.py",

@@ -35,11 +35,11 @@ from storage.models import (
     Theme,
 )
 from tests.factories import make_participant, make_quartier
+from web import field_figures as actions
+from web.activity import read_activity
 from web.counts import Scope, campaign_funnel, campaign_people, funnel_of, started_conversations
 from web.diversity import AGE_RANGES, GENDERS
-from web.evaluation import actions
-from web.evaluation.activity import read_activity
-from web.evaluation.indicators import Indicators, Period, compute
+from web.indicators import Indicators, Period, compute
 from web.results import _labels, campaign_results
 
 TZ = "Europe/Paris"

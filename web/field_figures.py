@@ -4,7 +4,7 @@ fort...), and the declared age and gender of participants.
 The contrats de ville ask for "le nombre d'actions ayant associé les habitants", "le nombre de
 participants" and "la diversité des participants et nouveaux venus". The habitants an action
 brought are those active in the period (a contribution, or a survey answer understood: the
-participants of `web.evaluation.indicators`) whose activity carries the action — written down in
+participants of `web.indicators`) whose activity carries the action — written down in
 the field, a survey run face to face — or who joined through its code (a poster's QR code, an
 SMS keyword). An action was *held* on the days it met habitants face to face, in the territory's
 time zone.
@@ -13,7 +13,7 @@ Counts of people go through `web.counts.protect`, as everywhere on the tableau d
 shown "< 5", and a lone hidden cell blurs its next smallest neighbour. Contributions are counts of
 texts, exact like the thèmes table. A staff member's test phone never counts.
 
-The habitants and their groups of contributions are read once (`web.evaluation.activity`); each
+The habitants and their groups of contributions are read once (`web.activity`); each
 figure here is counted from them in Python. Only the days an action was held are read apart.
 """
 
@@ -30,9 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, Contribution, Conversation, JoinCode, Quartier
+from web.activity import Activity, in_scope, read_activity, within
 from web.counts import Cell, Scope, protect
 from web.diversity import AGE_RANGES, GENDERS
-from web.evaluation.activity import Activity, in_scope, read_activity, within
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Who was active in a period, read once for the whole tableau de bord.
 
-The participants of `web.evaluation.indicators` and the field figures of
-`web.evaluation.actions` are counts of distinct habitants over the same activity: the
+The participants of `web.indicators` and the field figures of
+`web.field_figures` are counts of distinct habitants over the same activity: the
 contributions of the period and its understood survey answers. Counting each breakdown with its
 own `COUNT(DISTINCT ...)` over that activity read the year's contributions once per figure; here
 three statements read it once, grouped as far as the database can (a habitant's contributions of

@@ -7,7 +7,7 @@ participant counts in the quartier of what they did: the contribution's quartier
 survey answer their own. That is the scope rule of the inbox (contributions) and of the campaign
 results (answers), so a conseil citoyen counts exactly what it may read elsewhere.
 
-The activity of the period is read once (`web.evaluation.activity`: three grouped statements)
+The activity of the period is read once (`web.activity`: three grouped statements)
 and the distinct habitants of every breakdown are counted from it; the thèmes table is two
 `GROUP BY` statements; the same statements on SQLite and PostgreSQL. Each campaign's funnel is
 the one its results page computes (`web.counts.campaign_funnel`). Months are the territory's
@@ -32,8 +32,8 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Campaign, Categorisation, Contribution, Participant, Quartier, Theme
+from web.activity import Activity, read_activity, within
 from web.counts import Cell, Scope, campaign_funnel, protect, small
-from web.evaluation.activity import Activity, read_activity, within
 from web.theme_state import theme_state
 
 MAX_MONTHS = 36
