@@ -261,10 +261,14 @@ class Answer(Base):
     """What a habitant answered: the raw text always, the normalised value when understood."""
 
     __tablename__ = "answers"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        # A conversation's answers; whether it started (an understood answer), from the index.
+        Index("ix_answers_conversation_understood", "conversation_id", "understood"),
+        # Who answered in a period (the tableau de bord), from the index alone.
+        Index("ix_answers_created_understood", "created_at", "understood", "conversation_id"),
     )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
     raw_text: Mapped[str] = mapped_column(Text, default="")
     value: Mapped[Any] = mapped_column(JSONType, nullable=True)
@@ -286,8 +290,16 @@ class Contribution(Base):
         # Keyset paging of the inbox, newest first, overall and per quartier.
         Index("ix_contributions_created_id", "created_at", "id"),
         Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
-        # The tableau de bord's counts over a period, read from the index alone.
-        Index("ix_contributions_created_people", "created_at", "quartier_id", "participant_id"),
+        # The tableau de bord's counts over a period, read from the index alone: who wrote
+        # where, in which language, during which action (`web.evaluation.activity`).
+        Index(
+            "ix_contributions_created_people",
+            "created_at",
+            "quartier_id",
+            "participant_id",
+            "language",
+            "action_id",
+        ),
         # The inbox's language filter, newest first.
         Index("ix_contributions_language_created", "language", "created_at", "id"),
     )
@@ -365,6 +377,9 @@ class Categorisation(Base):
         UniqueConstraint("contribution_id", "theme_id", "source"),
         # The inbox's thème filter: contributions having a given thème.
         Index("ix_categorisations_theme_contribution", "theme_id", "contribution_id"),
+        # The tableau de bord's thème states and confirmed thèmes: the team's (or the
+        # suggestions') categorisations, read from the index alone.
+        Index("ix_categorisations_source_contribution", "source", "contribution_id", "theme_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(

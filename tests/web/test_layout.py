@@ -100,6 +100,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
     flat = sorted(p.name for p in (ROOT / "web").glob("*.py"))
     assert flat == [
         "__init__.py",
+        "activity.py",
         "audit_log.py",
         "auth.py",
         "counts.py",

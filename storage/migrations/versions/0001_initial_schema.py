@@ -256,7 +256,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answers'))
     )
     with op.batch_alter_table('answers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_answers_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index('ix_answers_conversation_understood', ['conversation_id', 'understood'], unique=False)
+        batch_op.create_index('ix_answers_created_understood', ['created_at', 'understood', 'conversation_id'], unique=False)
 
     op.create_table('contributions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -300,7 +301,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_contributions_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_contributions_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id'], unique=False)
+        batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id', 'language', 'action_id'], unique=False)
         batch_op.create_index('ix_contributions_language_created', ['language', 'created_at', 'id'], unique=False)
 
     op.create_table('categorisations',
@@ -322,6 +323,7 @@ def upgrade() -> None:
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categorisations_contribution_id'), ['contribution_id'], unique=False)
         batch_op.create_index('ix_categorisations_theme_contribution', ['theme_id', 'contribution_id'], unique=False)
+        batch_op.create_index('ix_categorisations_source_contribution', ['source', 'contribution_id', 'theme_id'], unique=False)
 
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -625,6 +627,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempts')
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
+        batch_op.drop_index('ix_categorisations_source_contribution')
         batch_op.drop_index('ix_categorisations_theme_contribution')
         batch_op.drop_index(batch_op.f('ix_categorisations_contribution_id'))
 
@@ -642,7 +645,8 @@ def downgrade() -> None:
 
     op.drop_table('contributions')
     with op.batch_alter_table('answers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_answers_conversation_id'))
+        batch_op.drop_index('ix_answers_created_understood')
+        batch_op.drop_index('ix_answers_conversation_understood')
 
     op.drop_table('answers')
     with op.batch_alter_table('messages', schema=None) as batch_op:
