@@ -356,6 +356,8 @@ class Categorisation(Base):
         UniqueConstraint("contribution_id", "theme_id", "source"),
         # The inbox's thème filter: contributions having a given thème.
         Index("ix_categorisations_theme_contribution", "theme_id", "contribution_id"),
+        # The inbox's counts per thème state: the contributions a source has categorised.
+        Index("ix_categorisations_source_contribution", "source", "contribution_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(

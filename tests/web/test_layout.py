@@ -18,6 +18,7 @@ AREAS = (
     "field",
     "public",
     "followup",
+    "home",
 )
 
 
@@ -104,6 +105,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "counts.py",
         "db.py",
         "diversity.py",
+        "nav.py",
         "params.py",
         "results.py",
         "suivi.py",

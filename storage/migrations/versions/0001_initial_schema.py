@@ -320,6 +320,7 @@ def upgrade() -> None:
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categorisations_contribution_id'), ['contribution_id'], unique=False)
         batch_op.create_index('ix_categorisations_theme_contribution', ['theme_id', 'contribution_id'], unique=False)
+        batch_op.create_index('ix_categorisations_source_contribution', ['source', 'contribution_id'], unique=False)
 
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -598,6 +599,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempts')
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
+        batch_op.drop_index('ix_categorisations_source_contribution')
         batch_op.drop_index('ix_categorisations_theme_contribution')
         batch_op.drop_index(batch_op.f('ix_categorisations_contribution_id'))
 
