@@ -77,7 +77,8 @@
     var moveOn = form.hasAttribute("data-next");
     var id = card.id;
     form.setAttribute("aria-busy", "true");
-    return fetch(form.action, {
+    // getAttribute: the buttons named "action" shadow form.action
+    return fetch(form.getAttribute("action"), {
       method: "POST",
       body: data,
       credentials: "same-origin",
@@ -99,13 +100,15 @@
       focusCard(moveOn && answer.ok ? following(now) : now);
     }).catch(function () {
       form.removeAttribute("aria-busy");
-      form.submit();  // the server answers as it does without JavaScript
+      form.setAttribute("data-plain", "");  // the server answers as it does without JavaScript
+      if (submitter && form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
     });
   }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute || !form.hasAttribute("data-inline") || !form.closest("article.line")) { return; }
+    if (form.hasAttribute("data-plain")) { return; }
     if (!window.fetch || !window.FormData) { return; }
     event.preventDefault();
     sendInline(form, event.submitter);
