@@ -88,6 +88,11 @@
       if (type.indexOf("application/json") < 0) { throw new Error("not json"); }
       return response.json();
     }).then(function (answer) {
+      // Where the person is now (they may have moved on while the answer came back).
+      var active = document.activeElement;
+      var busy = form.contains(active);  // the list or button that was used: the action is done
+      var within = row.contains(active) && active !== card && !busy ? active.getAttribute("data-key") : null;
+      var elsewhere = !row.contains(active) && active && active.closest && active.closest("article.contribution");
       if (answer.row) {
         var holder = document.createElement("ol");
         holder.innerHTML = answer.row;
@@ -97,6 +102,12 @@
       }
       announce(answer.message);
       var now = document.getElementById(id);
+      if (elsewhere) { return; }
+      if (within && within !== "confirm" && now.querySelector('[data-key="' + within + '"]')) {
+        openCard(now);
+        now.querySelector('[data-key="' + within + '"]').focus();
+        return;
+      }
       focusCard(moveOn && answer.ok ? following(now) : now);
     }).catch(function () {
       form.removeAttribute("aria-busy");
