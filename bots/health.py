@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
@@ -53,7 +53,7 @@ class Health:
 
 def check(runtime: Runtime, now: datetime) -> Health:
     """Three indexed queries."""
-    due = (
+    due: tuple[ColumnElement[bool], ...] = (
         Message.direction == "out",
         Message.status == "pending",
         Message.next_attempt_at <= now,

@@ -12,6 +12,7 @@ happen outside any transaction; a row is updated only if its attachments did not
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -35,6 +36,7 @@ def fetch_missed(
     counts = {"fetched": 0, "failed": 0}
     media_dir = runtime.settings.media_dir
     paths: dict[str, str] = {}  # file id -> path this run ("" when it failed)
+    model: type[Message] | type[Contribution]
     for model in (Message, Contribution):
         column = cast(model.media, String)  # JSON text on SQLite, JSONB on PostgreSQL
         with runtime.sessions() as session:
@@ -53,7 +55,10 @@ def fetch_missed(
                     counts["fetched" if got.path else "failed"] += 1
             fetched = [_after_try(item, paths, kinds) for item in media]
             with transaction(runtime.sessions) as session:
-                row = session.get(model, row_id, with_for_update=True)
+                row = typing.cast(
+                    "Message | Contribution | None",
+                    session.get(model, row_id, with_for_update=True),
+                )
                 if row is not None and row.media == media:
                     row.media = fetched
                     continue

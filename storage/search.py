@@ -30,7 +30,7 @@ import re
 import unicodedata
 from typing import Any
 
-import snowballstemmer  # type: ignore[import-untyped]
+import snowballstemmer
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session

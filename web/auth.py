@@ -14,9 +14,10 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+import flask_login
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask import (
     Blueprint,
@@ -31,7 +32,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -54,6 +55,12 @@ from web.db import get_runtime, get_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def login_required(view: F) -> F:
+    """Flask-Login's decorator with its type kept (Flask-Login ships no type hints)."""
+    return cast(F, flask_login.login_required(view))
+
 
 ROLE_LABELS = {
     "administrateur": _l("Administrateur"),
@@ -135,7 +142,6 @@ class StaffUser:
         return self.role in PERMISSIONS[permission]
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     """Reloaded on every request: a deactivated account or a new role takes effect at once."""
     # Its own short session: the request's session must not be opened before the view decides
@@ -149,6 +155,9 @@ def load_user(user_id: str) -> StaffUser | None:
         if session.get(GENERATION_KEY, 0) != user.session_generation:
             return None  # a session of before a logout, a new password or "end sessions"
         return StaffUser(user)
+
+
+login_manager.user_loader(load_user)
 
 
 def end_sessions(db: Any, user: User) -> None:
@@ -315,7 +324,7 @@ def get_contribution(contribution_id: int) -> Contribution:
         selectinload(Contribution.quartier),
         selectinload(Contribution.participant),
     )
-    contribution = get_session().scalars(query).one_or_none()
+    contribution: Contribution | None = get_session().scalars(query).one_or_none()
     if contribution is None:
         abort(404)
     return contribution
@@ -396,7 +405,7 @@ def _valid_email(form: FlaskForm, field: Field) -> None:
         raise StopValidation(str(error)) from error
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type hints
     email = EmailField(_l("Adresse e-mail"), validators=[_valid_email])
     password = PasswordField(
         _l("Mot de passe"), validators=[InputRequired(_l("Indiquez votre mot de passe."))]
@@ -431,7 +440,7 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         db = get_session()
-        email = form.email.data  # checked and lower-cased by check_email
+        email: str = form.email.data or ""  # checked and lower-cased by check_email
         ip = _client_ip()
         now = datetime.now(UTC)
         if login_blocked(db, email, ip, now):
@@ -441,7 +450,7 @@ def login() -> Any:
         # The same scrypt check whether the address exists, is inactive or not: a refusal takes
         # as long for an unknown address, so its timing does not tell which addresses have one.
         known_hash = user.password_hash if user is not None else _dummy_hash()
-        password_ok = check_password_hash(known_hash, form.password.data)
+        password_ok = check_password_hash(known_hash, form.password.data or "")
         if user is not None and user.active and password_ok:
             user.last_login_at = now
             _record_attempt(db, email, ip, now, succeeded=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -23,6 +23,7 @@ from web.auth import (
     end_sessions,
     hash_password,
     keep_this_session,
+    login_required,
     permission_required,
 )
 from web.db import get_session

@@ -224,7 +224,7 @@ def _rate(value: float | None) -> Any:
 
 def _summary(found: Indicators, scope: Scope) -> Table:
     quartier = _quartier_name(scope, visible_quartiers()) if scope.quartier is not None else ""
-    rows = [
+    rows: list[list[Any]] = [
         ["periode_debut", month_key(found.period.first)],
         ["periode_fin", month_key(found.period.last)],
         ["quartier", quartier or "tous"],

@@ -155,6 +155,10 @@ def answers(fmt: str) -> Any:
     return send_table(fmt, "reponses", _columns(ANSWER_COLUMNS), _answer_rows(query))
 
 
+# An answer with its conversation, question, survey slug, participant and quartier code.
+AnswerQuery = Select[Answer, Conversation, Question, str, Participant, str]
+
+
 def _columns(base: tuple[str, ...]) -> tuple[str, ...]:
     """The field's action for everyone; who wrote it down only for the team, never for a
     conseil citoyen (an intervenant is a person too)."""
@@ -244,7 +248,7 @@ def _contribution_chunk(
 # --- survey answers ------------------------------------------------------------------------------
 
 
-def _answers_query(filters: Filters) -> Select[Any]:
+def _answers_query(filters: Filters) -> AnswerQuery:
     """Answers with their survey, question and participant, scoped and filtered like the inbox."""
     home = aliased(Quartier)
     query = (
@@ -273,7 +277,7 @@ def _answers_query(filters: Filters) -> Select[Any]:
     return query.order_by(Survey.slug, Conversation.id, Question.position, Answer.id)
 
 
-def _answer_rows(query: Select[Any]) -> Iterator[list[Any]]:
+def _answer_rows(query: AnswerQuery) -> Iterator[list[Any]]:
     masker = Masker(get_session())
     field_source = _FieldSource()
     chunk: list[Any] = []

@@ -218,14 +218,14 @@ class FilterChoices:
 
 def _problem(name: str, value: str) -> str:
     if name == "quartier":
-        return _("« %(value)s » n'est pas un des quartiers proposés.", value=value)
+        return str(_("« %(value)s » n'est pas un des quartiers proposés.", value=value))
     if name == "enquete":
-        return _("« %(value)s » n'est pas une des enquêtes proposées.", value=value)
+        return str(_("« %(value)s » n'est pas une des enquêtes proposées.", value=value))
     if name == "question":
-        return _("« %(value)s » n'est pas une question de l'enquête choisie.", value=value)
+        return str(_("« %(value)s » n'est pas une question de l'enquête choisie.", value=value))
     if name in ("du", "au"):
-        return _("« %(value)s » n'est pas une date (par exemple 2026-11-23).", value=value)
-    return _("« %(value)s » n'est pas un des choix proposés.", value=value)
+        return str(_("« %(value)s » n'est pas une date (par exemple 2026-11-23).", value=value))
+    return str(_("« %(value)s » n'est pas un des choix proposés.", value=value))
 
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:

@@ -66,13 +66,13 @@ def reply_refusal(contribution: Contribution) -> str | None:
     """Why this habitant cannot be answered, or None when they can."""
     participant = contribution.participant
     if participant is None:
-        return _("L'habitant a effacé ses données : on ne peut plus lui écrire.")
+        return str(_("L'habitant a effacé ses données : on ne peut plus lui écrire."))
     if participant.opted_out_at is not None:
-        return _("L'habitant a demandé à ne plus recevoir de messages (STOP).")
+        return str(_("L'habitant a demandé à ne plus recevoir de messages (STOP)."))
     if participant.unreachable_at is not None:
-        return _("Le numéro ou le compte de l'habitant ne répond plus.")
+        return str(_("Le numéro ou le compte de l'habitant ne répond plus."))
     if not participant.address_enc:
-        return _("Rencontré sur le terrain, sans numéro : on ne peut pas lui écrire.")
+        return str(_("Rencontré sur le terrain, sans numéro : on ne peut pas lui écrire."))
     return None
 
 

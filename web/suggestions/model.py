@@ -115,6 +115,7 @@ import unicodedata
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -277,8 +278,8 @@ class Suggester:
         self.version = version
         self._codes = tuple(t.code for t in themes)
         # What pushes towards each thème compared with the others, for the explaining words.
-        centre = self.coef.mean(axis=0, keepdims=True) if len(themes) else 0.0
-        self._lean = (self.coef - centre).astype(np.float32)
+        mean_coef = self.coef.mean(axis=0, keepdims=True) if len(themes) else 0.0
+        self._lean = (self.coef - mean_coef).astype(np.float32)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -353,15 +354,15 @@ class Suggester:
 
         x = _with_dense(x, texts, vectors, embedder, centre)
         y = np.asarray(labels)
-        w = np.asarray(weights)
+        sample_weight = np.asarray(weights)
         c = C_FEW if 0 < per_theme < MANY_FROM else C_MANY
-        coef, intercept = _fit(x, y, w, len(themes), c)
-        temperature = _calibrate(x, y, w, n_pseudo, len(themes), c)
+        coef, intercept = _fit(x, y, sample_weight, len(themes), c)
+        temperature = _calibrate(x, y, sample_weight, n_pseudo, len(themes), c)
         multilingual = None
         if embedder is not None:
-            e = _centred(embedder.transform(texts), centre) * MULTILINGUAL_WEIGHT
-            m_coef, m_intercept = _fit(e, y, w, len(themes), MULTILINGUAL_C)
-            m_temperature = _calibrate(e, y, w, n_pseudo, len(themes), MULTILINGUAL_C)
+            emb = _centred(embedder.transform(texts), centre) * MULTILINGUAL_WEIGHT
+            m_coef, m_intercept = _fit(emb, y, sample_weight, len(themes), MULTILINGUAL_C)
+            m_temperature = _calibrate(emb, y, sample_weight, n_pseudo, len(themes), MULTILINGUAL_C)
             multilingual = Head(m_coef, m_intercept, m_temperature)
         return cls(
             tuple(themes),
@@ -396,7 +397,7 @@ class Suggester:
         p = softmax(logits / self.temperature, axis=1)
         if self.multilingual is not None and self.embedder is not None and multilingual.any():
             rows = np.flatnonzero(multilingual)
-            e = _centred(self.embedder.transform([texts[i] for i in rows]), self.centre)
+            e = _centred(self.embedder.transform([texts[int(i)] for i in rows]), self.centre)
             p[rows] = self.multilingual.probabilities(e * MULTILINGUAL_WEIGHT)
         return p
 
@@ -545,15 +546,15 @@ class Suggester:
         if self.multilingual is not None:
             extra["multi_coef"] = self.multilingual.coef
             extra["multi_intercept"] = self.multilingual.intercept
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            header=np.array(json.dumps(header, ensure_ascii=False)),
-            coef=self.coef,
-            intercept=self.intercept,
+        arrays: dict[str, Any] = {
+            "header": np.array(json.dumps(header, ensure_ascii=False)),
+            "coef": self.coef,
+            "intercept": self.intercept,
             **self.featurizer.to_arrays(),
             **extra,
-        )
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
         return buffer.getvalue()
 
     @classmethod
@@ -690,13 +691,13 @@ def _centred(e: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
     if centre is not None:
         e = e - centre
     norms = np.linalg.norm(e, axis=1, keepdims=True)
-    out = EMBEDDING_WEIGHT * e / np.maximum(norms, 1e-9)
+    out: np.ndarray = EMBEDDING_WEIGHT * e / np.maximum(norms, 1e-9)
     out[~present] = 0.0
     return out.astype(np.float32)
 
 
 def _fit(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_classes: int, c: float
+    x: sparse.csr_matrix | np.ndarray, y: np.ndarray, w: np.ndarray, n_classes: int, c: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients (n_classes x features) and intercepts of a weighted logistic regression."""
     # Newton-CG rather than L-BFGS: with tens of thousands of features x thèmes, L-BFGS-B's own
@@ -724,7 +725,12 @@ def _fit(
 
 
 def _calibrate(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, n_pseudo: int, n_classes: int, c: float
+    x: sparse.csr_matrix | np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    n_pseudo: int,
+    n_classes: int,
+    c: float,
 ) -> float:
     """A temperature fitted on 3-fold out-of-fold predictions of (at most 2,000) examples.
 

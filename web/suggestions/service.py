@@ -450,7 +450,9 @@ def _reuse_embeddings(runtime: Runtime) -> int:
                 Contribution.embedding.is_not(None),
             )
         ).all()
-    embedder.remember([(text, embeddings_module.from_bytes(data)) for text, data in rows])
+    embedder.remember(
+        [(text, embeddings_module.from_bytes(data)) for text, data in rows if data is not None]
+    )
     return len(rows)
 
 

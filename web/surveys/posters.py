@@ -41,7 +41,9 @@ def _codes_query() -> Any:
 
 def get_code(code_id: int) -> JoinCode:
     """The join code, or 404 if it does not exist or belongs to another quartier."""
-    code = get_session().scalars(_codes_query().where(JoinCode.id == code_id)).first()
+    code: JoinCode | None = (
+        get_session().scalars(_codes_query().where(JoinCode.id == code_id)).first()
+    )
     if code is None:
         abort(404)
     return code
