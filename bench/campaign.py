@@ -1,14 +1,16 @@
 """Campaign benchmark: enqueueing invitations, then draining the outbox with one and two workers.
 
-    python bench/campaign.py [--sizes 10000 100000] [--seconds 30]
+    python bench/campaign.py [--sizes 10000 100000] [--seconds 30] [--code PATH]
 
 On PostgreSQL (`PAROLES_BENCH_DATABASE_URL`, default the local `test_campaigns_bench`
 database, which is wiped). For each size it prints: the time to enqueue the invitations (a real
-`bots.campaigns.launch`, batches of 500), then the outbox rows processed per second by one
-worker process and by two concurrent ones, through the real outbox code with a channel that
-answers at once (`bench`, zero latency, no rate limit), and the peak memory of the launching
-process and of the workers. A worker drains until the outbox is empty or `--seconds` have
-passed; the rate is rows over wall time. Figures are printed, never asserted.
+`bots.campaigns.launch`), then the outbox rows processed per second by one worker process and
+by two concurrent ones, through the real outbox code with a channel that answers at once
+(`bench`, zero latency, no rate limit), the launch's memory growth (the peak resident memory
+during the launch over the size before it) and the peak memory of the workers. A worker drains
+until the outbox is empty or `--seconds` have passed; the rate is rows over wall time. With
+`--code` a worktree of main, the same script measures that code: a baseline in the same run.
+Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# `--code PATH`: the bots and storage of another tree (a worktree of main, for a baseline in the
+# same run), measured by this same script.
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
@@ -71,6 +76,21 @@ def runtime_for(url: str) -> Runtime:
     return Runtime.from_settings(settings)
 
 
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak() -> None:
+    """Start the high-water mark again from the current size (Linux: `clear_refs` 5)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def peak_mib() -> float:
     """This process's resident-memory high-water mark (VmHWM: reset by exec, unlike ru_maxrss)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -94,7 +114,8 @@ def worker(url: str, seconds: float) -> None:
     run_channel(runtime, "bench", stop, exit_when_idle=True, idle_pause=0.05)
     ended = time.perf_counter()
     timer.cancel()
-    print(json.dumps({"pid": os.getpid(), "elapsed": ended - started, "peak_mib": peak_mib()}))
+    report = {"pid": os.getpid(), "elapsed": ended - started, "peak_mib": peak_mib()}
+    print(json.dumps(report | {"cpu_s": time.process_time()}))
 
 
 def drain(url: str, workers: int, seconds: float, runtime: Runtime) -> dict[str, float]:
@@ -105,6 +126,7 @@ def drain(url: str, workers: int, seconds: float, runtime: Runtime) -> dict[str,
             .values(status="pending", claimed_by=None, attempts=0, provider_id=None)
         )
     command = [sys.executable, __file__, "--worker", "--url", url, "--seconds", str(seconds)]
+    command += ["--code", str(CODE)]
     started = time.perf_counter()
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(workers)
@@ -184,9 +206,12 @@ def bench(url: str, size: int, seconds: float) -> None:
             now=now,
             allow_quiet_hours=True,
         )
+    reset_peak()
+    before = rss_mib()
     started = time.perf_counter()
     invited = campaigns.launch(runtime, campaign.id, now)
     enqueue = time.perf_counter() - started
+    growth = peak_mib() - before
     print(
         json.dumps(
             {
@@ -195,6 +220,7 @@ def bench(url: str, size: int, seconds: float) -> None:
                 "invitations": invited,
                 "enqueue_s": round(enqueue, 2),
                 "enqueue_per_s": round(invited / enqueue),
+                "launch_memory_growth_mib": round(growth, 1),
                 "bench_process_peak_mib": round(peak_mib(), 1),
             }
         ),
@@ -218,11 +244,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, default=ROOT, help="the tree whose code is measured")
     args = parser.parse_args()
     if args.worker:
         worker(args.url, args.seconds)
         return
-    print(f"# cpus={os.cpu_count()} database={args.url.rsplit('@', 1)[-1]}", flush=True)
+    print(
+        f"# cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} code={args.code} "
+        f"database={args.url.rsplit('@', 1)[-1]}",
+        flush=True,
+    )
     for size in args.sizes:
         bench(args.url, size, args.seconds)
 

@@ -5,7 +5,7 @@
 Fills a fresh SQLite file (and PostgreSQL when `PAROLES_BENCH_DATABASE_URL` or --postgres is
 given; that database is emptied first) with a year of generated activity: contributions over
 four quartiers, three channels and two languages, thèmes confirmed, suggested or not, and ten
-campaigns whose habitants answer a few questions. Then times `web.evaluation.indicators.compute`
+campaigns whose habitants answer a few questions. Then times `web.indicators.compute`
 alone, the real page and one export through Flask's test client (as a chef de projet, then as a
 conseil citoyen of one quartier). Prints one JSON object per line; asserts nothing.
 """
@@ -46,10 +46,10 @@ from storage.models import (  # noqa: E402
     User,
 )
 from web import create_app  # noqa: E402
+from web import field_figures as actions  # noqa: E402
 from web.cli.database import prepare_database  # noqa: E402
 from web.counts import Scope  # noqa: E402
-from web.evaluation import actions  # noqa: E402
-from web.evaluation.indicators import Period, compute  # noqa: E402
+from web.indicators import Period, compute  # noqa: E402
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 YEAR = timedelta(days=365)

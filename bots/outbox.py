@@ -11,25 +11,29 @@ How one worker sends one batch of a channel:
    never take the same row; SQLite serialises writers with `BEGIN IMMEDIATE`). Campaign rows are
    left alone during quiet hours. A claimed row has not been handed to the provider yet, so a
    claim left behind by a dead worker simply goes back to `pending`.
-2. **start** (after the rate limiter): `claimed -> sending`, only if this worker still holds the
-   claim and the habitant has not said STOP since the row was written. The attempt is counted
-   here, before the API call.
-3. **send**: the channel's API call.
-4. **record**: `sent` with the provider's id, or the failure. To pay one commit per message,
-   not two, the outcome of a row is committed in the same transaction as the start of the next
-   one (and at the end of the batch, even if the channel raised something unexpected).
+2. **start** (one statement for a group of rows, see `start_group`): `claimed -> sending`, only
+   for the rows this worker still holds whose habitant has not said STOP since they were
+   written. The attempt is counted here, before the API call, and committed before it.
+3. **send** (after the rate limiter): the channel's API call, row by row.
+4. **record**: `sent` with the provider's id (one statement for the group), or the failure. To
+   pay one commit per group, not per message, the outcomes of a group are committed in the
+   same transaction as the start of the next one (and at the end of the batch, even if the
+   channel raised something unexpected; rows started but not handed to the channel then go
+   back to `pending`).
 
 What remains of "never sent twice": neither Twilio's Messages API nor Telegram's sendMessage
 takes an idempotency key, so if the process dies after the provider accepted a message and
-before step 4 commits, the row stays `sending`. Only that one row per worker can be in this
-state (rows are started one at a time), and the window is the API call, the rate limiter's
-pause before the next row (a fraction of a second) and one commit. A `sending` row older than
-the send lease (longer than any channel's HTTP timeout) is recovered: if the channel can ask
-the provider what it accepted (an optional `find_sent`, see `bots.channels.Channel`; SMS has
-it, Telegram's Bot API cannot list sent messages), the answer decides between `sent` with the
-provider's id and a retry, which is safe because the provider has no such message; otherwise
-the row is marked `failed` with code `interrupted`. We prefer a message possibly lost (and
-visible as such) to a message possibly sent twice.
+before step 4 commits, the row stays `sending`. Only the rows of one group per worker can be in
+this state, and the window is their API calls, the rate limiter's pauses between them and one
+commit. A `sending` row older than the send lease (longer than any channel's HTTP timeout) is
+recovered: if the channel can ask the provider what it accepted (an optional `find_sent`, see
+`bots.channels.Channel`; SMS and WhatsApp have it, Telegram's Bot API cannot list sent
+messages), the answer decides between `sent` with the provider's id and a retry, which is safe
+because the provider has no such message; otherwise the row is marked `failed` with code
+`interrupted`. We prefer a message possibly lost (and visible as such) to a message possibly
+sent twice; that is why a channel without `find_sent` starts small groups (about a tenth of a
+second of its sending, `PAROLES_OUTBOX_START_WINDOW_SECONDS`; one row at a time at Telegram's
+pace), while one that can settle starts the whole batch at once.
 
 The same holds when the provider answers, but ambiguously: a 5xx or a timeout after the request
 went out (`SendError.ambiguous`; Twilio sometimes accepts a message and then fails to say so).
@@ -53,12 +57,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Exists, exists, select, update
+from sqlalchemy import Exists, Table, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -85,6 +89,7 @@ class OutboxConfig:
     backoff_cap_seconds: float = 3600.0
     claim_lease_seconds: float = 60.0  # a claim not started within this goes back to pending
     send_lease_seconds: float = 600.0  # longer than any channel's HTTP timeout
+    start_window_seconds: float = 0.1  # see `start_group`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboxConfig:
@@ -103,6 +108,9 @@ class OutboxConfig:
             ),
             send_lease_seconds=float(
                 env.get("PAROLES_OUTBOX_SEND_LEASE_SECONDS", defaults.send_lease_seconds)
+            ),
+            start_window_seconds=float(
+                env.get("PAROLES_OUTBOX_START_WINDOW_SECONDS", defaults.start_window_seconds)
             ),
         )
 
@@ -219,59 +227,137 @@ def deliver_batch(
     config = config or OutboxConfig.from_settings(runtime.settings)
     rng = rng or random.Random()
     settles = getattr(channel, "find_sent", None) is not None
-    # One session (one connection) for the batch, one short transaction per row.
+    rate = limiter.rate if limiter is not None else rate_for(channel, runtime.settings)
+    group = start_group(channel, rate, limit, config.start_window_seconds)
+    # One session (one connection) for the batch, one short transaction per group of rows.
     with runtime.sessions() as session:
-        with session.begin():
+        with session.begin():  # the claim, and the start of the first group
             begin_write(session)
             claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+            groups = [claimed[n : n + group] for n in range(0, len(claimed), group)]
+            started = _start_many(session, _ids(groups[0]), worker, clock()) if groups else set()
         session.expunge_all()  # later reads must see the updates made with plain SQL
         sent = 0
-        outcome: Outcome | None = None  # of the previous row, committed with the next start
+        done = _Outcomes(worker)  # of the previous group, committed with the next start
+        untried: list[int] = []  # started, not handed to the channel yet
         try:
-            for outgoing in claimed:
-                if limiter is not None:
-                    limiter.wait(outgoing.address)
-                with session.begin():
-                    begin_write(session)
-                    if outcome is not None:
-                        outcome(session)
-                        outcome = None
-                    if not _start(session, outgoing.message_id, worker, clock()):
+            for index, rows in enumerate(groups):
+                if index:
+                    with session.begin():
+                        begin_write(session)
+                        done.record(session)
+                        started = _start_many(session, _ids(rows), worker, clock())
+                untried = [o.message_id for o in rows if o.message_id in started]
+                for outgoing in rows:
+                    if outgoing.message_id not in started:
                         continue
-                try:
-                    accepted = channel.send(outgoing)
-                except SendError as error:
-                    outcome = partial(
-                        _failed,
-                        message_id=outgoing.message_id,
-                        worker=worker,
-                        error=error,
-                        now=clock(),
-                        config=config,
-                        rng=rng,
-                        can_settle=settles,
+                    if limiter is not None:
+                        limiter.wait(outgoing.address)
+                    untried.remove(outgoing.message_id)
+                    try:
+                        accepted = channel.send(outgoing)
+                    except SendError as error:
+                        done.failures.append(
+                            partial(
+                                _failed,
+                                message_id=outgoing.message_id,
+                                worker=worker,
+                                error=error,
+                                now=clock(),
+                                config=config,
+                                rng=rng,
+                                can_settle=settles,
+                            )
+                        )
+                        continue
+                    done.sent.append(
+                        (
+                            outgoing.message_id,
+                            accepted if isinstance(accepted, Sent) else Sent(accepted),
+                            clock(),
+                        )
                     )
-                    continue
-                outcome = partial(
-                    _sent,
-                    message_id=outgoing.message_id,
-                    worker=worker,
-                    accepted=accepted if isinstance(accepted, Sent) else Sent(accepted),
-                    now=clock(),
-                )
-                sent += 1
+                    sent += 1
         finally:
-            if outcome is not None:
+            if done or untried:
                 with session.begin():
                     begin_write(session)
-                    outcome(session)
+                    done.record(session)
+                    _unstart(session, untried, worker)
     return BatchResult(claimed=len(claimed), sent=sent)
+
+
+def _ids(rows: list[Outgoing]) -> list[int]:
+    return [o.message_id for o in rows]
+
+
+def start_group(channel: Channel, rate: float, limit: int, window: float) -> int:
+    """How many rows are started (`sending`) in one commit, before their API calls.
+
+    A crash can leave that many rows `sending`. On a channel that can ask the provider what it
+    accepted (`find_sent`), recovery settles each of them exactly: the whole batch goes in one
+    group. Elsewhere each such row is failed as `interrupted` (never sent twice, possibly
+    lost), so the group holds only what the channel sends in `window` seconds at its rate: one
+    row at a time for a slow channel (Telegram's 25 a second with the default 0.1 s gives 2),
+    as before, and never more than `limit`. A window of 0 starts one row at a time everywhere,
+    and so does a channel whose `send` reads the outcome of the rows before (`one_at_a_time`,
+    WhatsApp: whether a conversation is already open decides what a message costs).
+    """
+    if getattr(channel, "one_at_a_time", False) or window <= 0:
+        return 1
+    if getattr(channel, "find_sent", None) is not None:
+        return max(1, limit)
+    return max(1, min(limit, math.floor(rate * window)))
+
+
+@dataclass
+class _Outcomes:
+    """What a group's sends came to, recorded together in the next transaction."""
+
+    worker: str
+    sent: list[tuple[int, Sent, datetime]] = field(default_factory=list)
+    failures: list[Outcome] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.sent or self.failures)
+
+    def record(self, session: Session) -> None:
+        if self.sent:
+            _sent_many(session, self.sent, self.worker)
+        for failure in self.failures:
+            failure(session)
+        self.sent, self.failures = [], []
+
+
+def _unstart(session: Session, message_ids: list[int], worker: str) -> None:
+    """Rows this worker started but never handed to the channel (something unexpected stopped
+    the batch): nothing went out, so they are simply due again."""
+    if message_ids:
+        session.execute(
+            update(Message)
+            .where(
+                Message.id.in_(message_ids),
+                Message.status == "sending",
+                Message.claimed_by == worker,
+            )
+            .values(status="pending", claimed_by=None, attempts=Message.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _claim(
     session: Session, runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
 ) -> list[Outgoing]:
-    query = select(Message).where(
+    """Claim up to `limit` due rows: one SELECT (plain columns, no ORM objects), one UPDATE."""
+    query = select(
+        Message.id,
+        Message.address_enc,
+        Message.body,
+        Message.choices,
+        Message.expects,
+        Message.kind,
+        Message.participant_id,
+    ).where(
         Message.direction == "out",
         Message.channel == channel,
         Message.status == "pending",
@@ -284,20 +370,38 @@ def _claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = []
-    for row in session.scalars(query):
+    claimed, unusable = [], []
+    for row in session.execute(query):
         outgoing = _outgoing(runtime, row)
         if outgoing is None:
-            _mark_failed(row, now, "no usable address", "no_address")
-            continue
-        row.status = "claimed"
-        row.claimed_by = worker
-        row.claimed_at = now
-        claimed.append(outgoing)
+            unusable.append(row.id)
+        else:
+            claimed.append(outgoing)
+    if claimed:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_([o.message_id for o in claimed]))
+            .values(status="claimed", claimed_by=worker, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if unusable:
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(unusable))
+            .values(
+                status="failed",
+                last_error="no usable address",
+                error_code="no_address",
+                claimed_by=None,
+                next_attempt_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
     return claimed
 
 
-def _outgoing(runtime: Runtime, row: Message) -> Outgoing | None:
+def _outgoing(runtime: Runtime, row: Any) -> Outgoing | None:
+    """The message to send of a row (a `Message`, or a row of its columns)."""
     if not row.address_enc:
         return None
     try:
@@ -320,22 +424,77 @@ def _opted_out_since_written() -> Exists:
 
 def _start(session: Session, message_id: int, worker: str, now: datetime) -> bool:
     """`claimed -> sending` if the claim is still ours and the habitant did not say STOP."""
-    mine = (Message.id == message_id, Message.status == "claimed", Message.claimed_by == worker)
-    started = session.execute(
-        update(Message)
-        .where(*mine, ~_opted_out_since_written())
-        .values(status="sending", attempts=Message.attempts + 1, claimed_at=now)
-        .execution_options(synchronize_session=False)
+    return message_id in _start_many(session, [message_id], worker, now)
+
+
+def _start_many(session: Session, message_ids: list[int], worker: str, now: datetime) -> set[int]:
+    """`_start` for several rows in two statements; returns the ids started. Those still ours
+    whose habitant said STOP since they were written are cancelled."""
+    if not message_ids:
+        return set()
+    mine = (
+        Message.id.in_(message_ids),
+        Message.status == "claimed",
+        Message.claimed_by == worker,
     )
-    if started.rowcount == 1:  # type: ignore[attr-defined]
-        return True
-    session.execute(
-        update(Message)
-        .where(*mine)
-        .values(status="cancelled", last_error="opted out", claimed_by=None)
-        .execution_options(synchronize_session=False)
+    started = set(
+        session.scalars(
+            update(Message)
+            .where(*mine, ~_opted_out_since_written())
+            .values(status="sending", attempts=Message.attempts + 1, claimed_at=now)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return False
+    if len(started) < len(message_ids):
+        session.execute(
+            update(Message)
+            .where(*mine)
+            .values(status="cancelled", last_error="opted out", claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+    return started
+
+
+# Marks one row sent; executed for a whole group at once (an executemany).
+_MESSAGES = Message.__table__
+assert isinstance(_MESSAGES, Table)
+_MARK_SENT = (
+    update(_MESSAGES)
+    .where(
+        _MESSAGES.c.id == bindparam("b_id"),
+        _MESSAGES.c.claimed_by == bindparam("b_worker"),
+    )
+    .values(
+        status="sent",
+        provider_id=bindparam("b_provider"),
+        units=bindparam("b_units"),
+        sent_at=bindparam("b_at"),
+    )
+)
+
+
+def _sent_many(session: Session, sent: list[tuple[int, Sent, datetime]], worker: str) -> None:
+    """Record a group of accepted sends in one statement; if a provider id is already on another
+    row, row by row instead, so that only that one says so (`_sent`)."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                _MARK_SENT,
+                [
+                    {
+                        "b_id": message_id,
+                        "b_worker": worker,
+                        "b_provider": accepted.provider_id,
+                        "b_units": accepted.units,
+                        "b_at": at,
+                    }
+                    for message_id, accepted, at in sent
+                ],
+            )
+    except IntegrityError:
+        for message_id, accepted, at in sent:
+            _sent(session, message_id=message_id, worker=worker, accepted=accepted, now=at)
 
 
 def _sent(session: Session, *, message_id: int, worker: str, accepted: Sent, now: datetime) -> None:

@@ -321,6 +321,9 @@ class Contribution(Base):
     # suggestion job so that retraining does not embed every label again; and by which model.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     embedding_model: Mapped[str | None] = mapped_column(String(40))
+    # Ticked "à citer" by a staff member (journaled): a parole d'habitant for the report,
+    # shown there masked, with its quartier and month only.
+    to_quote: Mapped[bool] = mapped_column(Boolean, default=False)
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()
@@ -765,3 +768,20 @@ class AccessCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ReportModel(Base):
+    """A report's choices saved under a name (period, quartiers, thèmes), regenerated at will.
+
+    `choices` holds `{"months": n or null, "du": "2026-01", "au": "2026-03", "quartiers":
+    [codes], "themes": [codes]}`: with `months` set, the period is the last `n` whole months
+    at the time of regeneration (a quarterly model stays quarterly).
+    """
+
+    __tablename__ = "report_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    choices: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -66,13 +66,25 @@ def create_app(
 
     app.jinja_env.globals["nav_menu"] = nav.menu  # base.html's top bar
 
-    from web import admin, auth, evaluation, field, followup, home, hooks, public, review, surveys
+    from web import (
+        admin,
+        auth,
+        evaluation,
+        field,
+        followup,
+        home,
+        hooks,
+        public,
+        report,
+        review,
+        surveys,
+    )
     from web.hooks import sms, telegram, whatsapp  # noqa: F401  (registers the routes)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
-    for area in (home, review, surveys, evaluation, admin, field, public, followup):
+    for area in (home, review, surveys, evaluation, admin, field, public, followup, report):
         area.register(app)
 
     app.after_request(_security_headers)

@@ -90,6 +90,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "publish_results": frozenset({"administrateur", "chef_de_projet"}),
     "manage_engagements": frozenset({"administrateur", "chef_de_projet"}),
     "exact_counts": frozenset({"administrateur", "chef_de_projet"}),
+    # The report (/rapport/): saving and deleting the named models everyone may regenerate.
+    "manage_reports": frozenset({"administrateur", "chef_de_projet"}),
     # Personal data in texts: masked for everyone; only these see one original, journaled.
     "reveal_personal_data": frozenset({"administrateur", "chef_de_projet"}),
     "mark_personal_data": frozenset({"administrateur", "chef_de_projet", "conseil_citoyen"}),

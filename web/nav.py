@@ -53,6 +53,7 @@ NAV: tuple[Group, ...] = (
         _l("Évaluation"),
         (
             Link(_l("Tableau de bord"), "dashboard.index"),
+            Link(_l("Rapport"), "report.index", "export"),
             Link(_l("Exports"), "exports.index", "export"),
         ),
     ),

@@ -198,6 +198,9 @@ class WhatsAppChannel:
     runtime: Runtime
     rate_per_second: float = 20.0
     name: str = NAME
+    # `send` reads when the previous rows were sent (what a conversation costs): the outbox
+    # records each row before sending the next (`bots.outbox.start_group`).
+    one_at_a_time: bool = True
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests fix it
 
     def send(self, message: Outgoing) -> Sent:

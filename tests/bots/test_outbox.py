@@ -31,6 +31,7 @@ from bots.outbox import (
     has_work,
     rate_for,
     recover,
+    start_group,
 )
 from bots.runtime import Runtime
 from storage.config import load_settings
@@ -521,3 +522,66 @@ def test_a_broken_channel_does_not_stop_the_other_channels(
 def _statuses(runtime: Runtime, channel: str) -> list[str]:
     with runtime.sessions() as session:
         return list(session.scalars(select(Message.status).where(Message.channel == channel)))
+
+
+# --- groups of rows started in one commit (issue 17) -------------------------------------------
+
+
+class Settling(Recorder):
+    def find_sent(self, message: object, since: datetime) -> list[str]:
+        return []
+
+
+def test_how_many_rows_a_crash_can_leave_sending() -> None:
+    assert start_group(Recorder(), 1000.0, 100, 0.1) == 100  # fast: a tenth of a second
+    assert start_group(Recorder(), 25.0, 50, 0.1) == 2  # Telegram's pace: as good as one
+    assert start_group(Recorder(), 1.0, 2, 0.1) == 1
+    assert start_group(Recorder(), 1000.0, 100, 0.0) == 1  # the old way, one at a time
+    assert start_group(Settling(), 1.0, 2, 0.1) == 2  # recovery asks the provider for each
+    wa = Settling()
+    wa.one_at_a_time = True  # type: ignore[attr-defined]
+    assert start_group(wa, 1000.0, 100, 0.1) == 1
+
+
+class BrokenOnSecond(Recorder):
+    def send(self, message: object) -> str:
+        if len(self.sent) == 1:
+            raise RuntimeError("bug in a channel")
+        return super().send(message)
+
+
+def test_a_bug_mid_group_leaves_only_its_row_sending_and_the_untried_rows_due(
+    flaky_runtime: Runtime,
+) -> None:
+    pids = add_participants(flaky_runtime, 4)
+    ids = [queue(flaky_runtime, pid, "bonjour", MONDAY_10H) for pid in pids]
+    channel = BrokenOnSecond()
+    with pytest.raises(RuntimeError):
+        deliver(flaky_runtime, channel, now=MONDAY_10H)
+    rows = [row(flaky_runtime, i) for i in ids]
+    assert [(r.status, r.attempts) for r in rows] == [
+        ("sent", 1),  # recorded although the batch stopped
+        ("sending", 1),  # may have gone out: recovery settles it, never blindly again
+        ("pending", 0),  # never handed to the channel: simply due again
+        ("pending", 0),
+    ]
+    assert rows[0].provider_id == f"rec-{ids[0]}"
+    assert deliver(flaky_runtime, Recorder(), now=MONDAY_10H) == 2
+
+
+def test_a_group_is_started_and_recorded_in_bulk_each_row_as_before(
+    flaky_runtime: Runtime,
+) -> None:
+    pids = add_participants(flaky_runtime, 5)
+    ids = [queue(flaky_runtime, pid, "bonjour", MONDAY_10H) for pid in pids]
+    with flaky_runtime.sessions.begin() as session:  # the third habitant said STOP meanwhile
+        session.get(Participant, pids[2]).opted_out_at = MONDAY_10H + timedelta(seconds=1)  # type: ignore[union-attr]
+    channel = Recorder()
+    later = MONDAY_10H + timedelta(seconds=2)
+    assert deliver(flaky_runtime, channel, now=later) == 4
+    assert channel.sent == [i for n, i in enumerate(ids) if n != 2]
+    rows = [row(flaky_runtime, i) for i in ids]
+    assert [r.status for r in rows] == ["sent", "sent", "cancelled", "sent", "sent"]
+    for r in rows:
+        if r.status == "sent":
+            assert (r.provider_id, r.attempts, r.sent_at) == (f"rec-{r.id}", 1, later)

@@ -19,6 +19,7 @@ AREAS = (
     "public",
     "followup",
     "home",
+    "report",
 )
 
 
@@ -105,6 +106,8 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "counts.py",
         "db.py",
         "diversity.py",
+        "field_figures.py",
+        "indicators.py",
         "nav.py",
         "params.py",
         "results.py",

@@ -36,6 +36,11 @@ ACTIONS = {
     "participant.find": _l("participant recherché"),
     "participant.export": _l("données d'un participant exportées"),
     "participant.erase": _l("participant effacé"),
+    "quote.set": _l("retenue « à citer » pour le rapport"),
+    "quote.unset": _l("retirée des citations du rapport"),
+    "report.download": _l("rapport téléchargé"),
+    "report_model.save": _l("modèle de rapport enregistré"),
+    "report_model.delete": _l("modèle de rapport supprimé"),
 }
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from bots import language_id
 from bots.engine import State
+from bots.personal_data_job import health_flags
 from bots.phone import identity_channel
 from bots.runtime import Runtime
 from bots.sms_text import segments, to_gsm7
@@ -50,6 +51,7 @@ from storage.models import (
     ParticipantChannel,
     Quartier,
     Question,
+    ReportModel,
     Survey,
     Theme,
     User,
@@ -98,8 +100,54 @@ def seed_demo(runtime: Runtime, *, now: datetime | None = None, seed: int = 2026
             name="Samia, médiatrice",
         )
         counts["field"] = territory.field(mediatrice)
+        counts["quotes"] = _report_demo(session, staff, now or datetime.now(UTC))
         session.add(AuditEntry(user_id=staff.id, action="demo_seeded", detail=counts))
     return password
+
+
+QUOTES = 10  # contributions ticked "à citer" for the report
+REPORT_MODEL = "COPIL — trimestre écoulé"
+
+
+def _report_demo(session: Session, staff: User, now: datetime) -> int:
+    """The report works out of the box: some paroles ticked "à citer" (free contributions of the
+    last quarter, with a thème the team confirmed, from every quartier) and a saved model."""
+    session.flush()
+    rows = list(
+        session.scalars(
+            select(Contribution)
+            .join(Categorisation, Categorisation.contribution_id == Contribution.id)
+            .where(
+                Contribution.kind == "free",
+                Categorisation.source == "staff",
+                Contribution.created_at >= now - timedelta(days=120),
+            )
+            .order_by(Contribution.id)
+        ).unique()
+    )
+    chosen: list[Contribution] = []
+    by_quartier: dict[int | None, int] = {}
+    for row in sorted(rows, key=lambda r: -len(r.text)):
+        if health_flags(session, row.id, row.text):
+            continue  # health is sensitive: the demo does not quote it
+        if 60 <= len(row.text) <= 400 and by_quartier.get(row.quartier_id, 0) < QUOTES // 3:
+            by_quartier[row.quartier_id] = by_quartier.get(row.quartier_id, 0) + 1
+            chosen.append(row)
+        if len(chosen) == QUOTES:
+            break
+    for row in chosen:
+        row.to_quote = True
+        session.add(
+            AuditEntry(user_id=staff.id, action="quote.set", target=f"contribution:{row.id}")
+        )
+    session.add(
+        ReportModel(
+            name=REPORT_MODEL,
+            created_by_id=staff.id,
+            choices={"quartier": [], "theme": [], "glissant": True, "mois": 3},
+        )
+    )
+    return len(chosen)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The tableau de bord: the contrat de ville's evaluation indicators on one page, and as files.
 
-The figures come from `web.evaluation.indicators`; this module reads the period and the
+The figures come from `web.indicators`; this module reads the period and the
 quartier from the query string (a GET form: a chosen view is a link), applies the account's
 quartier scope on the server, and sends each table as CSV or XLSX through the audited,
 formula-safe writer of `web.tables`.
@@ -22,12 +22,13 @@ from flask_babel import format_date, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from web import field_figures as actions
 from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.counts import Scope
 from web.db import get_runtime, get_session
-from web.evaluation import actions
-from web.evaluation.actions import FieldFigures
-from web.evaluation.indicators import (
+from web.evaluation.spend import UNITS, euros, month_spend
+from web.field_figures import FieldFigures
+from web.indicators import (
     MAX_MONTHS,
     Indicators,
     Period,
@@ -36,7 +37,6 @@ from web.evaluation.indicators import (
     month_key,
     parse_month,
 )
-from web.evaluation.spend import UNITS, euros, month_spend
 from web.params import BadValue, chosen_id
 from web.tables import FORMATS, audit_export, send_table
 from web.texts import localised

@@ -44,6 +44,7 @@ from storage.models import (
     User,
     engagement_contributions,
 )
+from web.audit_log import audit
 from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
@@ -304,6 +305,23 @@ def answered(contribution_id: int, before: str, message: str, category: str) -> 
         state=state_of(contribution),
         row=render_row(contribution, here),
     ), (200 if category == "success" else 409)
+
+
+@bp.route("/<int:contribution_id>/citer", methods=["POST"])
+@permission_required("categorise")
+def quote(contribution_id: int) -> Any:
+    """Tick or untick "à citer": a parole d'habitant the report may quote, masked, with its
+    quartier and month only. Written in the journal either way."""
+    contribution = get_contribution(contribution_id)
+    wanted = request.form.get("to_quote", "") == "1"
+    db = get_session()
+    if contribution.to_quote != wanted:
+        contribution.to_quote = wanted
+        action = "quote.set" if wanted else "quote.unset"
+        audit(db, current_user.id, action, f"contribution:{contribution.id}")
+        db.commit()
+    flash(_("Retenue pour le rapport.") if wanted else _("Retirée du rapport."), "success")
+    return back()
 
 
 @bp.route("/bulk", methods=["POST"])

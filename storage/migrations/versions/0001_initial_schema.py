@@ -279,6 +279,7 @@ def upgrade() -> None:
     sa.Column('embedding_model', sa.String(length=40), nullable=True),
     sa.Column('action_id', sa.Integer(), nullable=True),
     sa.Column('intervenant_id', sa.Integer(), nullable=True),
+    sa.Column('to_quote', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_contributions_action_id_join_codes'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['intervenant_id'], ['users.id'], name=op.f('fk_contributions_intervenant_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_contributions_answer_id_answers'), ondelete='CASCADE'),
@@ -471,6 +472,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_suggestion_models_active'), ['active'], unique=False)
 
     _create_followup_tables()
+    _create_report_tables()
 
 
 def _create_followup_tables() -> None:
@@ -561,7 +563,23 @@ def _create_followup_tables() -> None:
         batch_op.create_index(batch_op.f('ix_thread_messages_contribution_id'), ['contribution_id'], unique=False)
 
 
+def _create_report_tables() -> None:
+    """The report (issue 21): saved report models."""
+    op.create_table('report_models',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('choices', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', storage.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_report_models_created_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_models')),
+    sa.UniqueConstraint('name', name=op.f('uq_report_models_name'))
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('report_models')
     for table in ('thread_messages', 'engagement_campaigns', 'engagement_contributions',
                   'engagement_updates', 'engagements', 'public_quotes', 'publications'):
         op.drop_table(table)

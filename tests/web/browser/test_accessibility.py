@@ -96,6 +96,7 @@ def test_the_back_office_pages_have_no_wcag_aa_fault_axe_can_find(
         f"/engagements/{demo['engagement']}",
         f"/affiches/resultats/{demo['published']}",
         f"/campagnes/{demo['published']}/retour",
+        "/rapport/",
     ]
     if demo["campaign"]:
         urls.append(f"/campagnes/{demo['campaign']}")

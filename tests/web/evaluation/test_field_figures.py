@@ -14,7 +14,7 @@ from tests.factories import make_contribution, make_participant
 from tests.web.conftest import Territory, login_as
 from tests.web.field.conftest import Field, field  # noqa: F401  (fixture)
 from web.counts import Scope
-from web.evaluation.actions import compute
+from web.field_figures import compute
 
 NOW = datetime.now(UTC)
 

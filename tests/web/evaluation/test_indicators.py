@@ -26,7 +26,7 @@ from storage.models import (
 )
 from tests.factories import make_contribution, make_participant, make_quartier
 from web.counts import Cell, Scope, protect
-from web.evaluation.indicators import Indicators, Period, compute, parse_month
+from web.indicators import Indicators, Period, compute, parse_month
 from web.results import campaign_results
 from web.theme_state import theme_view
 

@@ -18,7 +18,7 @@ from storage.models import Campaign, Message, Survey
 from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
 from tests.web.conftest import Territory, login_as
 from web.counts import Scope
-from web.evaluation.indicators import Period, compute
+from web.indicators import Period, compute
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ fort...), and the declared age and gender of participants.
 The contrats de ville ask for "le nombre d'actions ayant associé les habitants", "le nombre de
 participants" and "la diversité des participants et nouveaux venus". The habitants an action
 brought are those active in the period (a contribution, or a survey answer understood: the
-participants of `web.evaluation.indicators`) whose activity carries the action — written down in
+participants of `web.indicators`) whose activity carries the action — written down in
 the field, a survey run face to face — or who joined through its code (a poster's QR code, an
 SMS keyword). An action was *held* on the days it met habitants face to face, in the territory's
 time zone.

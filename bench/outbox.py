@@ -1,0 +1,124 @@
+"""Outbox benchmark: one worker against two, this code against a baseline, in the same run.
+
+    python bench/outbox.py --baseline /path/to/worktree/of/main [--messages 20000]
+                           [--seconds 10] [--rounds 3]
+
+On PostgreSQL (`PAROLES_BENCH_DATABASE_URL`, default the local `test_outbox_bench` database,
+which is wiped). A campaign writes `--messages` invitations once; then, for each round and each
+code (the baseline and this one, alternated, so that the machine's load falls on both), every
+row is put back to `pending` and one, then two, worker processes of that code drain the outbox
+(`bench/campaign.py --worker --code` that tree: its real `run_channel`, a channel that answers
+at once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
+over the longest worker's time. Each measurement is a JSON line; the last lines give the medians
+and the two-workers / one-worker ratio. `rows_per_worker_cpu_s` (rows over the workers' CPU
+time, start-up included) is the figure a machine shared with other work distorts least. Rows
+sent twice (one provider id on two rows) are counted and should be 0. Figures are printed,
+never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import func, select, update  # noqa: E402
+
+from bots import campaigns  # noqa: E402
+from storage.models import Message  # noqa: E402
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test_outbox_bench"
+
+
+def drain(root: Path, url: str, workers: int, seconds: float, runtime: object) -> dict[str, float]:
+    sessions = runtime.sessions  # type: ignore[attr-defined]
+    with sessions.begin() as session:
+        session.execute(
+            update(Message)
+            .where(Message.direction == "out")
+            .values(status="pending", claimed_by=None, attempts=0, provider_id=None, sent_at=None)
+        )
+    # This tree's worker script (`bench/campaign.py --worker`), running `root`'s code.
+    command = [sys.executable, str(ROOT / "bench" / "campaign.py"), "--worker", "--url", url]
+    command += ["--seconds", str(seconds), "--code", str(root)]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root)
+        for _ in range(workers)
+    ]
+    reports = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in processes]
+    with sessions() as session:
+        sent = session.scalar(select(func.count()).where(Message.status == "sent")) or 0
+        twice = session.scalar(
+            select(func.count()).select_from(
+                select(Message.provider_id)
+                .where(Message.provider_id.is_not(None))
+                .group_by(Message.provider_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    busy = max(r["elapsed"] for r in reports)
+    return {
+        "rows": sent,
+        "rows_per_s": round(sent / busy),
+        # CPU seconds of the workers (start-up included): what a loaded machine inflates least
+        "rows_per_worker_cpu_s": round(sent / sum(r["cpu_s"] for r in reports)),
+        "worker_peak_mib": round(max(r["peak_mib"] for r in reports), 1),
+        "duplicates": twice or 0,
+    }
+
+
+def main() -> None:
+    import campaign as campaign_bench  # bench/campaign.py: the database set-up and the channel
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("PAROLES_BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--baseline", type=Path, required=True, help="a worktree of main")
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"# cpus={os.cpu_count()} load={load:.1f} database={args.url.rsplit('@', 1)[-1]}")
+    runtime = campaign_bench.reset(args.url)
+    campaign_bench.add_participants(runtime, args.messages)
+    now = datetime.now(UTC)
+    with runtime.sessions.begin() as session:
+        campaign = campaigns.create_campaign(
+            session, "scolarite", campaigns.Target(everyone=True), now=now, allow_quiet_hours=True
+        )
+    campaigns.launch(runtime, campaign.id, now)
+    codes = {"baseline": args.baseline.resolve(), "current": ROOT}
+    rates: dict[tuple[str, int], list[float]] = {}
+    for n in range(args.rounds):
+        order = list(codes) if n % 2 == 0 else list(reversed(codes))
+        for code in order:
+            for workers in (1, 2):
+                started = time.perf_counter()
+                result = drain(codes[code], args.url, workers, args.seconds, runtime)
+                rates.setdefault((code, workers), []).append(result["rows_per_s"])
+                line = {"round": n, "code": code, "workers": workers, **result}
+                line["wall_s"] = round(time.perf_counter() - started, 1)
+                line["load"] = round(os.getloadavg()[0], 1)
+                print(json.dumps(line), flush=True)
+    for code in codes:
+        one = statistics.median(rates[(code, 1)])
+        two = statistics.median(rates[(code, 2)])
+        summary = {"code": code, "median_rows_per_s_1_worker": one}
+        summary |= {"median_rows_per_s_2_workers": two, "two_over_one": round(two / one, 2)}
+        print(json.dumps(summary), flush=True)
+    runtime.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
