@@ -377,8 +377,8 @@ class Categorisation(Base):
         UniqueConstraint("contribution_id", "theme_id", "source"),
         # The inbox's thème filter: contributions having a given thème.
         Index("ix_categorisations_theme_contribution", "theme_id", "contribution_id"),
-        # The tableau de bord's thème states and confirmed thèmes: the team's (or the
-        # suggestions') categorisations, read from the index alone.
+        # The tableau de bord's thème states and confirmed thèmes, and the inbox's counts per
+        # thème state: the categorisations of a source, read from the index alone.
         Index("ix_categorisations_source_contribution", "source", "contribution_id", "theme_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,6 +18,7 @@ AREAS = (
     "field",
     "public",
     "followup",
+    "home",
     "report",
 )
 
@@ -108,6 +109,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "diversity.py",
         "field_figures.py",
         "indicators.py",
+        "nav.py",
         "params.py",
         "results.py",
         "suivi.py",
