@@ -33,14 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else ROOT
 sys.path.insert(0, str(CODE))
 
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from bench_database import empty_postgres  # noqa: E402
+from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bots import campaigns  # noqa: E402
 from bots.channels import Outgoing, register  # noqa: E402
 from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
 from storage.crypto import mask  # noqa: E402
-from storage.db import make_engine  # noqa: E402
 from storage.models import Message, Participant  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test_campaigns_bench"
@@ -160,11 +160,7 @@ def drain(url: str, workers: int, seconds: float, runtime: Runtime) -> dict[str,
 def reset(url: str) -> Runtime:
     from web.cli.database import prepare_database
 
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_postgres(url)
     runtime = runtime_for(url)
     prepare_database(runtime)
     return runtime

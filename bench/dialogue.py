@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
+from bench_database import empty_postgres  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bots.engine import Context, Incoming, Join, QuartierOption, State, ThemeOption, step  # noqa: E402
@@ -31,7 +31,6 @@ from bots.handler import Inbound, handle_inbound  # noqa: E402
 from bots.prompts import default_catalog, load_ready_made_surveys, load_themes  # noqa: E402
 from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
-from storage.db import make_engine  # noqa: E402
 from web.cli.database import prepare_database  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test_demo_bench"
@@ -165,11 +164,7 @@ def postgres_url() -> str | None:
     ).returncode not in (0, 1):
         return None
     try:
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_postgres(url)
     except Exception as error:  # noqa: BLE001 - a bench reports what it could not measure
         emit(bench="inbound_messages", database="postgresql", skipped=str(error).splitlines()[0])
         return None

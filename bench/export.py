@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_database import empty_postgres  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-key-0123456789"
 
@@ -105,20 +107,14 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     import inbox  # bench/inbox.py: the generated contributions
-    from sqlalchemy import text
 
     from bots.runtime import Runtime
     from storage.config import load_settings
-    from storage.db import make_engine
 
     data_dir = tempfile.mkdtemp(prefix="paroles-bench-export-")
     url = args.postgres or f"sqlite:///{data_dir}/bench.db"
     if args.postgres:
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        empty_postgres(url)
     settings = load_settings(
         {"PAROLES_DATABASE_URL": url, "PAROLES_SECRET_KEY": SECRET, "PAROLES_DATA_DIR": data_dir}
     )

@@ -29,11 +29,12 @@ HERE = Path(__file__).resolve()
 CODE = Path(os.environ.get("PAROLES_BENCH_CODE", HERE.parents[1]))
 sys.path.insert(0, str(CODE))
 
+from bench_database import empty_postgres  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
-from storage.db import make_engine, transaction  # noqa: E402
+from storage.db import transaction  # noqa: E402
 from storage.models import (  # noqa: E402
     Categorisation,
     Contribution,
@@ -232,11 +233,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp), "sqlite", args.baseline)
         if args.postgres:
-            engine = make_engine(args.postgres)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+            empty_postgres(args.postgres)
             run(args.postgres, args.rows, Path(tmp), "postgresql", args.baseline)
 
 

@@ -28,11 +28,12 @@ from typing import Any
 # PAROLES_BENCH_CODE: another checkout's code under the same bench (`bench/alternate.py`).
 sys.path.insert(0, os.environ.get("PAROLES_BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 
+from bench_database import empty_postgres  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
-from storage.db import make_engine, transaction  # noqa: E402
+from storage.db import transaction  # noqa: E402
 from storage.models import (  # noqa: E402
     Answer,
     Campaign,
@@ -336,11 +337,7 @@ def main() -> None:
             args.repeat,
         )
         if args.postgres:
-            engine = make_engine(args.postgres)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+            empty_postgres(args.postgres)
             run(args.postgres, args.contributions, args.participants, Path(tmp), args.repeat)
 
 

@@ -15,24 +15,38 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_database import empty_postgres  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
-from bench.inbox import fill, timed  # noqa: E402
+from bench.inbox import fill  # noqa: E402
 from bots.runtime import Runtime  # noqa: E402
 from storage import search  # noqa: E402
 from storage.config import load_settings  # noqa: E402
-from storage.db import make_engine, transaction  # noqa: E402
+from storage.db import transaction  # noqa: E402
 from storage.models import Contribution, User  # noqa: E402
 from web import create_app  # noqa: E402
 
 QUERIES = {"poubelle": "poubelle", "ecole cantine": "ecole+cantine", "ascenseurs": "ascenseurs"}
+
+
+def timed(client: Any, url: str, repeat: int = 5) -> float:
+    """The median time of `repeat` GETs of `url`, in milliseconds."""
+    durations = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        durations.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(durations) * 1000
 
 
 def run(url: str, rows: int, data_dir: Path, database: str) -> None:
@@ -97,11 +111,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp), "sqlite")
         if args.postgres:
-            engine = make_engine(args.postgres)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+            empty_postgres(args.postgres)
             run(args.postgres, args.rows, Path(tmp), "postgresql")
 
 

@@ -36,6 +36,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_database import empty_postgres  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -279,19 +281,12 @@ def main() -> None:
     if args.png:
         first_page_png(Path(args.png))
         return
-    from sqlalchemy import text
-
-    from storage.db import make_engine
 
     for contributions in (int(n) for n in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             urls = [f"sqlite:///{tmp}/bench.db"]
             if args.postgres:
-                engine = make_engine(args.postgres)
-                with engine.begin() as connection:
-                    connection.execute(text("DROP SCHEMA public CASCADE"))
-                    connection.execute(text("CREATE SCHEMA public"))
-                engine.dispose()
+                empty_postgres(args.postgres)
                 urls.append(args.postgres)
             for url in urls:
                 fill(url, contributions, Path(tmp))

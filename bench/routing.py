@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_database import empty_postgres  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from bots import campaigns, routing  # noqa: E402
@@ -109,11 +110,7 @@ def measure(url: str, size: int, repeat: int) -> dict[str, object]:
         if url.startswith("sqlite"):
             url = f"sqlite:///{data_dir}/bench.db"
         else:
-            engine = make_engine(url)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+            empty_postgres(url)
         upgrade(make_engine(url))
         runtime = runtime_for(url, data_dir)
         populate(runtime, size)

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_database import empty_postgres  # noqa: E402
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 
@@ -283,7 +284,6 @@ def run_python(source: Path, env: dict[str, str], code: str) -> None:
 
 
 def reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -293,11 +293,7 @@ def reset_postgres(url: str) -> None:
         capture_output=True,
         check=False,
     )
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    empty_postgres(url)
 
 
 def count_recorded(url: str) -> int:

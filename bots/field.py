@@ -369,6 +369,19 @@ def _run_source(session: Session, participant: Participant) -> FieldSource:
     )
 
 
+def _survey_of(runtime: Runtime, campaign_id: int) -> tuple[SurveySpec, engine.Context]:
+    """A campaign's survey and the engine's context to run it in (`LookupError`: no campaign)."""
+    with runtime.sessions() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise LookupError(f"no campaign {campaign_id}")
+        spec = spec_from_row(campaign.survey)
+        base = build_context(session, runtime, State(), None)
+        return spec, engine.Context(
+            base.catalog, {spec.key: spec}, base.themes, _quartiers(session, spec, base)
+        )
+
+
 def _quartiers(
     session: Session, spec: SurveySpec, ctx: engine.Context
 ) -> tuple[engine.QuartierOption, ...]:
@@ -429,15 +442,7 @@ def offline_survey(runtime: Runtime, campaign_id: int, languages: list[str]) -> 
     end), found by stepping the engine itself — the phone applies no rule of its own. The run
     is then sent as a sheet (`check_sheet`, `record_sheet`) and replayed through the engine.
     """
-    with runtime.sessions() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise LookupError(f"no campaign {campaign_id}")
-        spec = spec_from_row(campaign.survey)
-        base = build_context(session, runtime, State(), None)
-        ctx = engine.Context(
-            base.catalog, {spec.key: spec}, base.themes, _quartiers(session, spec, base)
-        )
+    spec, ctx = _survey_of(runtime, campaign_id)
     skip = _skip(runtime)
     found: dict[str, Any] = {}
     for language in languages:
@@ -488,15 +493,7 @@ def check_sheet(
     """The questions of a paper sheet the engine would not accept, with what it would say
     (`{position: text}`); nothing is recorded. A blank answer is a skip, as on the bot; on a
     run stopped halfway (`complete=False`) the first question left blank is where it ends."""
-    with runtime.sessions() as session:
-        campaign = session.get(Campaign, campaign_id)
-        if campaign is None:
-            raise LookupError(f"no campaign {campaign_id}")
-        spec = spec_from_row(campaign.survey)
-        base = build_context(session, runtime, State(), None)
-        ctx = engine.Context(
-            base.catalog, {spec.key: spec}, base.themes, _quartiers(session, spec, base)
-        )
+    spec, ctx = _survey_of(runtime, campaign_id)
     skip = _skip(runtime)
     state = engine.start_survey(State(language=language, consent=True), spec, ctx).state
     problems: dict[int, str] = {}
