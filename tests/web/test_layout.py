@@ -108,6 +108,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "field_figures.py",
         "indicators.py",
         "params.py",
+        "publication.py",
         "results.py",
         "suivi.py",
         "tables.py",
