@@ -322,10 +322,6 @@ class Masker:
         item = (row.id, row.text or "", row.personal_data_version, row.personal_data_spans)
         return self._mask_rows([item])[row.id]
 
-    def free_text(self, text: str) -> str:
-        """A text with no stored spans: the rules on the spot, the team's marks included."""
-        return mask(text, detect_many([text], self.marks, names=False)[0]) if text else text
-
     def answers(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:
         """Answers' raw texts by answer id: a free-text answer is also a contribution, whose
         spans are used; any other answer gets the rules on the spot."""
