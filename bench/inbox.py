@@ -1,18 +1,23 @@
-"""Inbox speed at 100,000 contributions: first page, a deep page, filters, French search.
+"""Inbox speed at 100,000 contributions: every view, p50 and p95, against a baseline checkout.
 
-    python bench/inbox.py [--rows 100000] [--postgres URL]
+    python bench/inbox.py [--rows 100000] [--postgres URL] [--baseline /path/to/other/checkout]
 
 Fills a fresh SQLite file (and PostgreSQL when `PAROLES_BENCH_DATABASE_URL` or --postgres is
-given; the database is emptied first) with generated contributions, then times the real inbox
-view through Flask's test client, logged in as a chef de projet. Prints figures; asserts nothing.
+given; the database is emptied first) with generated contributions (thèmes confirmed, suggested
+or not; a few hundred conversations waiting for the team's answer), then times the real inbox
+views through Flask's test client, logged in as a chef de projet. With --baseline, the same
+views are first timed on the same database by the code of another checkout (e.g. `main`, in a
+subprocess), so both figures come from one run. Prints one JSON object per line; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve()
+CODE = Path(os.environ.get("PAROLES_BENCH_CODE", HERE.parents[1]))
+sys.path.insert(0, str(CODE))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
@@ -31,7 +38,9 @@ from storage.models import (  # noqa: E402
     Categorisation,
     Contribution,
     Quartier,
+    StaffReply,
     Theme,
+    ThreadMessage,
     User,
 )
 from web import create_app  # noqa: E402
@@ -57,6 +66,8 @@ PREDICATES = [
     "personne ne répond au téléphone",
     "les enfants ont peur",
 ]
+REPEAT = 20
+THREADS = 300  # contributions a habitant answered; two thirds still wait for the team
 
 
 def fill(runtime: Runtime, rows: int) -> None:
@@ -98,18 +109,35 @@ def fill(runtime: Runtime, rows: int) -> None:
         ]
         for n in range(0, len(suggestions), batch):
             session.execute(insert(Categorisation), suggestions[n : n + batch])
+        threads = rng.sample(ids, min(THREADS, len(ids)))
+        replied = start + timedelta(minutes=rows)
+        session.execute(
+            insert(StaffReply),
+            [{"contribution_id": cid, "created_at": replied} for cid in threads],
+        )
+        session.execute(
+            insert(ThreadMessage),
+            [
+                {
+                    "contribution_id": cid,
+                    "text": "merci, et pour la suite ?",
+                    "created_at": replied + timedelta(hours=1),
+                }
+                for cid in threads[: 2 * len(threads) // 3]
+            ],
+        )
     with runtime.engine.begin() as connection:
         connection.execute(text("ANALYZE"))
 
 
-def timed(client: Any, url: str, repeat: int = 5) -> float:
-    durations = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        durations.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(durations) * 1000
+def settings_for(url: str, data_dir: Path) -> Any:
+    return load_settings(
+        {
+            "PAROLES_DATABASE_URL": url,
+            "PAROLES_SECRET_KEY": "bench-secret-key-0123456789",
+            "PAROLES_DATA_DIR": str(data_dir),
+        }
+    )
 
 
 def deep_cursor(runtime: Runtime, depth: int) -> str:
@@ -124,18 +152,27 @@ def deep_cursor(runtime: Runtime, depth: int) -> str:
     return f"{row.created_at.isoformat()}_{row.id}"
 
 
-def run(url: str, rows: int, data_dir: Path) -> None:
-    settings = load_settings(
-        {
-            "PAROLES_DATABASE_URL": url,
-            "PAROLES_SECRET_KEY": "bench-secret-key-0123456789",
-            "PAROLES_DATA_DIR": str(data_dir),
-        }
-    )
+def cases(runtime: Runtime) -> dict[str, str]:
+    return {
+        "first page (with counts)": "/inbox/",
+        "page at depth 50,000 (keyset)": "/inbox/?apres=" + deep_cursor(runtime, 50_000),
+        "one quartier": "/inbox/?quartier=2",
+        "à trier (no thème)": "/inbox/?etat=a_trier",
+        "suggéré": "/inbox/?etat=suggere",
+        "confirmé": "/inbox/?etat=confirme",
+        "one thème": "/inbox/?theme=cadre-de-vie",
+        "waiting for an answer": "/inbox/?suite=attente",
+        "search 'poubelle'": "/inbox/?q=poubelle",
+        "search 'ecole cantine'": "/inbox/?q=ecole+cantine",
+        "search + quartier + status": "/inbox/?q=ascenseurs&quartier=1&statut=nouveau",
+        "home 'À faire'": "/",
+    }
+
+
+def measure(url: str, data_dir: Path, database: str, code: str) -> None:
+    """Time every view with the code found on `sys.path` (this checkout or the baseline's)."""
+    settings = settings_for(url, data_dir)
     runtime = Runtime.from_settings(settings)
-    started = time.perf_counter()
-    fill(runtime, rows)
-    print(f"  filled {rows:,} contributions in {time.perf_counter() - started:.1f} s")
     app = create_app({"TESTING": True}, settings=settings, runtime=runtime)
     client = app.test_client()
     with transaction(runtime.sessions) as session:
@@ -143,37 +180,64 @@ def run(url: str, rows: int, data_dir: Path) -> None:
     with client.session_transaction() as cookie:
         cookie["_user_id"] = str(user_id)
         cookie["auth_at"] = cookie["seen_at"] = time.time()
-    cases = {
-        "first page (50, with count)": "/inbox/",
-        "page at depth 50,000 (keyset)": "/inbox/?apres=" + deep_cursor(runtime, 50_000),
-        "one quartier": "/inbox/?quartier=2",
-        "à trier (no thème)": "/inbox/?etat=a_trier",
-        "one thème": "/inbox/?theme=cadre-de-vie",
-        "search 'poubelle'": "/inbox/?q=poubelle",
-        "search 'ecole cantine'": "/inbox/?q=ecole+cantine",
-        "search + quartier + status": "/inbox/?q=ascenseurs&quartier=1&statut=nouveau",
-    }
-    for name, path in cases.items():
-        print(f"  {name:<34} {timed(client, path):8.1f} ms")
+    for name, path in cases(runtime).items():
+        client.get(path)  # warm: templates compiled, statements cached
+        durations, status = [], 0
+        for _ in range(REPEAT):
+            started = time.perf_counter()
+            status = client.get(path).status_code
+            durations.append((time.perf_counter() - started) * 1000)
+        durations.sort()
+        figures = {
+            "database": database,
+            "code": code,
+            "case": name,
+            "status": status,
+            "p50_ms": round(statistics.median(durations), 1),
+            "p95_ms": round(durations[int(0.95 * (len(durations) - 1) + 0.5)], 1),
+        }
+        print(json.dumps(figures, ensure_ascii=False), flush=True)
     runtime.engine.dispose()
+
+
+def run(url: str, rows: int, data_dir: Path, database: str, baseline: str) -> None:
+    runtime = Runtime.from_settings(settings_for(url, data_dir))
+    started = time.perf_counter()
+    fill(runtime, rows)
+    runtime.engine.dispose()
+    filled = {"database": database, "filled": rows, "seconds": round(time.perf_counter() - started)}
+    print(json.dumps(filled), flush=True)
+    if baseline:
+        environment = {**os.environ, "PAROLES_BENCH_CODE": baseline}
+        subprocess.run(
+            [sys.executable, str(HERE), "--measure", url, "--data-dir", str(data_dir)],
+            env=environment,
+            check=True,
+        )
+    measure(url, data_dir, database, "this")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--postgres", default=os.environ.get("PAROLES_BENCH_DATABASE_URL", ""))
+    parser.add_argument("--baseline", default="", help="another checkout to time first")
+    parser.add_argument("--measure", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:  # the baseline's subprocess: the database is already filled
+        database = "postgresql" if args.measure.startswith("postgresql") else "sqlite"
+        measure(args.measure, Path(args.data_dir), database, "baseline")
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"SQLite ({args.rows:,} contributions)")
-        run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp))
+        run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp), "sqlite", args.baseline)
         if args.postgres:
             engine = make_engine(args.postgres)
             with engine.begin() as connection:
                 connection.execute(text("DROP SCHEMA public CASCADE"))
                 connection.execute(text("CREATE SCHEMA public"))
             engine.dispose()
-            print(f"PostgreSQL ({args.rows:,} contributions)")
-            run(args.postgres, args.rows, Path(tmp))
+            run(args.postgres, args.rows, Path(tmp), "postgresql", args.baseline)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Tableau de bord speed: 100,000 contributions from 20,000 participants, SQLite and PostgreSQL.
 
     python bench/indicators.py [--contributions 100000] [--participants 20000] [--postgres URL]
+        [--repeat 5]
 
 Fills a fresh SQLite file (and PostgreSQL when `PAROLES_BENCH_DATABASE_URL` or --postgres is
 given; that database is emptied first) with a year of generated activity: contributions over
@@ -24,7 +25,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# PAROLES_BENCH_CODE: another checkout's code under the same bench (`bench/alternate.py`).
+sys.path.insert(0, os.environ.get("PAROLES_BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
@@ -213,7 +215,10 @@ def fill(runtime: Runtime, contributions: int, participants: int) -> None:
         connection.execute(text("ANALYZE"))
 
 
-def timed(action: Any, repeat: int = 5) -> float:
+REPEAT = 5
+
+
+def timed(action: Any, repeat: int) -> float:
     durations = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -231,7 +236,9 @@ def get(client: Any, url: str) -> Any:
     return action
 
 
-def run(url: str, contributions: int, participants: int, data_dir: Path) -> None:
+def run(
+    url: str, contributions: int, participants: int, data_dir: Path, repeat: int = REPEAT
+) -> None:
     settings = load_settings(
         {
             "PAROLES_DATABASE_URL": url,
@@ -285,7 +292,7 @@ def run(url: str, contributions: int, participants: int, data_dir: Path) -> None
         cases["field figures, all quartiers"] = field(Scope())
         cases["field figures, conseil scope"] = field(Scope(frozenset({quartier or 0})))
         for name, action in cases.items():
-            print(json.dumps({"database": database, "case": name, "ms": timed(action)}))
+            print(json.dumps({"database": database, "case": name, "ms": timed(action, repeat)}))
     app = create_app({"TESTING": True}, settings=settings, runtime=runtime)
     client = app.test_client()
     with runtime.sessions() as session:
@@ -305,7 +312,7 @@ def run(url: str, contributions: int, participants: int, data_dir: Path) -> None
                         "database": database,
                         "role": role,
                         "case": name,
-                        "ms": timed(get(client, path)),
+                        "ms": timed(get(client, path), repeat),
                     }
                 )
             )
@@ -318,16 +325,23 @@ def main() -> None:
     parser.add_argument("--contributions", type=int, default=100_000)
     parser.add_argument("--participants", type=int, default=20_000)
     parser.add_argument("--postgres", default=os.environ.get("PAROLES_BENCH_DATABASE_URL", ""))
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per measure (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/bench.db", args.contributions, args.participants, Path(tmp))
+        run(
+            f"sqlite:///{tmp}/bench.db",
+            args.contributions,
+            args.participants,
+            Path(tmp),
+            args.repeat,
+        )
         if args.postgres:
             engine = make_engine(args.postgres)
             with engine.begin() as connection:
                 connection.execute(text("DROP SCHEMA public CASCADE"))
                 connection.execute(text("CREATE SCHEMA public"))
             engine.dispose()
-            run(args.postgres, args.contributions, args.participants, Path(tmp))
+            run(args.postgres, args.contributions, args.participants, Path(tmp), args.repeat)
 
 
 if __name__ == "__main__":

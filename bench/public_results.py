@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# PAROLES_BENCH_CODE: another checkout's code under the same bench (`bench/alternate.py`).
+sys.path.insert(0, os.environ.get("PAROLES_BENCH_CODE") or str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 

@@ -5,14 +5,17 @@
 Builds a campaign of the ready-made `scolarite` survey (5 questions) in which every habitant
 answers every question, in a fresh SQLite file by default (or the given database, wiped), then
 times `web.results.campaign_results` (everything the results page, its charts and the
-CSV show) and `web.surveys.campaigns.estimate`'s two parts (`count_target`, `run_segments`).
-Prints figures, never asserts them.
+CSV show; median of --runs) and `web.surveys.campaigns.estimate`'s two parts (`count_target`,
+`run_segments`). Prints one JSON object per size, never asserts a figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -20,7 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# PAROLES_BENCH_CODE: another checkout's code under the same bench (`bench/alternate.py`).
+sys.path.insert(0, os.environ.get("PAROLES_BENCH_CODE") or str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
@@ -97,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
@@ -116,9 +121,12 @@ def main() -> None:
             with runtime.sessions() as session:
                 campaign = session.get(campaigns.Campaign, campaign_id)
                 assert campaign is not None
-                started = time.perf_counter()
-                found = campaign_results(session, campaign, Scope())
-                results_s = time.perf_counter() - started
+                durations = []
+                for _ in range(args.runs):
+                    started = time.perf_counter()
+                    found = campaign_results(session, campaign, Scope())
+                    durations.append(time.perf_counter() - started)
+                results_s = statistics.median(durations)
                 started = time.perf_counter()
                 reach = campaigns.count_target(session, Target(everyone=True))
                 count_s = time.perf_counter() - started
@@ -126,11 +134,21 @@ def main() -> None:
                 per_run = run_segments(spec_from_row(campaign.survey), runtime.catalog, "fr")
                 segments_s = time.perf_counter() - started
             print(
-                f"{size:>7} habitants, {size * 5} answers ({runtime.engine.dialect.name}): "
-                f"results {results_s * 1000:.0f} ms (funnel {found.funnel.finished} finished, "
-                f"{len(found.rows)} export rows); count_target {count_s * 1000:.0f} ms "
-                f"({sum(reach.values())} reachable); run_segments {segments_s * 1000:.1f} ms "
-                f"({per_run} segments a run)"
+                json.dumps(
+                    {
+                        "habitants": size,
+                        "answers": size * 5,
+                        "database": runtime.engine.dialect.name,
+                        "results_ms": round(results_s * 1000, 1),
+                        "finished": found.funnel.finished,
+                        "export_rows": len(found.rows),
+                        "count_target_ms": round(count_s * 1000, 1),
+                        "reachable": sum(reach.values()),
+                        "run_segments_ms": round(segments_s * 1000, 1),
+                        "segments": per_run,
+                    }
+                ),
+                flush=True,
             )
             runtime.engine.dispose()
 

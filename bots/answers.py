@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from bots.prompts import Catalog
 from bots.text import DIGITS, emoji_core, normalise
@@ -53,6 +54,14 @@ def parse_yes_no(text: str, catalog: Catalog) -> bool | None:
     return {1: True, 2: False}.get(number) if number is not None else None
 
 
+@lru_cache(maxsize=4096)
+def _label(label: str) -> str:
+    """An option's label, normalised once per process: the same few hundred labels (every
+    option in eight languages) are compared with every answer. Only labels are kept, never
+    what a habitant wrote."""
+    return normalise(label)
+
+
 def _similar(a: str, b: str) -> float:
     """The similarity of two labels, or 0 when its cheap upper bounds rule out a fuzzy match
     (every option has a label in each of eight languages: most are far from the answer)."""
@@ -71,7 +80,7 @@ def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
     norm = normalise(text)
     if not norm:
         return None
-    options = [[normalise(label) for label in option if label] for option in labels]
+    options = [[_label(label) for label in option if label] for option in labels]
     exact = [i for i, option in enumerate(options) if norm in option]
     if len(exact) == 1:
         return exact[0]
@@ -110,7 +119,7 @@ def parse_choice(text: str, labels: Sequence[Sequence[str]], catalog: Catalog) -
     if index is None:
         return None
     words = set(normalise(text).split())
-    own = {w for label in labels[index] for w in normalise(label).split()}
+    own = {w for label in labels[index] for w in _label(label).split()}
     if (words - own) & catalog.not_words:
         return None
     if _names_another(words - own - catalog.and_words, labels, index):
@@ -123,7 +132,7 @@ def _names_another(words: set[str], labels: Sequence[Sequence[str]], chosen: int
     for i, option in enumerate(labels):
         if i == chosen:
             continue
-        others = {w for label in option for w in normalise(label).split() if len(w) >= 4}
+        others = {w for label in option for w in _label(label).split() if len(w) >= 4}
         for word in words:
             if len(word) >= 4 and any(_similar(word, other) >= FUZZY_RATIO for other in others):
                 return True

@@ -26,7 +26,10 @@ Choices:
   channel `bots.routing.route` picks (WhatsApp first when it can take the message); one that no
   channel can reach with this message is counted as left out (`estimate`, `campaign_status`).
 - A campaign whose estimate exceeds what is left of the month's budget (`bots.budget`) is
-  refused, or waits for a chef de projet's approval when the territory allows it.
+  refused, or waits for a chef de projet's approval when the territory allows it. The budget is
+  checked again when a scheduled campaign's time comes (what was spent meanwhile counts): over
+  it, the campaign waits for approval, or is cancelled where no approval is allowed. Approved
+  despite the budget (`Campaign.budget_approved`), it is not checked again.
 - Closing cancels what was not sent yet; answers that come later are kept and flagged late by
   the handler, and thanked by the survey's ordinary end message.
 """
@@ -57,7 +60,7 @@ from sqlalchemy.orm import Session
 
 from bots import budget, routing
 from bots.audience import CAMPAIGN_PRIORITY, reachable
-from bots.budget import Check
+from bots.budget import PAID, Check
 from bots.channels.whatsapp import NO_TEMPLATE, OUTSIDE_WINDOW
 from bots.engine import (
     Context,
@@ -233,6 +236,8 @@ def approve_campaign(runtime: Runtime, campaign_id: int, user_id: int | None) ->
             raise CampaignError(f"la campagne {campaign_id} n'attend pas de validation")
         campaign.status = "scheduled"
         campaign.approved_by_id = user_id
+        if "budget" in (campaign.hold_reason or ""):
+            campaign.budget_approved = True  # its launch must not hold it again
         return campaign
 
 
@@ -352,9 +357,38 @@ def budget_check(
     survey = session.scalars(select(Survey).where(Survey.slug == survey_slug)).one_or_none()
     if survey is None:
         raise CampaignError(f"enquête inconnue : {survey_slug}")
+    return _budget_check(session, runtime, survey, target, now)
+
+
+def _budget_check(
+    session: Session, runtime: Runtime, survey: Survey, target: Target, now: datetime
+) -> Check:
     found = estimate(session, runtime, target, now)
     units = budget.needed(spec_from_row(survey), runtime.catalog, found.counts, found.left_out)
     return budget.check(session, runtime.settings, units, now)
+
+
+def _over_budget_at_launch(
+    session: Session, runtime: Runtime, campaign: Campaign, now: datetime
+) -> bool:
+    """Check the budget again as a scheduled campaign starts; True when it must not go.
+
+    Over what is left, it waits for a chef de projet (`hold_reason="budget"`), or is cancelled
+    with that reason where the territory allows no approval. No budget set: nothing to count.
+    """
+    settings = runtime.settings
+    if campaign.budget_approved or all(budget.monthly_budget(settings, c) is None for c in PAID):
+        return False
+    check = _budget_check(session, runtime, campaign.survey, Target.from_json(campaign.target), now)
+    if not check.over:
+        return False
+    log.warning("campaign %s over budget at launch: %s", campaign.id, over_budget_fr(check))
+    campaign.hold_reason = "budget"
+    if check.approval_allowed:
+        campaign.status = AWAITING
+    else:
+        campaign.status, campaign.closed_at = "cancelled", now
+    return True
 
 
 # --- the jobs -----------------------------------------------------------------------------------
@@ -393,6 +427,8 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = LA
             ):
                 return invited
             if campaign.status == "scheduled":
+                if _over_budget_at_launch(session, runtime, campaign, now):
+                    return invited
                 campaign.status, campaign.launched_at = "launching", now
             # Batches go up the participant ids and each writes its conversations in the same
             # transaction, under the campaign's lock (nothing else adds conversations to a

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -417,6 +418,57 @@ def _apply(
     session.flush()
 
 
+# --- a survey face to face with no network ------------------------------------------------------
+
+
+def offline_survey(runtime: Runtime, campaign_id: int, languages: list[str]) -> dict[str, Any]:
+    """The survey as the phone needs it to run with no network, in each language offered.
+
+    Per question: its text and the choices exactly as the engine shows them, whether it may be
+    skipped, and where each answer leads (`next`: the index of the next question, None at the
+    end), found by stepping the engine itself — the phone applies no rule of its own. The run
+    is then sent as a sheet (`check_sheet`, `record_sheet`) and replayed through the engine.
+    """
+    with runtime.sessions() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise LookupError(f"no campaign {campaign_id}")
+        spec = spec_from_row(campaign.survey)
+        base = build_context(session, runtime, State(), None)
+        ctx = engine.Context(
+            base.catalog, {spec.key: spec}, base.themes, _quartiers(session, spec, base)
+        )
+    skip = _skip(runtime)
+    found: dict[str, Any] = {}
+    for language in languages:
+        questions = []
+        for index, question in enumerate(spec.questions):
+            at = State(language=language, consent=True, survey=spec.key, question=index)
+            shown = engine.question_reply(at, spec, ctx)
+
+            def leads(text: str, state: State = at) -> int | None:
+                after = engine.step(state, Incoming(text=text), ctx).state
+                return after.question if after.survey == spec.key else None
+
+            sample = "1" if shown.choices else "réponse"
+            questions.append(
+                {
+                    "position": question.position,
+                    "kind": question.kind,
+                    "text": question.text_in(language),
+                    "choices": list(shown.choices),
+                    "required": question.required,
+                    "next": [leads(str(n)) for n in range(1, len(shown.choices) + 1)]
+                    if question.kind in ("single", "yes_no", "quartier", "scale")
+                    else [leads(sample)],
+                    "skip_next": None if question.required else leads(skip),
+                }
+            )
+        end = engine.end_reply(language, spec, ctx)
+        found[language] = {"questions": questions, "end": end.text}
+    return {"campaign": campaign_id, "survey": spec.key, "languages": found}
+
+
 # --- a paper sheet, typed back in ----------------------------------------------------------------
 
 
@@ -426,10 +478,16 @@ def _skip(runtime: Runtime) -> str:
 
 
 def check_sheet(
-    runtime: Runtime, campaign_id: int, answers: dict[int, str], language: str = "fr"
+    runtime: Runtime,
+    campaign_id: int,
+    answers: dict[int, str],
+    language: str = "fr",
+    *,
+    complete: bool = True,
 ) -> dict[int, str]:
     """The questions of a paper sheet the engine would not accept, with what it would say
-    (`{position: text}`); nothing is recorded. A blank answer is a skip, as on the bot."""
+    (`{position: text}`); nothing is recorded. A blank answer is a skip, as on the bot; on a
+    run stopped halfway (`complete=False`) the first question left blank is where it ends."""
     with runtime.sessions() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
@@ -444,6 +502,8 @@ def check_sheet(
     problems: dict[int, str] = {}
     while state.survey == spec.key:
         question = spec.questions[state.question]
+        if not complete and not answers.get(question.position):
+            break
         result = engine.step(state, Incoming(text=answers.get(question.position) or skip), ctx)
         if result.state.survey == spec.key and result.state.question == state.question:
             problems[question.position] = result.replies[0].text if result.replies else ""
@@ -454,8 +514,12 @@ def check_sheet(
     return problems
 
 
-def record_sheet(runtime: Runtime, run: Run, answers: dict[int, str], now: datetime) -> Screen:
-    """Type a paper sheet back in: the run's answers, in the order the engine asks them.
+def record_sheet(
+    runtime: Runtime, run: Run, answers: dict[int, str], now: datetime, *, complete: bool = True
+) -> Screen:
+    """Type a paper sheet back in (or a run made with no network): the run's answers, in the
+    order the engine asks them; `complete=False` stops at the first question left blank (the
+    habitant stopped there), the run then counting as a partial one.
 
     The sheet's id is the run's: the same sheet sent twice is recorded once."""
     screen = start_run(runtime, run, now)
@@ -463,6 +527,8 @@ def record_sheet(runtime: Runtime, run: Run, answers: dict[int, str], now: datet
     seen = 0
     while screen.question is not None and seen <= len(screen.survey.questions) * 2:
         question = screen.survey.questions[screen.question]
+        if not complete and not answers.get(question.position):
+            break
         text = answers.get(question.position) or skip
         screen = answer_run(runtime, run.run_id, screen.number, text, now)
         seen += 1

@@ -1,47 +1,24 @@
-"""Donner suite, on the habitants' side: what SUIVI answers, which staff reply a message
-answers, and the one short message each habitant gets when an engagement changes status.
+"""Donner suite, on the habitants' side: what SUIVI answers, and which staff reply a message
+answers. (The message each habitant gets when an engagement changes status is
+`bots.engagement_news`: it routes and counts like a campaign, which the handler, reading this
+module, must not depend on.)
 
 The engine stays pure: the handler reads `followup_for` and `open_thread` here and hands the
 engine plain values (`engine.Followup`, `Context.thread_open`).
-
-A change of status writes, in the transaction that changes it, one message per habitant whose
-contribution is linked to the engagement (several linked contributions: still one message), in
-their language, on their channel, through the outbox. Only habitants still reachable are
-written to (consent, no STOP, not unreachable, contact kept); the messages wait for the end of
-quiet hours and go after the replies, like campaign messages; the outbox drops any whose
-habitant says STOP before it leaves. A status set twice is one change: the second is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bots.audience import CAMPAIGN_PRIORITY, reachable
-from bots.engine import Followup, engagement_status
-from bots.prompts import Catalog
-from storage.models import (
-    ENGAGEMENT_STATUSES,
-    Contribution,
-    Engagement,
-    EngagementUpdate,
-    Message,
-    Participant,
-    StaffReply,
-    engagement_contributions,
-)
+from bots.engine import Followup
+from storage.models import Contribution, Engagement, StaffReply, engagement_contributions
 
 THREAD_WINDOW = timedelta(days=7)
 SUIVI_LAST = 20  # SUIVI speaks of the habitant's last 20 contributions
-ENGAGEMENT_KIND = "engagement"  # outbox kind of a change-of-status message
-
-
-class FollowupError(ValueError):
-    """An engagement cannot change as asked; the message says why, in French."""
 
 
 def followup_for(session: Session, participant_id: int) -> Followup:
@@ -89,103 +66,3 @@ def open_thread(session: Session, participant_id: int, now: datetime) -> int | N
         .order_by(StaffReply.created_at.desc(), StaffReply.id.desc())
         .limit(1)
     ).first()
-
-
-@dataclass(frozen=True)
-class Change:
-    update: EngagementUpdate
-    notified: int
-
-
-def change_status(
-    session: Session,
-    catalog: Catalog,
-    engagement: Engagement,
-    status: str,
-    *,
-    now: datetime,
-    text: str = "",
-    reason: str = "",
-    user_id: int | None = None,
-) -> Change:
-    """Move the engagement to `status`, note it in its history and tell the habitants."""
-    if status not in ENGAGEMENT_STATUSES:
-        raise FollowupError(f"statut inconnu : {status}")
-    if status == engagement.status:
-        raise FollowupError("l'engagement a déjà ce statut")
-    if status == "non_retenu" and not reason.strip():
-        raise FollowupError("dites pourquoi l'engagement n'est pas retenu")
-    engagement.status = status
-    engagement.reason = reason.strip() if status == "non_retenu" else ""
-    engagement.updated_at = now
-    update = EngagementUpdate(
-        engagement_id=engagement.id,
-        at=now,
-        status=status,
-        text=(text or reason).strip(),
-        user_id=user_id,
-    )
-    session.add(update)
-    update.notified = _notify(session, catalog, engagement, now)
-    session.flush()
-    return Change(update, update.notified)
-
-
-def add_note(
-    session: Session, engagement: Engagement, text: str, *, now: datetime, user_id: int | None
-) -> EngagementUpdate:
-    """A dated step without a change of status: nobody is written to."""
-    if not text.strip():
-        raise FollowupError("la mise à jour est vide")
-    engagement.updated_at = now
-    update = EngagementUpdate(
-        engagement_id=engagement.id, at=now, text=text.strip(), user_id=user_id
-    )
-    session.add(update)
-    session.flush()
-    return update
-
-
-def _notify(session: Session, catalog: Catalog, engagement: Engagement, now: datetime) -> int:
-    linked = select(Contribution.participant_id).where(
-        Contribution.id.in_(
-            select(engagement_contributions.c.contribution_id).where(
-                engagement_contributions.c.engagement_id == engagement.id
-            )
-        )
-    )
-    people = session.execute(
-        select(Participant.id, Participant.channel, Participant.address_enc, Participant.language)
-        .where(Participant.id.in_(linked), *reachable())
-        .order_by(Participant.id)
-    ).all()
-    rows: list[dict[str, Any]] = []
-    for person in people:
-        body = catalog.text(
-            person.language,
-            "engagement_changed",
-            title=engagement.title,
-            status=engagement_status(engagement.status, catalog, person.language),
-        )
-        rows.append(
-            {
-                "direction": "out",
-                "channel": person.channel,
-                "participant_id": person.id,
-                "address_enc": person.address_enc,
-                "body": body,
-                "choices": [],
-                "expects": "none",
-                "media": [],
-                "kind": ENGAGEMENT_KIND,
-                "status": "pending",
-                "priority": CAMPAIGN_PRIORITY,
-                "wait_quiet_hours": True,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-    if rows:
-        session.execute(insert(Message), rows)
-    return len(rows)

@@ -45,14 +45,13 @@ from bots.engine import (
     QuartierOption,
     Reply,
     State,
-    ThemeOption,
 )
 from bots.phone import identity_channel
+from bots.reference import ReferenceCache
 from bots.runtime import Runtime
-from bots.survey_store import spec_from_row
 from bots.text import clean, normalise
 from storage.crypto import mask
-from storage.db import transaction
+from storage.db import is_postgres, transaction
 from storage.models import (
     AccessCode,
     Answer,
@@ -60,14 +59,10 @@ from storage.models import (
     Categorisation,
     Contribution,
     Conversation,
-    JoinCode,
     Message,
     Participant,
     ParticipantChannel,
-    Quartier,
     Question,
-    Survey,
-    Theme,
     ThreadMessage,
 )
 
@@ -125,10 +120,10 @@ def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
     inbound = storable(inbound)
     for attempt in (1, 2):
         try:
-            with transaction(runtime.sessions) as session:
-                return _handle(session, runtime, inbound)
+            return _handle(runtime, inbound, first=attempt == 1)
         except IntegrityError:
-            # A concurrent first message created the same participant: try once more.
+            # The same message, or the same newcomer's first one, was recorded meanwhile: the
+            # second attempt reads it (a duplicate is then said so, recorded once).
             if attempt == 2:
                 raise
             log.info("retrying inbound %s after a concurrent insert", inbound.external_id)
@@ -156,53 +151,160 @@ def storable(inbound: Inbound) -> Inbound:
     )
 
 
-def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
-    now = inbound.received_at
-    message = Message(
-        direction="in",
-        channel=inbound.channel,
-        provider_id=inbound.external_id,
-        body=inbound.text,
-        media=[m.to_json() for m in inbound.media],
-        status="received",
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
-    except IntegrityError:
+# `Incoming.ref` of a message stepped before it has its id; bound to the id in the write.
+THIS_MESSAGE = "\x00this-message"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One message's engine step, and what it assumed of the participant (`Plan.token`)."""
+
+    token: tuple[Any, ...] | None
+    join: Join | None
+    result: engine.Step
+
+
+def _handle(runtime: Runtime, inbound: Inbound, *, first: bool) -> Outcome:
+    """Read and step first, outside the write lock; then write, in one short transaction.
+
+    SQLite has one writer at a time: holding its lock only for the writes lets the other
+    workers read and step meanwhile. PostgreSQL locks rows, not the database: there the read
+    and the write share one transaction (one round trip fewer), the participant's row locked
+    only for the write.
+
+    The write checks what the step assumed. The message is inserted under its unique key: a
+    duplicate fails it, and the second attempt (the `first` does not look: a provider's retry
+    is rare) reads it and says duplicate, recorded once. If the participant changed meanwhile
+    (their previous message was being written), or the step needs counts only the write can
+    give, the step is made again in the write.
+    """
+    if is_postgres(runtime.engine):
+        with transaction(runtime.sessions) as session:
+            read = _read(session, runtime, inbound, first)
+            return read if isinstance(read, Outcome) else _write(session, runtime, inbound, read)
+    with runtime.sessions() as session:
+        read = _read(session, runtime, inbound, first)
+        if isinstance(read, Outcome):
+            return read
+        reference = runtime.reference.get(session)
+    with transaction(runtime.sessions) as session:
+        runtime.reference.adopt(session, reference)  # what the step was made with
+        return _write(session, runtime, inbound, read)
+
+
+def _read(
+    session: Session, runtime: Runtime, inbound: Inbound, first: bool
+) -> Outcome | Plan | None:
+    """A duplicate's outcome, or the step planned without any lock (None: make it in the
+    write)."""
+    if not first and _recorded(session, inbound):
         log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
         return Outcome(duplicate=True)
-    participant = find_or_create_participant(
-        session, runtime, inbound.channel, inbound.address, now
+    pseudonym = runtime.vault.pseudonym(identity_channel(inbound.channel), inbound.address)
+    known = session.scalars(
+        select(Participant).where(Participant.pseudonym == pseudonym)
+    ).one_or_none()
+    return _plan(session, runtime, inbound, known, None)
+
+
+def _recorded(session: Session, inbound: Inbound) -> bool:
+    if inbound.external_id is None:
+        return False
+    found = session.scalar(
+        select(Message.id).where(
+            Message.channel == inbound.channel,
+            Message.direction == "in",
+            Message.provider_id == inbound.external_id,
+        )
     )
-    message.participant_id = participant.id
-    # They wrote, so the channel reaches them again; Telegram dates a message to the second.
-    if participant.unreachable_at and participant.unreachable_at.replace(microsecond=0) <= now:
-        participant.unreachable_at = None
-    state = State.from_json(participant.state)
-    join = resolve_join(session, inbound)
+    return found is not None
+
+
+def _token(participant: Participant | None) -> tuple[Any, ...] | None:
+    """What a step assumed of a participant: whoever they are, where they were."""
+    if participant is None:
+        return None
+    return (participant.id, participant.last_seen_at, participant.state)
+
+
+def _plan(
+    session: Session,
+    runtime: Runtime,
+    inbound: Inbound,
+    participant: Participant | None,
+    message_id: int | None,
+) -> Plan | None:
+    """The engine's step for this message (None if it needs the write: a newcomer's SUIVI,
+    MES DONNEES, whose counts include the message being written)."""
+    default = runtime.settings.default_language
+    state = State.from_json(participant.state) if participant else State(language=default)
+    if message_id is None and _wants_access(runtime, state, inbound.text):
+        return None
+    join = resolve_join(session, inbound, runtime)
     ctx = build_context(session, runtime, state, join)
-    ctx = replace(ctx, **_followup_values(session, runtime, participant, state, inbound))
+    if participant is not None:
+        ctx = replace(ctx, **_followup_values(session, runtime, participant, state, inbound))
+    elif runtime.catalog.keywords.get(normalise(inbound.text)) == "followup":
+        return None
     # Only a newcomer's words can choose the language (the habitant's choice is never guessed over).
     written = None if state.consent else language_id.identify(inbound.text, runtime.catalog)
-    if _wants_access(runtime, state, inbound.text):
+    if (
+        message_id is not None
+        and participant is not None
+        and _wants_access(runtime, state, inbound.text)
+    ):
         ctx = replace(ctx, access=access_summary(session, participant))
     result = engine.step(
         state,
         Incoming(
             text=inbound.text,
             media=tuple(m.kind for m in inbound.media),
-            at=now,
+            at=inbound.received_at,
             join=join,
-            ref=str(message.id),
+            ref=str(message_id) if message_id is not None else THIS_MESSAGE,
             language=written,
             language_hint=inbound.language_hint,
         ),
         ctx,
     )
-    participant.language = result.state.language  # what the facts below are written in
+    return Plan(_token(participant), join, result)
+
+
+def _bind(result: engine.Step, message_id: int) -> engine.Step:
+    """The step's references to "this message" given the message's id."""
+    ref = str(message_id)
+    if not any(h.ref == THIS_MESSAGE for h in result.state.held) and not any(
+        f.ref == THIS_MESSAGE for f in result.facts
+    ):
+        return result
+    held = tuple(replace(h, ref=ref) if h.ref == THIS_MESSAGE else h for h in result.state.held)
+    facts = tuple(replace(f, ref=ref) if f.ref == THIS_MESSAGE else f for f in result.facts)
+    return replace(result, state=replace(result.state, held=held), facts=facts)
+
+
+def _write(session: Session, runtime: Runtime, inbound: Inbound, plan: Plan | None) -> Outcome:
+    now = inbound.received_at
+    participant, token = _find_or_create(session, runtime, inbound.channel, inbound.address, now)
+    message = Message(
+        direction="in",
+        channel=inbound.channel,
+        provider_id=inbound.external_id,
+        participant_id=participant.id,
+        body=inbound.text,
+        media=[m.to_json() for m in inbound.media],
+        status="processed",  # in the same transaction as all it leads to
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()  # a duplicate fails here (IntegrityError): `handle_inbound` reads it again
+    _reachable_again(session, participant, inbound.channel, now)
+    if plan is None or plan.token != token:
+        # Their previous message was written meanwhile (or the step needs the write): step again.
+        plan = _plan(session, runtime, inbound, participant, message.id)
+        assert plan is not None
+    result = _bind(plan.result, message.id)
+    if participant.language != result.state.language:
+        participant.language = result.state.language  # what the facts below are written in
     recorder = Recorder(session, runtime, participant, inbound, message, now)
     for fact in result.facts:
         recorder.apply(fact)
@@ -217,13 +319,13 @@ def _handle(session: Session, runtime: Runtime, inbound: Inbound) -> Outcome:
             reply_ids.append(_enqueue(session, channel, None, address_enc, reply, message.id, now))
     else:
         participant_id = participant.id
+        # Written with the replies, in one flush (the facts' reads flushed what they added).
         participant.state = result.state.to_json()
         participant.last_seen_at = now
         for reply in result.replies:
             reply_ids.append(
                 enqueue_reply(session, participant, reply, in_reply_to=message.id, now=now)
             )
-    message.status = "processed"
     return Outcome(False, message.id, participant_id, tuple(reply_ids))
 
 
@@ -251,14 +353,27 @@ def find_or_create_participant(
     The channel they wrote on becomes theirs (used last) unless this message is older than the
     last one we had from them.
     """
+    return _find_or_create(session, runtime, channel, address, now)[0]
+
+
+def _find_or_create(
+    session: Session, runtime: Runtime, channel: str, address: str, now: datetime
+) -> tuple[Participant, tuple[Any, ...] | None]:
+    """`find_or_create_participant`, and the participant's `_token` as found (None if new)."""
     pseudonym = runtime.vault.pseudonym(identity_channel(channel), address)
-    query = select(Participant).where(Participant.pseudonym == pseudonym).with_for_update()
+    query = (
+        select(Participant)
+        .where(Participant.pseudonym == pseudonym)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # as it is now, not as read before the lock
+    )
     participant = session.scalars(query).one_or_none()
     if participant is not None:
+        token = _token(participant)
         if participant.channel != channel and now >= participant.last_seen_at:
             participant.channel = channel
         _seen_on(session, participant.id, channel, now)
-        return participant
+        return participant, token
     participant = Participant(
         pseudonym=pseudonym,
         channel=channel,
@@ -271,83 +386,95 @@ def find_or_create_participant(
     )
     session.add(participant)
     session.flush()
-    _seen_on(session, participant.id, channel, now)
-    return participant
+    _seen_on(session, participant.id, channel, now, new=True)
+    return participant, None
 
 
-def _seen_on(session: Session, participant_id: int, channel: str, now: datetime) -> None:
-    row = session.get(ParticipantChannel, (participant_id, channel))
-    if row is None:
-        session.add(
-            ParticipantChannel(
-                participant_id=participant_id, channel=channel, first_seen_at=now, last_seen_at=now
+def _reachable_again(
+    session: Session, participant: Participant, channel: str, now: datetime
+) -> None:
+    """They wrote on `channel`, so it reaches them again, and so do we at all; a mark made
+    after this message (one arriving late) stands. Telegram dates a message to the second."""
+    row = session.get(ParticipantChannel, (participant.id, channel))
+    if row is not None and row.unreachable_at and row.unreachable_at.replace(microsecond=0) <= now:
+        row.unreachable_at = None
+    marked = participant.unreachable_at
+    if marked and marked.replace(microsecond=0) <= now:
+        participant.unreachable_at = None
+
+
+def _seen_on(
+    session: Session, participant_id: int, channel: str, now: datetime, *, new: bool = False
+) -> None:
+    """Date the participant's use of this channel: one UPDATE when they had used it before."""
+    if not new:
+        moved = session.execute(
+            update(ParticipantChannel)
+            .where(
+                ParticipantChannel.participant_id == participant_id,
+                ParticipantChannel.channel == channel,
+                ParticipantChannel.last_seen_at < now,
             )
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
         )
-    elif now > row.last_seen_at:
-        row.last_seen_at = now
+        if getattr(moved, "rowcount", 0) or session.get(
+            ParticipantChannel, (participant_id, channel)
+        ):
+            return
+    session.add(
+        ParticipantChannel(
+            participant_id=participant_id, channel=channel, first_seen_at=now, last_seen_at=now
+        )
+    )
 
 
-def resolve_join(session: Session, inbound: Inbound) -> Join | None:
-    """A Telegram /start code, or an SMS keyword that is a known code (case and accents ignored)."""
+def resolve_join(session: Session, inbound: Inbound, runtime: Runtime | None = None) -> Join | None:
+    """A Telegram /start code, or an SMS keyword that is a known code (case and accents ignored).
+
+    The codes come from the runtime's `bots.reference` (read from the database without one).
+    """
     candidate = inbound.start_code
     if candidate is None:
         text = inbound.text.strip()
         if not text or len(text) > 64 or " " in text:
             return None
         candidate = text
-    code = session.scalars(
-        select(JoinCode).where(JoinCode.code == candidate, JoinCode.active.is_(True))
-    ).one_or_none()
+    reference = (runtime.reference if runtime else ReferenceCache()).get(session)
+    code = reference.join_codes.get(candidate)
     if code is None and inbound.start_code is None:
-        wanted = normalise(candidate)
-        code = next(
-            (
-                c
-                for c in session.scalars(select(JoinCode).where(JoinCode.active.is_(True)))
-                if normalise(c.code) == wanted
-            ),
-            None,
-        )
+        code = reference.join_normalised.get(normalise(candidate))
     if code is None:
         # An unknown deep-link code still welcomes the habitant; an unknown word is just text.
         return Join(code=candidate[:64]) if inbound.start_code is not None else None
     survey_id = code.survey_id
     if code.campaign_id is not None and survey_id is None:
+        # A campaign's status moves on the scheduler's clock: read live.
         campaign = session.get(Campaign, code.campaign_id)
         if campaign is not None and campaign.status == "running":
             survey_id = campaign.survey_id
     return Join(
         code=code.code,
         survey=str(survey_id) if survey_id else None,
-        quartier=code.quartier.code if code.quartier else None,
+        quartier=code.quartier,
     )
 
 
 def build_context(session: Session, runtime: Runtime, state: State, join: Join | None) -> Context:
-    """Load only what this step may need: the surveys in play, thèmes, quartiers."""
+    """What this step may need: the surveys in play, thèmes, quartiers (`bots.reference`)."""
+    reference = runtime.reference.get(session)
     keys = {k for k in (state.survey, state.pending_survey, join.survey if join else None) if k}
     surveys = {}
     for key in keys:
-        row = session.get(Survey, int(key)) if key.isdigit() else None
-        if row is not None:
-            surveys[key] = spec_from_row(row)
-    themes = tuple(
-        ThemeOption(t.code, t.labels)
-        for t in session.scalars(
-            select(Theme)
-            .where(Theme.active.is_(True), Theme.offered_to_habitants.is_(True))
-            .order_by(Theme.position)
-        )
-    )
+        spec = reference.survey(session, int(key)) if key.isdigit() else None
+        if spec is not None:
+            surveys[key] = spec
     quartiers: tuple[QuartierOption, ...] = ()
     if any(q.kind == "quartier" for s in surveys.values() for q in s.questions):
-        quartiers = tuple(
-            QuartierOption(q.code, q.name)
-            for q in session.scalars(select(Quartier).order_by(Quartier.name))
-        )
+        quartiers = reference.quartiers
     settings = runtime.settings
     privacy = Privacy(settings.organisation, settings.contact, settings.retention_days)
-    return Context(runtime.catalog, surveys, themes, quartiers, privacy=privacy)
+    return Context(runtime.catalog, surveys, reference.themes, quartiers, privacy=privacy)
 
 
 # A one-time code for the full copy of one's data: letters and digits nobody misreads.
@@ -470,6 +597,10 @@ class Recorder:
         self.message = message
         self.now = now
         self.erased = False
+        self.reference = runtime.reference.get(session)
+        # Read once per message: a survey's open conversation, a campaign's status.
+        self._conversations: dict[str, Conversation | None] = {}
+        self._campaign_status: dict[int, str | None] = {}
 
     def apply(self, fact: Fact) -> None:
         getattr(self, f"on_{fact.kind}")(fact)
@@ -517,14 +648,19 @@ class Recorder:
         self._set_quartier(fact.value)
 
     def _set_quartier(self, code: str) -> None:
-        quartier = self.session.scalars(select(Quartier).where(Quartier.code == code)).one_or_none()
-        if quartier is not None:
-            self.participant.quartier_id = quartier.id
+        quartier_id = self.reference.quartier_ids.get(code)
+        if quartier_id is not None:
+            self.participant.quartier_id = quartier_id
 
     # surveys
     def _conversation(self, survey_key: str | None) -> Conversation | None:
         if not survey_key or not survey_key.isdigit():
             return None
+        if survey_key not in self._conversations:
+            self._conversations[survey_key] = self._open_conversation(survey_key)
+        return self._conversations[survey_key]
+
+    def _open_conversation(self, survey_key: str) -> Conversation | None:
         return self.session.scalars(
             select(Conversation)
             .where(
@@ -551,6 +687,8 @@ class Recorder:
                 intervenant_id=source.intervenant_id if source else None,
             )
             self.session.add(conversation)
+            self.session.flush()  # its id, for the answers that follow
+            self._conversations[fact.survey] = conversation
         conversation.status = "active"
         conversation.updated_at = self.now
 
@@ -564,7 +702,10 @@ class Recorder:
         ).first()
 
     def _question_id(self, conversation: Conversation, position: int | None) -> int:
-
+        spec = self.reference.survey(self.session, conversation.survey_id)
+        found = [q.id for q in spec.questions if q.position == position] if spec else []
+        if len(found) == 1 and found[0] is not None:
+            return found[0]
         question_id = self.session.scalars(
             select(Question.id).where(
                 Question.survey_id == conversation.survey_id, Question.position == position
@@ -589,7 +730,6 @@ class Recorder:
             **values,
         )
         self.session.add(answer)
-        self.session.flush()
         return answer
 
     def _written_in(self, text: str) -> str:
@@ -597,11 +737,14 @@ class Recorder:
         return language_id.identify(text, self.runtime.catalog) or self.participant.language
 
     def _is_late(self, conversation: Conversation) -> bool:
-
-        if conversation.campaign_id is None:
+        campaign_id = conversation.campaign_id
+        if campaign_id is None:
             return False
-        campaign = self.session.get(Campaign, conversation.campaign_id)
-        return campaign is not None and campaign.status == "closed"
+        if campaign_id not in self._campaign_status:
+            self._campaign_status[campaign_id] = self.session.scalar(
+                select(Campaign.status).where(Campaign.id == campaign_id)
+            )
+        return self._campaign_status[campaign_id] == "closed"
 
     def on_answer(self, fact: Fact) -> None:
         answer = self._answer(fact, value=fact.value)
@@ -609,7 +752,11 @@ class Recorder:
             self._contribution(fact.raw, kind="answer", answer=answer)
 
     def _is_text_question(self, answer: Answer) -> bool:
-
+        conversation = self.session.get(Conversation, answer.conversation_id)
+        spec = self.reference.survey(self.session, conversation.survey_id) if conversation else None
+        kinds = [q.kind for q in spec.questions if q.id == answer.question_id] if spec else []
+        if kinds:
+            return kinds[0] == "text"
         question = self.session.get(Question, answer.question_id)
         return question is not None and question.kind == "text"
 
@@ -624,6 +771,7 @@ class Recorder:
     def on_survey_finished(self, fact: Fact) -> None:
         conversation = self._conversation(fact.survey)
         if conversation is not None:
+            self._conversations.pop(str(conversation.survey_id), None)  # no longer open
             conversation.status = "finished"
             conversation.finished_at = self.now
             conversation.updated_at = self.now
@@ -631,6 +779,7 @@ class Recorder:
     def on_survey_left(self, fact: Fact) -> None:
         conversation = self._conversation(fact.survey)
         if conversation is not None:
+            self._conversations.pop(str(conversation.survey_id), None)  # no longer open
             conversation.status = "stopped"
             conversation.updated_at = self.now
 
@@ -689,9 +838,12 @@ class Recorder:
             kind=kind,
             text=text,
             media=media,
-            answer_id=answer.id if answer else None,
             created_at=self.now,
         )
+        if answer is not None:
+            if answer.id is None:
+                self.session.flush()  # the answer's id
+            contribution.answer_id = answer.id
         if self.inbound.source is not None:
             contribution.action_id = self.inbound.source.action_id
             contribution.intervenant_id = self.inbound.source.intervenant_id
@@ -703,7 +855,6 @@ class Recorder:
             contribution.campaign_id = conversation.campaign_id
             contribution.late = answer.late
         self.session.add(contribution)
-        self.session.flush()
         return contribution
 
     def _held_media(self) -> list[dict[str, Any]]:
@@ -720,18 +871,18 @@ class Recorder:
         return [m for media in rows for m in media]
 
     def on_theme(self, fact: Fact) -> None:
-        theme = self.session.scalars(select(Theme).where(Theme.code == fact.value)).one_or_none()
+        theme_id = self.reference.theme_ids.get(str(fact.value))
         latest = self.session.scalars(
             select(Contribution)
             .where(Contribution.participant_id == self.participant.id, Contribution.kind == "free")
             .order_by(Contribution.id.desc())
             .limit(1)
         ).one_or_none()
-        if theme is not None and latest is not None:
+        if theme_id is not None and latest is not None:
             self.session.add(
                 Categorisation(
                     contribution_id=latest.id,
-                    theme_id=theme.id,
+                    theme_id=theme_id,
                     source="habitant",
                     created_at=self.now,
                 )
@@ -810,14 +961,19 @@ def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
     return deleted
 
 
-def cancel_pending(session: Session, participant_id: int, reason: str = "opted out") -> None:
-    """STOP, OUBLIER, unreachable: nothing queued for this participant goes out any more."""
+def cancel_pending(
+    session: Session, participant_id: int, reason: str = "opted out", channel: str | None = None
+) -> None:
+    """STOP, OUBLIER, unreachable: nothing queued for this participant (on `channel`, when
+    only that address is refused) goes out any more."""
+    only = () if channel is None else (Message.channel == channel,)
     session.execute(
         update(Message)
         .where(
             Message.participant_id == participant_id,
             Message.direction == "out",
             Message.status == "pending",
+            *only,
         )
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False)

@@ -559,7 +559,7 @@ def _failed(
         row.last_error = f"{config.max_attempts} tries: {row.last_error}"[:500]
     _mark_failed(row, now, row.last_error, row.error_code)
     if error.unreachable and row.participant_id is not None:
-        mark_unreachable(session, row.participant_id, now)
+        mark_unreachable(session, row.participant_id, now, row.channel)
     log.warning("message %s failed: %s", message_id, error)
 
 
@@ -644,11 +644,13 @@ def _settle_interrupted(
     if channel is None and row.error_code == AMBIGUOUS:
         return None  # left for the worker of its own channel, which can ask the provider
     outgoing = _outgoing(runtime, row)
-    candidates: list[str] | None = None  # None: the provider cannot tell
+    candidates: list[Sent] | None = None  # None: the provider cannot tell
     reason = INTERRUPTED
     if find_sent is not None and outgoing is not None and row.claimed_at is not None:
         try:
-            candidates = list(find_sent(outgoing, row.claimed_at))
+            candidates = [
+                Sent(c) if isinstance(c, str) else c for c in find_sent(outgoing, row.claimed_at)
+            ]
         except SendError as error:
             if error.transient:
                 log.warning("outbox: message %s not settled yet: %s", row.id, error)
@@ -670,11 +672,15 @@ def _settle_interrupted(
             _mark_failed(current, now, reason, "interrupted")
             return "interrupted"
         current.claimed_by = None
-        recorded = _recorded_ids(session, current.channel, candidates)
-        unrecorded = [c for c in candidates if c not in recorded]
+        recorded = _recorded_ids(session, current.channel, [c.provider_id for c in candidates])
+        unrecorded = [c for c in candidates if c.provider_id not in recorded]
         if unrecorded:
-            current.status, current.provider_id, current.sent_at = "sent", unrecorded[0], now
+            found = unrecorded[0]
+            current.status, current.provider_id, current.sent_at = "sent", found.provider_id, now
             current.error_code = current.last_error = None
+            current.units = found.units  # what it costs counts in the month's budget too
+            if found.price is not None:
+                current.price, current.price_unit = found.price, found.price_unit
             return "confirmed"
         if current.attempts >= config.max_attempts:
             reason = f"{config.max_attempts} tries: {current.last_error or 'not accepted'}"

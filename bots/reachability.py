@@ -1,11 +1,15 @@
-"""Whether we can write to a habitant: `Participant.unreachable_at`, set and cleared in one place.
+"""Whether we can write to a habitant, per channel address and in all: set and cleared here.
 
-A participant becomes unreachable when a provider refuses their address for good (a Telegram
-403, a dead phone number: `mark_unreachable`, called by the outbox and the SMS status callback)
-or when they block the bot (`record_block`, from Telegram's `my_chat_member` update). Whatever
-was queued for them is then cancelled, and campaigns leave them out. They become reachable
-again when they unblock the bot, or when they write to us on any channel (the handler does it:
-see `bots.handler`).
+A provider refuses an address for good (a Telegram 403, a dead SMS number, a number not on
+WhatsApp: `mark_unreachable`, called by the outbox and the Twilio status callbacks) or the
+habitant blocks the bot (`record_block`, from Telegram's `my_chat_member` update). That marks
+the address — the participant's `ParticipantChannel` row for that channel — and cancels what
+was queued on it; routing (`bots.routing`) then takes their other channel, so a dead SMS number
+does not stop WhatsApp from reaching the same person. Only when no channel of theirs is left is
+the participant itself unreachable (`Participant.unreachable_at`): campaigns leave them out and
+whatever was queued for them is cancelled. An address becomes reachable again when they
+unblock the bot, or write to us on it (the handler does it: see `bots.handler`); the
+participant, when they write on any channel. Indicators never read any of this.
 
 Updates can arrive late or out of order (a webhook retried after an outage, Telegram's parallel
 webhook connections), so a block or an unblock older than something we already know of the
@@ -26,15 +30,28 @@ from sqlalchemy.orm import Session
 from bots.handler import cancel_pending
 from bots.runtime import Runtime
 from storage.db import transaction
-from storage.models import Message, Participant
+from storage.models import Message, Participant, ParticipantChannel
 
 log = logging.getLogger(__name__)
 
 BlockOutcome = Literal["blocked", "unblocked", "duplicate", "stale", "unknown"]
 
 
-def mark_unreachable(session: Session, participant_id: int, now: datetime) -> None:
-    """The provider says this habitant cannot be reached: stop writing to them."""
+def mark_unreachable(
+    session: Session, participant_id: int, now: datetime, channel: str | None = None
+) -> None:
+    """The provider says this habitant cannot be reached on `channel` (None: at all): stop
+    writing to them there, and altogether once no channel of theirs is left."""
+    rows = session.scalars(
+        select(ParticipantChannel).where(ParticipantChannel.participant_id == participant_id)
+    ).all()
+    refused = next((row for row in rows if row.channel == channel), None)
+    if refused is not None:
+        if refused.unreachable_at is None:
+            refused.unreachable_at = now
+        if any(row.unreachable_at is None for row in rows if row is not refused):
+            cancel_pending(session, participant_id, reason="unreachable", channel=channel)
+            return
     participant = session.get(Participant, participant_id)
     if participant is not None and participant.unreachable_at is None:
         participant.unreachable_at = now
@@ -86,9 +103,12 @@ def record_block(runtime: Runtime, change: BlockChange) -> BlockOutcome:
             log.info("%s update %s is older than what we know", change.channel, change.external_id)
             return "stale"
         if change.blocked:
-            mark_unreachable(session, participant.id, change.at)
+            mark_unreachable(session, participant.id, change.at, change.channel)
             return "blocked"
         participant.unreachable_at = None
+        channel_row = session.get(ParticipantChannel, (participant.id, change.channel))
+        if channel_row is not None:
+            channel_row.unreachable_at = None
         return "unblocked"
 
 

@@ -23,12 +23,21 @@ from storage.models import Message, Participant, ParticipantChannel
 
 
 def used(channel: str) -> ColumnElement[bool]:
-    """The participant wrote on this channel (it is theirs, last used or not)."""
-    return or_(
-        Participant.channel == channel,
-        Participant.id.in_(
-            select(ParticipantChannel.participant_id).where(ParticipantChannel.channel == channel)
+    """The participant wrote on this channel (it is theirs, last used or not), and the provider
+    has not refused that address (`bots.reachability`: a dead SMS number leaves WhatsApp)."""
+    refused = select(ParticipantChannel.participant_id).where(
+        ParticipantChannel.channel == channel, ParticipantChannel.unreachable_at.is_not(None)
+    )
+    return and_(
+        or_(
+            Participant.channel == channel,
+            Participant.id.in_(
+                select(ParticipantChannel.participant_id).where(
+                    ParticipantChannel.channel == channel
+                )
+            ),
         ),
+        ~Participant.id.in_(refused),
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bots.prompts import Catalog, default_catalog
+from bots.reference import ReferenceCache
 from storage.config import Settings
 from storage.crypto import Vault
 from storage.db import make_engine, make_sessionmaker
@@ -20,6 +21,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     vault: Vault
     catalog: Catalog
+    # thèmes, quartiers, join codes, surveys: read again only when the back-office changes them
+    reference: ReferenceCache = field(default_factory=ReferenceCache)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Runtime:

@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import storage.changes  # noqa: F401  (every session bumps the reference version it changes)
+
 WRITE_OPTION = "paroles_write"
 
 

@@ -132,6 +132,9 @@ class ParticipantChannel(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider refused this address for good (a dead SMS number, not on WhatsApp): routing
+    # takes the other channel. `Participant.unreachable_at` is set once no channel is left.
+    unreachable_at: Mapped[datetime | None]
 
     participant: Mapped[Participant] = relationship(back_populates="channels")
 
@@ -217,6 +220,9 @@ class Campaign(Base):
     # Why it awaits approval: "conseil" (a conseil citoyen's campaign), "budget" (its estimate
     # exceeds what is left of the month's budget), or both ("conseil,budget").
     hold_reason: Mapped[str | None] = mapped_column(String(40))
+    # A chef de projet let it go although it exceeds the month's budget: the launch does not
+    # check the budget again (approve -> launch must not loop back to held).
+    budget_approved: Mapped[bool] = mapped_column(Boolean, default=False)
     launched_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     retour_text: Mapped[str | None] = mapped_column(Text)
@@ -255,10 +261,14 @@ class Answer(Base):
     """What a habitant answered: the raw text always, the normalised value when understood."""
 
     __tablename__ = "answers"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        # A conversation's answers; whether it started (an understood answer), from the index.
+        Index("ix_answers_conversation_understood", "conversation_id", "understood"),
+        # Who answered in a period (the tableau de bord), from the index alone.
+        Index("ix_answers_created_understood", "created_at", "understood", "conversation_id"),
     )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
     raw_text: Mapped[str] = mapped_column(Text, default="")
     value: Mapped[Any] = mapped_column(JSONType, nullable=True)
@@ -280,8 +290,16 @@ class Contribution(Base):
         # Keyset paging of the inbox, newest first, overall and per quartier.
         Index("ix_contributions_created_id", "created_at", "id"),
         Index("ix_contributions_quartier_created", "quartier_id", "created_at", "id"),
-        # The tableau de bord's counts over a period, read from the index alone.
-        Index("ix_contributions_created_people", "created_at", "quartier_id", "participant_id"),
+        # The tableau de bord's counts over a period, read from the index alone: who wrote
+        # where, in which language, during which action (`web.evaluation.activity`).
+        Index(
+            "ix_contributions_created_people",
+            "created_at",
+            "quartier_id",
+            "participant_id",
+            "language",
+            "action_id",
+        ),
         # The inbox's language filter, newest first.
         Index("ix_contributions_language_created", "language", "created_at", "id"),
     )
@@ -359,6 +377,9 @@ class Categorisation(Base):
         UniqueConstraint("contribution_id", "theme_id", "source"),
         # The inbox's thème filter: contributions having a given thème.
         Index("ix_categorisations_theme_contribution", "theme_id", "contribution_id"),
+        # The tableau de bord's thème states and confirmed thèmes, and the inbox's counts per
+        # thème state: the categorisations of a source, read from the index alone.
+        Index("ix_categorisations_source_contribution", "source", "contribution_id", "theme_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     contribution_id: Mapped[int] = mapped_column(
@@ -588,6 +609,17 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(80))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class ReferenceVersion(Base):
+    """One row whose `version` goes up in the same transaction as any change to what the bots
+    keep in memory per process (thèmes, quartiers, surveys, join codes, a campaign's status):
+    each process compares it, one cheap read per message, and reloads when it moved
+    (`storage/changes.py`, `bots/reference.py`)."""
+
+    __tablename__ = "reference_versions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(default=0)
 
 
 class SiteSetting(Base):

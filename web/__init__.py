@@ -62,6 +62,9 @@ def create_app(
     login_manager.login_message = None
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals["get_locale"] = get_locale  # base.html: <html lang=...>
+    from web import nav
+
+    app.jinja_env.globals["nav_menu"] = nav.menu  # base.html's top bar
 
     from web import (
         admin,
@@ -69,6 +72,7 @@ def create_app(
         evaluation,
         field,
         followup,
+        home,
         hooks,
         public,
         report,
@@ -76,15 +80,13 @@ def create_app(
         surveys,
     )
     from web.hooks import sms, telegram, whatsapp  # noqa: F401  (registers the routes)
-    from web.review.inbox import home
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(hooks.bp)
     csrf.exempt(hooks.bp)  # providers authenticate with a secret header or a signature
-    for area in (review, surveys, evaluation, admin, field, public, followup, report):
+    for area in (home, review, surveys, evaluation, admin, field, public, followup, report):
         area.register(app)
 
-    app.add_url_rule("/", endpoint="index", view_func=home)
     app.after_request(_security_headers)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(500, _server_error)

@@ -472,8 +472,8 @@ def login() -> Any:
 
 
 def _safe_next() -> str:
-    # An intervenant works in the field pages; everyone else starts at the inbox.
-    home = url_for("inbox.index" if current_user.can("read") else "field.index")
+    # An intervenant works in the field pages; everyone else starts at "À faire".
+    home = url_for("index" if current_user.can("read") else "field.index")
     return safe_path(request.args.get("next", ""), home)
 
 

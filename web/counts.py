@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, Campaign, Conversation, Participant
@@ -92,10 +92,59 @@ class Funnel:
 
 
 def campaign_funnel(session: Session, campaign: Campaign, scope: Scope) -> Funnel:
-    """The campaign's funnel alone, without the answers' values (the dashboard's survey rates)."""
+    """The campaign's funnel alone, without the answers' values (the dashboard's survey rates).
+
+    Row by row: for one campaign's few thousand conversations, two index lookups are cheaper on
+    PostgreSQL than `funnel_groups`' EXISTS per conversation (measured, bench/indicators.py)."""
     return funnel_of(
         campaign_people(session, campaign, scope), started_conversations(session, campaign, scope)
     )
+
+
+@dataclass(frozen=True)
+class FunnelGroup:
+    """Conversations of one campaign alike in the habitant's quartier and channel, their status
+    and whether they started: what every funnel of a campaign is a sum of."""
+
+    quartier_id: int | None
+    channel: str
+    status: str
+    started: bool
+    conversations: int
+
+
+def funnel_groups(session: Session, campaign: Campaign, scope: Scope) -> list[FunnelGroup]:
+    """One grouped statement instead of a row per conversation: the same conversations as
+    `campaign_people`, "started" as in `started_conversations` (an understood answer)."""
+    started = exists().where(
+        and_(Answer.conversation_id == Conversation.id, Answer.understood.is_(True))
+    )
+    flag = started.label("started")
+    query = (
+        select(
+            Participant.quartier_id, Participant.channel, Conversation.status, flag, func.count()
+        )
+        .select_from(Conversation)
+        .join(Participant, Participant.id == Conversation.participant_id)
+        .where(Conversation.campaign_id == campaign.id, *scope.conditions())
+        .group_by(Participant.quartier_id, Participant.channel, Conversation.status, flag)
+    )
+    return [
+        FunnelGroup(quartier_id, channel, status, bool(started), n)
+        for quartier_id, channel, status, started, n in session.execute(query)
+    ]
+
+
+def add_groups(groups: Iterable[FunnelGroup]) -> Funnel:
+    """The funnel of these groups, counted as `funnel_of` counts conversations."""
+    result = Funnel()
+    for group in groups:
+        n = group.conversations
+        result.invited += n if group.status in INVITED else 0
+        result.started += n if group.started else 0
+        result.finished += n if group.status == "finished" else 0
+        result.stopped += n if group.status == "stopped" else 0
+    return result
 
 
 def campaign_people(session: Session, campaign: Campaign, scope: Scope) -> list[Any]:

@@ -12,20 +12,25 @@ time zone.
 Counts of people go through `web.counts.protect`, as everywhere on the tableau de bord: 1 to 4 is
 shown "< 5", and a lone hidden cell blurs its next smallest neighbour. Contributions are counts of
 texts, exact like the thèmes table. A staff member's test phone never counts.
+
+The habitants and their groups of contributions are read once (`web.activity`); each
+figure here is counted from them in Python. Only the days an action was held are read apart.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, distinct, func, literal, null, select, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from storage.models import Answer, Contribution, Conversation, JoinCode, Participant, Quartier
+from storage.models import Answer, Contribution, Conversation, JoinCode, Quartier
+from web.activity import Activity, in_scope, read_activity, within
 from web.counts import Cell, Scope, protect
 from web.diversity import AGE_RANGES, GENDERS
 
@@ -53,83 +58,45 @@ class FieldFigures:
         return sum(1 for row in self.actions if row.participants.value)
 
 
-def _within(scope: Scope, column: Any) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if scope.quartier_ids is not None:
-        where.append(column.in_(scope.quartier_ids))
-    if scope.quartier is not None:
-        where.append(column == scope.quartier)
-    return where
-
-
-def _activity(scope: Scope, start: datetime, end: datetime) -> Any:
-    """(participant, action, at, contribution, face to face) for every contribution and every
-    understood answer of the period, in the scope."""
-    brought = aliased(JoinCode)
-    contributed: Select[Any] = (
-        select(
-            Contribution.participant_id.label("participant_id"),
-            func.coalesce(Contribution.action_id, brought.id).label("action_id"),
-            Contribution.created_at.label("at"),
-            Contribution.id.label("contribution_id"),
-            case((Contribution.action_id.is_not(None), 1), else_=0).label("face"),
-        )
-        .join(Participant, Participant.id == Contribution.participant_id)
-        .outerjoin(brought, brought.code == Participant.joined_via)
-        .where(
-            Contribution.created_at >= start,
-            Contribution.created_at < end,
-            Participant.is_test.is_(False),
-            *_within(scope, Contribution.quartier_id),
-        )
-    )
-    answered: Select[Any] = (
-        select(
-            Conversation.participant_id,
-            func.coalesce(Conversation.action_id, brought.id),
-            Answer.created_at,
-            null(),
-            case((Conversation.action_id.is_not(None), 1), else_=0),
-        )
-        .select_from(Answer)
-        .join(Conversation, Conversation.id == Answer.conversation_id)
-        .join(Participant, Participant.id == Conversation.participant_id)
-        .outerjoin(brought, brought.code == Participant.joined_via)
-        .where(
-            Answer.understood.is_(True),
-            Answer.created_at >= start,
-            Answer.created_at < end,
-            Participant.is_test.is_(False),
-            *_within(scope, Participant.quartier_id),
-        )
-    )
-    return union_all(contributed, answered).subquery("field_activity")
-
-
 def compute(
-    session: Session, start: datetime, end: datetime, scope: Scope, timezone: str
+    session: Session,
+    start: datetime,
+    end: datetime,
+    scope: Scope,
+    timezone: str,
+    *,
+    activity: Activity | None = None,
 ) -> FieldFigures:
-    activity = _activity(scope, start, end)
-    new = case((Participant.first_seen_at >= start, activity.c.participant_id))
-    per_action = session.execute(
-        select(
-            activity.c.action_id,
-            func.count(distinct(activity.c.participant_id)),
-            func.count(distinct(new)),
-            func.count(distinct(activity.c.contribution_id)),
+    """The field figures of the period; `activity`, when given, is `read_activity` of the same
+    period and scope (the tableau de bord reads it once for all its figures)."""
+    if activity is None:
+        activity = read_activity(session, start, end, scope)
+    assert (activity.start, activity.end, activity.scope) == (start, end, scope)
+    people = activity.people
+    brought: dict[int, set[int]] = {}  # action -> habitants
+    contributions: Counter[int] = Counter()
+    for written in activity.written:
+        person = people.get(written.participant_id)
+        if person is None:
+            continue
+        action = written.action_id if written.action_id is not None else person.brought
+        if action is not None:
+            brought.setdefault(action, set()).add(written.participant_id)
+            contributions[action] += written.contributions
+    for pid, action_id in activity.answered:
+        action = action_id if action_id is not None else people[pid].brought
+        if action is not None:
+            brought.setdefault(action, set()).add(pid)
+    per_action = [
+        (
+            action_id,
+            len(pids),
+            sum(1 for pid in pids if people[pid].new),
+            contributions[action_id],
         )
-        .join(Participant, Participant.id == activity.c.participant_id)
-        .where(activity.c.action_id.is_not(None))
-        .group_by(activity.c.action_id)
-    ).all()
-    zone = ZoneInfo(timezone)
-    days: dict[int, set[Any]] = {}
-    for action_id, at in session.execute(
-        select(activity.c.action_id, activity.c.at)
-        .where(activity.c.action_id.is_not(None), activity.c.face == literal(1))
-        .distinct()
-    ):
-        days.setdefault(action_id, set()).add(at.astimezone(zone).date())
+        for action_id, pids in brought.items()
+    ]
+    days = _days(session, activity, ZoneInfo(timezone))
     codes = {
         code.id: code
         for code in session.scalars(
@@ -138,7 +105,7 @@ def compute(
     }
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
     ordered = sorted(per_action, key=lambda row: (-row[1], codes[row[0]].code))
-    people = protect([row[1] for row in ordered])
+    counted = protect([row[1] for row in ordered])
     newcomers = protect([row[2] for row in ordered])
     actions = [
         ActionRow(
@@ -146,31 +113,60 @@ def compute(
             name=codes[action_id].action,
             quartier=names.get(codes[action_id].quartier_id or 0, ""),
             days=len(days.get(action_id, ())),
-            participants=people[i],
+            participants=counted[i],
             new=newcomers[i],
-            contributions=contributions,
+            contributions=n,
         )
-        for i, (action_id, _n, _new, contributions) in enumerate(ordered)
+        for i, (action_id, _n, _new, n) in enumerate(ordered)
     ]
+    active = [people[pid] for pid in activity.active()]
     return FieldFigures(
         actions,
-        _declared(session, activity, Participant.age_range, AGE_RANGES),
-        _declared(session, activity, Participant.gender, GENDERS),
+        _declared([person.age_range for person in active], AGE_RANGES),
+        _declared([person.gender for person in active], GENDERS),
     )
 
 
-def _declared(
-    session: Session, activity: Any, column: Any, labels: Mapping[str, Any]
-) -> list[tuple[str, Cell]]:
+def _days(session: Session, activity: Activity, zone: ZoneInfo) -> dict[int, set[date]]:
+    """The days each action met habitants face to face: contributions written down in the
+    field and surveys run face to face (the action on the row itself, not a join code)."""
+    scope, people = activity.scope, activity.people
+    written = session.execute(
+        select(Contribution.participant_id, Contribution.action_id, Contribution.created_at)
+        .where(
+            Contribution.action_id.is_not(None),
+            Contribution.created_at >= activity.start,
+            Contribution.created_at < activity.end,
+            *within(scope, Contribution.quartier_id),
+        )
+        .distinct()
+    )
+    answered = session.execute(
+        select(Conversation.participant_id, Conversation.action_id, Answer.created_at)
+        .select_from(Answer)
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .where(
+            Conversation.action_id.is_not(None),
+            Answer.understood.is_(True),
+            Answer.created_at >= activity.start,
+            Answer.created_at < activity.end,
+        )
+        .distinct()
+    )
+    days: dict[int, set[date]] = {}
+    for pid, action_id, at in written:
+        if pid in people and action_id is not None:
+            days.setdefault(action_id, set()).add(at.astimezone(zone).date())
+    for pid, action_id, at in answered:
+        # An answer counts in its author's quartier.
+        if pid in people and action_id is not None and in_scope(scope, people[pid].quartier_id):
+            days.setdefault(action_id, set()).add(at.astimezone(zone).date())
+    return days
+
+
+def _declared(values: list[str | None], labels: Mapping[str, Any]) -> list[tuple[str, Cell]]:
     """People per declared value, in the order the question offers them; [] if none declared."""
-    counts: dict[str, int] = dict(
-        session.execute(
-            select(column, func.count(distinct(activity.c.participant_id)))
-            .join(Participant, Participant.id == activity.c.participant_id)
-            .where(column.is_not(None))
-            .group_by(column)
-        ).all()
-    )
+    counts = Counter(value for value in values if value is not None)
     keys = [key for key in labels if counts.get(key)]
     cells = protect([counts[key] for key in keys])
     return [(str(labels[key]), cell) for key, cell in zip(keys, cells, strict=True)]

@@ -7,10 +7,11 @@ participant counts in the quartier of what they did: the contribution's quartier
 survey answer their own. That is the scope rule of the inbox (contributions) and of the campaign
 results (answers), so a conseil citoyen counts exactly what it may read elsewhere.
 
-The counts are four SQL `GROUP BY` queries (`COUNT(DISTINCT ...)` wherever one habitant may
-appear twice), the same statements on SQLite and PostgreSQL; each campaign's funnel is the one
-its results page computes (`web.counts.campaign_funnel`). Months are the territory's months:
-their boundaries are computed here, in its time zone, and the database only compares
+The activity of the period is read once (`web.activity`: three grouped statements)
+and the distinct habitants of every breakdown are counted from it; the thèmes table is two
+`GROUP BY` statements; the same statements on SQLite and PostgreSQL. Each campaign's funnel is
+the one its results page computes (`web.counts.campaign_funnel`). Months are the territory's
+months: their boundaries are computed here, in its time zone, and the database only compares
 timestamps with them.
 
 A participant count below `SMALL` in a breakdown (a quartier, a channel, a language, a campaign)
@@ -21,25 +22,17 @@ blurs its next smallest one into a lower bound ("≥ 130" for 135) that says not
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, union
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import (
-    Answer,
-    Campaign,
-    Categorisation,
-    Contribution,
-    Conversation,
-    Participant,
-    Quartier,
-    Theme,
-)
+from storage.models import Campaign, Categorisation, Contribution, Participant, Quartier, Theme
+from web.activity import Activity, read_activity, within
 from web.counts import Cell, Scope, campaign_funnel, protect, small
 from web.theme_state import theme_state
 
@@ -155,14 +148,18 @@ def compute(
     timezone: str,
     *,
     campaign_visible: Callable[[Campaign], bool] = lambda campaign: True,
+    activity: Activity | None = None,
 ) -> Indicators:
     """Everything the dashboard shows, for `period`, within `scope` (its `channel` is unused).
 
     `campaign_visible` tells which campaigns the account may open (the campaigns page's rule).
-    """
+    `activity`, when given, is `read_activity` of the same period and scope (the page reads it
+    once for these figures and the field figures)."""
     bounds = period.bounds(timezone)
-    activity = _activity(scope, bounds[0], bounds[-1])
-    people = _people(session, activity, bounds[0])
+    if activity is None:
+        activity = read_activity(session, bounds[0], bounds[-1], scope)
+    assert (activity.start, activity.end, activity.scope) == (bounds[0], bounds[-1], scope)
+    people = _people(activity)
     themes = _themes(session, scope, bounds)
     return Indicators(
         period=period,
@@ -172,65 +169,20 @@ def compute(
         by_quartier=_by_quartier(session, activity),
         by_channel=_breakdown("channel", people, 0),
         by_language=_breakdown("language", people, 1),
-        by_written_language=_by_written_language(session, scope, bounds[0], bounds[-1]),
+        by_written_language=_by_written_language(activity),
         themes=themes,
         campaigns=_campaigns(session, scope, bounds, campaign_visible),
     )
 
 
-def _within(scope: Scope, column: Any) -> list[ColumnElement[bool]]:
-    """The scope's quartier conditions on the column that says where something happened."""
-    where: list[ColumnElement[bool]] = []
-    if scope.quartier_ids is not None:
-        where.append(column.in_(scope.quartier_ids))
-    if scope.quartier is not None:
-        where.append(column == scope.quartier)
-    return where
-
-
-def _activity(scope: Scope, start: datetime, end: datetime) -> Any:
-    """(participant, quartier) pairs active in the period: contributions and survey answers."""
-    contributed = select(
-        Contribution.participant_id.label("participant_id"),
-        Contribution.quartier_id.label("quartier_id"),
-    ).where(
-        Contribution.participant_id.is_not(None),
-        Contribution.created_at >= start,
-        Contribution.created_at < end,
-        *_within(scope, Contribution.quartier_id),
-    )
-    answered = (
-        select(Conversation.participant_id, Participant.quartier_id)
-        .select_from(Answer)
-        .join(Conversation, Conversation.id == Answer.conversation_id)
-        .join(Participant, Participant.id == Conversation.participant_id)
-        .where(
-            Answer.understood.is_(True),  # what campaign results call "started"
-            Answer.created_at >= start,
-            Answer.created_at < end,
-            *_within(scope, Participant.quartier_id),
-        )
-    )
-    return union(contributed, answered).subquery("activity")
-
-
-def _people(session: Session, activity: Any, start: datetime) -> list[tuple[str, str, int, int]]:
+def _people(activity: Activity) -> list[tuple[str, str, int, int]]:
     """(channel, language, new or not, participants): each participant is in one group only,
     so every figure that is not per quartier is a sum of these groups."""
-    new = case((Participant.first_seen_at >= start, 1), else_=0)
-    each = (
-        select(
-            activity.c.participant_id, Participant.channel, Participant.language, new.label("new")
-        )
-        .distinct()
-        .join(Participant, Participant.id == activity.c.participant_id)
-        .where(Participant.is_test.is_(False))
-        .subquery()
-    )
-    groups = select(each.c.channel, each.c.language, each.c.new, func.count()).group_by(
-        each.c.channel, each.c.language, each.c.new
-    )
-    return [(channel, language, new, n) for channel, language, new, n in session.execute(groups)]
+    groups: Counter[tuple[str, str, int]] = Counter()
+    for pid in activity.active():
+        person = activity.people[pid]
+        groups[(person.channel, person.language, int(person.new))] += 1
+    return [(channel, language, new, n) for (channel, language, new), n in groups.items()]
 
 
 def _breakdown(dimension: str, people: list[tuple[str, str, int, int]], column: int) -> Breakdown:
@@ -243,21 +195,21 @@ def _breakdown(dimension: str, people: list[tuple[str, str, int, int]], column: 
     return Breakdown(dimension, [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)])
 
 
-def _by_quartier(session: Session, activity: Any) -> Breakdown:
+def _by_quartier(session: Session, activity: Activity) -> Breakdown:
     """Per quartier by name; "" for contributions whose quartier is not known. One habitant may
-    count in two quartiers: these rows are not a partition, unlike the others."""
+    count in two quartiers: these rows are not a partition, unlike the others. A contribution
+    counts in its own quartier, an answer in its author's."""
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
-    count = func.count(distinct(activity.c.participant_id))
-    query = (
-        select(activity.c.quartier_id, count)
-        .join(Participant, Participant.id == activity.c.participant_id)
-        .where(Participant.is_test.is_(False))
-        .group_by(activity.c.quartier_id)
-    )
+    seen: dict[int | None, set[int]] = {}
+    for written in activity.written:
+        if written.participant_id in activity.people:
+            seen.setdefault(written.quartier_id, set()).add(written.participant_id)
+    for pid, _action in activity.answered:
+        seen.setdefault(activity.people[pid].quartier_id, set()).add(pid)
     rows = sorted(
         (
-            (names.get(quartier_id, "") if quartier_id is not None else "", n)
-            for quartier_id, n in session.execute(query)
+            (names.get(quartier_id, "") if quartier_id is not None else "", len(pids))
+            for quartier_id, pids in seen.items()
         ),
         key=lambda item: (-item[1], item[0]),
     )
@@ -267,26 +219,14 @@ def _by_quartier(session: Session, activity: Any) -> Breakdown:
     )
 
 
-def _by_written_language(
-    session: Session, scope: Scope, start: datetime, end: datetime
-) -> Breakdown:
+def _by_written_language(activity: Activity) -> Breakdown:
     """Participants per language their contributions and free answers are written in (as
     identified, `bots.language_id`): one who writes in two languages counts in both."""
-    count = func.count(distinct(Contribution.participant_id))
-    query = (
-        select(Contribution.language, count)
-        .join(Participant, Participant.id == Contribution.participant_id)
-        .where(
-            Participant.is_test.is_(False),
-            Contribution.created_at >= start,
-            Contribution.created_at < end,
-            *_within(scope, Contribution.quartier_id),
-        )
-        .group_by(Contribution.language)
-    )
-    rows = sorted(
-        ((str(lang), n) for lang, n in session.execute(query)), key=lambda r: (-r[1], r[0])
-    )
+    seen: dict[str, set[int]] = {}
+    for written in activity.written:
+        if written.participant_id in activity.people:
+            seen.setdefault(written.language, set()).add(written.participant_id)
+    rows = sorted(((lang, len(pids)) for lang, pids in seen.items()), key=lambda r: (-r[1], r[0]))
     cells = protect([n for _, n in rows])
     return Breakdown(
         "written_language", [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)]
@@ -300,35 +240,29 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     """Confirmed thèmes (the team's: `Categorisation.source == "staff"`), then the inbox's
     "suggested, to confirm" and "to sort" states, then all contributions; one column a month.
 
-    A contribution with two confirmed thèmes counts under both; the last row counts it once."""
+    A contribution with two confirmed thèmes counts under both; the last row counts it once.
+    A test phone's contributions never count; one whose author was unlinked does. The test
+    phones are a short list read once (`NOT IN`), not a join for each contribution; a thème is
+    confirmed at most once per contribution (the unique `(contribution, thème, source)`), so
+    its confirmed contributions are its staff categorisations."""
     month = case(
         *((Contribution.created_at < bound, n) for n, bound in enumerate(bounds[1:])),
     ).label("month")
-    base = (
-        select(Contribution.id.label("contribution_id"), month)
-        .outerjoin(Participant, Participant.id == Contribution.participant_id)
-        .where(
-            Contribution.created_at >= bounds[0],
-            Contribution.created_at < bounds[-1],
-            Participant.is_test.is_not(True),
-            *_within(scope, Contribution.quartier_id),
-        )
-    )
+    tests = select(Participant.id).where(Participant.is_test.is_(True))
+    counted = [
+        Contribution.created_at >= bounds[0],
+        Contribution.created_at < bounds[-1],
+        or_(Contribution.participant_id.is_(None), Contribution.participant_id.not_in(tests)),
+        *within(scope, Contribution.quartier_id),
+    ]
     months = len(bounds) - 1
-    inner = base.subquery()
     confirmed: dict[int, list[int]] = {}
     for theme_id, index, n in session.execute(
-        select(
-            Categorisation.theme_id, inner.c.month, func.count(distinct(inner.c.contribution_id))
-        )
-        .join(
-            Categorisation,
-            and_(
-                Categorisation.contribution_id == inner.c.contribution_id,
-                Categorisation.source == "staff",
-            ),
-        )
-        .group_by(Categorisation.theme_id, inner.c.month)
+        select(Categorisation.theme_id, month, func.count())
+        .select_from(Categorisation)
+        .join(Contribution, Contribution.id == Categorisation.contribution_id)
+        .where(Categorisation.source == "staff", *counted)
+        .group_by(Categorisation.theme_id, month)
     ):
         confirmed.setdefault(theme_id, [0] * months)[index] = n
     rows = []
@@ -336,18 +270,16 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
         if theme.active or theme.id in confirmed:
             counts = confirmed.get(theme.id, [0] * months)
             rows.append(ThemeRow(theme.code, theme.name, theme.colour, counts))
-    states = base.add_columns(theme_state().label("state")).subquery()
+    state = theme_state().label("state")
     unconfirmed = {state: [0] * months for state in UNCONFIRMED}
     total = [0] * months
-    for index, state, n in session.execute(
-        select(states.c.month, states.c.state, func.count()).group_by(
-            states.c.month, states.c.state
-        )
+    for index, key, n in session.execute(
+        select(month, state, func.count()).where(*counted).group_by(month, state)
     ):
         total[index] += n
-        if state in unconfirmed:
-            unconfirmed[state][index] = n
-    rows += [ThemeRow(state, "", "", counts) for state, counts in unconfirmed.items()]
+        if key in unconfirmed:
+            unconfirmed[key][index] = n
+    rows += [ThemeRow(key, "", "", counts) for key, counts in unconfirmed.items()]
     rows.append(ThemeRow("total", "", "", total))
     return rows
 

@@ -2,8 +2,8 @@
 
 Computed from the campaign's conversations and answers, never counting a staff test phone, and
 for a conseil citoyen only over the habitants of its quartiers. A campaign is at most a few
-thousand answers: one query brings them, Python counts them, and the page, the chart and the
-CSV/XLSX file all read the same counts.
+thousand answers: the database groups them (by question, value, quartier, channel), Python adds
+the groups up, and the page, the chart and the CSV/XLSX file all read the same counts.
 
 `protected(results)` is what a conseil citoyen, every export and the public page see: the
 counts of 1 to 4 shown "< 5" with the complementary suppression of `web.counts.protect`, per
@@ -13,12 +13,12 @@ answer) group, the margin the page publishes beside it.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, case, cast, func, null, select
 from sqlalchemy.orm import Session, selectinload
 
 from bots.personal_data_job import Masker
@@ -33,16 +33,7 @@ from storage.models import (
     Quartier,
     Question,
 )
-from web.counts import (
-    Cell,
-    Funnel,
-    Scope,
-    campaign_people,
-    funnel_of,
-    protect,
-    small,
-    started_conversations,
-)
+from web.counts import Cell, Funnel, FunnelGroup, Scope, add_groups, funnel_groups, protect, small
 from web.theme_state import theme_view
 
 YES_NO = {"oui": "Oui", "non": "Non"}
@@ -171,24 +162,15 @@ def campaign_results(
     session: Session, campaign: Campaign, scope: Scope, *, quoted_only: bool = False
 ) -> Results:
     """Everything the results page shows; `quoted_only` keeps only the free-text answers a
-    staff member chose to publish (the public page)."""
-    people = campaign_people(session, campaign, scope)
-    answers = session.execute(
-        select(Answer.conversation_id, Answer.question_id, Answer.value, Answer.skipped)
-        .join(Conversation, Conversation.id == Answer.conversation_id)
-        .join(Participant, Participant.id == Conversation.participant_id)
-        .where(Conversation.campaign_id == campaign.id, Answer.understood.is_(True))
-        .where(*scope.conditions())
-        .order_by(Answer.id)
-    ).all()
-    quartiers = dict(session.execute(select(Quartier.id, Quartier.name)).all())
+    staff member chose to publish (the public page).
+
+    The database counts: answers grouped by question, value, quartier and channel (a free
+    text's value is left out, only its count matters here), conversations grouped by quartier,
+    channel, status and started; Python only adds up a few hundred groups."""
+    quartiers: dict[int | None, str] = dict(
+        session.execute(select(Quartier.id, Quartier.name)).all()
+    )
     codes = dict(session.execute(select(Quartier.code, Quartier.name)).all())
-    started = started_conversations(session, campaign, scope)
-    where = {p.id: (quartiers.get(p.quartier_id, "?"), p.channel) for p in people}
-
-    def funnel(rows: Iterable[Any]) -> Funnel:
-        return funnel_of(rows, started)
-
     questions = list(
         session.scalars(
             select(Question)
@@ -196,9 +178,32 @@ def campaign_results(
             .order_by(Question.position)
         )
     )
+    free = [q.id for q in questions if q.kind == "text"]
+    value = cast(Answer.value, Text)
+    shown = case((Answer.question_id.in_(free), null()), else_=value) if free else value
+    answers = session.execute(
+        select(
+            Answer.question_id,
+            Answer.skipped,
+            shown,
+            Participant.quartier_id,
+            Participant.channel,
+            func.count(),
+            func.min(Answer.id),
+        )
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .join(Participant, Participant.id == Conversation.participant_id)
+        .where(Conversation.campaign_id == campaign.id, Answer.understood.is_(True))
+        .where(*scope.conditions())
+        .group_by(
+            Answer.question_id, Answer.skipped, shown, Participant.quartier_id, Participant.channel
+        )
+    ).all()
     by_question: dict[int, list[Any]] = {}
-    for answer in answers:
-        by_question.setdefault(answer.question_id, []).append(answer)
+    # In the order of each group's first answer: a value no label names is listed where it
+    # first appeared, as when the answers were read one by one.
+    for row in sorted(answers, key=lambda row: row[6]):
+        by_question.setdefault(row[0], []).append(row)
     results: list[QuestionResult] = []
     rows: list[list[Any]] = []
     for question in questions:
@@ -209,18 +214,21 @@ def campaign_results(
         tally: Counter[str] = Counter()
         answered = skipped = 0
         detail: Counter[tuple[str, str, str]] = Counter()
-        for answer in by_question.get(question.id, ()):
-            if answer.skipped:
-                skipped += 1
+        for _qid, is_skipped, text, quartier_id, channel, n, _first in by_question.get(
+            question.id, ()
+        ):
+            if is_skipped:
+                skipped += n
                 continue
-            answered += 1
+            answered += n
             if question.kind == "text":
                 continue
-            values = answer.value if isinstance(answer.value, list) else [answer.value]
-            for value in values:
-                label = labels.get(str(value), str(value))
-                tally[label] += 1
-                detail[(label, *where.get(answer.conversation_id, ("?", "?")))] += 1
+            decoded = None if text is None else json.loads(text)
+            values = decoded if isinstance(decoded, list) else [decoded]
+            for one in values:
+                label = labels.get(str(one), str(one))
+                tally[label] += n
+                detail[(label, quartiers.get(quartier_id, "?"), channel)] += n
         order = list(labels.values()) or sorted(tally)
         result.answered, result.skipped = answered, skipped
         result.counts = [(label, tally[label]) for label in order]
@@ -232,17 +240,17 @@ def campaign_results(
             for (label, quartier, channel), n in sorted(detail.items())
         )
         results.append(result)
-    by_quartier: dict[str, list[Any]] = {}
-    by_channel: dict[str, list[Any]] = {}
-    for person in people:
-        name, channel = where[person.id]
-        by_quartier.setdefault(name, []).append(person)
-        by_channel.setdefault(channel, []).append(person)
+    groups = funnel_groups(session, campaign, scope)
+    by_quartier: dict[str, list[FunnelGroup]] = {}
+    by_channel: dict[str, list[FunnelGroup]] = {}
+    for group in groups:
+        by_quartier.setdefault(quartiers.get(group.quartier_id, "?"), []).append(group)
+        by_channel.setdefault(group.channel, []).append(group)
     return Results(
-        funnel(people),
+        add_groups(groups),
         results,
-        sorted((name, funnel(group)) for name, group in by_quartier.items()),
-        sorted((name, funnel(group)) for name, group in by_channel.items()),
+        sorted((name, add_groups(group)) for name, group in by_quartier.items()),
+        sorted((name, add_groups(group)) for name, group in by_channel.items()),
         rows,
     )
 

@@ -34,6 +34,8 @@ class Sent:
 
     provider_id: str
     units: int | None = None
+    price: float | None = None  # what the provider says it charged (positive), when it says
+    price_unit: str | None = None
 
 
 class SendError(Exception):
@@ -64,8 +66,10 @@ class Channel(Protocol):
     """What the outbox needs of a channel.
 
     A channel whose provider can list what it accepted may also define
-    `find_sent(message: Outgoing, since: datetime) -> list[str]`: the provider's ids of the
-    messages that may be this one, whose sending started at `since`, oldest first; `[]` only
+    `find_sent(message: Outgoing, since: datetime) -> list[str | Sent]`: the provider's ids of
+    the messages that may be this one (as a `Sent` when it also tells the paid units and price,
+    so that a settled row counts in the budget), whose sending started at `since`, oldest first;
+    `[]` only
     when the provider certainly has no such message (the outbox then sends it again). It raises
     SendError when the provider cannot tell (`transient`: ask again later). The outbox uses it
     to settle a send interrupted by a crash (see `bots.outbox`).

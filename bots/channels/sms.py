@@ -32,6 +32,7 @@ from bots.channels.twilio_messaging import (
     StatusReport,
     TwilioSender,
     account_configured,
+    found_sent,
     make_client,
 )
 from bots.channels.twilio_messaging import record_status as record_twilio_status
@@ -76,15 +77,18 @@ class SmsChannel:
         units = sum(_segments(sms, part) for sms, part in zip(created, parts, strict=True))
         return Sent(str(created[0].sid), units=units)
 
-    def find_sent(self, message: Outgoing, since: datetime) -> list[str]:
-        """The SIDs of the SMS Twilio holds that may be this row, oldest first (see `Channel`).
+    def find_sent(self, message: Outgoing, since: datetime) -> list[str | Sent]:
+        """The SMS Twilio holds that may be this row, oldest first (see `Channel`).
 
         Its body must hold this row's first SMS (a trial account or a Messaging Service may add
-        text around it); the rest is `TwilioSender.find_sent`.
+        text around it); the rest is `TwilioSender.find_sent`. Each counts Twilio's segments
+        for that SMS (ours when it gives none) and ours for the parts after it.
         """
         numbered = message.expects != "scale"
-        first = split_sms(message.text, message.choices, numbered, limit=MAX_BODY)[0]
-        return self.twilio.find_sent(message.address, since, lambda sms: first in (sms.body or ""))
+        parts = split_sms(message.text, message.choices, numbered, limit=MAX_BODY)
+        first, rest = parts[0], sum(segments(part) for part in parts[1:])
+        found = self.twilio.find_sent(message.address, since, lambda sms: first in (sms.body or ""))
+        return [found_sent(sms, _segments(sms, first) + rest) for sms in found]
 
 
 def _segments(sms: MessageInstance, body: str) -> int:

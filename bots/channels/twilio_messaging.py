@@ -25,7 +25,7 @@ from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 from urllib3.exceptions import NewConnectionError
 
-from bots.channels import SendError
+from bots.channels import SendError, Sent
 from bots.phone import masked
 from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
@@ -129,8 +129,8 @@ class TwilioSender:
 
     def find_sent(
         self, to: str, since: datetime, mine: Callable[[MessageInstance], bool]
-    ) -> list[str]:
-        """The SIDs of the messages Twilio holds that may be the one whose send began at `since`.
+    ) -> list[MessageInstance]:
+        """The messages Twilio holds that may be the one whose send began at `since`.
 
         Twilio takes no idempotency key, but it lists what was sent to a number. A message is
         ours if it went from this sender to this number, was created while the row was being
@@ -158,7 +158,7 @@ class TwilioSender:
             and mine(message)
         ]
         candidates.sort(key=lambda message: message.date_created)
-        return [str(message.sid) for message in candidates]
+        return candidates
 
     def _from_us(self, message: MessageInstance) -> bool:
         if not str(message.direction or "").startswith("outbound"):
@@ -207,9 +207,10 @@ def record_status(
 ) -> bool:
     """Record a status callback on the channel's outbox row Twilio names; False if none has it.
 
-    An error code that means the number cannot receive our messages marks the participant
-    unreachable, so campaigns stop writing to them and what was queued is cancelled; they can
-    still write to us, which makes them reachable again (e.g. START after a carrier-level STOP).
+    An error code that means the number cannot receive our messages marks that address
+    unreachable (`bots.reachability`): what was queued on it is cancelled and campaigns take
+    the habitant's other channel, if any; they can still write to us, which makes the address
+    reachable again (e.g. START after a carrier-level STOP).
     A price Twilio reports is kept (positive, in its currency) for the budget. `on_failure`
     lets a channel react to its own codes (WhatsApp's closed window) in the same transaction.
     """
@@ -238,19 +239,35 @@ def record_status(
             message.error_code = code or None
             message.last_error = f"twilio {report.status} {code}".strip()
             if (code in UNREACHABLE_CODES or code in unreachable) and message.participant_id:
-                mark_unreachable(session, message.participant_id, now)
+                mark_unreachable(session, message.participant_id, now, message.channel)
             if on_failure is not None:
                 on_failure(session, message, code)
     return True
 
 
-def _record_price(message: Message, report: StatusReport) -> None:
+def twilio_price(raw: object) -> float | None:
     """Twilio reports prices as negative amounts (what was charged): kept positive."""
     try:
-        price = abs(float(report.price)) if report.price else None
+        return abs(float(str(raw))) if raw not in (None, "") else None
     except ValueError:
-        log.info("unreadable price %r on message %s", report.price, message.id)
-        return
+        log.info("unreadable price %r", raw)
+        return None
+
+
+def price_unit(raw: object) -> str | None:
+    return (str(raw or ""))[:3].upper() or None
+
+
+def found_sent(message: MessageInstance, units: int) -> Sent:
+    """A message found in Twilio's list, as the outbox records it: its SID, the units it counts,
+    and the price Twilio lists for it (none while it is still queued)."""
+    price = twilio_price(message.price)
+    unit = price_unit(message.price_unit) if price is not None else None
+    return Sent(str(message.sid), units=units, price=price, price_unit=unit)
+
+
+def _record_price(message: Message, report: StatusReport) -> None:
+    price = twilio_price(report.price)
     if price is not None:
         message.price = price
-        message.price_unit = (report.price_unit or "")[:3].upper() or None
+        message.price_unit = price_unit(report.price_unit)

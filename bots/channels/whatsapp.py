@@ -50,6 +50,7 @@ from bots.channels.twilio_messaging import (
     StatusReport,
     TwilioSender,
     account_configured,
+    found_sent,
     make_client,
 )
 from bots.channels.twilio_messaging import record_status as record_twilio_status
@@ -67,6 +68,9 @@ WINDOW = timedelta(hours=24)
 OUTSIDE_WINDOW = "63016"
 NO_TEMPLATE = "no_template"
 TEMPLATE_KINDS = ("invitation", "reminder", "retour")
+# Other kinds of team news that go with one of those templates: an engagement's change of
+# status is a retour (`bots.engagement_news`).
+TEMPLATE_OF = {"engagement": "retour"}
 # Not on WhatsApp (63003: the number has no WhatsApp account), or not a valid recipient (63024).
 UNREACHABLE_CODES = frozenset({"63003", "63024"})
 MAX_TEXT = 4096  # WhatsApp's own limit for a text message
@@ -96,6 +100,7 @@ def is_configured(settings: Settings) -> bool:
 
 def template_for(settings: Settings, kind: str, language: str) -> str:
     """The approved ContentSid for this kind of message in this language, or ""."""
+    kind = TEMPLATE_OF.get(kind, kind)
     if kind not in TEMPLATE_KINDS:
         return ""
     key = f"PAROLES_WHATSAPP_TEMPLATE_{kind.upper()}_{language.upper()}"
@@ -104,6 +109,7 @@ def template_for(settings: Settings, kind: str, language: str) -> str:
 
 def template_languages(settings: Settings, kind: str) -> set[str]:
     """The languages that have an approved template for this kind of message."""
+    kind = TEMPLATE_OF.get(kind, kind)
     prefix = f"PAROLES_WHATSAPP_TEMPLATE_{kind.upper()}_"
     if kind not in TEMPLATE_KINDS:
         return set()
@@ -256,12 +262,19 @@ class WhatsAppChannel:
         )
         return str(created.sid)
 
-    def find_sent(self, message: Outgoing, since: datetime) -> list[str]:
-        """The SIDs Twilio holds that may be this row (see `bots.channels.Channel`): same sender
-        and number, and a body (free text or rendered template) holding its first words."""
+    def find_sent(self, message: Outgoing, since: datetime) -> list[str | Sent]:
+        """The messages Twilio holds that may be this row (see `bots.channels.Channel`): same
+        sender and number, and a body (free text or rendered template) holding its first words.
+        Each counts the conversation it opened, as `send` would have at `since`."""
         words = one_line(replace(message, choices=()))[:40]
         to = WHATSAPP_PREFIX + message.address.removeprefix(WHATSAPP_PREFIX)
-        return self.twilio.find_sent(to, since, lambda m: words in " ".join((m.body or "").split()))
+        found = self.twilio.find_sent(
+            to, since, lambda m: words in " ".join((m.body or "").split())
+        )
+        with self.runtime.sessions() as session:
+            who = recipient(session, message.participant_id, self.runtime.settings.default_language)
+        opened = who.last_sent is None or since - who.last_sent >= WINDOW
+        return [found_sent(m, 1 if opened else 0) for m in found]
 
 
 def record_status(runtime: Runtime, report: StatusReport, now: datetime) -> bool:

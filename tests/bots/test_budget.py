@@ -174,3 +174,67 @@ def test_paroles_campaign_launch_refuses_a_campaign_over_the_budget(
     assert "budget mensuel dépassé" in result.output and "il en reste 10" in result.output
     with runtime.sessions() as session:
         assert session.scalars(select(Campaign)).first() is None
+
+
+def scheduled(runtime: Runtime, people: int) -> int:
+    """A campaign within the budget when it is written, due one day later."""
+    with transaction(runtime.sessions) as session:
+        for _ in range(people):
+            make_participant(session, runtime, channel="sms")
+    check = campaign_check(runtime, Target(everyone=True))
+    assert check.over == {}
+    with transaction(runtime.sessions) as session:
+        campaign = campaigns.create_campaign(
+            session,
+            "scolarite",
+            Target(everyone=True),
+            now=NOW,
+            starts_at=NOW + timedelta(days=1),
+            budget=check,
+        )
+        return campaign.id
+
+
+def status_of(runtime: Runtime, campaign_id: int) -> tuple[str, str | None, bool]:
+    with runtime.sessions() as session:
+        row = session.get(Campaign, campaign_id)
+        assert row is not None
+        return row.status, row.hold_reason, row.budget_approved
+
+
+def test_a_scheduled_campaign_is_checked_again_at_launch_and_approval_is_final(
+    runtime: Runtime,
+) -> None:
+    runtime = replace(
+        runtime,
+        settings=replace(
+            runtime.settings, extra={**runtime.settings.extra, "PAROLES_BUDGET_APPROVAL": "1"}
+        ),
+    )
+    campaign_id = scheduled(runtime, 1)
+    sent_row(runtime, "sms", 8, NOW + timedelta(hours=2))  # spent meanwhile: 2 segments left
+    later = NOW + timedelta(days=1, minutes=1)
+    assert campaigns.launch_due(runtime, later) == 0
+    assert status_of(runtime, campaign_id) == (AWAITING, "budget", False)
+    campaigns.approve_campaign(runtime, campaign_id, None)
+    assert status_of(runtime, campaign_id) == ("scheduled", "budget", True)
+    assert campaigns.launch_due(runtime, later) == 1  # approved despite the budget: it goes
+    assert status_of(runtime, campaign_id)[0] == "running"
+
+
+def test_at_launch_over_the_budget_with_no_approval_allowed_the_campaign_is_cancelled(
+    runtime: Runtime,
+) -> None:
+    campaign_id = scheduled(runtime, 1)
+    later = NOW + timedelta(days=1, minutes=1)
+    sent_row(runtime, "sms", 9, NOW + timedelta(hours=2))
+    assert campaigns.launch_due(runtime, later) == 0
+    assert status_of(runtime, campaign_id)[:2] == ("cancelled", "budget")
+    with runtime.sessions() as session:
+        assert session.scalars(select(Message).where(Message.campaign_id.is_not(None))).all() == []
+
+
+def test_at_launch_within_the_budget_a_scheduled_campaign_goes(runtime: Runtime) -> None:
+    campaign_id = scheduled(runtime, 1)
+    assert campaigns.launch_due(runtime, NOW + timedelta(days=1, minutes=1)) == 1
+    assert status_of(runtime, campaign_id) == ("running", None, False)

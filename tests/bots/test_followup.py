@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bots import engine
+from bots.engagement_news import ENGAGEMENT_KIND, FollowupError, add_note, change_status
 from bots.engine import Context, Followup, Incoming, State
-from bots.followup import ENGAGEMENT_KIND, FollowupError, add_note, change_status
 from bots.handler import Inbound, enqueue_reply, handle_inbound
 from bots.prompts import load_catalog
 from bots.runtime import Runtime
@@ -166,11 +166,19 @@ def test_a_change_of_status_writes_one_message_per_reachable_habitant_in_their_l
         engagement = session.get(Engagement, linked["engagement"])
         assert engagement is not None
         change = change_status(
-            session, runtime.catalog, engagement, "en_cours", now=NOW, text="Travaux lundi"
+            session,
+            runtime.catalog,
+            runtime.settings,
+            engagement,
+            "en_cours",
+            now=NOW,
+            text="Travaux lundi",
         )
         assert change.notified == 1
         with pytest.raises(FollowupError):
-            change_status(session, runtime.catalog, engagement, "en_cours", now=NOW)
+            change_status(
+                session, runtime.catalog, runtime.settings, engagement, "en_cours", now=NOW
+            )
     with runtime.sessions() as session:
         messages = session.scalars(select(Message).where(Message.kind == ENGAGEMENT_KIND)).all()
         assert [(m.participant_id, m.channel) for m in messages] == [(linked["amina"], "sms")]
@@ -190,12 +198,20 @@ def test_not_retained_needs_a_reason_and_a_note_tells_nobody(
         engagement = session.get(Engagement, linked["engagement"])
         assert engagement is not None
         with pytest.raises(FollowupError):
-            change_status(session, runtime.catalog, engagement, "non_retenu", now=NOW)
+            change_status(
+                session, runtime.catalog, runtime.settings, engagement, "non_retenu", now=NOW
+            )
         with pytest.raises(FollowupError):
-            change_status(session, runtime.catalog, engagement, "fini", now=NOW)
+            change_status(session, runtime.catalog, runtime.settings, engagement, "fini", now=NOW)
         add_note(session, engagement, "Réunion avec le bailleur", now=NOW, user_id=None)
         change_status(
-            session, runtime.catalog, engagement, "non_retenu", now=NOW, reason="Hors budget"
+            session,
+            runtime.catalog,
+            runtime.settings,
+            engagement,
+            "non_retenu",
+            now=NOW,
+            reason="Hors budget",
         )
         assert engagement.reason == "Hors budget"
     with runtime.sessions() as session:

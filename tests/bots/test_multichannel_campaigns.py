@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from bots import campaigns
 from bots.campaigns import Target
-from bots.channels import make_channel
+from bots.channels import make_channel, sms
+from bots.handler import Inbound, handle_inbound
 from bots.outbox import deliver
+from bots.reachability import mark_unreachable
 from bots.runtime import Runtime
 from storage.config import Settings
 from storage.db import transaction
-from storage.models import Conversation, Message
+from storage.models import Conversation, Message, Participant, ParticipantChannel
 from tests.factories import make_participant
 from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
 
@@ -113,3 +115,62 @@ def test_a_campaign_reaches_each_person_once_on_the_channel_chosen(
         status = campaigns.campaign_status(session, campaign_id)
     assert status.left_out == 1  # the Arabic speaker on WhatsApp only: no template, not sent
     assert campaigns.settle_undelivered(runtime, NOW) == 1
+
+
+def test_a_dead_sms_number_leaves_whatsapp_and_the_person_is_unreachable_only_when_both_are(
+    runtime: Runtime, people: dict[str, int]
+) -> None:
+    both, both_ar = people["both"], people["both_ar"]
+    with transaction(runtime.sessions) as session:
+        for n, pid in enumerate((both, both_ar)):
+            session.add(
+                Message(
+                    direction="out",
+                    channel="sms",
+                    provider_id=f"SM{n:032x}",
+                    participant_id=pid,
+                    status="pending" if n else "sent",
+                    created_at=NOW,
+                )
+            )
+    # Twilio says the SMS number is dead (30005, unknown handset).
+    assert sms.record_status(runtime, f"SM{0:032x}", "undelivered", "30005", NOW)
+    with transaction(runtime.sessions) as session:
+        mark_unreachable(session, both_ar, NOW, "sms")
+    with runtime.sessions() as session:
+        person = session.get(Participant, both)
+        assert person is not None and person.unreachable_at is None and person.channel == "sms"
+        dead = session.get(ParticipantChannel, (both, "sms"))
+        assert dead is not None and dead.unreachable_at is not None
+        queued = session.scalars(
+            select(Message.status).where(
+                Message.participant_id == both_ar, Message.direction == "out"
+            )
+        )
+        assert list(queued) == ["cancelled"]  # what waited on the dead number
+        estimate = campaigns.estimate(session, runtime, Target(everyone=True), NOW)
+    # "both" still goes by WhatsApp; "both_ar" (no Arabic template) can no longer fall back to
+    # SMS: left out and said so, never sent to the dead number.
+    assert estimate.by_channel == {"sms": 1, "whatsapp": 5}
+    assert estimate.left_out == {"ar": 2}
+
+    with transaction(runtime.sessions) as session:
+        mark_unreachable(session, both, NOW, "whatsapp")  # and not on WhatsApp either
+    with runtime.sessions() as session:
+        assert session.get(Participant, both).unreachable_at == NOW  # type: ignore[union-attr]
+        assert campaigns.estimate(session, runtime, Target(everyone=True), NOW).by_channel == {
+            "sms": 1,
+            "whatsapp": 4,
+        }
+    later = datetime.now(UTC)
+    address = "+33699887766"
+    with transaction(runtime.sessions) as session:
+        person = session.get(Participant, both)
+        assert person is not None
+        person.pseudonym = runtime.vault.pseudonym("sms", address)
+    handle_inbound(runtime, Inbound("sms", address, "Bonjour", "SM" + "e" * 32, received_at=later))
+    with runtime.sessions() as session:
+        assert session.get(Participant, both).unreachable_at is None  # type: ignore[union-attr]
+        assert session.get(ParticipantChannel, (both, "sms")).unreachable_at is None  # type: ignore[union-attr]
+        whatsapp_row = session.get(ParticipantChannel, (both, "whatsapp"))
+        assert whatsapp_row is not None and whatsapp_row.unreachable_at is not None

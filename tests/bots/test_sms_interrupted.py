@@ -83,16 +83,36 @@ def test_a_send_twilio_accepted_is_settled_as_sent_with_its_sid_and_not_resent(
     [outgoing] = start_then_die(runtime, now)
     channel.send(outgoing)  # Twilio accepted it; the worker died before writing the SID
     assert status(runtime, message_id) == ("sending", None)
+    [accepted] = twilio.messages
+    accepted["num_segments"] = "3"  # Twilio's own count wins over ours (1 segment)
+    accepted["price"] = "-0.07900"
 
     assert settle(runtime, channel, now)["confirmed"] == 1
-    [accepted] = twilio.messages
     assert status(runtime, message_id) == ("sent", accepted["sid"])
+    with runtime.sessions() as session:
+        row = session.get(Message, message_id)
+        assert row is not None and (row.units, row.price, row.price_unit) == (3, 0.079, "EUR")
     assert deliver(runtime, channel, now=now + LATER) == 0
     assert len(twilio.sent()) == 1
     [lookup] = twilio.lookups()
     assert lookup["To"] == NUMBER
     assert lookup.get("From") == (None if sender == SERVICE else sender)
     assert not any(key.startswith("DateSent") for key in lookup)  # queued SMS have no date
+
+
+def test_a_settled_send_with_no_count_from_twilio_counts_our_segments(
+    runtime: Runtime, twilio: FakeTwilio
+) -> None:
+    now = datetime.now(UTC)
+    message_id = queue(runtime, "Ça marche ? " * 20, now)  # 240 GSM-7 characters: 2 segments
+    channel = make_channel("sms", runtime)
+    [outgoing] = start_then_die(runtime, now)
+    channel.send(outgoing)
+    twilio.messages[-1]["num_segments"] = None  # not told (yet)
+    assert settle(runtime, channel, now)["confirmed"] == 1
+    with runtime.sessions() as session:
+        row = session.get(Message, message_id)
+        assert row is not None and (row.units, row.price) == (2, None)
 
 
 def test_a_send_twilio_never_got_is_sent_once(runtime: Runtime, twilio: FakeTwilio) -> None:

@@ -33,10 +33,10 @@ def test_login_page_is_french_and_has_labelled_fields(client: Any) -> None:
     assert '<label for="email">' in page and '<label for="password">' in page
 
 
-def test_the_right_password_opens_the_inbox(client: Any, territory: Territory) -> None:
+def test_the_right_password_opens_the_home_page(client: Any, territory: Territory) -> None:
     response = log_in(client)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/inbox/")
+    assert response.headers["Location"] == "/"  # "À faire"
     assert client.get("/inbox/").status_code == 200
 
 
@@ -179,7 +179,7 @@ def test_next_only_goes_to_this_site(client: Any, territory: Territory) -> None:
     client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         response = log_in(client, query_string={"next": evil})
-        assert response.headers["Location"].endswith("/inbox/"), evil
+        assert response.headers["Location"] == "/", evil
         client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
 
 
@@ -205,7 +205,7 @@ def test_next_after_normalising_whitespace_stays_on_this_site(
     csrf_token(client)
     for evil in EVIL_NEXT:
         response = log_in(client, query_string={"next": evil})
-        assert response.headers["Location"] == "/inbox/", evil
+        assert response.headers["Location"] == "/", evil
         client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/comptes/moi")})
     ok = log_in(client, query_string={"next": "\t/themes/"})
     assert ok.headers["Location"] == "/themes/"

@@ -18,6 +18,7 @@ AREAS = (
     "field",
     "public",
     "followup",
+    "home",
     "report",
 )
 
@@ -100,6 +101,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
     flat = sorted(p.name for p in (ROOT / "web").glob("*.py"))
     assert flat == [
         "__init__.py",
+        "activity.py",
         "audit_log.py",
         "auth.py",
         "counts.py",
@@ -107,6 +109,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "diversity.py",
         "field_figures.py",
         "indicators.py",
+        "nav.py",
         "params.py",
         "publication.py",
         "results.py",

@@ -1,9 +1,15 @@
-"""`paroles chat`: a habitant's phone in the terminal, through the same handler as the channels."""
+"""`paroles chat`: a habitant's phone in the terminal, through the same handler as the channels.
+
+Like the back-office simulator's phone, it is a trial (`Participant.is_test`): whatever is
+typed there never counts as participation (indicators, results, campaigns) and files nothing
+in the inbox, so trying the bot from a terminal cannot swell the evaluation's figures.
+"""
 
 from __future__ import annotations
 
 import secrets
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -13,7 +19,7 @@ from sqlalchemy import select
 from bots.channels import Outgoing, make_channel
 from bots.channels.simulator import NAME as SIMULATOR
 from bots.channels.simulator import render
-from bots.handler import Inbound, handle_inbound
+from bots.handler import Inbound, find_or_create_participant, handle_inbound
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -52,6 +58,15 @@ def chat(name: str, slug: str | None) -> None:
         _exchange(runtime, channel, inbound)
 
 
+def _mark_as_trial(runtime: Runtime, address: str) -> None:
+    """The terminal's habitant is a staff trial, like the simulator page's test phone."""
+    with transaction(runtime.sessions) as session:
+        participant = find_or_create_participant(
+            session, runtime, SIMULATOR, address, datetime.now(UTC)
+        )
+        participant.is_test = True
+
+
 def _survey_code(runtime: Runtime, slug: str) -> str:
     with transaction(runtime.sessions) as session:
         survey = session.scalars(select(Survey).where(Survey.slug == slug)).one_or_none()
@@ -67,6 +82,7 @@ def _survey_code(runtime: Runtime, slug: str) -> str:
 
 
 def _exchange(runtime: Runtime, channel: Any, inbound: Inbound) -> None:
+    _mark_as_trial(runtime, inbound.address)  # again after OUBLIER, which erased the participant
     outcome = handle_inbound(runtime, inbound)
     deliver(runtime, channel)
     with transaction(runtime.sessions) as session:

@@ -20,7 +20,7 @@ import random
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bots import language_id
+from bots.budget import PAID, month_start
 from bots.engine import State
 from bots.personal_data_job import health_flags
 from bots.phone import identity_channel
@@ -36,6 +37,7 @@ from bots.runtime import Runtime
 from bots.sms_text import segments, to_gsm7
 from bots.survey_store import seed_prompts
 from bots.text import strip_accents
+from storage.config import Settings
 from storage.crypto import mask
 from storage.db import transaction
 from storage.models import (
@@ -78,6 +80,25 @@ SURVEY_RUNS = {"scolarite": 48, "associations": 36, "aller-vers": 30}
 CHANNELS = (("whatsapp", 36), ("telegram", 34), ("sms", 30))
 BOTH = 0.3  # of the habitants writing by SMS, those who also write by WhatsApp (one person)
 _PRAISE = re.compile(r"merci|super|top|bien|génial|magnifique|gentil|calme|propre|aide", re.I)
+
+
+# The demo territory's monthly budget (`bots.budget`), used when no budget is configured: the
+# tableau de bord and the campaign pages then show a month's spend against something.
+# A campaign to one quartier fits; one to every quartier exceeds it and waits for approval.
+DEMO_BUDGET = {
+    "PAROLES_BUDGET_SMS_SEGMENTS": "150",
+    "PAROLES_PRICE_SMS_SEGMENT": "0.075",
+    "PAROLES_BUDGET_WHATSAPP_CONVERSATIONS": "150",
+    "PAROLES_PRICE_WHATSAPP_CONVERSATION": "0.07",
+    "PAROLES_BUDGET_APPROVAL": "1",
+}
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """`settings` with the demo's budget, unless a budget is already configured."""
+    if any(settings.extra.get(paid.budget_variable, "").strip() for paid in PAID.values()):
+        return settings
+    return replace(settings, extra={**DEMO_BUDGET, **settings.extra})
 
 
 def seed_demo(runtime: Runtime, *, now: datetime | None = None, seed: int = 2026) -> str:
@@ -190,11 +211,13 @@ class _Territory:
         suivi = seed_followup(
             self.session, self.catalog, self.rng, self.now, self.staff, campaigns["associations"]
         )
+        reminders = self.reminders_this_month(campaigns["scolarite"])
         return {
             "quartiers": len(quartiers),
             "participants": len(self.people),
             "contributions": free,
             "conversations": runs,
+            "reminders": reminders,
             **suivi,
         }
 
@@ -479,6 +502,50 @@ class _Territory:
                     updated_at=campaign.launched_at,
                 )
             )
+
+    def reminders_this_month(self, campaign: Campaign) -> int:
+        """The running campaign's reminder to those who have not finished, sent this month:
+        the tableau de bord's spend and the campaign page's "what is left" show a real month."""
+        since = month_start(self.now, self.runtime.settings.timezone)
+        at = max(since + timedelta(hours=10), self.now - timedelta(hours=3))
+        at = min(at, self.now - timedelta(minutes=5))
+        survey = self.session.get(Survey, campaign.survey_id)
+        assert survey is not None
+        unfinished = self.session.scalars(
+            select(Conversation).where(
+                Conversation.campaign_id == campaign.id,
+                Conversation.status.in_(("invited", "active")),
+            )
+        ).all()
+        count = 0
+        for conversation in unfinished:
+            person = self.session.get(Participant, conversation.participant_id)
+            if person is None or person.channel not in ("sms", "whatsapp"):
+                continue
+            title = survey.title.get(person.language) or survey.title.get("fr") or survey.slug
+            text = f"{title} : il reste quelques questions. Répondez quand vous voulez."
+            self.message_count += 1
+            count += 1
+            conversation.reminded_at = at
+            self.session.add(
+                Message(
+                    direction="out",
+                    channel=person.channel,
+                    provider_id=f"demo-out-{self.message_count}",
+                    participant_id=person.id,
+                    address_enc=person.address_enc,
+                    body=text,
+                    kind="reminder",
+                    priority=1,
+                    status="delivered",
+                    campaign_id=campaign.id,
+                    created_at=at,
+                    sent_at=at,
+                    delivered_at=at + timedelta(seconds=5),
+                    units=self.units(person.channel, text),
+                )
+            )
+        return count
 
     def invitation(self, person: _Person, survey: Survey, campaign: Campaign, at: datetime) -> None:
         """The campaign's invitation, sent and counted (the tableau de bord's spend)."""

@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import User
 from web.cli import current_runtime
 from web.cli.database import prepare_database
-from web.cli.demo import seed_demo
+from web.cli.demo import demo_settings, seed_demo
 from web.suggestions.service import SUGGESTION_JOBS
 
 
@@ -37,6 +37,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     prepare_database(runtime)
     if demo:
         app.config["PAROLES_DEMO"] = True
+        runtime.settings = demo_settings(runtime.settings)  # a monthly budget to show
         _seed_demo(runtime)
     service = Service(runtime, extra_jobs=SUGGESTION_JOBS)
     # SIGTERM (systemd, docker stop, kill) ends waitress like Ctrl-C does, so that the finally

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from web import field_figures as actions
+from web.activity import Activity, read_activity
 from web.auth import campaign_visible, permission_required, visible_quartiers
 from web.counts import Scope
 from web.db import get_runtime, get_session
@@ -92,20 +93,27 @@ def chosen_scope(args: Any) -> tuple[Scope, list[str]]:
     return Scope(mine, quartier), []
 
 
-def _indicators(period: Period, scope: Scope) -> Indicators:
+def _activity(period: Period, scope: Scope) -> Activity:
+    """The period's activity, read once for the indicators and the field figures."""
+    bounds = period.bounds(get_runtime().settings.timezone)
+    return read_activity(get_session(), bounds[0], bounds[-1], scope)
+
+
+def _indicators(period: Period, scope: Scope, activity: Activity) -> Indicators:
     return compute(
         get_session(),
         period,
         scope,
         get_runtime().settings.timezone,
         campaign_visible=campaign_visible,
+        activity=activity,
     )
 
 
-def _field(period: Period, scope: Scope) -> FieldFigures:
+def _field(period: Period, scope: Scope, activity: Activity) -> FieldFigures:
     timezone = get_runtime().settings.timezone
     bounds = period.bounds(timezone)
-    return actions.compute(get_session(), bounds[0], bounds[-1], scope, timezone)
+    return actions.compute(get_session(), bounds[0], bounds[-1], scope, timezone, activity=activity)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -141,8 +149,9 @@ def index() -> Any:
     period, problems = chosen_period(request.args, _today())
     scope, scope_problems = chosen_scope(request.args)
     problems += scope_problems
-    found = _indicators(period, scope)
-    field = _field(period, scope)
+    activity = _activity(period, scope)
+    found = _indicators(period, scope, activity)
+    field = _field(period, scope, activity)
     quartiers = visible_quartiers()
     args = {
         "du": month_key(period.first),
@@ -193,9 +202,10 @@ def export(table: str, fmt: str) -> Any:
     scope, scope_problems = chosen_scope(request.args)
     if scope_problems:
         abort(400)  # the page itself says which quartier is wrong
-    found = _indicators(period, scope)
+    activity = _activity(period, scope)
+    found = _indicators(period, scope, activity)
     # The field figures only for the two tables that show them.
-    field = _field(period, scope) if table in ("actions", "diversite") else None
+    field = _field(period, scope, activity) if table in ("actions", "diversite") else None
     if field is not None and table == "actions":
         columns, rows = _actions(field)
     else:

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, select
@@ -176,15 +176,64 @@ def mine() -> Any:
         .order_by(Contribution.id.desc())
         .limit(MY_ENTRIES)
     ).all()
-    # The thème each entry was given (by the intervenant), or the one the model suggested since.
-    given: dict[int, tuple[str, str]] = {}
-    for contribution_id, name, source in db.execute(
-        select(Categorisation.contribution_id, Theme.name, Categorisation.source)
+    # The thème each entry was given (by the intervenant or the team), else the one the model
+    # suggested since (`source == "suggestion"`), which one tap confirms.
+    given: dict[int, tuple[str, str, str]] = {}
+    for contribution_id, code, name, source in db.execute(
+        select(Categorisation.contribution_id, Theme.code, Theme.name, Categorisation.source)
         .join(Theme, Theme.id == Categorisation.theme_id)
-        .where(Categorisation.contribution_id.in_([row[0].id for row in rows]))
-        .order_by(case((Categorisation.source == "staff", 0), else_=1), Categorisation.id)
+        .where(
+            Categorisation.contribution_id.in_([row[0].id for row in rows]),
+            Categorisation.source.in_(("staff", "suggestion")),
+        )
+        .order_by(
+            case((Categorisation.source == "staff", 0), else_=1),
+            Categorisation.confidence.desc(),
+            Categorisation.id,
+        )
     ):
-        given.setdefault(contribution_id, (name, source))
-    response = make_response(render_template("field/mine.html", rows=rows, themes=given))
+        given.setdefault(contribution_id, (code, name, source))
+    response = make_response(
+        render_template("field/mine.html", rows=rows, themes=given, choices=themes())
+    )
     response.headers["Cache-Control"] = "no-store"  # never kept by the offline worker
     return response
+
+
+@bp.route("/mes-entrees/<int:contribution_id>/theme", methods=["POST"])
+@permission_required("field")
+def choose_theme(contribution_id: int) -> Any:
+    """One tap: the thème the model suggested for one of the account's own entries (or another
+    one chosen instead), as a human's thème like the team's. 404 unknown, 403 someone else's."""
+    db = get_session()
+    contribution = db.get(Contribution, contribution_id)
+    if contribution is None or contribution.kind != "free":
+        abort(404)
+    if contribution.intervenant_id != current_user.id:
+        abort(403)
+    theme = db.scalars(
+        select(Theme).where(Theme.code == value(request.form, "theme"), Theme.active.is_(True))
+    ).one_or_none()
+    if theme is None:
+        abort(400)
+    chosen = db.scalars(
+        select(Categorisation.id).where(
+            Categorisation.contribution_id == contribution.id, Categorisation.source == "staff"
+        )
+    ).first()
+    if chosen is not None:
+        flash(_("Cette entrée a déjà un thème choisi."), "status")
+        return redirect(url_for("field.mine"), 303)
+    db.add(
+        Categorisation(
+            contribution_id=contribution.id,
+            theme_id=theme.id,
+            source="staff",
+            user_id=current_user.id,
+            created_at=datetime.now(UTC),
+        )
+    )
+    audit(db, current_user.id, "theme.confirm", f"contribution:{contribution.id}", theme=theme.code)
+    db.commit()
+    flash(_("Thème « %(name)s » enregistré.", name=theme.name), "success")
+    return redirect(url_for("field.mine"), 303)

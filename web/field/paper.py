@@ -124,10 +124,16 @@ def paper_entry_post(campaign_id: int) -> Any:
         flash(_("Cette feuille était déjà enregistrée."), "status")
         return redirect(url_for("field.paper_entry", campaign_id=campaign.id), 303)
     answers = _answers(data, campaign)
+    # A run made on the phone with no network (`static/field/run.js`) comes here too, in the
+    # language it was asked in, and may have stopped halfway.
+    language = value(data, "langue") or "fr"
+    if language not in get_runtime().catalog.languages:
+        language = "fr"
+    complete = value(data, "partiel") != "1"
     if not answers:
         errors["sheet"] = _("Cette feuille est vide : cochez ou écrivez au moins une réponse.")
     if not errors:
-        problems = check_sheet(get_runtime(), campaign.id, answers)
+        problems = check_sheet(get_runtime(), campaign.id, answers, language, complete=complete)
         errors = {f"q{position}": text for position, text in problems.items()}
     if errors:
         if request.is_json:
@@ -145,11 +151,13 @@ def paper_entry_post(campaign_id: int) -> Any:
             intervenant_id=current_user.id,
             action_id=action.id if action else None,
             action_code=action.code if action else None,
+            language=language,
             age_range=age if age in AGE_RANGES else None,
             gender=gender if gender in GENDERS else None,
         ),
         answers,
         datetime.now(UTC),
+        complete=complete,
     )
     if request.is_json:
         return jsonify({"status": "recorded", "finished": screen.question is None}), 201

@@ -4,6 +4,12 @@ Each screen posts the habitant's answer as they would have typed it to the bot (
 `oui`, their words), and `bots.field` hands it to the dialogue engine: the same questions, the
 same branching, the same validation and gentle retries. The run's id is made when the run
 starts and each screen carries its number, so a double tap or a resent form counts once.
+
+With no network, the start page (kept by the service worker) runs the survey on the phone
+(`static/field/run.js`) from its definition (`questions.json`, where each answer leads as the
+engine says), keeps the answers in IndexedDB under an id made on the phone, and sends the run
+when the network is back to the paper quick entry's route, which checks it and replays it
+through the engine (`web.field.paper`): each run recorded once.
 """
 
 from __future__ import annotations
@@ -12,10 +18,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bots.field import Run, Screen, answer_run, run_owner, run_screen, start_run
+from bots.field import (
+    Run,
+    Screen,
+    answer_run,
+    offline_survey,
+    run_owner,
+    run_screen,
+    start_run,
+)
 from web.auth import permission_required
 from web.db import end_write, get_runtime
 from web.field import bp
@@ -54,6 +68,15 @@ def survey_start(campaign_id: int) -> Any:
         genders=GENDERS,
         run_id=uuid.uuid4().hex,
     )
+
+
+@bp.route("/enquetes/<int:campaign_id>/questions.json", methods=["GET"])
+@permission_required("field")
+def survey_definition(campaign_id: int) -> Any:
+    """The survey for a run with no network (`bots.field.offline_survey`): the service worker
+    keeps it with the start page, so a run can begin in a basement."""
+    campaign = get_campaign(campaign_id)
+    return jsonify(offline_survey(get_runtime(), campaign.id, list(languages())))
 
 
 @bp.route("/enquetes/<int:campaign_id>/passages", methods=["POST"])

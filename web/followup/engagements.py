@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import selectinload
 
-from bots.followup import FollowupError, add_note, change_status
+from bots.engagement_news import FollowupError, add_note, change_status
 from storage.models import Campaign, Engagement, Theme
 from web.audit_log import audit
 from web.auth import campaign_visible, get_contribution, permission_required, visible_quartiers
@@ -228,6 +228,7 @@ def status(engagement_id: int) -> Any:
         change = change_status(
             db,
             get_runtime().catalog,
+            get_runtime().settings,
             engagement,
             request.form.get("status", ""),
             now=datetime.now(UTC),
@@ -247,15 +248,36 @@ def status(engagement_id: int) -> Any:
             before=before,
             after=engagement.status,
             notified=change.notified,
+            left_out=change.left_out,
+            over_budget=bool(change.over_budget),
         )
         db.commit()
-        flash(
-            _(
-                "Statut enregistré : %(n)d habitant(s) prévenu(s), hors heures calmes.",
-                n=change.notified,
-            ),
-            "success",
-        )
+        if change.over_budget:
+            flash(
+                _(
+                    "Statut enregistré, mais aucun habitant prévenu : %(why)s.",
+                    why=change.over_budget,
+                ),
+                "error",
+            )
+        else:
+            flash(
+                _(
+                    "Statut enregistré : %(n)d habitant(s) prévenu(s), hors heures calmes.",
+                    n=change.notified,
+                ),
+                "success",
+            )
+        if change.left_out:
+            flash(
+                _(
+                    "%(n)d habitant(s) non prévenu(s) : ils n'utilisent que WhatsApp, ne lui "
+                    "avaient pas écrit depuis plus de 24 heures, et aucun modèle WhatsApp "
+                    "« retour » approuvé n'est déclaré dans leur langue.",
+                    n=change.left_out,
+                ),
+                "error",
+            )
     return redirect(url_for("engagements.detail", engagement_id=engagement_id))
 
 

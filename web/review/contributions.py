@@ -11,7 +11,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -39,6 +49,7 @@ from web.auth import get_contribution, permission_required, safe_path, scoped
 from web.db import get_runtime, get_session
 from web.review import replies
 from web.review.categorise import change_status, change_theme
+from web.review.rows import active_themes, render_row
 from web.review.translations import translation_view
 from web.theme_state import STATUSES, theme_view
 
@@ -236,14 +247,6 @@ def translate_reply(contribution_id: int) -> Any:
     return render_detail(contribution, draft)
 
 
-def active_themes() -> list[Theme]:
-    return list(
-        get_session().scalars(
-            select(Theme).where(Theme.active.is_(True)).order_by(Theme.position, Theme.name)
-        )
-    )
-
-
 @bp.route("/<int:contribution_id>/theme", methods=["POST"])
 @permission_required("categorise")
 def theme(contribution_id: int) -> Any:
@@ -253,12 +256,13 @@ def theme(contribution_id: int) -> Any:
         abort(400)
     chosen = None if action == "confirm" else get_theme(request.form.get("theme_id"))
     db = get_session()
+    before = state_of(contribution)
     if change_theme(db, contribution, action, chosen, current_user.id):
         db.commit()
-        flash(_("Thème enregistré."), "success")
-    else:
-        flash(_("Aucun thème suggéré à confirmer : choisissez-en un."), "error")
-    return back()
+        return answered(contribution_id, before, _("Thème enregistré."), "success")
+    return answered(
+        contribution_id, before, _("Aucun thème suggéré à confirmer : choisissez-en un."), "error"
+    )
 
 
 @bp.route("/<int:contribution_id>/status", methods=["POST"])
@@ -269,10 +273,39 @@ def status(contribution_id: int) -> Any:
     if value not in STATUSES:
         abort(400)
     db = get_session()
+    before = state_of(contribution)
     change_status(db, contribution, value, current_user.id)
     db.commit()
-    flash(_("Statut enregistré."), "success")
-    return back()
+    return answered(contribution_id, before, _("Statut enregistré."), "success")
+
+
+def state_of(contribution: Contribution) -> str:
+    view = theme_view(contribution)
+    return "confirme" if view.confirmed else ("suggere" if view.suggestions else "a_trier")
+
+
+def wants_json() -> bool:
+    """The inbox's script asks for JSON (`Accept`); a plain form post gets a redirect."""
+    return request.accept_mimetypes.best == "application/json"
+
+
+def answered(contribution_id: int, before: str, message: str, category: str) -> Any:
+    """After an action on one contribution: without JavaScript, back to the page it came from
+    (focused on the next line) with the message; with it, the line redrawn as JSON."""
+    if not wants_json():
+        flash(message, category)
+        return back()
+    db = get_session()
+    db.expire_all()
+    contribution = get_contribution(contribution_id)
+    here = safe_path(request.form.get("next", ""), url_for("inbox.index"))
+    return jsonify(
+        ok=category == "success",
+        message=message,
+        previous=before,
+        state=state_of(contribution),
+        row=render_row(contribution, here),
+    ), (200 if category == "success" else 409)
 
 
 @bp.route("/<int:contribution_id>/citer", methods=["POST"])

@@ -33,8 +33,9 @@ from sqlalchemy import (
 from werkzeug.datastructures import MultiDict
 
 from storage import search
-from storage.models import Categorisation, Contribution, StaffReply, Theme, ThreadMessage
+from storage.models import Categorisation, Contribution, Theme
 from web.params import BadValue, chosen, chosen_date, chosen_id, parse_date, parse_int
+from web.suivi import awaiting_answer
 from web.theme_state import STATUSES, THEME_STATES
 
 ALL_STATUSES = "tous"
@@ -210,15 +211,6 @@ class Filters:
         return found
 
 
-def awaiting_answer() -> ColumnElement[bool]:
-    """A habitant's message in the thread that no staff reply came after."""
-    answered = exists().where(
-        StaffReply.contribution_id == ThreadMessage.contribution_id,
-        StaffReply.created_at >= ThreadMessage.created_at,
-    )
-    return exists().where(ThreadMessage.contribution_id == Contribution.id, not_(answered))
-
-
 @dataclass(frozen=True)
 class FilterChoices:
     """What the filters may be, for the current account: what its page offers in each list."""
@@ -250,14 +242,23 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 # --- keyset paging ----------------------------------------------------------------------------
 
 
-def encode_cursor(contribution: Contribution) -> str:
-    return f"{contribution.created_at.isoformat()}_{contribution.id}"
+WAITING = "r"  # a cursor within the conversations waiting for the team (shown first)
+
+
+def encode_cursor(contribution: Contribution, waiting: bool = False) -> str:
+    return f"{WAITING if waiting else ''}{contribution.created_at.isoformat()}_{contribution.id}"
+
+
+def in_waiting(cursor: str) -> bool:
+    """Whether the page continues among the waiting conversations (the dates start with a
+    digit, so the prefix cannot be mistaken for one)."""
+    return cursor.startswith(WAITING)
 
 
 def after_cursor(query: Select[Any], cursor: str) -> Select[Any]:
     """Rows older than the cursor's, newest first: fast at any depth with the (created_at, id)
     index, unlike OFFSET which reads and throws away every row before the page."""
-    at_text, _sep, id_text = cursor.rpartition("_")
+    at_text, _sep, id_text = cursor.removeprefix(WAITING).rpartition("_")
     try:
         at = datetime.fromisoformat(at_text)
     except ValueError:

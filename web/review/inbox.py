@@ -7,31 +7,32 @@ fast as the first, which OFFSET is not at 100,000 contributions.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
-from bots.personal_data_job import Masker
-from storage.models import Categorisation, Contribution, Question, Survey, Theme, ThreadMessage
+from storage.models import Categorisation, Contribution, Question, Survey, Theme
 from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.params import parse_int
-from web.review.contributions import active_themes
 from web.review.filters import (
     MEDIA,
     FilterChoices,
     Filters,
     after_cursor,
-    awaiting_answer,
     encode_cursor,
+    in_waiting,
 )
-from web.texts import language_label, localised, survey_title
-from web.theme_state import STATUSES, THEME_STATES, theme_view
+from web.review.rows import row_context, visible_survey_titles
+from web.suivi import awaiting_answer, awaiting_ids
+from web.texts import language_label, localised
+from web.theme_state import STATUSES, THEME_STATES, state_counts
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
@@ -65,14 +66,6 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def home() -> Any:
-    if current_user.is_authenticated and not current_user.can("read"):
-        return redirect(url_for("field.index"))  # an intervenant works in the field pages
-    if current_user.is_authenticated:
-        return redirect(url_for("inbox.index"))
-    return redirect(url_for("auth.login"))
-
-
 def filtered(filters: Filters, query: Any) -> Any:
     """`query` over contributions, limited to the account's scope and to `filters`; the
     search reads masked texts unless the account may reveal originals (chef de projet,
@@ -90,74 +83,77 @@ def index() -> Any:
     filters = Filters.from_args(request.args)
     problems = filters.problems(filter_choices(filters))
     cursor = request.args.get("apres", "")
-    query = filtered(filters, select(Contribution)).order_by(
-        Contribution.created_at.desc(), Contribution.id.desc()
-    )
-    if cursor:
-        query = after_cursor(query, cursor)
     rows: list[Contribution] = []
-    total = 0
+    next_cursor = ""
+    counts = {"a_trier": 0, "suggere": 0, "confirme": 0, "total": 0}
     if not problems:  # a filter not understood shows nothing, never more than was asked
-        rows = list(
-            db.scalars(
-                query.options(
-                    selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
-                    selectinload(Contribution.quartier),
-                ).limit(PAGE_SIZE + 1)
-            )
+        rows, next_cursor = page(filters, cursor)
+        counts = state_counts(
+            db, filtered(replace(filters, etat=""), select(func.count(Contribution.id)))
         )
-        total = db.scalar(filtered(filters, select(func.count(Contribution.id)))) or 0
-    has_more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    question_ids = {c.question_id for c in rows if c.question_id}
-    numbers = dict(
-        db.execute(
-            select(Question.id, Question.position).where(Question.id.in_(question_ids))
-        ).all()
-    )
-    unseen = dict(
-        db.execute(
-            select(ThreadMessage.contribution_id, func.count())
-            .where(
-                ThreadMessage.contribution_id.in_([c.id for c in rows]),
-                ThreadMessage.seen_at.is_(None),
-            )
-            .group_by(ThreadMessage.contribution_id)
-        ).all()
-    )
     waiting = db.scalar(scoped(select(func.count(Contribution.id)).where(awaiting_answer())))
-    texts = Masker(db).contributions(rows)  # personal data masked, explaining words too
     return render_template(
         "review/inbox.html",
-        unseen=unseen,
         waiting=waiting or 0,
-        contributions=[(c, theme_view(c, texts[c.id])) for c in rows],
-        texts=texts,
         filters=filters,
-        total=total,
+        counts=counts,
+        total=counts[filters.etat] if filters.etat in counts else counts["total"],
         cursor=cursor,
-        next_cursor=encode_cursor(rows[-1]) if has_more else "",
-        themes=active_themes(),
-        quartiers=visible_quartiers(),
-        channels=channel_names(),
-        languages=get_runtime().catalog.language_codes(),
-        surveys=_surveys(),
-        questions=_questions(filters),
-        question_numbers=numbers,
-        statuses=STATUSES,
-        theme_states=THEME_STATES,
-        media_kinds=MEDIA,
-        here=request.full_path.rstrip("?"),
+        next_cursor=next_cursor,
         problems=problems,
+        **row_context(rows, request.full_path.rstrip("?")),
+        **filter_context(filters),
     ), (400 if problems else 200)
 
 
-def _surveys() -> dict[int, str]:
-    """The surveys the account may see: never another quartier's title."""
-    rows = get_session().execute(
-        select(Survey.id, Survey.title, Survey.slug).where(visible_surveys()).order_by(Survey.id)
+def page(filters: Filters, cursor: str) -> tuple[list[Contribution], str]:
+    """One page of the inbox and the cursor of the next (empty on the last page).
+
+    Conversations waiting for the team's answer come first, newest first, then every other
+    contribution, newest first. Both parts are paged by keyset on (created_at, id); a cursor
+    says which part it points into (`filters.encode_cursor`), so page 2,000 stays as fast as
+    page 1 and no contribution is shown twice or skipped when the first part ends mid-page."""
+    ordered = filtered(filters, select(Contribution)).order_by(
+        Contribution.created_at.desc(), Contribution.id.desc()
     )
-    return {row.id: survey_title(row.title, row.slug) for row in rows}
+    rows: list[Contribution] = []
+    split = filters.suite != "attente"  # with that filter every row waits: one part only
+    if split and (not cursor or in_waiting(cursor)):
+        rows = _fetch(after_cursor(ordered.where(awaiting_answer()), cursor), PAGE_SIZE + 1)
+        if len(rows) > PAGE_SIZE:
+            return rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1], waiting=True)
+        cursor = ""
+    rest = ordered.where(Contribution.id.not_in(awaiting_ids())) if split else ordered
+    more = _fetch(after_cursor(rest, cursor), PAGE_SIZE + 1 - len(rows))
+    rows += more
+    if len(rows) > PAGE_SIZE:
+        return rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1])
+    return rows, ""
+
+
+def _fetch(query: Any, limit: int) -> list[Contribution]:
+    if limit <= 0:
+        return []
+    return list(
+        get_session().scalars(
+            query.options(
+                selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
+                selectinload(Contribution.quartier),
+            ).limit(limit)
+        )
+    )
+
+
+def filter_context(filters: Filters) -> dict[str, Any]:
+    return {
+        "quartiers": visible_quartiers(),
+        "channels": channel_names(),
+        "languages": get_runtime().catalog.language_codes(),
+        "questions": _questions(filters),
+        "statuses": STATUSES,
+        "theme_states": THEME_STATES,
+        "media_kinds": MEDIA,
+    }
 
 
 def _questions(filters: Filters) -> list[tuple[int, str]]:
@@ -181,7 +177,7 @@ def filter_choices(filters: Filters) -> FilterChoices:
         quartiers=frozenset(q.id for q in visible_quartiers()),
         channels=frozenset((*channel_names(), *CHANNELS)),
         themes=frozenset(db.scalars(select(Theme.code))),
-        surveys=frozenset(_surveys()),
+        surveys=frozenset(visible_survey_titles()),
         questions=frozenset(question for question, _label in _questions(filters)),
         languages=frozenset(get_runtime().catalog.language_codes()),
     )

@@ -115,9 +115,13 @@ def _local(value: datetime | None) -> str:
 @permission_required("read")
 def index() -> Any:
     db = get_session()
-    rows = [
-        c for c in db.scalars(select(Campaign).order_by(Campaign.id.desc())) if campaign_visible(c)
-    ]
+    query = select(Campaign).order_by(Campaign.id.desc())
+    state = request.args.get("etat", "")
+    if state == "running":  # what "À faire" links to: the campaigns that may still receive
+        query = query.where(Campaign.status.in_(campaigns.LIVE))
+    elif state:
+        query = query.where(Campaign.status == state)
+    rows = [c for c in db.scalars(query) if campaign_visible(c)]
     listed = []
     for campaign in rows:
         report = campaigns.campaign_status(db, campaign.id)

@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('hold_reason', sa.String(length=40), nullable=True),
+    sa.Column('budget_approved', sa.Boolean(), nullable=False),
     sa.Column('launched_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('closed_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('retour_text', sa.Text(), nullable=True),
@@ -255,7 +256,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answers'))
     )
     with op.batch_alter_table('answers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_answers_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index('ix_answers_conversation_understood', ['conversation_id', 'understood'], unique=False)
+        batch_op.create_index('ix_answers_created_understood', ['created_at', 'understood', 'conversation_id'], unique=False)
 
     op.create_table('contributions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -299,7 +301,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_contributions_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_contributions_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
-        batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id'], unique=False)
+        batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id', 'language', 'action_id'], unique=False)
         batch_op.create_index('ix_contributions_language_created', ['language', 'created_at', 'id'], unique=False)
 
     op.create_table('categorisations',
@@ -321,6 +323,7 @@ def upgrade() -> None:
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categorisations_contribution_id'), ['contribution_id'], unique=False)
         batch_op.create_index('ix_categorisations_theme_contribution', ['theme_id', 'contribution_id'], unique=False)
+        batch_op.create_index('ix_categorisations_source_contribution', ['source', 'contribution_id', 'theme_id'], unique=False)
 
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -444,9 +447,16 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('first_seen_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('last_seen_at', storage.models.UTCDateTime(), nullable=False),
+    sa.Column('unreachable_at', storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_participant_channels_participant_id_participants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('participant_id', 'channel', name=op.f('pk_participant_channels'))
     )
+    op.create_table('reference_versions',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reference_versions'))
+    )
+    op.execute("INSERT INTO reference_versions (id, version) VALUES (1, 0)")
     op.create_table('site_settings',
     sa.Column('key', sa.String(length=60), nullable=False),
     sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
@@ -587,6 +597,7 @@ def downgrade() -> None:
                   'engagement_updates', 'engagements', 'public_quotes', 'publications'):
         op.drop_table(table)
     op.drop_table('site_settings')
+    op.drop_table('reference_versions')
     op.drop_table('participant_channels')
     with op.batch_alter_table('suggestion_models', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_suggestion_models_active'))
@@ -620,6 +631,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempts')
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
+        batch_op.drop_index('ix_categorisations_source_contribution')
         batch_op.drop_index('ix_categorisations_theme_contribution')
         batch_op.drop_index(batch_op.f('ix_categorisations_contribution_id'))
 
@@ -637,7 +649,8 @@ def downgrade() -> None:
 
     op.drop_table('contributions')
     with op.batch_alter_table('answers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_answers_conversation_id'))
+        batch_op.drop_index('ix_answers_created_understood')
+        batch_op.drop_index('ix_answers_conversation_understood')
 
     op.drop_table('answers')
     with op.batch_alter_table('messages', schema=None) as batch_op:

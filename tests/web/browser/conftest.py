@@ -11,6 +11,7 @@ there. Without /usr/bin/chromium they skip, except under CI=true where they fail
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,9 +103,12 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
     context.close()
 
 
-def log_in(page: Any, email: str, password: str) -> None:
+def log_in(page: Any, email: str, password: str, then: str = "/inbox/") -> None:
+    """Log in through the form, land on "À faire", then go to `then` (the inbox by default)."""
     page.goto("/auth/login")
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/inbox/")
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+    if then:
+        page.goto(then)

@@ -47,7 +47,8 @@ def test_change_the_period_and_read_the_figures(
             created_at=datetime(2026, 4, 2, 12, tzinfo=UTC),
         )
     log_in(page, "chef_de_projet@ville.example", PASSWORD)
-    page.get_by_role("link", name="Tableau de bord").click()
+    page.get_by_text("Évaluation", exact=True).click()  # the menu's group opens...
+    page.get_by_role("link", name="Tableau de bord").click()  # ...on its pages
     page.wait_for_url("**/tableau-de-bord/")
 
     page.get_by_label("Du mois").fill("2026-04")

@@ -133,3 +133,53 @@ def test_a_paper_sheet_typed_in_offline_waits_and_is_recorded_through_the_engine
         assert conversation.status == "finished"
         values = [a.value for a in session.scalars(select(Answer).order_by(Answer.id))]
         assert values == ["oui", ["association", "ecole"], None, None, "Un soutien le samedi matin"]
+
+
+def test_a_survey_run_face_to_face_offline_survives_a_reload_and_is_recorded_once(
+    page: Any,
+    runtime: Runtime,
+    territory: Territory,
+    field: Field,  # noqa: F811
+) -> None:
+    from storage.models import Answer, Conversation
+    from tests.web.browser.test_accessibility import violations
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in_field(page, territory)
+    page.goto("/terrain/enquetes")
+    page.goto("/terrain/enquetes")  # under the worker; the list keeps each survey for later
+    wait_until_kept_offline(page)
+    start = f"/terrain/enquetes/{field.campaign_nord}"
+    for url in (start, f"{start}/questions.json"):
+        page.wait_for_function(f"() => caches.match('{url}').then(r => !!r)")
+
+    page.context.set_offline(True)
+    page.goto(start)  # never opened before: the worker serves what the list kept
+    page.get_by_role("button", name="Commencer").click()
+    expect(page.locator(".offline-screen .progress")).to_have_text("Question 1 sur 5")
+    page.get_by_role("button", name="Valider").click()  # required: said next to it
+    expect(page.locator("#offline-q1-error")).to_contain_text("obligatoire")
+    assert violations(page) == []  # the screen drawn on the phone, its error included (axe)
+    page.get_by_label("Non").check()
+    page.get_by_role("button", name="Valider").click()
+    # « Non » leads to question 5, as the engine says (the definition holds its answer).
+    expect(page.locator(".offline-screen .progress")).to_have_text("Question 5 sur 5")
+
+    page.reload()  # still offline: the run resumes where it was
+    expect(page.locator(".offline-screen .progress")).to_have_text("Question 5 sur 5")
+    page.locator("#offline-q5").fill("Des bénévoles le samedi")
+    page.get_by_role("button", name="Valider").click()
+    expect(page.locator(".offline-screen h2")).to_have_text("Enquête terminée")
+    count = page.locator(".waiting-count")
+    expect(count).to_have_text(re.compile("^1 entrée"))
+    with runtime.sessions() as session:
+        assert session.scalars(select(Conversation)).all() == []  # nothing could leave
+
+    page.context.set_offline(False)
+    expect(count).to_have_text(re.compile("^Aucune"))
+    page.evaluate("() => window.ParolesQueue.flush()")  # sending again changes nothing
+    with runtime.sessions() as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert conversation.status == "finished" and conversation.campaign_id == field.campaign_nord
+        values = [a.value for a in session.scalars(select(Answer).order_by(Answer.id))]
+        assert values == ["non", "Des bénévoles le samedi"]

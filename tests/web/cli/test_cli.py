@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,6 +10,8 @@ from sqlalchemy import func, select
 from bots.runtime import Runtime
 from storage.models import Answer, Contribution, Conversation, Message, Participant, User
 from tests.factories import make_quartier
+from web.counts import Scope
+from web.indicators import Period, add_months, compute
 
 
 def test_db_upgrade_is_repeatable(runner: Any) -> None:
@@ -71,6 +74,22 @@ def test_chat_keeps_answers_until_erased(runner: Any, runtime: Runtime) -> None:
         assert values == ["oui", ["activites", "lien"], 4, "non", "du foot pour les filles"]
         participant = session.scalars(select(Participant)).one()
         assert participant.joined_via == "ASSOCIATIONS" and participant.consent_at
+
+
+def test_chat_is_a_trial_that_never_counts_as_participation(runner: Any, runtime: Runtime) -> None:
+    result = runner.invoke(
+        args=["chat", "--as", "essai", "--survey", "associations"],
+        input="oui\n1\n1 et 3\n⭐⭐⭐⭐\nnon\ndu foot\nLes poubelles débordent\n",
+    )
+    assert result.exit_code == 0, result.output
+    today = datetime.now(UTC).date().replace(day=1)
+    period = Period(today, add_months(today, 1))
+    with runtime.sessions() as session:
+        participant = session.scalars(select(Participant)).one()
+        assert participant.is_test and session.scalar(select(func.count(Answer.id))) == 5
+        assert session.scalar(select(func.count(Contribution.id))) == 0  # nothing for the inbox
+        figures = compute(session, period, Scope(), runtime.settings.timezone)
+        assert figures.participants == 0 and figures.contributions == 0
 
 
 def test_chat_unknown_survey(runner: Any) -> None:

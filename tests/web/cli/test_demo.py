@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+from bots import budget
 from bots.engine import State
 from bots.runtime import Runtime
 from storage.models import (
@@ -28,13 +30,14 @@ from storage.models import (
     ThreadMessage,
     User,
 )
-from web.cli.demo import DEMO_EMAIL, seed_demo
+from web.cli.demo import DEMO_EMAIL, demo_settings, seed_demo
 
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 
 
 def test_demo_territory(runtime: Runtime) -> None:
     password = seed_demo(runtime, now=NOW)
+    has_a_monthly_budget_and_spends_some_of_it_this_month(runtime)  # one seeding for both
     with runtime.sessions() as session:
         staff = session.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
         assert staff.role == "administrateur"
@@ -179,3 +182,20 @@ def test_the_demo_has_contributions_written_in_other_languages(runtime: Runtime)
         written = set(session.scalars(select(Contribution.language).distinct()))
     # Each shows "Traduire" (or how to set up a server) and gets a thème across languages.
     assert {"ar", "tr", "pt", "es", "uk", "ro"} <= written
+
+
+def has_a_monthly_budget_and_spends_some_of_it_this_month(runtime: Runtime) -> None:
+    settings = demo_settings(runtime.settings)
+    with runtime.sessions() as session:
+        spends = {s.channel: s for s in budget.month_spend(session, settings, NOW, budget.PAID)}
+        per_campaign = budget.campaign_spend(session, settings, NOW)
+        running = session.scalars(select(Campaign).where(Campaign.status == "running")).one()
+    for channel in ("sms", "whatsapp"):
+        spend = spends[channel]
+        assert spend.budget and 0 < spend.used < spend.budget and spend.euros
+        assert spend.level == "ok"  # no alarm banner on every demo page
+    assert {s.campaign_id for s in per_campaign if s.used} >= {running.id}
+    configured = replace(
+        runtime.settings, extra={**runtime.settings.extra, "PAROLES_BUDGET_SMS_SEGMENTS": "9"}
+    )
+    assert demo_settings(configured) == configured  # a territory's own budget wins

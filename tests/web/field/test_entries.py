@@ -203,3 +203,28 @@ def test_own_entries_show_the_theme_given_or_the_one_suggested_since(
     page = html.unescape(response.get_data(as_text=True))
     assert response.headers["Cache-Control"] == "no-store"
     assert "badge confirmed" in page and "thème suggéré" in page
+    # One tap confirms the suggestion: a human's thème from then on (the inbox counts it so).
+    confirm = post(client, f"/terrain/mes-entrees/{bus.id}/theme", {"theme": "emploi"})
+    assert confirm.status_code == 303
+    with runtime.sessions() as session:
+        sources = session.scalars(
+            select(Categorisation.source).where(Categorisation.contribution_id == bus.id)
+        ).all()
+        assert sorted(sources) == ["staff", "suggestion"]
+    page = html.unescape(client.get("/terrain/mes-entrees").get_data(as_text=True))
+    assert "Confirmer ce thème" not in page and "thème suggéré" not in page
+
+
+def test_only_the_intervenant_who_noted_an_entry_chooses_its_theme(
+    client: Any, runtime: Runtime, territory: Territory, field: Field
+) -> None:
+    login_as(client, territory.users["intervenant"])
+    send_json(client, entry(territory, field))
+    with runtime.sessions() as session:
+        noted = session.scalars(select(Contribution.id)).one()
+    client.post("/deconnexion")
+    login_as(client, territory.users["chef_de_projet"])
+    assert (
+        post(client, f"/terrain/mes-entrees/{noted}/theme", {"theme": "emploi"}).status_code == 403
+    )
+    assert post(client, "/terrain/mes-entrees/999999/theme", {"theme": "emploi"}).status_code == 404

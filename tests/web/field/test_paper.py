@@ -71,3 +71,35 @@ def test_a_required_question_left_blank_is_said_next_to_it_and_nothing_is_record
     assert as_json.status_code == 400 and "q1" in as_json.json["errors"]
     with runtime.sessions() as session:
         assert session.scalar(select(func.count(Conversation.id))) == 0
+
+
+def test_the_survey_for_a_run_with_no_network_leads_each_answer_where_the_engine_does(
+    client: Any, territory: Territory, field: Field
+) -> None:
+    login_as(client, territory.users["intervenant"])
+    response = client.get(f"/terrain/enquetes/{field.campaign_nord}/questions.json")
+    assert response.status_code == 200
+    fr = response.json["languages"]["fr"]
+    first, second = fr["questions"][0], fr["questions"][1]
+    assert first["choices"] == ["Oui", "Non"] and first["next"] == [1, 4]  # « non »: question 5
+    assert second["kind"] == "multiple" and second["next"] == [2]
+    assert fr["questions"][-1]["next"] == [None] and fr["end"]
+    assert "en" in response.json["languages"]
+    assert client.get(f"/terrain/enquetes/{field.campaign_sud}/questions.json").status_code == 403
+
+
+def test_a_run_made_offline_and_stopped_halfway_is_replayed_in_its_language_once(
+    client: Any, runtime: Runtime, territory: Territory, field: Field
+) -> None:
+    login_as(client, territory.users["intervenant"])
+    url = f"/terrain/enquetes/{field.campaign_nord}/saisie"
+    token = csrf_token(client, url)
+    data = {**sheet(territory, field, q1="2"), "langue": "en", "partiel": "1"}
+    first = client.post(url, json=data, headers={"X-CSRFToken": token})
+    again = client.post(url, json=data, headers={"X-CSRFToken": token})
+    assert (first.status_code, first.json) == (201, {"status": "recorded", "finished": False})
+    assert again.json["status"] == "duplicate"
+    with runtime.sessions() as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert conversation.status == "active"  # a partial run: it counts, unfinished
+        assert [a.value for a in session.scalars(select(Answer))] == ["non"]

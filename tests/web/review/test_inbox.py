@@ -15,7 +15,7 @@ from storage.models import Categorisation, Contribution, Question, Survey, Theme
 from tests.factories import make_contribution
 from tests.web.conftest import Territory, login_as
 
-CARD = re.compile(r'<article class="contribution" id="c-(\d+)"')
+CARD = re.compile(r'<article class="contribution line[^"]*" id="c-(\d+)"')
 NEXT = re.compile(r'href="([^"]+)" rel="next"')
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

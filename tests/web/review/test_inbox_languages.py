@@ -12,7 +12,7 @@ from storage.db import transaction
 from tests.factories import make_contribution
 from tests.web.conftest import Territory, login_as
 
-CARD = re.compile(r'<article class="contribution" id="c-(\d+)"')
+CARD = re.compile(r'<article class="contribution line[^"]*" id="c-(\d+)"')
 
 
 def test_badge_filter_and_export_carry_the_written_language(

@@ -125,3 +125,5 @@ def test_when_the_territory_allows_it_an_over_budget_campaign_waits_for_approval
     with runtime.sessions() as session:
         invited = session.scalars(select(Message.channel).where(Message.kind == "invitation"))
         assert sorted(invited) == ["sms", "whatsapp", "whatsapp", "whatsapp"]
+    page = html.unescape(client.get(f"/campagnes/{campaign.id}").text)
+    assert "Validée par un chef de projet malgré le budget du mois." in page

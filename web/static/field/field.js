@@ -7,6 +7,7 @@
 (function () {
   "use strict";
 
+  var CACHE = "paroles-terrain-2"; // the service worker's cache (sw.js)
   var DB_NAME = "paroles-terrain";
   var STORE = "waiting";
   var box = document.querySelector("[data-waiting]");
@@ -54,6 +55,7 @@
   function render() {
     if (!box) { return Promise.resolve(); }
     return all().then(function (items) {
+      items = items.filter(function (i) { return !i.draft; }); // a run still being answered
       var waiting = items.filter(function (i) { return !i.errors; }).length;
       var count = box.querySelector(".waiting-count");
       var text = waiting === 0 ? box.dataset.none : waiting === 1 ? box.dataset.one
@@ -211,7 +213,7 @@
     if (!box || busy || !navigator.onLine) { return Promise.resolve(); }
     busy = true;
     return all().then(function (items) {
-      var pending = items.filter(function (i) { return !i.errors; });
+      var pending = items.filter(function (i) { return !i.errors && !i.draft; });
       pending.sort(function (a, b) { return a.saved_at < b.saved_at ? -1 : 1; }); // oldest first
       if (!pending.length) { return undefined; }
       return fetchToken().then(function (token) {
@@ -242,6 +244,29 @@
     });
   }
 
+  // The pages a run with no network needs (a survey's start page and its questions), kept in
+  // the worker's cache while the network is there (links marked `data-offline`).
+  function keepForLater() {
+    if (!navigator.onLine || !window.caches) { return; }
+    var urls = [];
+    Array.prototype.forEach.call(document.querySelectorAll("[data-offline]"), function (link) {
+      urls.push(link.href);
+      if (link.dataset.offline) { urls.push(new URL(link.dataset.offline, location.href).href); }
+    });
+    if (!urls.length) { return; }
+    caches.open(CACHE).then(function (cache) {
+      urls.forEach(function (url) {
+        fetch(url, { credentials: "same-origin" }).then(function (response) {
+          if (response.ok && !response.redirected) { return cache.put(url, response); }
+          return undefined;
+        }).catch(function () { return undefined; });
+      });
+    });
+  }
+
+  // For the offline run of a survey (run.js): the same queue, the same counter.
+  window.ParolesQueue = { put: put, remove: remove, all: all, flush: flush, render: render, newId: newId };
+
   Array.prototype.forEach.call(document.querySelectorAll("form[data-queue]"), function (form) {
     form.addEventListener("submit", onSubmit);
     keepChoices(form);
@@ -252,4 +277,5 @@
   window.addEventListener("online", flush);
   window.setInterval(flush, 30000);
   render().then(flush);
+  keepForLater();
 }());

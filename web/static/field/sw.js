@@ -1,13 +1,15 @@
 // Paroles, field pages: the service worker that keeps them working with no network.
 // Pages under /terrain/ are fetched from the network first and kept in the cache when they
 // answer; with no network the cached copy is served (the entry form when the page was never
-// opened). Static files are served from the cache first. Nothing is sent from here: the page
+// opened). Static files are served from the cache first. A survey's start page and its
+// questions (`questions.json`) are kept as they are fetched, by the surveys list too (field.js),
+// so that a survey can be run face to face with no network (run.js). Nothing is sent from here: the page
 // itself sends the entries waiting in IndexedDB (field.js). A page marked `no-store` (the
 // account's own entries) is never kept.
 "use strict";
 
-var CACHE = "paroles-terrain-1";
-var START = ["/terrain/", "/static/paroles.css", "/static/field/field.css", "/static/field/field.js", "/static/backoffice.js"];
+var CACHE = "paroles-terrain-2"; // field.js keeps the surveys' pages here too
+var START = ["/terrain/", "/static/paroles.css", "/static/field/field.css", "/static/field/field.js", "/static/field/run.js", "/static/backoffice.js"];
 var NEVER = ["/terrain/jeton", "/terrain/sw.js", "/terrain/mes-entrees"];
 
 self.addEventListener("install", function (event) {
