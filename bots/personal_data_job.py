@@ -1,13 +1,15 @@
 """Personal data in stored texts: the background job that finds it, and the one masking function.
 
 `detect_pending` runs in the scheduler (every minute), never in a webhook: it reads the
-contributions (free messages and free-text answers) and the team's replies that the current
-detector has not read yet, runs `bots.personal_data` on them in one batch with no transaction
-open, and stores the spans found (offsets, not a copy of the text), and what a masked search reads
-(`storage.search.index_masked`: the text as staff read it). The detector's version
+contributions (free messages and free-text answers), the team's replies, the habitants' answers
+in a reply thread and the contributions' machine translations that the current detector has not
+read yet, runs `bots.personal_data` on them in one batch with no transaction open, and stores the
+spans found (offsets, not a copy of the text: `personal_data_spans` rows for contributions and
+replies, a JSON column on the row for thread answers and translations), and what a masked search
+reads (`storage.search.index_masked`: the text as staff read it). The detector's version
 includes the team's marks: a new mark makes every text be read again, a batch at a time.
 
-`masked_texts` / `masked_reply_texts` are what every page and export shows: the stored spans
+`Masker` is what every page and export shows: the stored spans
 applied to the text. A text the job has not read yet is masked by the detector's rules on the
 spot (phones, e-mails, IBANs, NIR, plates, addresses, titled names and the team's marks); names
 that only the recogniser finds are masked once the job has passed.
@@ -19,6 +21,7 @@ import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -34,6 +37,7 @@ from storage.models import (
     PersonalDataMark,
     PersonalDataSpan,
     StaffReply,
+    ThreadMessage,
 )
 
 __all__ = [
@@ -82,12 +86,12 @@ def _stale(column: InstrumentedAttribute[str | None], version: str) -> ColumnEle
 
 
 def detect_pending(runtime: Runtime, now: datetime, limit: int = BATCH) -> dict[str, int]:
-    """Read up to ``limit`` contributions and ``limit`` staff replies waiting for the current
-    detector; returns how many of each were read."""
+    """Read up to ``limit`` contributions, staff replies, thread answers and translations
+    waiting for the current detector; returns how many of each were read."""
     with runtime.sessions() as session:
         marks = marks_of(session)
     version = version_of(marks)
-    counts = {"contributions": 0, "staff_replies": 0}
+    counts = {"contributions": 0, "staff_replies": 0, "thread_messages": 0, "translations": 0}
     with runtime.sessions() as session:
         contributions = session.execute(
             select(Contribution.id, Contribution.text)
@@ -111,7 +115,49 @@ def detect_pending(runtime: Runtime, now: datetime, limit: int = BATCH) -> dict[
         found = detect_many([body or "" for _, body in replies], marks)
         _store(runtime, "staff_reply", replies, found, version, now)
         counts["staff_replies"] = len(replies)
+    counts["thread_messages"] = _detect_rows(runtime, ThreadMessage, marks, version, limit)
+    counts["translations"] = _detect_rows(runtime, ContributionTranslation, marks, version, limit)
     return counts
+
+
+def _detect_rows(
+    runtime: Runtime,
+    model: type[ThreadMessage] | type[ContributionTranslation],
+    marks: Marks,
+    version: str,
+    limit: int,
+) -> int:
+    """Thread answers and translations keep their spans on the row (``personal_data_spans``):
+    read up to ``limit`` of them waiting for ``version``; returns how many were read."""
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(model.id, model.text)
+            .where(_stale(model.personal_data_version, version))
+            .order_by(model.id.desc())
+            .limit(limit)
+        ).all()
+    if not rows:
+        return 0
+    found = detect_many([text or "" for _, text in rows], marks)
+    with transaction(runtime.sessions) as session:
+        # Only texts still as they were read: erased, or translated again, meanwhile.
+        now_texts: dict[int, str] = {
+            i: t
+            for i, t in session.execute(
+                select(model.id, model.text).where(model.id.in_([i for i, _ in rows]))
+            )
+        }
+        for (row_id, text), spans in zip(rows, found, strict=True):
+            if row_id in now_texts and now_texts[row_id] == text:
+                session.execute(
+                    update(model)
+                    .where(model.id == row_id)
+                    .values(
+                        personal_data_version=version,
+                        personal_data_spans=[[s.start, s.end, s.kind] for s in spans],
+                    )
+                )
+    return len(rows)
 
 
 def _search_texts(
@@ -245,10 +291,36 @@ class Masker:
         items = [(r.id, r.message.body if r.message else "", r.personal_data_version) for r in rows]
         return self._mask(items, "staff_reply")
 
-    def free_text(self, text: str) -> str:
-        """A text with no stored spans (a machine translation of a contribution, a habitant's
-        answer in a conversation): the rules on the spot, the team's marks included."""
-        return mask(text, detect_many([text], self.marks, names=False)[0]) if text else text
+    def _mask_rows(
+        self, items: Sequence[tuple[int, str, str | None, list[Any] | None]]
+    ) -> dict[int, str]:
+        """``items`` are (id, text, version read with, spans stored on the row). Like
+        `_mask`: a text not read by the current version gets the rules on the spot on top of
+        its stored spans (a phrase the team has since kept is shown)."""
+        spans: dict[int, list[SpanRow]] = {
+            i: [(int(a), int(b), str(k)) for a, b, k in stored or []] for i, _, _, stored in items
+        }
+        unread = [(i, t) for i, t, v, _ in items if v != self.version]
+        found = detect_many([t for _, t in unread], self.marks, names=False) if unread else []
+        for (row_id, text), new in zip(unread, found, strict=True):
+            kept = [
+                s
+                for s in spans[row_id]
+                if normalise_phrase(text[s[0] : s[1]]) not in self.marks.kept
+            ]
+            spans[row_id] = kept + [(s.start, s.end, s.kind) for s in new]
+        return {i: mask(t, spans[i]) for i, t, _, _ in items}
+
+    def thread_answers(self, rows: Iterable[ThreadMessage]) -> dict[int, str]:
+        """Each habitant's answer in a reply thread, masked, by thread message id."""
+        return self._mask_rows(
+            [(a.id, a.text or "", a.personal_data_version, a.personal_data_spans) for a in rows]
+        )
+
+    def translation(self, row: ContributionTranslation) -> str:
+        """A contribution's machine translation, masked."""
+        item = (row.id, row.text or "", row.personal_data_version, row.personal_data_spans)
+        return self._mask_rows([item])[row.id]
 
     def answers(self, rows: Iterable[tuple[int, str]]) -> dict[int, str]:
         """Answers' raw texts by answer id: a free-text answer is also a contribution, whose

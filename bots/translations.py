@@ -190,6 +190,7 @@ def _try(runtime: Runtime, translator: Translator, row_id: int, now: datetime) -
         if error is None:
             row.text, row.status, row.error = translated, "done", ""
             row.translated_at, row.next_attempt_at = now, None
+            row.personal_data_version = row.personal_data_spans = None  # read again
             # The personal-data job reads the contribution again, so that the masked search
             # index (storage/search.py) holds the translation, masked, too.
             session.execute(

@@ -589,6 +589,10 @@ class ContributionTranslation(Base):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime | None]
     translated_at: Mapped[datetime | None]
+    # Personal data in ``text`` (bots.personal_data_job): [start, end, kind] offsets, never a
+    # copy; None until the job has read the text with ``personal_data_version``.
+    personal_data_version: Mapped[str | None] = mapped_column(String(40))
+    personal_data_spans: Mapped[list[Any] | None] = mapped_column(JSONType)
 
     contribution: Mapped[Contribution] = relationship(back_populates="translations")
 
@@ -741,6 +745,10 @@ class ThreadMessage(Base):
     media: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[datetime | None]
+    # Personal data in ``text`` (bots.personal_data_job): [start, end, kind] offsets, never a
+    # copy; None until the job has read the text with ``personal_data_version``.
+    personal_data_version: Mapped[str | None] = mapped_column(String(40))
+    personal_data_spans: Mapped[list[Any] | None] = mapped_column(JSONType)
 
 
 class PersonalDataSpan(Base):

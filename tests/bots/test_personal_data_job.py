@@ -33,8 +33,18 @@ def test_the_job_stores_offsets_and_pages_mask_with_them(runtime: Runtime) -> No
         assert Masker(session).contributions([contribution])[cid] == (
             "Hier soir Karim Benali criait, son tel [téléphone]"
         )
-    assert detect_pending(runtime, NOW) == {"contributions": 1, "staff_replies": 0}
-    assert detect_pending(runtime, NOW) == {"contributions": 0, "staff_replies": 0}
+    assert detect_pending(runtime, NOW) == {
+        "contributions": 1,
+        "staff_replies": 0,
+        "thread_messages": 0,
+        "translations": 0,
+    }
+    assert detect_pending(runtime, NOW) == {
+        "contributions": 0,
+        "staff_replies": 0,
+        "thread_messages": 0,
+        "translations": 0,
+    }
     with runtime.sessions() as session:
         spans = session.scalars(select(PersonalDataSpan).order_by(PersonalDataSpan.start)).all()
         assert [(s.kind, text[s.start : s.end]) for s in spans] == [

@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from bots import translations
+from bots.personal_data_job import detect_pending
 from bots.runtime import Runtime
 from bots.translate import TranslationError, Translator, translator_from
 from storage import search
+from storage.db import transaction
 from storage.models import Contribution, ContributionTranslation
 from tests.factories import make_contribution
 from tests.fakes.libretranslate_api import FakeLibreTranslate, fake_libretranslate  # noqa: F401
@@ -253,3 +255,22 @@ def test_erasing_a_contribution_erases_its_translation_and_its_search_entry(
         assert not session.scalars(
             select(Contribution.id).where(search.matches(dialect, "ascenseur"))
         ).all()
+
+
+def test_a_translation_that_arrives_is_read_again_by_the_personal_data_job(
+    translating: Runtime,
+) -> None:
+    contribution_id = add(translating)
+    with transaction(translating.sessions) as session:
+        contribution = session.get(Contribution, contribution_id)
+        assert contribution is not None
+        translations.request(session, contribution, T0)
+    assert detect_pending(translating, T0)["translations"] == 1  # read while still empty
+    row = row_of(translating, contribution_id)
+    assert row is not None and row.personal_data_version and row.personal_data_spans == []
+    assert translations.translate_now(translating, contribution_id, T0).status == "done"
+    row = row_of(translating, contribution_id)
+    assert row is not None and (row.personal_data_version, row.personal_data_spans) == (None, None)
+    assert detect_pending(translating, T0)["translations"] == 1
+    row = row_of(translating, contribution_id)
+    assert row is not None and row.personal_data_version is not None

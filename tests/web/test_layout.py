@@ -111,6 +111,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "indicators.py",
         "nav.py",
         "params.py",
+        "publication.py",
         "results.py",
         "suivi.py",
         "tables.py",

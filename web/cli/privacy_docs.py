@@ -138,7 +138,7 @@ données sensibles.
 
 | risque | mesure mise en œuvre | où |
 |---|---|---|
-| un habitant nomme un voisin, donne un numéro ou une adresse, que liraient des conseils citoyens voisins | détection en tâche de fond des {{ f.masked_kinds }} ; masquage par défaut partout (boîte de réception, page d'une contribution, résultats, exports) pour tous les rôles | `bots/personal_data.py`, `bots/personal_data_job.py` (tâche `personal-data` du planificateur) |
+| un habitant nomme un voisin, donne un numéro ou une adresse, que liraient des conseils citoyens voisins | détection en tâche de fond des {{ f.masked_kinds }} ; masquage par défaut partout (boîte de réception, page d'une contribution avec les réponses du fil et les traductions automatiques, résultats, exports) pour tous les rôles | `bots/personal_data.py`, `bots/personal_data_job.py` (tâche `personal-data` du planificateur) |
 | une donnée oubliée ou masquée à tort | l'équipe marque un passage oublié ou retire un masque ; la correction vaut partout (liste d'autorisation et d'interdiction) | `web/review/personal_data.py`, table `personal_data_marks` |
 | données de santé écrites malgré la consigne | signalées ({{ f.flagged_kinds }}) pour relecture par l'équipe, non recopiées | `bots/personal_data.py` (`HEALTH`) |
 | curiosité d'un membre de l'équipe | affichage de l'original réservé aux chefs de projet et administrateurs, une contribution à la fois, écrit au journal (qui, quand) | `web/review/personal_data.py`, `web/admin/journal.py` |
@@ -147,6 +147,7 @@ données sensibles.
 | perte ou vol de la base | numéros chiffrés, pseudonymes à clé ; la clé (`PAROLES_SECRET_KEY`) est hors de la base | `storage/crypto.py`, `storage/config.py` |
 | conservation trop longue | purge nocturne après {{ f.retention_days }} jours ; journal après {{ f.journal_days }} jours | `bots/retention.py` |
 | webhook falsifié | signature Twilio et secret Telegram vérifiés | `web/hooks/sms.py`, `web/hooks/telegram.py` |
+| l'équipe nomme quelqu'un dans un engagement publié sur `/suivi/` | un titre, une description, un changement de statut ou une étape qui contient un téléphone, un e-mail ou un nom précédé d'une civilité est refusé à l'enregistrement (même contrôle que les citations publiques) ; un nom de rue seul passe. Limite : un nom sans civilité passe, c'est une personne qui publie | `web/publication.py`, `web/followup/engagements.py` |
 | export détourné | exports pseudonymes, masqués, journalisés (qui, filtres, lignes) | `web/review/exports.py`, `web/tables.py` |
 
 Mesure de la détection (`bench/pii.py`, jeu étiqueté `bench/pii_messages.txt`) : voir le README ;

@@ -4,6 +4,10 @@ Chefs de projet (and administrators) keep engagements; everyone reads them, a co
 those of its quartiers and those for the whole territory. A change of status goes through
 `bots.followup.change_status`, which writes the habitants' messages to the outbox in the same
 transaction; the journal notes every change.
+
+What staff write here is published as written on /suivi/: a title, description, status text,
+reason or dated step holding a phone number, an e-mail address or a titled name is refused
+(`web.publication`), the page saying next to the field what was found.
 """
 
 from __future__ import annotations
@@ -22,9 +26,15 @@ from storage.models import Campaign, Engagement, Theme
 from web.audit_log import audit
 from web.auth import campaign_visible, get_contribution, permission_required, visible_quartiers
 from web.db import get_runtime, get_session
+from web.publication import field_problems
 from web.suivi import ENGAGEMENT_LABELS
 
 bp = Blueprint("engagements", __name__, url_prefix="/engagements")
+
+# The public texts of each form: field name -> input id (where the page shows what was found).
+ENGAGEMENT_FIELDS = {"title": "title", "description": "description"}
+STATUS_FIELDS = {"text": "status-text", "reason": "reason"}
+NOTE_FIELDS = {"text": "note"}
 
 
 def _visible() -> ColumnElement[bool] | None:
@@ -59,11 +69,19 @@ def _themes() -> list[Theme]:
     )
 
 
-def _fill(engagement: Engagement, form: Any) -> str | None:
-    """Copy the form into the engagement; returns what is wrong, in French, if anything."""
+def _refused() -> str:
+    return str(_("Pas enregistré : ce texte sera public. Voyez ce qui est signalé ci-dessous."))
+
+
+def _fill(engagement: Engagement, form: Any, errors: dict[str, str]) -> str | None:
+    """Copy the form into the engagement; returns what is wrong, in French, if anything, and
+    adds to ``errors`` what a public text holds (by input id)."""
     title = form.get("title", "").strip()[:200]
     if not title:
         return str(_("Donnez un titre à l'engagement."))
+    errors.update(field_problems(form, ENGAGEMENT_FIELDS))
+    if errors:
+        return _refused()
     quartier = form.get("quartier", "")
     quartiers = {str(q.id) for q in visible_quartiers()}
     if quartier and quartier not in quartiers:
@@ -83,6 +101,7 @@ def _fill(engagement: Engagement, form: Any) -> str | None:
 @permission_required("read")
 def index() -> Any:
     db = get_session()
+    errors: dict[str, str] = {}
     if request.method == "POST":
         if not current_user.can("manage_engagements"):
             abort(403)
@@ -90,7 +109,7 @@ def index() -> Any:
         engagement = Engagement(
             status="etude", created_by_id=current_user.id, created_at=now, updated_at=now
         )
-        error = _fill(engagement, request.form)
+        error = _fill(engagement, request.form, errors)
         if error:
             flash(error, "error")
         else:
@@ -122,6 +141,7 @@ def index() -> Any:
         themes=_themes(),
         labels=ENGAGEMENT_LABELS,
         form=request.form,
+        errors=errors,
     )
 
 
@@ -130,10 +150,11 @@ def index() -> Any:
 def detail(engagement_id: int) -> Any:
     engagement = get_engagement(engagement_id)
     db = get_session()
+    errors: dict[str, str] = {}
     if request.method == "POST":
         if not current_user.can("manage_engagements"):
             abort(403)
-        error = _fill(engagement, request.form)
+        error = _fill(engagement, request.form, errors)
         if error:
             flash(error, "error")
         else:
@@ -142,6 +163,15 @@ def detail(engagement_id: int) -> Any:
             db.commit()
             flash(_("Engagement enregistré."), "success")
             return redirect(url_for("engagements.detail", engagement_id=engagement.id))
+    return _detail_page(engagement, request.form, errors, {})
+
+
+def _detail_page(
+    engagement: Engagement, form: Any, errors: dict[str, str], kept: dict[str, str]
+) -> str:
+    """The engagement's page; ``errors`` by input id, ``kept``: a refused status or step's
+    texts, by input id, written back into its form."""
+    db = get_session()
     campaigns = [
         c
         for c in db.scalars(
@@ -166,8 +196,22 @@ def detail(engagement_id: int) -> Any:
         quartiers=visible_quartiers(),
         themes=_themes(),
         labels=ENGAGEMENT_LABELS,
-        form=request.form,
+        form=form,
+        errors=errors,
+        kept=kept,
     )
+
+
+def _refuse_public_texts(engagement: Engagement, fields: dict[str, str]) -> str | None:
+    """The page again, the texts kept and what was found said next to them, when a public
+    text of the form fails `web.publication`; None when they pass."""
+    errors = field_problems(request.form, fields)
+    if not errors:
+        return None
+    flash(_refused(), "error")
+    kept = {input_id: request.form.get(name, "") for name, input_id in fields.items()}
+    kept["status"] = request.form.get("status", engagement.status)
+    return _detail_page(engagement, {}, errors, kept)
 
 
 @bp.route("/<int:engagement_id>/statut", methods=["POST"])
@@ -175,6 +219,9 @@ def detail(engagement_id: int) -> Any:
 def status(engagement_id: int) -> Any:
     """A new status: noted in the history, and one message to each habitant linked."""
     engagement = get_engagement(engagement_id)
+    refused = _refuse_public_texts(engagement, STATUS_FIELDS)
+    if refused is not None:
+        return refused
     db = get_session()
     before = engagement.status
     try:
@@ -238,6 +285,9 @@ def status(engagement_id: int) -> Any:
 @permission_required("manage_engagements")
 def note(engagement_id: int) -> Any:
     engagement = get_engagement(engagement_id)
+    refused = _refuse_public_texts(engagement, NOTE_FIELDS)
+    if refused is not None:
+        return refused
     db = get_session()
     try:
         add_note(

@@ -116,7 +116,7 @@ def render_detail(
     masker = Masker(db)
     text = contribution.text if revealed else masker.contributions([contribution])[contribution.id]
     reply_texts = masker.replies(r for r, _ in staff_replies)
-    answer_texts = {a.id: masker.free_text(a.text) for _, who, a in thread if who == "habitant"}
+    answer_texts = masker.thread_answers(a for _, who, a in thread if who == "habitant")
     if revealed:
         reply_texts = {r.id: r.message.body if r.message else "" for r, _ in staff_replies}
         answer_texts = {a.id: a.text for _, who, a in thread if who == "habitant"}
@@ -195,8 +195,9 @@ def _engagements(contribution: Contribution) -> tuple[list[Engagement], list[Eng
 
 def _translation_text(view: Any, masker: Masker, revealed: bool) -> str:
     """The machine translation as staff read it: masked like the original, unless revealed."""
-    text = view.row.text if view.row is not None and view.row.text else ""
-    return text if revealed else masker.free_text(text)
+    if view.row is None or not view.row.text:
+        return ""
+    return view.row.text if revealed else masker.translation(view.row)
 
 
 def _field_source(contribution: Contribution) -> dict[str, str] | None:

@@ -1,18 +1,16 @@
 """Publishing a free-text answer: a staff member chooses it, after a check for names and numbers.
 
 Nothing a habitant wrote reaches the public page unless a staff member selected it here and the
-check below found no phone number (read by `phonenumbers`, which knows French and foreign
-formats), no e-mail address and no capitalised name after a civility (M., Mme, Madame...). It is
-a first line, not a full personal-data detector: a name without a civility passes, which is why
-a person, not the machine, chooses what is published.
+check in `web.publication` (shared with the engagements of /suivi/) found no phone number, no
+e-mail address and no capitalised name after a civility (M., Mme, Madame...). It is a first
+line, not a full personal-data detector: a name without a civility passes, which is why a
+person, not the machine, chooses what is published.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import phonenumbers
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,28 +20,9 @@ from storage.models import Campaign, Contribution, PublicQuote
 from web.audit_log import audit
 from web.auth import campaign_visible, permission_required, scoped
 from web.db import get_session
+from web.publication import problems as quote_problems
 
 bp = Blueprint("quotes", __name__, url_prefix="/campagnes")
-
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-CIVILITY_NAME = re.compile(
-    r"\b(?:M\.|MM\.|Mme|Mmes|Mlle|Mr|Monsieur|Madame|Mademoiselle|Dr|Docteur)\s+"
-    r"[A-ZÀ-ÖØ-Þ][\w'’-]*",
-)
-
-
-def quote_problems(text: str) -> list[str]:
-    """What makes this text unfit to publish as it is, in French; empty when it passes."""
-    found = []
-    # POSSIBLE, not VALID: a number in an unassigned range still points at someone.
-    possible = phonenumbers.Leniency.POSSIBLE
-    if any(True for _match in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=possible)):
-        found.append(_("un numéro de téléphone"))
-    if EMAIL.search(text):
-        found.append(_("une adresse e-mail"))
-    if CIVILITY_NAME.search(text):
-        found.append(_("un nom de personne"))
-    return found
 
 
 @bp.route("/<int:campaign_id>/citations/<int:contribution_id>", methods=["POST"])

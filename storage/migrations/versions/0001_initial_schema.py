@@ -421,6 +421,8 @@ def upgrade() -> None:
     sa.Column('requested_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('next_attempt_at', storage.models.UTCDateTime(), nullable=True),
     sa.Column('translated_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('personal_data_version', sa.String(length=40), nullable=True),
+    sa.Column('personal_data_spans', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_contribution_translations_contribution_id_contributions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contribution_translations')),
     sa.UniqueConstraint('contribution_id', 'target', name=op.f('uq_contribution_translations_contribution_id'))
@@ -564,6 +566,8 @@ def _create_followup_tables() -> None:
     sa.Column('media', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('created_at', storage.models.UTCDateTime(), nullable=False),
     sa.Column('seen_at', storage.models.UTCDateTime(), nullable=True),
+    sa.Column('personal_data_version', sa.String(length=40), nullable=True),
+    sa.Column('personal_data_spans', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.ForeignKeyConstraint(['contribution_id'], ['contributions.id'], name=op.f('fk_thread_messages_contribution_id_contributions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_thread_messages_message_id_messages'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_thread_messages'))

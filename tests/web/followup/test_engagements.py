@@ -128,3 +128,33 @@ def test_a_habitants_answer_in_the_thread_is_shown_masked_like_every_text(
     login_as(client, territory.users["conseil_citoyen"])
     page = text_of(client, f"/contributions/{sample.nord}")
     assert "Rappelez-moi au [téléphone]" in page and "06 39 98 50 01" not in page
+
+
+def test_a_public_engagement_text_naming_someone_is_refused_and_the_field_says_why(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    login_as(client, territory.users["chef_de_projet"])
+    named = post(client, "/engagements/", {"title": "Voir avec M. Dupont", "description": "ok"})
+    shown = html.unescape(named.get_data(as_text=True))
+    assert named.status_code == 200 and 'id="err-title"' in shown and "un nom de personne" in shown
+    assert 'id="err-description"' not in shown
+    with runtime.sessions() as session:
+        assert session.scalars(select(Engagement)).all() == []
+    # A street name alone is what an engagement is about: it passes.
+    engagement_id = create(client, territory, title="Éclairage rue Victor Hugo")
+    url = f"/engagements/{engagement_id}"
+    edited = post(client, url, {"title": "Éclairage", "description": "écrire à a.b@mairie.fr"})
+    assert "une adresse e-mail" in html.unescape(edited.get_data(as_text=True))
+    phone = {"status": "en_cours", "text": "Appelez le 06 11 22 33 44", "reason": ""}
+    refused = post(client, f"{url}/statut", phone)
+    shown = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 200 and 'id="err-status-text"' in shown
+    assert "un numéro de téléphone" in shown and ">Appelez le 06 11 22 33 44</textarea>" in shown
+    note = post(client, f"{url}/note", {"text": "Vu avec Madame Martin"})
+    assert 'id="err-note"' in note.get_data(as_text=True)
+    with runtime.sessions() as session:
+        engagement = session.get(Engagement, engagement_id)
+        assert engagement is not None and engagement.status == "etude"
+        assert engagement.title == "Éclairage rue Victor Hugo" and engagement.description == ""
+        assert session.scalars(select(EngagementUpdate)).all() == []
+    assert "Éclairage rue Victor Hugo" in text_of(client, "/suivi/")

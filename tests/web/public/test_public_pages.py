@@ -16,7 +16,7 @@ from storage.db import transaction
 from storage.models import Campaign, Contribution, PersonalDataMark, Publication, Survey
 from tests.factories import make_participant
 from tests.web.conftest import Territory, login_as, post
-from web.surveys.quotes import quote_problems
+from web.publication import problems as quote_problems
 
 NORD = tuple(f"+3363998{n:04d}" for n in range(4001, 4008))  # seven habitants in nord
 SUD = "+33639985001"
