@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from bots.runtime import Runtime
+from bots.survey_store import seed_prompts
 from storage.config import Settings, load_settings
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -28,6 +30,7 @@ from storage.models import Base
 from web import create_app
 from web.cli.database import prepare_database
 from web.cli.main import command_line
+from web.review.replies import seed_templates
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_URL = os.environ.get("PAROLES_TEST_DATABASE_URL", "")
@@ -70,6 +73,11 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    # Seeded as `prepare_database` seeds (it finds everything there, and adds nothing): saves
+    # inserting the thèmes, reply models and ready-made surveys again in every test.
+    with Session(engine) as session, session.begin():
+        seed_templates(session)
+        seed_prompts(session)
     engine.dispose()  # the last connection to close checkpoints the WAL into the file
     return path
 
