@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from bots.personal_data_job import Masker
 from storage.models import Campaign, Categorisation, Contribution, Participant, Quartier, Theme
 from web import field_figures
+from web.activity import read_activity
 from web.counts import HIDDEN_SMALL, Cell, Scope
 from web.indicators import Breakdown, Indicators, Period, compute
 from web.results import Results, protected, question_counts
@@ -213,9 +214,20 @@ def build(
 ) -> Report:
     """The whole report for `choices`, within the quartiers `allowed` (None: all)."""
     scope = scope_of(choices, allowed)
-    found = compute(session, choices.period, scope, timezone, campaign_visible=campaign_visible)
     bounds = choices.period.bounds(timezone)
-    field_found = field_figures.compute(session, bounds[0], bounds[-1], scope, timezone)
+    # One read of the period's activity serves both (as on the tableau de bord).
+    activity = read_activity(session, bounds[0], bounds[-1], scope)
+    found = compute(
+        session,
+        choices.period,
+        scope,
+        timezone,
+        campaign_visible=campaign_visible,
+        activity=activity,
+    )
+    field_found = field_figures.compute(
+        session, bounds[0], bounds[-1], scope, timezone, activity=activity
+    )
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
     themes = {t.code: t for t in session.scalars(select(Theme))}
     chosen_quartiers = sorted(names[i] for i in scope.quartier_ids or () if i in names)
