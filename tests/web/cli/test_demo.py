@@ -154,7 +154,8 @@ def test_the_demo_account_logs_in_and_reads_the_inbox(app: Any, runtime: Runtime
         "/auth/login", data={"email": DEMO_EMAIL, "password": password}, follow_redirects=True
     )
     assert response.status_code == 200
-    page = response.get_data(as_text=True)
+    assert "À faire" in response.get_data(as_text=True)  # login lands on what waits
+    page = client.get("/inbox/").get_data(as_text=True)
     assert "rue des Lilas" in page or "Tilleuls" in page or "Marché" in page
 
 
