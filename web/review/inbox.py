@@ -29,7 +29,7 @@ from web.review.filters import (
     encode_cursor,
     in_waiting,
 )
-from web.review.rows import row_context, visible_survey_titles
+from web.review.rows import line_kit, row_context, visible_survey_titles
 from web.suivi import awaiting_answer, awaiting_ids
 from web.texts import language_label, localised
 from web.theme_state import STATUSES, THEME_STATES, state_counts
@@ -62,6 +62,7 @@ def _labels() -> dict[str, Any]:
         "language_label": language_label,
         "attachment_label": lambda kind: ATTACHMENTS.get(kind, kind),
         "status_labels": STATUSES,
+        "line_kit": line_kit,
         "can": lambda permission: current_user.is_authenticated and current_user.can(permission),
     }
 

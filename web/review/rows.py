@@ -8,10 +8,15 @@ page load. Both paths read the rows through the account's scope.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from flask import render_template
+from flask import g, render_template, url_for
+from flask_babel import format_datetime, get_translations, to_user_timezone
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from bots.personal_data_job import Masker
@@ -19,8 +24,89 @@ from storage.models import Contribution, Question, Survey, Theme, ThreadMessage
 from web.auth import visible_surveys
 from web.db import get_session
 from web.suivi import awaiting_ids
-from web.texts import survey_title
-from web.theme_state import theme_view
+from web.texts import language_label, survey_title
+from web.theme_state import STATUSES, theme_view
+
+_SENTINEL = 987654321  # an id no URL holds, cut out of a URL to leave its pattern
+
+
+class LineKit:
+    """What every line of a page shares, worked out once per request instead of once per line:
+    whether the account may categorise, the translated words, the CSRF token, the URL patterns,
+    the thème and status <option>s and the local time. Drawing 50 lines used to cost 50 times
+    each of these (gettext lookups, url_for, permission checks, babel's pattern and time zone):
+    two thirds of the inbox's time."""
+
+    def __init__(self) -> None:
+        self._translations = get_translations()
+        self._words: dict[str, Markup] = {}
+        self._urls: dict[str, tuple[str, str]] = {}
+        self._options: dict[tuple[int, ...], Markup] = {}
+        self._csrf = ""
+        self.editable = current_user.is_authenticated and current_user.can("categorise")
+        self.statuses = {code: str(label) for code, label in STATUSES.items()}
+        self._languages: dict[str | None, str] = {}
+
+    @property
+    def csrf(self) -> str:
+        if not self._csrf:
+            self._csrf = generate_csrf()
+        return self._csrf
+
+    def gettext(self, message: str, **variables: Any) -> Markup:
+        """The template's `_()`, same result (newstyle gettext with autoescape: the message is
+        markup, the variables are escaped), each message looked up once per request."""
+        word = self._words.get(message)
+        if word is None:
+            word = self._words[message] = Markup(self._translations.ugettext(message))
+        return word % variables
+
+    def language(self, code: str | None) -> str:
+        """`texts.language_label`, translated once per language."""
+        label = self._languages.get(code)
+        if label is None:
+            label = self._languages[code] = language_label(code)
+        return label
+
+    def url(self, endpoint: str, contribution_id: int) -> str:
+        """`url_for(endpoint, contribution_id=...)`, from a pattern built once."""
+        pattern = self._urls.get(endpoint)
+        if pattern is None:
+            head, _, tail = url_for(endpoint, contribution_id=_SENTINEL).partition(str(_SENTINEL))
+            pattern = self._urls[endpoint] = (head, tail)
+        return f"{pattern[0]}{contribution_id}{pattern[1]}"
+
+    def theme_options(self, themes: Sequence[Theme]) -> Markup:
+        key = tuple(theme.id for theme in themes)
+        options = self._options.get(key)
+        if options is None:
+            options = self._options[key] = Markup("").join(
+                Markup('<option value="{}">{}</option>').format(theme.id, theme.name)
+                for theme in themes
+            )
+        return options
+
+    def status_options(self, selected: str) -> Markup:
+        return Markup("").join(
+            Markup('<option value="{}"{}>{}</option>').format(
+                code, Markup(" selected") if code == selected else "", label
+            )
+            for code, label in self.statuses.items()
+        )
+
+    @staticmethod
+    def when(moment: datetime) -> tuple[str, str]:
+        """A line's date: the account's 'short' format (the title) and `dd/MM HH:mm`."""
+        dense = to_user_timezone(moment).strftime("%d/%m %H:%M")  # digits only: no locale
+        return format_datetime(moment, "short"), dense
+
+
+def line_kit() -> LineKit:
+    """This request's `LineKit`."""
+    kit: LineKit | None = g.get("line_kit")
+    if kit is None:
+        kit = g.line_kit = LineKit()
+    return kit
 
 
 def active_themes() -> list[Theme]:

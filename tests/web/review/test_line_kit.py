@@ -1,0 +1,45 @@
+"""`review.rows.LineKit` gives the inbox's lines what Jinja and Flask would, worked out once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import render_template_string, url_for
+
+from storage.models import Theme
+from web.review.rows import line_kit
+
+ENDPOINTS = ("contributions.detail", "contributions.theme", "contributions.status")
+
+
+def test_line_kit_matches_what_the_template_computed_per_line(app: Any) -> None:
+    with app.test_request_context("/inbox/"):
+        kit = line_kit()
+        assert line_kit() is kit  # one per request
+        for endpoint in ENDPOINTS:
+            for contribution_id in (1, 42, 987654):
+                assert kit.url(endpoint, contribution_id) == url_for(
+                    endpoint, contribution_id=contribution_id
+                )
+        # Same as the template's newstyle `_()`: the message is markup, the variables escaped.
+        for message, variables in (
+            ("Retirer le thème %(name)s", {"name": "<b>Propreté</b> & « rue »"}),
+            ("Choisi par l'habitant :", {}),
+            ("Cocher la contribution %(id)d", {"id": 7}),
+        ):
+            expected = render_template_string("{{ _(m, **v) }}", m=message, v=variables)
+            assert str(kit.gettext(message, **variables)) == expected
+        moment = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # the night the clocks change
+        expected_dates = render_template_string(
+            "{{ m | datetimeformat('short') }}|{{ m | datetimeformat('dd/MM HH:mm') }}", m=moment
+        )
+        assert "|".join(kit.when(moment)) == expected_dates
+        themes = [Theme(id=3, name="Cadre <de> vie"), Theme(id=5, name="Écoles")]
+        assert str(kit.theme_options(themes)) == (
+            '<option value="3">Cadre &lt;de&gt; vie</option><option value="5">Écoles</option>'
+        )
+        options = str(kit.status_options("traite"))
+        assert options.count(" selected") == 1
+        assert '<option value="traite" selected>' in options
+        assert kit.csrf and kit.csrf == kit.csrf
