@@ -270,16 +270,20 @@ class Masker:
             ).where(column.in_(list(stored)))
         ):
             stored[int(row_id or 0)].append((start, end, kind))
-        unread = [(i, t) for i, t, v in items if v != self.version]
+        self._add_rules(stored, [(i, t) for i, t, v in items if v != self.version])
+        return {i: mask(t, stored[i]) for i, t, _ in items}
+
+    def _add_rules(self, spans: dict[int, list[SpanRow]], unread: list[tuple[int, str]]) -> None:
+        """The rules on the spot for texts the current version has not read, on top of their
+        stored spans (a phrase the team has since kept is shown)."""
         found = detect_many([t for _, t in unread], self.marks, names=False) if unread else []
-        for (row_id, text), spans in zip(unread, found, strict=True):
+        for (row_id, text), new in zip(unread, found, strict=True):
             kept = [
                 s
-                for s in stored[row_id]
+                for s in spans[row_id]
                 if normalise_phrase(text[s[0] : s[1]]) not in self.marks.kept
             ]
-            stored[row_id] = kept + [(s.start, s.end, s.kind) for s in spans]
-        return {i: mask(t, stored[i]) for i, t, _ in items}
+            spans[row_id] = kept + [(s.start, s.end, s.kind) for s in new]
 
     def contributions(self, rows: Iterable[Contribution]) -> dict[int, str]:
         """Each contribution's text, masked, by id."""
@@ -300,15 +304,7 @@ class Masker:
         spans: dict[int, list[SpanRow]] = {
             i: [(int(a), int(b), str(k)) for a, b, k in stored or []] for i, _, _, stored in items
         }
-        unread = [(i, t) for i, t, v, _ in items if v != self.version]
-        found = detect_many([t for _, t in unread], self.marks, names=False) if unread else []
-        for (row_id, text), new in zip(unread, found, strict=True):
-            kept = [
-                s
-                for s in spans[row_id]
-                if normalise_phrase(text[s[0] : s[1]]) not in self.marks.kept
-            ]
-            spans[row_id] = kept + [(s.start, s.end, s.kind) for s in new]
+        self._add_rules(spans, [(i, t) for i, t, v, _ in items if v != self.version])
         return {i: mask(t, spans[i]) for i, t, _, _ in items}
 
     def thread_answers(self, rows: Iterable[ThreadMessage]) -> dict[int, str]:

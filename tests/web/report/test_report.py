@@ -30,7 +30,7 @@ from tests.web.conftest import Territory, login_as, post
 from tests.web.evaluation.test_indicators import categorise, world  # noqa: F401  (fixture)
 from web.counts import HIDDEN_SMALL, Scope
 from web.indicators import Period
-from web.report.content import Choices, build, with_charts
+from web.report.content import MONTHS, Choices, build, with_charts
 from web.results import campaign_results, question_counts
 
 MARCH = "du=2026-03&au=2026-03"
@@ -237,21 +237,7 @@ def test_a_saved_model_is_regenerated_over_the_last_whole_months(
     document, text = docx_text(response.data)
     today = date.today()
     last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
-    months = (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    )
-    assert f"à {months[last.month - 1]} {last.year}" in text
+    assert f"à {MONTHS[last.month - 1]} {last.year}" in text  # the French month names
     assert "Quartiers : Les Tilleuls" in text and "Thèmes : Cadre de vie et logement" in text
     # A download button posts the choices and lands on the shareable address.
     response = post(client, "/rapport/", {"action": "pdf", "du": "2026-03", "au": "2026-03"})
