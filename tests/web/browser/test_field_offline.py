@@ -31,6 +31,10 @@ def log_in_field(page: Any, territory: Territory) -> None:
 def wait_until_kept_offline(page: Any) -> None:
     """The service worker controls the page and holds the entry form in its cache."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        # The worker became active while this page was loading (its `clients.claim()` ran
+        # between the navigation and the new page): the next load of the page is under it.
+        page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.wait_for_function("() => caches.match('/terrain/').then(r => !!r)")
 
