@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
 from storage.models import Categorisation, Contribution, Question, Survey, Theme
+from storage.sql import led_by
 from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.params import parse_int
@@ -67,14 +68,15 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def filtered(filters: Filters, query: Any) -> Any:
+def filtered(filters: Filters, query: Any, *, paging: bool = False) -> Any:
     """`query` over contributions, limited to the account's scope and to `filters`; the
     search reads masked texts unless the account may reveal originals (chef de projet,
-    administrateur), who search what they may see in one click."""
+    administrateur), who search what they may see in one click. ``paging``: `query` reads
+    a page newest first (`Filters.apply`)."""
     runtime = get_runtime()
     masked = not current_user.can("reveal_personal_data")
     dialect, timezone = runtime.engine.dialect.name, runtime.settings.timezone
-    return filters.apply(scoped(query), dialect, timezone, masked=masked)
+    return filters.apply(scoped(query), dialect, timezone, masked=masked, paging=paging)
 
 
 @bp.route("/")
@@ -114,13 +116,18 @@ def page(filters: Filters, cursor: str) -> tuple[list[Contribution], str]:
     contribution, newest first. Both parts are paged by keyset on (created_at, id); a cursor
     says which part it points into (`filters.encode_cursor`), so page 2,000 stays as fast as
     page 1 and no contribution is shown twice or skipped when the first part ends mid-page."""
-    ordered = filtered(filters, select(Contribution)).order_by(
-        Contribution.created_at.desc(), Contribution.id.desc()
-    )
+    chosen = filtered(filters, select(Contribution), paging=True)
+    ordered = chosen.order_by(Contribution.created_at.desc(), Contribution.id.desc())
     rows: list[Contribution] = []
     split = filters.suite != "attente"  # with that filter every row waits: one part only
     if split and (not cursor or in_waiting(cursor)):
-        rows = _fetch(after_cursor(ordered.where(awaiting_answer()), cursor), PAGE_SIZE + 1)
+        # The waiting ones are few: read from their ids, then sorted (`led_by`: else SQLite
+        # may walk an index in date order through most of the table to find them).
+        few = awaiting_ids().distinct().subquery()
+        waiting = chosen.select_from(
+            led_by(few, Contribution.__table__, few.c.contribution_id == Contribution.id)
+        ).order_by(Contribution.created_at.desc(), Contribution.id.desc())
+        rows = _fetch(after_cursor(waiting, cursor), PAGE_SIZE + 1)
         if len(rows) > PAGE_SIZE:
             return rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1], waiting=True)
         cursor = ""
