@@ -30,7 +30,7 @@ from web.review.filters import (
     encode_cursor,
     in_waiting,
 )
-from web.review.rows import line_kit, row_context, visible_survey_titles
+from web.review.rows import CHANNELS, line_kit, row_context, visible_survey_titles
 from web.suivi import awaiting_answer, awaiting_ids
 from web.texts import language_label, localised
 from web.theme_state import STATUSES, THEME_STATES, state_counts
@@ -39,13 +39,6 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
 
 
-CHANNELS = {
-    "telegram": "Telegram",
-    "sms": "SMS",
-    "whatsapp": "WhatsApp",
-    "simulator": _l("Simulateur"),
-    "terrain": _l("Terrain"),
-}
 # Kinds of attachment as the channels name them (bots.handler.Media.kind).
 ATTACHMENTS = {
     "photo": _l("photo"),

@@ -15,6 +15,7 @@ from typing import Any
 from babel import dates
 from flask import current_app, g, render_template, url_for
 from flask_babel import format_datetime, get_locale, get_translations, to_user_timezone
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -28,6 +29,13 @@ from web.suivi import awaiting_ids
 from web.texts import language_label, survey_title
 from web.theme_state import STATUSES, theme_view
 
+CHANNELS = {
+    "telegram": "Telegram",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "simulator": _l("Simulateur"),
+    "terrain": _l("Terrain"),
+}
 _SENTINEL = 987654321  # an id no URL holds, cut out of a URL to leave its pattern
 
 
@@ -49,6 +57,7 @@ class LineKit:
         self.editable = current_user.is_authenticated and current_user.can("categorise")
         self.statuses = {code: str(label) for code, label in STATUSES.items()}
         self._languages: dict[str | None, str] = {}
+        self._channels: dict[str, str] = {}
         self._short: tuple[Any, ...] | None = None
 
     @property
@@ -78,6 +87,13 @@ class LineKit:
         if word is None:
             word = self._words[message] = Markup(self._translations.ugettext(message))
         return word
+
+    def channel(self, name: str) -> str:
+        """The inbox's `channel_label`, translated once per channel."""
+        label = self._channels.get(name)
+        if label is None:
+            label = self._channels[name] = str(CHANNELS.get(name, name))
+        return label
 
     def language(self, code: str | None) -> str:
         """`texts.language_label`, translated once per language."""

@@ -60,3 +60,6 @@ def test_line_kit_matches_what_the_template_computed_per_line(app: Any) -> None:
         assert str(kit.status_options("traite")) == options  # kept for the next line
         assert '<option value="nouveau" selected>' in str(kit.status_options("nouveau"))
         assert kit.csrf and kit.csrf == kit.csrf
+        for name in ("telegram", "simulator", "terrain", "autre"):
+            expected_label = render_template_string("{{ channel_label(n) }}", n=name)
+            assert kit.channel(name) == expected_label == kit.channel(name)
