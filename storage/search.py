@@ -233,25 +233,29 @@ def _pg_query(query: str) -> ColumnElement[Any]:
 
 
 def matches(
-    dialect_name: str, query: str, masked: bool = False, *, paging: bool = False
+    dialect_name: str, query: str, masked: bool = False, *, walk: bool = False
 ) -> ColumnElement[bool] | None:
     """A condition keeping the contributions whose text, or one of its machine translations,
     matches `query`; None if it is empty. ``masked``: search the texts as they read with their
     personal data masked (see the module's docstring), for roles that cannot reveal them.
-    ``paging``: the query reads a page, newest first (`storage.sql.walked`); else the rows
-    found are read by id (a count, an export)."""
+    ``walk``: the query walks the date index for a page of a view with many rows, and tests
+    each row (`storage.sql.walked`; on PostgreSQL the stored vector, not its index); else the
+    rows found are read first, through the search's index (a count, a view with few rows)."""
     if not words(query):
         return None
-    key: ColumnElement[Any] = walked(Contribution.id) if paging else Contribution.id.expression
+    key: ColumnElement[Any] = walked(Contribution.id) if walk else Contribution.id.expression
     if masked:
         return _masked_matches(dialect_name, query, key)
     if dialect_name == "postgresql":
         wanted = _pg_query(query)
-        own = literal_column(f"contributions.{PG_VECTOR}").bool_op("@@")(wanted)
+        vector: ColumnElement[Any] = literal_column(f"contributions.{PG_VECTOR}")
         translated = select(ContributionTranslation.contribution_id).where(
             func.to_tsvector(_PG_CONFIG, ContributionTranslation.text).bool_op("@@")(wanted)
         )
-        return or_(own, among(Contribution.id, translated))
+        if walk:  # `vector || ''`: the same lexemes, which the planner cannot look up
+            unindexed = vector.op("||")(literal_column("''::tsvector"))
+            return or_(unindexed.bool_op("@@")(wanted), Contribution.id.in_(translated))
+        return or_(vector.bool_op("@@")(wanted), among(Contribution.id, translated))
     expression = fts5_query(query)
     rows: Select[Any] = select(literal_column("rowid")).select_from(text(FTS_TABLE))
     rows = rows.where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=expression))

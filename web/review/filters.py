@@ -107,24 +107,23 @@ class Filters:
         timezone: str,
         *,
         masked: bool = True,
-        paging: bool = False,
+        walk: bool = False,
     ) -> Select[Any]:
         """Add this filter's conditions to a query over contributions. ``masked``: the search
         reads the texts with their personal data masked (for whoever cannot reveal them: a
         search must not find "Dupont" behind "[nom]"); only a role that may reveal an original
-        searches the originals. ``paging``: the query reads a page newest first, so the rows a
-        search or a thème selects are tested along the date index instead of being read
-        first (`storage.sql.walked`); the rows are the same."""
-        conditions = [
-            c for c in self._conditions(dialect, timezone, masked, paging) if c is not None
-        ]
+        searches the originals. ``walk``: the query reads a page, newest first, of a view with
+        many rows: each row met along the date index is tested against what a search or a
+        thème selects, instead of those rows being read first (`storage.sql.walked`). The
+        rows are the same."""
+        conditions = [c for c in self._conditions(dialect, timezone, masked, walk) if c is not None]
         return query.where(*conditions) if conditions else query
 
     def _conditions(
-        self, dialect: str, timezone: str, masked: bool, paging: bool
+        self, dialect: str, timezone: str, masked: bool, walk: bool
     ) -> list[ColumnElement[bool] | None]:
         found: list[ColumnElement[bool] | None] = [
-            search.matches(dialect, self.q, masked, paging=paging)
+            search.matches(dialect, self.q, masked, walk=walk)
         ]
         if self.quartier:
             found.append(Contribution.quartier_id == (parse_int(self.quartier) or -1))
@@ -133,7 +132,7 @@ class Filters:
         if self.langue:
             found.append(Contribution.language == self.langue)
         found.append(self._status())
-        found.append(self._theme(paging))
+        found.append(self._theme(walk))
         found.append(self._theme_state())
         found.append(self._origin())
         found.append(self._media())
@@ -150,18 +149,18 @@ class Filters:
             return false()  # none of the statuses: nothing, rather than everything
         return Contribution.status != "archive"  # archived items only when asked for
 
-    def _theme(self, paging: bool = False) -> ColumnElement[bool] | None:
+    def _theme(self, walk: bool = False) -> ColumnElement[bool] | None:
         """A thème confirmed by the team, or suggested / chosen by the habitant if none is.
 
         Counting, the matches are read from the categorisations alone (their indexes), then
-        found by id: the thème's categorisations are read, not every contribution. Paging,
-        each row met along the date index is looked up (`paging`), whether the team confirmed
+        found by id: the thème's categorisations are read, not every contribution. Walking
+        (`walk`), each row met along the date index is looked up, whether the team confirmed
         a thème being the state kept on the row: no set is built for a page of 50."""
         if not self.theme:
             return None
         theme_id = select(Theme.id).where(Theme.code == self.theme).scalar_subquery()
         proposed = Categorisation.source.in_(("suggestion", "habitant"))
-        if paging:
+        if walk:
             return exists().where(
                 Categorisation.contribution_id == Contribution.id,
                 Categorisation.theme_id == theme_id,

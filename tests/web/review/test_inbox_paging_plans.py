@@ -1,11 +1,12 @@
 """The inbox's pages and counts read the same rows, however each database is told to plan them.
 
 A page reads the conversations waiting for the team first (from their ids: `storage.sql.led_by`),
-then the others along the date index, testing a search's or a thème's rows one by one
-(`paging`); a count reads those sets first. These tests walk every page of views that mix the
-waiting ones, a thème state, a thème, a quartier and a search, and check that each row comes
-once, in order (waiting ones first, newest first, then the others), and that the tabs' counts
-are the rows the pages showed. On SQLite and PostgreSQL.
+then the others: along the date index, testing a search's or a thème's rows one by one, when
+the view has many rows (`walk`), else reading those sets first, as a count does. These tests
+walk every page of views that mix the waiting ones, a thème state, a thème, a quartier and a
+search, both ways, and check that each row comes once, in order (waiting ones first, newest
+first, then the others), and that the tabs' counts are the rows the pages showed. On SQLite
+and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bots.runtime import Runtime
 from storage.db import transaction
 from storage.models import Categorisation, Contribution, StaffReply, Theme, ThreadMessage
 from tests.web.conftest import Territory, login_as
+from web.review import inbox as inbox_view
 
 CARD = re.compile(r'<article class="contribution line[^"]*" id="c-(\d+)"')
 NEXT = re.compile(r'href="([^"]+)" rel="next"')
@@ -146,6 +148,13 @@ VIEWS = [
 ]
 
 
+@pytest.fixture(params=["walk", "sets first"])
+def planned(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a page is read: along the date index, or from the sets (`inbox.WALK_FROM`)."""
+    monkeypatch.setattr(inbox_view, "WALK_FROM", 0 if request.param == "walk" else 10**9)
+
+
+@pytest.mark.usefixtures("planned")
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: "&".join(f"{k}={x}" for k, x in v.items()))
 def test_every_page_once_waiting_first_and_the_counts_are_those_rows(
     client: Any, runtime: Runtime, territory: Territory, inbox: dict[str, Any], view: dict[str, str]
