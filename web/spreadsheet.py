@@ -3,9 +3,9 @@
 The sheet's XML is written straight into the zip as the rows come (inline strings, no shared
 string table), so 100,000 rows cost no more memory than ten, and each row is one string built
 at once: XlsxWriter's constant-memory mode, which this replaces, spent ten function calls per
-cell (two thirds of an export's time at 100,000 contributions). The cells are the ones it wrote
-(`tests/web/test_spreadsheet.py` compares them), with one difference that matters: a text is
-always written escaped, as text. XlsxWriter wrote a string that starts with ``<r>`` and ends with
+cell (more than half of an export's time at 100,000 contributions). The cells are the ones it
+wrote (`tests/web/test_spreadsheet.py` compares them), with one difference that matters: a text
+is always written escaped, as text. XlsxWriter wrote a string that starts with ``<r>`` and ends with
 ``</r>`` as raw XML (its rich-string shortcut), so a habitant's message shaped like that could
 put a formula in a colleague's spreadsheet.
 
