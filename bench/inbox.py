@@ -4,10 +4,14 @@
 
 Fills a fresh SQLite file (and PostgreSQL when `PAROLES_BENCH_DATABASE_URL` or --postgres is
 given; the database is emptied first) with generated contributions (thèmes confirmed, suggested
-or not; a few hundred conversations waiting for the team's answer), then times the real inbox
-views through Flask's test client, logged in as a chef de projet. With --baseline, the same
-views are first timed on the same database by the code of another checkout (e.g. `main`, in a
-subprocess), so both figures come from one run. Prints one JSON object per line; asserts nothing.
+or not; a few hundred conversations waiting for the team's answer; every text read by the
+personal-data job), then times the real inbox views through Flask's
+test client: every view as a chef de projet (who searches the original texts), and as a
+lecteur and a conseil citoyen of two quartiers (who search the masked index only). With
+--baseline, the same rows (same generator, same seed) are first filled into a database with
+the schema of another checkout (e.g. `main`, in a subprocess) and timed with its code, so both
+figures come from one run, each code on its own schema. Prints one JSON object per line;
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ CODE = Path(os.environ.get("PAROLES_BENCH_CODE", HERE.parents[1]))
 sys.path.insert(0, str(CODE))
 
 from bench_database import empty_postgres  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from bots.personal_data_job import detect_pending  # noqa: E402
 from bots.runtime import Runtime  # noqa: E402
 from storage.config import load_settings  # noqa: E402
 from storage.db import transaction  # noqa: E402
@@ -81,6 +86,15 @@ def fill(runtime: Runtime, rows: int) -> None:
         quartier_ids = [q.id for q in quartiers]
         theme_ids = list(session.scalars(select(Theme.id)))
         session.add(User(email="chef@bench.example", password_hash="x", role="chef_de_projet"))
+        session.add(User(email="lecteur@bench.example", password_hash="x", role="lecteur"))
+        session.add(
+            User(
+                email="conseil@bench.example",
+                password_hash="x",
+                role="conseil_citoyen",
+                quartiers=quartiers[:2],
+            )
+        )
     start = datetime(2026, 1, 1, tzinfo=UTC)
     batch = 5000
     for offset in range(0, rows, batch):
@@ -97,7 +111,7 @@ def fill(runtime: Runtime, rows: int) -> None:
         with transaction(runtime.sessions) as session:
             session.execute(insert(Contribution), values)
     with transaction(runtime.sessions) as session:
-        ids = list(session.scalars(select(Contribution.id)))
+        ids = list(session.scalars(select(Contribution.id).order_by(Contribution.id)))
         suggestions = [
             {
                 "contribution_id": cid,
@@ -127,8 +141,15 @@ def fill(runtime: Runtime, rows: int) -> None:
                 for cid in threads[: 2 * len(threads) // 3]
             ],
         )
-    with runtime.engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
+    # Every text read by the personal-data job, as it leaves them a minute after they came:
+    # spans stored, masked index written, nothing left to detect on the spot.
+    while detect_pending(runtime, replied, limit=batch)["contributions"]:
+        pass
+    # The statistics, and on PostgreSQL the visibility map that index-only scans read, as
+    # autovacuum leaves them on a database in use.
+    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        vacuum = "VACUUM ANALYZE" if runtime.engine.name == "postgresql" else "ANALYZE"
+        connection.execute(text(vacuum))
 
 
 def settings_for(url: str, data_dir: Path) -> Any:
@@ -153,21 +174,46 @@ def deep_cursor(runtime: Runtime, depth: int) -> str:
     return f"{row.created_at.isoformat()}_{row.id}"
 
 
-def cases(runtime: Runtime) -> dict[str, str]:
-    return {
-        "first page (with counts)": "/inbox/",
-        "page at depth 50,000 (keyset)": "/inbox/?apres=" + deep_cursor(runtime, 50_000),
-        "one quartier": "/inbox/?quartier=2",
-        "à trier (no thème)": "/inbox/?etat=a_trier",
-        "suggéré": "/inbox/?etat=suggere",
-        "confirmé": "/inbox/?etat=confirme",
-        "one thème": "/inbox/?theme=cadre-de-vie",
-        "waiting for an answer": "/inbox/?suite=attente",
-        "search 'poubelle'": "/inbox/?q=poubelle",
-        "search 'ecole cantine'": "/inbox/?q=ecole+cantine",
-        "search + quartier + status": "/inbox/?q=ascenseurs&quartier=1&statut=nouveau",
-        "home 'À faire'": "/",
-    }
+CHEF, LECTEUR, CONSEIL = "chef@bench.example", "lecteur@bench.example", "conseil@bench.example"
+
+
+def cases(runtime: Runtime) -> list[tuple[str, str, str]]:
+    """(account, view, path): every view as a chef de projet, and what reads differently for
+    the roles that search the masked index and for one scoped to its quartiers."""
+    with transaction(runtime.sessions) as session:
+        shown = session.scalar(select(func.count()).where(Contribution.status != "archive"))
+    depth = min(50_000, (shown or 0) // 2)
+    return [
+        (CHEF, "first page (with counts)", "/inbox/"),
+        (CHEF, f"page at depth {depth:,} (keyset)", "/inbox/?apres=" + deep_cursor(runtime, depth)),
+        (CHEF, "one quartier", "/inbox/?quartier=2"),
+        (CHEF, "à trier (no thème)", "/inbox/?etat=a_trier"),
+        (CHEF, "suggéré", "/inbox/?etat=suggere"),
+        (CHEF, "confirmé", "/inbox/?etat=confirme"),
+        (CHEF, "one thème", "/inbox/?theme=cadre-de-vie"),
+        (CHEF, "one thème, suggéré", "/inbox/?theme=cadre-de-vie&etat=suggere"),
+        (CHEF, "waiting for an answer", "/inbox/?suite=attente"),
+        (CHEF, "search 'poubelle'", "/inbox/?q=poubelle"),
+        (CHEF, "search 'ecole cantine'", "/inbox/?q=ecole+cantine"),
+        (CHEF, "search + quartier + status", "/inbox/?q=ascenseurs&quartier=1&statut=nouveau"),
+        (CHEF, "home 'À faire'", "/"),
+        (LECTEUR, "lecteur: first page", "/inbox/"),
+        (LECTEUR, "lecteur: search 'poubelle' (masked)", "/inbox/?q=poubelle"),
+        (LECTEUR, "lecteur: search 'ecole cantine' (masked)", "/inbox/?q=ecole+cantine"),
+        (CONSEIL, "conseil citoyen, 2 quartiers: first page", "/inbox/"),
+        (CONSEIL, "conseil citoyen, 2 quartiers: à trier", "/inbox/?etat=a_trier"),
+        (CONSEIL, "conseil citoyen, 2 quartiers: search 'poubelle'", "/inbox/?q=poubelle"),
+    ]
+
+
+def client_of(app: Any, runtime: Runtime, email: str) -> Any:
+    client = app.test_client()
+    with transaction(runtime.sessions) as session:
+        user_id = session.scalars(select(User.id).where(User.email == email)).one()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = str(user_id)
+        cookie["auth_at"] = cookie["seen_at"] = time.time()
+    return client
 
 
 def measure(url: str, data_dir: Path, database: str, code: str) -> None:
@@ -175,13 +221,9 @@ def measure(url: str, data_dir: Path, database: str, code: str) -> None:
     settings = settings_for(url, data_dir)
     runtime = Runtime.from_settings(settings)
     app = create_app({"TESTING": True}, settings=settings, runtime=runtime)
-    client = app.test_client()
-    with transaction(runtime.sessions) as session:
-        user_id = session.scalars(select(User.id)).one()
-    with client.session_transaction() as cookie:
-        cookie["_user_id"] = str(user_id)
-        cookie["auth_at"] = cookie["seen_at"] = time.time()
-    for name, path in cases(runtime).items():
+    clients = {email: client_of(app, runtime, email) for email in (CHEF, LECTEUR, CONSEIL)}
+    for email, name, path in cases(runtime):
+        client = clients[email]
         client.get(path)  # warm: templates compiled, statements cached
         durations, status = [], 0
         for _ in range(REPEAT):
@@ -201,21 +243,18 @@ def measure(url: str, data_dir: Path, database: str, code: str) -> None:
     runtime.engine.dispose()
 
 
-def run(url: str, rows: int, data_dir: Path, database: str, baseline: str) -> None:
+def run(url: str, rows: int, data_dir: Path, code: str) -> None:
+    """Fill a new database with the schema of the code on `sys.path`, then time every view."""
+    database = "postgresql" if url.startswith("postgresql") else "sqlite"
+    if database == "postgresql":
+        empty_postgres(url)
     runtime = Runtime.from_settings(settings_for(url, data_dir))
     started = time.perf_counter()
     fill(runtime, rows)
     runtime.engine.dispose()
-    filled = {"database": database, "filled": rows, "seconds": round(time.perf_counter() - started)}
-    print(json.dumps(filled), flush=True)
-    if baseline:
-        environment = {**os.environ, "PAROLES_BENCH_CODE": baseline}
-        subprocess.run(
-            [sys.executable, str(HERE), "--measure", url, "--data-dir", str(data_dir)],
-            env=environment,
-            check=True,
-        )
-    measure(url, data_dir, database, "this")
+    seconds = round(time.perf_counter() - started)
+    print(json.dumps({"database": database, "code": code, "filled": rows, "seconds": seconds}))
+    measure(url, data_dir, database, code)
 
 
 def main() -> None:
@@ -223,18 +262,24 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--postgres", default=os.environ.get("PAROLES_BENCH_DATABASE_URL", ""))
     parser.add_argument("--baseline", default="", help="another checkout to time first")
-    parser.add_argument("--measure", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--run", default="", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.measure:  # the baseline's subprocess: the database is already filled
-        database = "postgresql" if args.measure.startswith("postgresql") else "sqlite"
-        measure(args.measure, Path(args.data_dir), database, "baseline")
+    if args.run:  # the baseline's subprocess: its own database, with its own schema
+        run(args.run, args.rows, Path(args.data_dir), "baseline")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/bench.db", args.rows, Path(tmp), "sqlite", args.baseline)
-        if args.postgres:
-            empty_postgres(args.postgres)
-            run(args.postgres, args.rows, Path(tmp), "postgresql", args.baseline)
+        urls = [f"sqlite:///{tmp}/bench.db"] + ([args.postgres] if args.postgres else [])
+        for n, url in enumerate(urls):
+            if args.baseline:  # same generator, same seed: the same rows, in that code's schema
+                base_url = f"sqlite:///{tmp}/baseline.db" if n == 0 else url
+                subprocess.run(
+                    [sys.executable, str(HERE), "--run", base_url, "--rows", str(args.rows)]
+                    + ["--data-dir", tmp],
+                    env={**os.environ, "PAROLES_BENCH_CODE": args.baseline},
+                    check=True,
+                )
+            run(url, args.rows, Path(tmp), "this")
 
 
 if __name__ == "__main__":

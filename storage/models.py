@@ -302,6 +302,11 @@ class Contribution(Base):
         ),
         # The inbox's language filter, newest first.
         Index("ix_contributions_language_created", "language", "created_at", "id"),
+        # The inbox's counts per thème state, read from an index alone, overall and per
+        # quartier, and a thème state's pages newest first (`storage.theme_state`).
+        Index("ix_contributions_state_status", "theme_state", "status"),
+        Index("ix_contributions_quartier_state", "quartier_id", "theme_state", "status"),
+        Index("ix_contributions_state_created", "theme_state", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int | None] = mapped_column(
@@ -342,6 +347,11 @@ class Contribution(Base):
     # Ticked "à citer" by a staff member (journaled): a parole d'habitant for the report,
     # shown there masked, with its quartier and month only.
     to_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "confirme", "suggere" or "a_trier": what its categorisations say, kept current by
+    # triggers on `categorisations` (`storage.theme_state`); never written by the code.
+    theme_state: Mapped[str] = mapped_column(
+        String(10), default="a_trier", server_default="a_trier"
+    )
 
     participant: Mapped[Participant | None] = relationship()
     quartier: Mapped[Quartier | None] = relationship()

@@ -4,8 +4,14 @@ One function for the inbox: `matches(dialect_name, query)` returns a condition o
 `Contribution.id` (or None for an empty query).
 
 - **PostgreSQL**: a text search configuration `paroles_french` (a copy of `french` that
-  removes accents with the `unaccent` dictionary before the French Snowball stemmer) and a GIN
-  index on `to_tsvector('paroles_french', text)`. "écoles", "ecole" and "École" are one lexeme.
+  removes accents with the `unaccent` dictionary before the French Snowball stemmer), a stored
+  column `contributions.search_vector` (generated: `to_tsvector('paroles_french', text)`, so no
+  writer can forget it) and a GIN index on it. "écoles", "ecole" and "École" are one lexeme.
+  The condition is written so the planner can use that index for a count (a `BitmapOr` of the
+  text's index and of the ids found in the translations or the masked index, `storage.sql.
+  among`, never `id IN (...)` inside an OR, which forces reading every row) and so that a page
+  of a frequent word walks the inbox's date index and stops at 50 rows, testing each row's
+  stored vector instead of computing it again.
 - **SQLite**: an FTS5 index with the `unicode61 remove_diacritics 2` tokenizer (accents removed),
   kept up to date by triggers, so every writer (bots, scheduler, a bulk import) is covered and an
   erased contribution leaves the index in the same transaction. FTS5 has no French stemmer, so
@@ -59,7 +65,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from storage import theme_state
 from storage.models import Contribution, ContributionTranslation
+from storage.sql import among, walked
 
 FTS_TABLE = "contributions_fts"
 FTS_TRANSLATIONS = "contribution_translations_fts"
@@ -67,6 +75,7 @@ MASKED = "contributions_masked_fts"
 PG_MASKED_INDEX = "ix_contributions_masked_search"
 PG_CONFIG = "paroles_french"
 PG_INDEX = "ix_contributions_search"
+PG_VECTOR = "search_vector"  # a stored column of contributions, on PostgreSQL only
 PG_TRANSLATIONS_INDEX = "ix_contribution_translations_search"
 MAX_TERMS = 8
 
@@ -119,8 +128,9 @@ _PG_CREATE = (
     f"CREATE TEXT SEARCH CONFIGURATION {PG_CONFIG} (COPY = french)",
     f"ALTER TEXT SEARCH CONFIGURATION {PG_CONFIG} "
     "ALTER MAPPING FOR hword, hword_part, word WITH unaccent, french_stem",
-    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON contributions "
-    f"USING gin (to_tsvector('{PG_CONFIG}'::regconfig, text))",
+    f"ALTER TABLE contributions ADD COLUMN IF NOT EXISTS {PG_VECTOR} tsvector "
+    f"GENERATED ALWAYS AS (to_tsvector('{PG_CONFIG}'::regconfig, text)) STORED",
+    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON contributions USING gin ({PG_VECTOR})",
     f"CREATE INDEX IF NOT EXISTS {PG_TRANSLATIONS_INDEX} ON contribution_translations "
     f"USING gin (to_tsvector('{PG_CONFIG}'::regconfig, text))",
     f"CREATE TABLE IF NOT EXISTS {MASKED} (contribution_id integer PRIMARY KEY "
@@ -131,6 +141,7 @@ _PG_DROP = (
     f"DROP TABLE IF EXISTS {MASKED}",
     f"DROP INDEX IF EXISTS {PG_TRANSLATIONS_INDEX}",
     f"DROP INDEX IF EXISTS {PG_INDEX}",
+    f"ALTER TABLE contributions DROP COLUMN IF EXISTS {PG_VECTOR}",
     f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PG_CONFIG}",
 )
 
@@ -151,7 +162,14 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     searching = (FTS_TABLE, FTS_TRANSLATIONS, MASKED)
     if type_ == "table" and name is not None and name.startswith(searching):
         return False
-    return not (type_ == "index" and name in (PG_INDEX, PG_TRANSLATIONS_INDEX, PG_MASKED_INDEX))
+    if (
+        type_ == "column"
+        and name == PG_VECTOR
+        and parent_names.get("table_name") == "contributions"
+    ):
+        return False
+    by_hand = (PG_INDEX, PG_TRANSLATIONS_INDEX, PG_MASKED_INDEX, theme_state.PG_COUNTED_INDEX)
+    return not (type_ == "index" and name in by_hand)
 
 
 def compact(session: Session) -> None:
@@ -207,22 +225,37 @@ def fts5_query(query: str) -> str:
     return " AND ".join(terms)
 
 
-def matches(dialect_name: str, query: str, masked: bool = False) -> ColumnElement[bool] | None:
+_PG_CONFIG: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
+
+
+def _pg_query(query: str) -> ColumnElement[Any]:
+    return func.plainto_tsquery(_PG_CONFIG, " ".join(words(query)))
+
+
+def matches(
+    dialect_name: str, query: str, masked: bool = False, *, walk: bool = False
+) -> ColumnElement[bool] | None:
     """A condition keeping the contributions whose text, or one of its machine translations,
     matches `query`; None if it is empty. ``masked``: search the texts as they read with their
-    personal data masked (see the module's docstring), for roles that cannot reveal them."""
+    personal data masked (see the module's docstring), for roles that cannot reveal them.
+    ``walk``: the query walks the date index for a page of a view with many rows, and tests
+    each row (`storage.sql.walked`; on PostgreSQL the stored vector, not its index); else the
+    rows found are read first, through the search's index (a count, a view with few rows)."""
     if not words(query):
         return None
+    key: ColumnElement[Any] = walked(Contribution.id) if walk else Contribution.id.expression
     if masked:
-        return _masked_matches(dialect_name, query)
+        return _masked_matches(dialect_name, query, key)
     if dialect_name == "postgresql":
-        config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
-        wanted = func.plainto_tsquery(config, " ".join(words(query)))
-        own = func.to_tsvector(config, Contribution.text).bool_op("@@")(wanted)
+        wanted = _pg_query(query)
+        vector: ColumnElement[Any] = literal_column(f"contributions.{PG_VECTOR}")
         translated = select(ContributionTranslation.contribution_id).where(
-            func.to_tsvector(config, ContributionTranslation.text).bool_op("@@")(wanted)
+            func.to_tsvector(_PG_CONFIG, ContributionTranslation.text).bool_op("@@")(wanted)
         )
-        return or_(own, Contribution.id.in_(translated))
+        if walk:  # `vector || ''`: the same lexemes, which the planner cannot look up
+            unindexed = vector.op("||")(literal_column("''::tsvector"))
+            return or_(unindexed.bool_op("@@")(wanted), Contribution.id.in_(translated))
+        return or_(vector.bool_op("@@")(wanted), among(Contribution.id, translated))
     expression = fts5_query(query)
     rows: Select[Any] = select(literal_column("rowid")).select_from(text(FTS_TABLE))
     rows = rows.where(text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=expression))
@@ -233,16 +266,16 @@ def matches(dialect_name: str, query: str, masked: bool = False) -> ColumnElemen
     translated_ids = select(ContributionTranslation.contribution_id).where(
         ContributionTranslation.id.in_(hits)
     )
-    return or_(Contribution.id.in_(rows), Contribution.id.in_(translated_ids))
+    return or_(key.in_(rows), key.in_(translated_ids))
 
 
-def _masked_matches(dialect_name: str, query: str) -> ColumnElement[bool]:
+def _masked_matches(dialect_name: str, query: str, key: ColumnElement[Any]) -> ColumnElement[bool]:
     if dialect_name == "postgresql":
-        config: ColumnElement[Any] = literal_column(f"'{PG_CONFIG}'::regconfig")
-        wanted = func.plainto_tsquery(config, " ".join(words(query)))
         index = table(MASKED, column("contribution_id"), column("vector"))
-        found = select(index.c.contribution_id).where(index.c.vector.bool_op("@@")(wanted))
-        return Contribution.id.in_(found)
+        found = select(index.c.contribution_id).where(
+            index.c.vector.bool_op("@@")(_pg_query(query))
+        )
+        return key.in_(found)
     rows: Select[Any] = select(literal_column("rowid")).select_from(text(MASKED))
     rows = rows.where(text(f"{MASKED} MATCH :fts_masked").bindparams(fts_masked=fts5_query(query)))
-    return Contribution.id.in_(rows)
+    return key.in_(rows)

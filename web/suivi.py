@@ -22,6 +22,7 @@ from storage.models import (
     StaffReply,
     ThreadMessage,
 )
+from storage.sql import among
 from web.db import get_runtime
 
 ENGAGEMENT_LABELS: dict[str, Any] = {
@@ -71,5 +72,6 @@ def awaiting_ids() -> Select[Any]:
 
 
 def awaiting_answer() -> ColumnElement[bool]:
-    """A habitant's message in the thread that no staff reply came after (a condition)."""
-    return Contribution.id.in_(awaiting_ids())
+    """A habitant's message in the thread that no staff reply came after (a condition, driven
+    from those few ids: `storage.sql.among`)."""
+    return among(Contribution.id, awaiting_ids())

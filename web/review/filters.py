@@ -25,15 +25,16 @@ from sqlalchemy import (
     cast,
     exists,
     false,
-    not_,
+    or_,
     select,
     tuple_,
-    union,
 )
+from sqlalchemy.orm import aliased
 from werkzeug.datastructures import MultiDict
 
 from storage import search
 from storage.models import Categorisation, Contribution, Theme
+from storage.theme_state import CONFIRMED
 from web.params import BadValue, chosen, chosen_date, chosen_id, parse_date, parse_int
 from web.suivi import awaiting_answer
 from web.theme_state import STATUSES, THEME_STATES
@@ -41,18 +42,6 @@ from web.theme_state import STATUSES, THEME_STATES
 ALL_STATUSES = "tous"
 MEDIA = {"any": _l("Avec pièce jointe"), "photo": _l("Photo"), "voice": _l("Message vocal")}
 FREE = "libre"
-
-
-def _staff_theme() -> ColumnElement[bool]:
-    return exists().where(
-        Categorisation.contribution_id == Contribution.id, Categorisation.source == "staff"
-    )
-
-
-def _suggested_theme() -> ColumnElement[bool]:
-    return exists().where(
-        Categorisation.contribution_id == Contribution.id, Categorisation.source == "suggestion"
-    )
 
 
 @dataclass(frozen=True)
@@ -112,19 +101,30 @@ class Filters:
         return bool(self.to_args())
 
     def apply(
-        self, query: Select[Any], dialect: str, timezone: str, *, masked: bool = True
+        self,
+        query: Select[Any],
+        dialect: str,
+        timezone: str,
+        *,
+        masked: bool = True,
+        walk: bool = False,
     ) -> Select[Any]:
         """Add this filter's conditions to a query over contributions. ``masked``: the search
         reads the texts with their personal data masked (for whoever cannot reveal them: a
         search must not find "Dupont" behind "[nom]"); only a role that may reveal an original
-        searches the originals."""
-        conditions = [c for c in self._conditions(dialect, timezone, masked) if c is not None]
+        searches the originals. ``walk``: the query reads a page, newest first, of a view with
+        many rows: each row met along the date index is tested against what a search or a
+        thème selects, instead of those rows being read first (`storage.sql.walked`). The
+        rows are the same."""
+        conditions = [c for c in self._conditions(dialect, timezone, masked, walk) if c is not None]
         return query.where(*conditions) if conditions else query
 
     def _conditions(
-        self, dialect: str, timezone: str, masked: bool
+        self, dialect: str, timezone: str, masked: bool, walk: bool
     ) -> list[ColumnElement[bool] | None]:
-        found: list[ColumnElement[bool] | None] = [search.matches(dialect, self.q, masked)]
+        found: list[ColumnElement[bool] | None] = [
+            search.matches(dialect, self.q, masked, walk=walk)
+        ]
         if self.quartier:
             found.append(Contribution.quartier_id == (parse_int(self.quartier) or -1))
         if self.canal:
@@ -132,7 +132,7 @@ class Filters:
         if self.langue:
             found.append(Contribution.language == self.langue)
         found.append(self._status())
-        found.append(self._theme())
+        found.append(self._theme(walk))
         found.append(self._theme_state())
         found.append(self._origin())
         found.append(self._media())
@@ -149,30 +149,39 @@ class Filters:
             return false()  # none of the statuses: nothing, rather than everything
         return Contribution.status != "archive"  # archived items only when asked for
 
-    def _theme(self) -> ColumnElement[bool] | None:
+    def _theme(self, walk: bool = False) -> ColumnElement[bool] | None:
         """A thème confirmed by the team, or suggested / chosen by the habitant if none is.
 
-        Written as `id IN (...)` over the (theme_id, contribution_id) index, so that counting
-        the matches reads the thème's categorisations, not every contribution."""
+        Counting, the matches are read from the categorisations alone (their indexes), then
+        found by id: the thème's categorisations are read, not every contribution. Walking
+        (`walk`), each row met along the date index is looked up, whether the team confirmed
+        a thème being the state kept on the row: no set is built for a page of 50."""
         if not self.theme:
             return None
         theme_id = select(Theme.id).where(Theme.code == self.theme).scalar_subquery()
-        of_theme = select(Categorisation.contribution_id).where(Categorisation.theme_id == theme_id)
-        confirmed = of_theme.where(Categorisation.source == "staff")
-        staff = select(Categorisation.contribution_id).where(Categorisation.source == "staff")
-        proposed = of_theme.where(
-            Categorisation.source.in_(("suggestion", "habitant")),
-            Categorisation.contribution_id.not_in(staff),
+        proposed = Categorisation.source.in_(("suggestion", "habitant"))
+        if walk:
+            return exists().where(
+                Categorisation.contribution_id == Contribution.id,
+                Categorisation.theme_id == theme_id,
+                or_(
+                    Categorisation.source == "staff",
+                    and_(proposed, Contribution.theme_state != CONFIRMED),
+                ),
+            )
+        staff = aliased(Categorisation)
+        confirmed = exists().where(
+            staff.contribution_id == Categorisation.contribution_id, staff.source == "staff"
         )
-        return Contribution.id.in_(union(confirmed, proposed))
+        given = select(Categorisation.contribution_id).where(
+            Categorisation.theme_id == theme_id,
+            or_(Categorisation.source == "staff", and_(proposed, ~confirmed)),
+        )
+        return Contribution.id.in_(given)
 
     def _theme_state(self) -> ColumnElement[bool] | None:
-        if self.etat == "confirme":
-            return _staff_theme()
-        if self.etat == "suggere":
-            return and_(not_(_staff_theme()), _suggested_theme())
-        if self.etat == "a_trier":
-            return and_(not_(_staff_theme()), not_(_suggested_theme()))
+        if self.etat in THEME_STATES:
+            return Contribution.theme_state == self.etat
         return false() if self.etat else None
 
     def _origin(self) -> ColumnElement[bool] | None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from bots.channels import channel_names
 from storage.models import Categorisation, Contribution, Question, Survey, Theme
+from storage.sql import led_by
 from web.auth import permission_required, scoped, visible_quartiers, visible_surveys
 from web.db import get_runtime, get_session
 from web.params import parse_int
@@ -29,22 +30,18 @@ from web.review.filters import (
     encode_cursor,
     in_waiting,
 )
-from web.review.rows import line_kit, row_context, visible_survey_titles
+from web.review.rows import CHANNELS, line_kit, row_context, visible_survey_titles
 from web.suivi import awaiting_answer, awaiting_ids
 from web.texts import language_label, localised
 from web.theme_state import STATUSES, THEME_STATES, state_counts
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 PAGE_SIZE = 50
+# From this many rows in a view, its pages walk the date index (`page`): 20 pages or more, so
+# that a page meets its 50 rows within a few thousand index entries.
+WALK_FROM = 1000
 
 
-CHANNELS = {
-    "telegram": "Telegram",
-    "sms": "SMS",
-    "whatsapp": "WhatsApp",
-    "simulator": _l("Simulateur"),
-    "terrain": _l("Terrain"),
-}
 # Kinds of attachment as the channels name them (bots.handler.Media.kind).
 ATTACHMENTS = {
     "photo": _l("photo"),
@@ -67,14 +64,14 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def filtered(filters: Filters, query: Any) -> Any:
+def filtered(filters: Filters, query: Any, *, walk: bool = False) -> Any:
     """`query` over contributions, limited to the account's scope and to `filters`; the
     search reads masked texts unless the account may reveal originals (chef de projet,
-    administrateur), who search what they may see in one click."""
+    administrateur), who search what they may see in one click. ``walk``: see `page`."""
     runtime = get_runtime()
     masked = not current_user.can("reveal_personal_data")
     dialect, timezone = runtime.engine.dialect.name, runtime.settings.timezone
-    return filters.apply(scoped(query), dialect, timezone, masked=masked)
+    return filters.apply(scoped(query), dialect, timezone, masked=masked, walk=walk)
 
 
 @bp.route("/")
@@ -88,10 +85,11 @@ def index() -> Any:
     next_cursor = ""
     counts = {"a_trier": 0, "suggere": 0, "confirme": 0, "total": 0}
     if not problems:  # a filter not understood shows nothing, never more than was asked
-        rows, next_cursor = page(filters, cursor)
         counts = state_counts(
             db, filtered(replace(filters, etat=""), select(func.count(Contribution.id)))
         )
+        shown = counts[filters.etat] if filters.etat in counts else counts["total"]
+        rows, next_cursor = page(filters, cursor, walk=shown >= WALK_FROM)
     waiting = db.scalar(scoped(select(func.count(Contribution.id)).where(awaiting_answer())))
     return render_template(
         "review/inbox.html",
@@ -107,20 +105,29 @@ def index() -> Any:
     ), (400 if problems else 200)
 
 
-def page(filters: Filters, cursor: str) -> tuple[list[Contribution], str]:
+def page(filters: Filters, cursor: str, walk: bool = False) -> tuple[list[Contribution], str]:
     """One page of the inbox and the cursor of the next (empty on the last page).
 
     Conversations waiting for the team's answer come first, newest first, then every other
     contribution, newest first. Both parts are paged by keyset on (created_at, id); a cursor
     says which part it points into (`filters.encode_cursor`), so page 2,000 stays as fast as
-    page 1 and no contribution is shown twice or skipped when the first part ends mid-page."""
-    ordered = filtered(filters, select(Contribution)).order_by(
-        Contribution.created_at.desc(), Contribution.id.desc()
-    )
+    page 1 and no contribution is shown twice or skipped when the first part ends mid-page.
+
+    ``walk``: the view has many rows (the counts said so), so the 50 newest are found along
+    the date index, each row tested against what a search or a thème selects; with few, those
+    are read first (`Filters.apply`). The rows are the same either way."""
+    chosen = filtered(filters, select(Contribution), walk=walk)
+    ordered = chosen.order_by(Contribution.created_at.desc(), Contribution.id.desc())
     rows: list[Contribution] = []
     split = filters.suite != "attente"  # with that filter every row waits: one part only
     if split and (not cursor or in_waiting(cursor)):
-        rows = _fetch(after_cursor(ordered.where(awaiting_answer()), cursor), PAGE_SIZE + 1)
+        # The waiting ones are few: read from their ids, then sorted (`led_by`: else SQLite
+        # may walk an index in date order through most of the table to find them).
+        few = awaiting_ids().distinct().subquery()
+        waiting = chosen.select_from(
+            led_by(few, Contribution.__table__, few.c.contribution_id == Contribution.id)
+        ).order_by(Contribution.created_at.desc(), Contribution.id.desc())
+        rows = _fetch(after_cursor(waiting, cursor), PAGE_SIZE + 1)
         if len(rows) > PAGE_SIZE:
             return rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1], waiting=True)
         cursor = ""

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from flask import g, render_template, url_for
-from flask_babel import format_datetime, get_translations, to_user_timezone
+from babel import dates
+from flask import current_app, g, render_template, url_for
+from flask_babel import format_datetime, get_locale, get_translations, to_user_timezone
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from bots.personal_data_job import Masker
@@ -27,6 +29,13 @@ from web.suivi import awaiting_ids
 from web.texts import language_label, survey_title
 from web.theme_state import STATUSES, theme_view
 
+CHANNELS = {
+    "telegram": "Telegram",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "simulator": _l("Simulateur"),
+    "terrain": _l("Terrain"),
+}
 _SENTINEL = 987654321  # an id no URL holds, cut out of a URL to leave its pattern
 
 
@@ -40,12 +49,16 @@ class LineKit:
     def __init__(self) -> None:
         self._translations = get_translations()
         self._words: dict[str, Markup] = {}
+        self._said: dict[str, Markup] = {}
+        self._statuses: dict[str, Markup] = {}
         self._urls: dict[str, tuple[str, str]] = {}
         self._options: dict[tuple[int, ...], Markup] = {}
         self._csrf = ""
         self.editable = current_user.is_authenticated and current_user.can("categorise")
         self.statuses = {code: str(label) for code, label in STATUSES.items()}
         self._languages: dict[str | None, str] = {}
+        self._channels: dict[str, str] = {}
+        self._short: tuple[Any, ...] | None = None
 
     @property
     def csrf(self) -> str:
@@ -56,10 +69,31 @@ class LineKit:
     def gettext(self, message: str, **variables: Any) -> Markup:
         """The template's `_()`, same result (newstyle gettext with autoescape: the message is
         markup, the variables are escaped), each message looked up once per request."""
+        if not variables:  # formatted all the same ("%%" is "%"): once per request
+            said = self._said.get(message)
+            if said is None:
+                said = self._said[message] = self._word(message) % {}
+            return said
+        word = self._word(message)
+        if all(type(v) is int or type(v) is str for v in variables.values()):
+            # What `Markup.__mod__` does for these, without wrapping every value in a helper:
+            # a text is escaped, a number is formatted as it is.
+            escaped = {k: v if type(v) is int else escape(v) for k, v in variables.items()}
+            return Markup(str.__mod__(str(word), escaped))
+        return word % variables
+
+    def _word(self, message: str) -> Markup:
         word = self._words.get(message)
         if word is None:
             word = self._words[message] = Markup(self._translations.ugettext(message))
-        return word % variables
+        return word
+
+    def channel(self, name: str) -> str:
+        """The inbox's `channel_label`, translated once per channel."""
+        label = self._channels.get(name)
+        if label is None:
+            label = self._channels[name] = str(CHANNELS.get(name, name))
+        return label
 
     def language(self, code: str | None) -> str:
         """`texts.language_label`, translated once per language."""
@@ -87,18 +121,48 @@ class LineKit:
         return options
 
     def status_options(self, selected: str) -> Markup:
-        return Markup("").join(
-            Markup('<option value="{}"{}>{}</option>').format(
-                code, Markup(" selected") if code == selected else "", label
+        options = self._statuses.get(selected)
+        if options is None:
+            options = self._statuses[selected] = Markup("").join(
+                Markup('<option value="{}"{}>{}</option>').format(
+                    code, Markup(" selected") if code == selected else "", label
+                )
+                for code, label in self.statuses.items()
             )
-            for code, label in self.statuses.items()
-        )
+        return options
 
-    @staticmethod
-    def when(moment: datetime) -> tuple[str, str]:
-        """A line's date: the account's 'short' format (the title) and `dd/MM HH:mm`."""
-        dense = to_user_timezone(moment).strftime("%d/%m %H:%M")  # digits only: no locale
-        return format_datetime(moment, "short"), dense
+    def when(self, moment: datetime) -> tuple[str, str]:
+        """A line's date: the account's 'short' format (the title) and `dd/MM HH:mm`.
+
+        The title is what `format_datetime(moment, "short")` writes (babel: the locale's
+        date-time pattern around its short date and short time), its patterns looked up once
+        per request rather than for every line."""
+        local = to_user_timezone(moment)
+        dense = local.strftime("%d/%m %H:%M")  # digits only: no locale
+        if self._short is None:
+            self._short = _short_patterns()
+        if not self._short:
+            return format_datetime(moment, "short"), dense
+        locale, joined, date_pattern, time_pattern = self._short
+        short = joined.replace("{0}", time_pattern.apply(local, locale)).replace(
+            "{1}", date_pattern.apply(local, locale)
+        )
+        return short, dense
+
+
+def _short_patterns() -> tuple[Any, ...]:
+    """(locale, date-time pattern, date pattern, time pattern) of babel's "short", or () when
+    the application names another format for it (then `format_datetime` is called)."""
+    formats = current_app.extensions["babel"].instance.date_formats
+    if formats["datetime.short"] is not None:
+        return ()
+    locale = get_locale()
+    return (
+        locale,
+        str(dates.get_datetime_format("short", locale=locale)).replace("'", ""),
+        dates.parse_pattern(dates.get_date_format("short", locale=locale)),
+        dates.parse_pattern(dates.get_time_format("short", locale=locale)),
+    )
 
 
 def line_kit() -> LineKit:

@@ -282,6 +282,7 @@ def upgrade() -> None:
     sa.Column('action_id', sa.Integer(), nullable=True),
     sa.Column('intervenant_id', sa.Integer(), nullable=True),
     sa.Column('to_quote', sa.Boolean(), nullable=False),
+    sa.Column('theme_state', sa.String(length=10), server_default='a_trier', nullable=False),
     sa.ForeignKeyConstraint(['action_id'], ['join_codes.id'], name=op.f('fk_contributions_action_id_join_codes'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['intervenant_id'], ['users.id'], name=op.f('fk_contributions_intervenant_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['answer_id'], ['answers.id'], name=op.f('fk_contributions_answer_id_answers'), ondelete='CASCADE'),
@@ -303,6 +304,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_contributions_quartier_created', ['quartier_id', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_contributions_created_people', ['created_at', 'quartier_id', 'participant_id', 'language', 'action_id'], unique=False)
         batch_op.create_index('ix_contributions_language_created', ['language', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_contributions_state_status', ['theme_state', 'status'], unique=False)
+        batch_op.create_index('ix_contributions_quartier_state', ['quartier_id', 'theme_state', 'status'], unique=False)
+        batch_op.create_index('ix_contributions_state_created', ['theme_state', 'created_at', 'id'], unique=False)
 
     op.create_table('categorisations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -324,6 +328,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_categorisations_contribution_id'), ['contribution_id'], unique=False)
         batch_op.create_index('ix_categorisations_theme_contribution', ['theme_id', 'contribution_id'], unique=False)
         batch_op.create_index('ix_categorisations_source_contribution', ['source', 'contribution_id', 'theme_id'], unique=False)
+
+    # Each contribution's thème state, kept on its row by triggers on categorisations: see
+    # storage/theme_state.py, which owns the SQL so that the inbox and this migration agree.
+    from storage import theme_state
+    theme_state.create(op.get_bind())
 
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -630,6 +639,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempts_email_at')
 
     op.drop_table('login_attempts')
+    from storage import theme_state
+    theme_state.drop(op.get_bind())
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
         batch_op.drop_index('ix_categorisations_source_contribution')
         batch_op.drop_index('ix_categorisations_theme_contribution')
@@ -637,6 +648,10 @@ def downgrade() -> None:
 
     op.drop_table('categorisations')
     with op.batch_alter_table('contributions', schema=None) as batch_op:
+        batch_op.drop_index('ix_contributions_state_created')
+        batch_op.drop_index('ix_contributions_quartier_state')
+        batch_op.drop_index('ix_contributions_state_status')
+        batch_op.drop_index('ix_contributions_language_created')
         batch_op.drop_index('ix_contributions_created_people')
         batch_op.drop_index('ix_contributions_quartier_created')
         batch_op.drop_index('ix_contributions_created_id')
