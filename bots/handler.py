@@ -199,15 +199,16 @@ def _handle(runtime: Runtime, inbound: Inbound, *, first: bool) -> Outcome:
             if isinstance(read, Outcome):
                 return read
             return _write(session, runtime, inbound, pseudonym, read)
-    with runtime.sessions() as session:
-        begin_reads(session)  # each read sees the latest commit; the write checks them again
-        read = _read(session, runtime, inbound, pseudonym, first)
-        if isinstance(read, Outcome):
-            return read
-        reference = runtime.reference.get(session)
-    with transaction(runtime.sessions) as session:
-        runtime.reference.adopt(session, reference)  # what the step was made with
-        return _write(session, runtime, inbound, pseudonym, read)
+    with runtime.engine.connect() as connection:  # one for both: checked out once
+        with runtime.sessions(bind=connection) as session:
+            begin_reads(session)  # each read sees the latest commit; the write checks them
+            read = _read(session, runtime, inbound, pseudonym, first)
+            if isinstance(read, Outcome):
+                return read
+            reference = runtime.reference.get(session)
+        with transaction(runtime.sessions, bind=connection) as session:
+            runtime.reference.adopt(session, reference)  # what the step was made with
+            return _write(session, runtime, inbound, pseudonym, read)
 
 
 def _read(
@@ -1339,20 +1340,27 @@ def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
     return deleted
 
 
+CANCEL_PENDING = (
+    MESSAGES.update()
+    .where(
+        MESSAGES.c.participant_id == bindparam("b_participant"),
+        MESSAGES.c.direction == "out",
+        MESSAGES.c.status == "pending",
+    )
+    .values(status="cancelled", last_error=bindparam("b_reason"))
+)
+CANCEL_PENDING_ON = CANCEL_PENDING.where(MESSAGES.c.channel == bindparam("b_channel"))
+
+
 def cancel_pending(
     session: Session, participant_id: int, reason: str = "opted out", channel: str | None = None
 ) -> None:
     """STOP, OUBLIER, unreachable: nothing queued for this participant (on `channel`, when
-    only that address is refused) goes out any more."""
-    only = () if channel is None else (Message.channel == channel,)
-    session.execute(
-        update(Message)
-        .where(
-            Message.participant_id == participant_id,
-            Message.direction == "out",
-            Message.status == "pending",
-            *only,
-        )
-        .values(status="cancelled", last_error=reason)
-        .execution_options(synchronize_session=False)
-    )
+    only that address is refused) goes out any more. (A plain UPDATE, as the ORM's bulk one
+    was: objects the session holds are not refreshed.)"""
+    session.flush()
+    params = {"b_participant": participant_id, "b_reason": reason}
+    if channel is None:
+        session.connection().execute(CANCEL_PENDING, params)
+    else:
+        session.connection().execute(CANCEL_PENDING_ON, {**params, "b_channel": channel})

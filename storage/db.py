@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -116,9 +116,12 @@ def begin_reads(session: Session) -> None:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A writing session, committed at the end of the block, or rolled back on error."""
-    with factory() as session, session.begin():
+def transaction(
+    factory: sessionmaker[Session], bind: Connection | None = None
+) -> Iterator[Session]:
+    """A writing session, committed at the end of the block, or rolled back on error; `bind`
+    the connection to use (one the caller holds for several transactions), else the pool's."""
+    with factory(bind=bind) if bind is not None else factory() as session, session.begin():
         begin_write(session)
         yield session
 
