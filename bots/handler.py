@@ -40,6 +40,7 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -744,6 +745,10 @@ RECORDED = select(MESSAGES.c.id).where(
 )
 
 
+# A conversation still going on (two comparisons rather than IN: no list to expand each time).
+IS_OPEN = or_(CONVERSATIONS.c.status == "invited", CONVERSATIONS.c.status == "active")
+
+
 def _locking(conversations: bool) -> Select[Any]:
     """The participant again, locked (PostgreSQL: the row; SQLite: the write lock is held), with
     their use of this channel and, when the step speaks of surveys, their open conversations
@@ -764,7 +769,7 @@ def _locking(conversations: bool) -> Select[Any]:
         joined = joined.outerjoin(
             CONVERSATIONS,
             (CONVERSATIONS.c.participant_id == PARTICIPANTS.c.id)
-            & CONVERSATIONS.c.status.in_(OPEN)
+            & IS_OPEN
             & CONVERSATIONS.c.survey_id.in_(bindparam("surveys", expanding=True)),
         ).outerjoin(CAMPAIGNS, CAMPAIGNS.c.id == CONVERSATIONS.c.campaign_id)
         columns += [
@@ -782,7 +787,6 @@ def _locking(conversations: bool) -> Select[Any]:
     )
 
 
-OPEN = ("invited", "active")  # a conversation still going on
 LOCK = _locking(False)
 LOCK_WITH_CONVERSATIONS = _locking(True)
 INSERT_PARTICIPANT = PARTICIPANTS.insert()
@@ -891,7 +895,7 @@ OPEN_CONVERSATION = (
     .where(
         CONVERSATIONS.c.participant_id == bindparam("participant_id"),
         CONVERSATIONS.c.survey_id == bindparam("survey_id"),
-        CONVERSATIONS.c.status.in_(OPEN),
+        IS_OPEN,
     )
     .order_by(CONVERSATIONS.c.id.desc())
     .limit(1)
