@@ -1,22 +1,25 @@
 """Export benchmark: the contributions as XLSX and CSV, this code against a baseline, same run.
 
     python bench/export.py --baseline /path/to/worktree/of/main [--rows 100000] [--rounds 3]
-                           [--postgres URL]
+                           [--postgres URL] [--unread]
 
 Fills a fresh SQLite file (or the PostgreSQL database given, emptied first) with generated
-contributions (`bench/inbox.py`'s generator), then for each round and each code (the baseline
-and this one, alternated, so that the machine's load falls on both) runs one process of that
-code which downloads `/exports/contributions.<fmt>` through Flask's test client, logged in as a
-chef de projet: the real view, audit line included. Each line gives the time, the rows in the
-file, the process's CPU time (what a loaded machine does not inflate much) and its
-resident-memory growth during the export (VmHWM after minus VmRSS
-before). The last lines give the medians. Figures are printed, never asserted.
+contributions (`bench/inbox.py`'s generator) and lets the personal-data job read them all
+(`detect_pending`, as the scheduler does every minute, so that an export applies the stored
+spans); `--unread` leaves them unread, the state right after the team adds a mark, when every
+text is masked by the rules on the spot until the job has read it again. Then, for each round
+and each code (the baseline and this one, alternated, so that the machine's load falls on both)
+runs one process of that code which downloads `/exports/contributions.<fmt>` through Flask's
+test client, logged in as a chef de projet: the real view, audit line included. The file is
+saved as it streams, as a browser saves it. Each line gives the time, the rows in the file, the
+process's CPU time (what a loaded machine does not inflate much) and its peak resident-memory
+growth during the export (VmHWM, reset just before, minus VmRSS before). The last lines give
+the medians. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -24,7 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench_database import empty_postgres  # noqa: E402
 
@@ -37,6 +42,11 @@ def _status(field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _reset_peak() -> None:
+    """Start the peak resident memory (VmHWM) again from the current size (Linux)."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def measure(code: Path, url: str, data_dir: str, fmt: str) -> None:
@@ -62,31 +72,50 @@ def measure(code: Path, url: str, data_dir: str, fmt: str) -> None:
         cookie["_user_id"] = str(user_id)
         cookie["auth_at"] = cookie["seen_at"] = time.time()
     client.get("/exports/")  # warm: templates, first queries
-    before = _status("VmRSS")
-    started, cpu = time.perf_counter(), time.process_time()
-    response = client.get(f"/exports/contributions.{fmt}")
-    body = response.get_data()
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    assert response.status_code == 200, response.status_code
-    if fmt == "xlsx":
-        from openpyxl import load_workbook
+    with tempfile.TemporaryFile() as body:
+        _reset_peak()
+        before = _status("VmRSS")
+        started, cpu = time.perf_counter(), time.process_time()
+        # Streamed to a file as a browser saves it: the growth is the server's, not a copy of
+        # the whole body held by the client.
+        response = client.get(f"/exports/contributions.{fmt}", buffered=False)
+        for chunk in response.response:
+            body.write(chunk)
+        response.close()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        growth = _status("VmHWM") - before
+        assert response.status_code == 200, response.status_code
+        size = body.tell()
+        body.seek(0)
+        if fmt == "xlsx":
+            from openpyxl import load_workbook
 
-        sheet = load_workbook(io.BytesIO(body), read_only=True).worksheets[0]
-        rows = sum(1 for _ in sheet.iter_rows(values_only=True)) - 1
-    else:
-        rows = body.decode("utf-8-sig").count("\n") - 1
+            sheet = load_workbook(body, read_only=True).worksheets[0]
+            rows = sum(1 for _ in sheet.iter_rows(values_only=True)) - 1
+        else:
+            rows = body.read().decode("utf-8-sig").count("\n") - 1
     print(
         json.dumps(
             {
                 "s": round(elapsed, 2),
                 "cpu_s": round(cpu, 2),
                 "rows": rows,
-                "mib_growth": round(_status("VmHWM") - before, 1),
-                "file_mib": round(len(body) / 2**20, 1),
+                "mib_growth": round(growth, 1),
+                "file_mib": round(size / 2**20, 1),
             }
         )
     )
     runtime.engine.dispose()
+
+
+def read_all(runtime: Any) -> int:
+    """The personal-data job run until every text is read; how many contributions it read."""
+    from bots.personal_data_job import detect_pending
+
+    read = 0
+    while any((counts := detect_pending(runtime, datetime.now(UTC), limit=5000)).values()):
+        read += counts["contributions"]
+    return read
 
 
 def main() -> None:
@@ -96,6 +125,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--formats", nargs="+", default=["xlsx", "csv"])
     parser.add_argument("--postgres", default=os.environ.get("PAROLES_BENCH_DATABASE_URL"))
+    parser.add_argument("--unread", action="store_true", help="skip the personal-data job")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -120,9 +150,10 @@ def main() -> None:
     )
     runtime = Runtime.from_settings(settings)
     inbox.fill(runtime, args.rows)
+    read = 0 if args.unread else read_all(runtime)
     runtime.engine.dispose()
     print(
-        f"# cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} rows={args.rows} "
+        f"# cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f} rows={args.rows} read={read} "
         f"database={url.rsplit('@', 1)[-1].split('/')[0] if args.postgres else 'sqlite'}",
         flush=True,
     )

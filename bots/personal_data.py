@@ -108,6 +108,12 @@ NIR = re.compile(
     r"(?<!\d)[1-478][ .]?\d{2}[ .]?\d{2}[ .]?(?:\d{2}|2[AB])[ .]?\d{3}[ .]?\d{3}[ .]?\d{2}(?!\d)",
     re.I,
 )
+# The fewest digits of a number the phone matcher finds: a country code and that country's
+# shortest national number (+43 1234, Austria; a number without "+" is French: 9 digits or
+# more). A text with fewer digits is not given to the matcher, the costliest rule by far
+# (tests/bots/test_personal_data.py checks the bound against the library's metadata).
+PHONE_MIN_DIGITS = 6
+_DIGIT = re.compile(r"\d")
 # French numbers the matcher leaves out (unallocated ranges, odd grouping): masked all the same.
 FRENCH_PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)33[\s.-]?[1-9]|0[1-9])(?:[\s.-]?\d){8}(?!\d)")
 PLATE = re.compile(
@@ -221,8 +227,9 @@ def _rule_spans(text: str) -> list[Span]:
     for m in NIR.finditer(text):
         if stdnum_nir.is_valid(re.sub(r"[ .]", "", m.group())):
             spans.append(Span(m.start(), m.end(), "nir"))
-    for match in phonenumbers.PhoneNumberMatcher(text, "FR"):
-        spans.append(Span(match.start, match.end, "phone"))
+    if len(_DIGIT.findall(text)) >= PHONE_MIN_DIGITS:
+        for match in phonenumbers.PhoneNumberMatcher(text, "FR"):
+            spans.append(Span(match.start, match.end, "phone"))
     for m in FRENCH_PHONE.finditer(text):
         spans.append(Span(m.start(), m.end(), "phone"))
     for m in PLATE.finditer(text):

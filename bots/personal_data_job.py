@@ -271,7 +271,7 @@ class Masker:
         ):
             stored[int(row_id or 0)].append((start, end, kind))
         self._add_rules(stored, [(i, t) for i, t, v in items if v != self.version])
-        return {i: mask(t, stored[i]) for i, t, _ in items}
+        return {i: mask(t, stored[i]) if stored[i] else t for i, t, _ in items}
 
     def _add_rules(self, spans: dict[int, list[SpanRow]], unread: list[tuple[int, str]]) -> None:
         """The rules on the spot for texts the current version has not read, on top of their
@@ -287,8 +287,14 @@ class Masker:
 
     def contributions(self, rows: Iterable[Contribution]) -> dict[int, str]:
         """Each contribution's text, masked, by id."""
-        items = [(c.id, c.text or "", c.personal_data_version) for c in rows]
-        return self._mask(items, "contribution")
+        return self.contribution_texts((c.id, c.text, c.personal_data_version) for c in rows)
+
+    def contribution_texts(
+        self, rows: Iterable[tuple[int, str | None, str | None]]
+    ) -> dict[int, str]:
+        """`contributions` from rows read without the ORM: (id, text, detector version that
+        read it), by id."""
+        return self._mask([(i, text or "", version) for i, text, version in rows], "contribution")
 
     def replies(self, rows: Iterable[StaffReply]) -> dict[int, str]:
         """Each staff reply's text, masked, by reply id."""

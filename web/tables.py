@@ -10,17 +10,16 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from typing import IO, Any
 
 from flask import Response, stream_with_context
 from flask_login import current_user
-from xlsxwriter import Workbook
-from xlsxwriter.worksheet import Worksheet
 
 from storage.db import transaction
 from web.audit_log import audit
 from web.db import get_runtime
+from web.spreadsheet import write_xlsx
 
 FORMATS = ("csv", "xlsx")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -91,44 +90,9 @@ def _csv(columns: tuple[str, ...], rows: Iterable[list[Any]]) -> Iterator[str]:
 
 
 def _xlsx(name: str, columns: tuple[str, ...], rows: Iterable[list[Any]]) -> IO[bytes]:
-    """Streamed: XlsxWriter's constant-memory mode writes each row out as it comes, and the
-    file is built in a temporary file, so 100,000 rows cost no more memory than ten."""
+    """Streamed: each row is written out as it comes (`web.spreadsheet`), into a temporary
+    file, so 100,000 rows cost no more memory than ten."""
     output = tempfile.TemporaryFile()
-    workbook = Workbook(
-        output,
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,  # never a formula, whatever the text starts with
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "remove_timezone": True,
-        },
-    )
-    sheet = workbook.add_worksheet(name[:31])  # the longest name a spreadsheet accepts
-    moment = workbook.add_format({"num_format": "yyyy-mm-dd h:mm:ss"})
-    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    for column, title in enumerate(columns):
-        sheet.write_string(0, column, title)
-    for number, row in enumerate(rows, 1):
-        for column, value in enumerate(row):
-            _xlsx_cell(sheet, number, column, value, moment, day)
-    workbook.close()
+    write_xlsx(output, name[:31], columns, rows)  # the longest name a spreadsheet accepts
     output.seek(0)
     return output
-
-
-def _xlsx_cell(sheet: Worksheet, row: int, column: int, value: Any, moment: Any, day: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, str):
-        sheet.write_string(row, column, value)
-    elif isinstance(value, bool):
-        sheet.write_boolean(row, column, value)
-    elif isinstance(value, int | float):
-        sheet.write_number(row, column, value)
-    elif isinstance(value, datetime):
-        sheet.write_datetime(row, column, value, moment)
-    elif isinstance(value, date):
-        sheet.write_datetime(row, column, value, day)
-    else:
-        sheet.write_string(row, column, str(value))

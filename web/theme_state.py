@@ -8,8 +8,9 @@ they chose on their phone), `suggestion` (the suggestion engine, with a confiden
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, case, select
@@ -101,14 +102,33 @@ class ThemeView:
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
 
 
+class Categorised(Protocol):
+    """What a thème view reads of a categorisation: a `Categorisation`, or the same columns
+    read without the ORM (the exports)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def theme(self) -> Theme: ...
+    @property
+    def confidence(self) -> float | None: ...
+    @property
+    def detail(self) -> dict[str, Any] | None: ...
+
+
 def theme_view(contribution: Contribution, shown_text: str | None = None) -> ThemeView:
     """The thèmes of ``contribution``. The suggestion's explaining words are kept only when
     they can be read in ``shown_text``, the text as the reader sees it (personal data
     masked): a word inside a masked span ("Dupont" behind ``[nom]``) must not come back
     through the explanation. Without ``shown_text``, no word is shown."""
+    return view_of(contribution.categorisations, shown_text)
+
+
+def view_of(categorisations: Iterable[Categorised], shown_text: str | None = None) -> ThemeView:
+    """`theme_view` of a contribution's categorisations, in the order they were read."""
     view = ThemeView()
     visible = {w.casefold() for w in _WORD.findall(shown_text or "")}
-    for cat in contribution.categorisations:
+    for cat in categorisations:
         if cat.source == "staff":
             view.confirmed.append(cat.theme)
         elif cat.source == "suggestion":

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata
+from phonenumbers.phonenumberutil import COUNTRY_CODES_FOR_NON_GEO_REGIONS, SUPPORTED_REGIONS
 
-from bots.personal_data import Marks, Span, detect, detect_many, mask, normalise_phrase
+from bots.personal_data import (
+    PHONE_MIN_DIGITS,
+    Marks,
+    Span,
+    detect,
+    detect_many,
+    mask,
+    normalise_phrase,
+)
 
 
 def kinds(text: str, marks: Marks | None = None) -> list[tuple[str, str]]:
@@ -31,6 +44,32 @@ def test_phone_numbers_in_any_format(number: str) -> None:
     text = f"appelez moi au {number} svp"
     assert kinds(text) == [("phone", number)]
     assert mask(text, detect(text)) == "appelez moi au [téléphone] svp"
+
+
+def test_no_phone_number_is_shorter_than_the_bound_the_matcher_is_skipped_under() -> None:
+    """A text with fewer than `PHONE_MIN_DIGITS` digits skips the phone matcher: no region's
+    number has fewer (its country code and its shortest national number; a number written
+    without "+" is French). The shortest ones are still found."""
+    metadata = [PhoneMetadata.metadata_for_region(r) for r in SUPPORTED_REGIONS] + [
+        PhoneMetadata.metadata_for_nongeo_region(c) for c in COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    ]
+    shortest = min(
+        len(str(m.country_code)) + min(m.general_desc.possible_length) for m in metadata if m
+    )
+    assert shortest >= PHONE_MIN_DIGITS
+    assert kinds("appelez le +43 1112 merci") == [("phone", "+43 1112")]  # six digits
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*"0123456789+ -.()/", "٠", "٦", "６", "00", "+33", "+43", "poste", "a"]),
+        max_size=14,
+    ).map("".join)
+)
+def test_the_phone_matcher_finds_nothing_in_a_text_with_fewer_digits(text: str) -> None:
+    if sum(c.isdecimal() for c in text) < PHONE_MIN_DIGITS:
+        assert list(phonenumbers.PhoneNumberMatcher(text, "FR")) == []
 
 
 def test_a_nir_needs_its_key_and_an_iban_its_check_digits() -> None:

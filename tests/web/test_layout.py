@@ -113,6 +113,7 @@ def test_web_holds_only_the_factory_and_shared_modules() -> None:
         "params.py",
         "publication.py",
         "results.py",
+        "spreadsheet.py",
         "suivi.py",
         "tables.py",
         "texts.py",

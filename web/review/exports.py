@@ -8,9 +8,9 @@ a habitant's message must never become a formula on a colleague's computer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -21,8 +21,8 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session, aliased
 
 from bots.personal_data_job import Masker
 from storage.models import (
@@ -35,6 +35,7 @@ from storage.models import (
     Quartier,
     Question,
     Survey,
+    Theme,
     User,
 )
 from web.auth import permission_required, visible_quartiers, visible_surveys
@@ -44,7 +45,7 @@ from web.review.filters import Filters
 from web.review.inbox import filter_choices, filtered
 from web.tables import FORMATS, audit_export, plain, send_table
 from web.texts import localised
-from web.theme_state import theme_view
+from web.theme_state import view_of
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 # The filters as the inbox labels them, to say which one an export refused.
@@ -132,12 +133,8 @@ def contributions(fmt: str) -> Any:
         return index(problems, filters)
     count = get_session().scalar(filtered(filters, select(func.count(Contribution.id))))
     audit_export("contributions", fmt, filters.to_args(), count or 0)
-    query = filtered(filters, select(Contribution)).order_by(
-        Contribution.created_at.desc(), Contribution.id.desc()
-    )
-    return send_table(
-        fmt, "contributions", _columns(CONTRIBUTION_COLUMNS), _contribution_rows(query)
-    )
+    rows = _contribution_rows(_contributions_query(filters))
+    return send_table(fmt, "contributions", _columns(CONTRIBUTION_COLUMNS), rows)
 
 
 @bp.route("/reponses.<fmt>")
@@ -189,42 +186,98 @@ def _local(value: datetime) -> str:
 # --- contributions ----------------------------------------------------------------------------
 
 
-def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
-    db = get_session()
-    surveys = dict(db.execute(select(Survey.id, Survey.slug)).all())
-    questions = dict(db.execute(select(Question.id, Question.position)).all())
-    field_source = _FieldSource()
-    options = (
-        selectinload(Contribution.categorisations).selectinload(Categorisation.theme),
-        selectinload(Contribution.quartier),
-        selectinload(Contribution.participant),
+def _contributions_query(filters: Filters) -> Select[Any]:
+    """The columns an export writes, without the ORM: the quartier and the pseudonym joined,
+    newest first, scoped and filtered like the inbox."""
+    query = (
+        select(
+            Contribution.id,
+            Contribution.created_at,
+            Quartier.code.label("quartier_code"),
+            Quartier.name.label("quartier_name"),
+            Contribution.channel,
+            Contribution.language,
+            Contribution.kind,
+            Contribution.survey_id,
+            Contribution.question_id,
+            Contribution.late,
+            Contribution.status,
+            Contribution.text,
+            Contribution.personal_data_version,
+            Contribution.media,
+            Participant.pseudonym,
+            Contribution.action_id,
+            Contribution.intervenant_id,
+        )
+        .outerjoin(Quartier, Quartier.id == Contribution.quartier_id)
+        .outerjoin(Participant, Participant.id == Contribution.participant_id)
     )
-    masker = Masker(db)  # personal data masked, as on every page
-    chunk: list[Contribution] = []
-    for c in db.scalars(query.options(*options).execution_options(yield_per=BATCH)):
-        chunk.append(c)
-        if len(chunk) >= BATCH:
-            yield from _contribution_chunk(chunk, masker, surveys, questions, field_source)
-            chunk = []
-    yield from _contribution_chunk(chunk, masker, surveys, questions, field_source)
+    ordered: Select[Any] = filtered(filters, query)
+    return ordered.order_by(Contribution.created_at.desc(), Contribution.id.desc())
 
 
-def _contribution_chunk(
-    chunk: list[Contribution],
-    masker: Masker,
-    surveys: dict[Any, Any],
-    questions: dict[Any, Any],
-    field_source: _FieldSource,
-) -> Iterator[list[Any]]:
-    texts = masker.contributions(chunk)
+class _Categorised(NamedTuple):
+    """One of a contribution's thèmes, as `theme_state.view_of` reads it."""
+
+    source: str
+    theme: Theme
+    confidence: float | None
+    detail: dict[str, Any] | None = None  # the explaining words: never exported
+
+
+def _contribution_rows(query: Select[Any]) -> Iterator[list[Any]]:
+    """The rows streamed from the database a batch at a time; per batch, one statement for
+    the thèmes and one for the stored personal-data spans (`Masker`)."""
+    db = get_session()
+    context = _Context(db)
+    rows = db.execute(query.execution_options(yield_per=BATCH))
+    for chunk in rows.partitions():
+        yield from _contribution_chunk(chunk, context)
+
+
+class _Context:
+    """What every row of a contributions export shares, read once."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.surveys = dict(db.execute(select(Survey.id, Survey.slug)).all())
+        self.questions = dict(db.execute(select(Question.id, Question.position)).all())
+        self.themes = {theme.id: theme for theme in db.scalars(select(Theme))}
+        self.field_source = _FieldSource()
+        self.masker = Masker(db)  # personal data masked, as on every page
+        self.zone = ZoneInfo(get_runtime().settings.timezone)
+
+    def categorisations(self, ids: list[int]) -> dict[int, list[_Categorised]]:
+        found: dict[int, list[_Categorised]] = {i: [] for i in ids}
+        for cid, source, theme_id, confidence in self.db.execute(
+            select(
+                Categorisation.contribution_id,
+                Categorisation.source,
+                Categorisation.theme_id,
+                Categorisation.confidence,
+            )
+            .where(Categorisation.contribution_id.in_(ids))
+            .order_by(Categorisation.id)
+        ):
+            found[cid].append(_Categorised(source, self.themes[theme_id], confidence))
+        return found
+
+
+def _contribution_chunk(chunk: Sequence[Row[Any]], context: _Context) -> Iterator[list[Any]]:
+    ids = [row.id for row in chunk]
+    texts = context.masker.contribution_texts(
+        (row.id, row.text, row.personal_data_version) for row in chunk
+    )
+    themes = context.categorisations(ids)
+    surveys, questions, zone = context.surveys, context.questions, context.zone
     for c in chunk:
-        view = theme_view(c)
+        view = view_of(themes[c.id])
         suggestion = view.suggestions[0] if view.suggestions else None
         yield [
             c.id,
-            _local(c.created_at),
-            c.quartier.code if c.quartier else "",
-            c.quartier.name if c.quartier else "",
+            c.created_at.astimezone(zone).isoformat(timespec="seconds"),
+            c.quartier_code or "",
+            c.quartier_name or "",
             c.channel,
             c.language,
             "libre" if c.kind == "free" else "enquete",
@@ -239,9 +292,9 @@ def _contribution_chunk(
             else "",
             ";".join(t.code for t in view.habitant),
             texts[c.id],
-            len(c.media),
-            c.participant.pseudonym if c.participant else "",
-            *field_source(c.action_id, c.intervenant_id),
+            len(c.media or ()),
+            c.pseudonym or "",
+            *context.field_source(c.action_id, c.intervenant_id),
         ]
 
 
