@@ -8,6 +8,7 @@ changed; for yes/no: `oui`, `ouais`, `ok`, `👍`, `non`, `👎`, `1`, `2`; for 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -62,13 +63,27 @@ def _label(label: str) -> str:
     return normalise(label)
 
 
-def _similar(a: str, b: str) -> float:
-    """The similarity of two labels, or 0 when its cheap upper bounds rule out a fuzzy match
-    (every option has a label in each of eight languages: most are far from the answer)."""
-    matcher = SequenceMatcher(None, a, b)
-    if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
+@lru_cache(maxsize=4096)
+def _letters(label: str) -> Counter[str]:
+    """How many times each character is in a label (normalised): `quick_ratio`'s count of b."""
+    return Counter(label)
+
+
+def _similar(a: str, b: str, letters: Counter[str] | None = None) -> float:
+    """`SequenceMatcher(None, a, b).ratio()`, or 0 when its cheap upper bounds rule out a fuzzy
+    match (every option has a label in each of eight languages: most are far from the answer).
+
+    The bounds are difflib's `real_quick_ratio` and `quick_ratio`, computed here without
+    building a matcher (which indexes `b` first): from the lengths, then from the characters in
+    common, `letters` being those of `a` when the caller counted them once for many labels.
+    """
+    length = len(a) + len(b)
+    if 2.0 * min(len(a), len(b)) / length < FUZZY_RATIO:
         return 0.0
-    return matcher.ratio()
+    common = letters if letters is not None else Counter(a)
+    if 2.0 * sum((common & _letters(b)).values()) / length < FUZZY_RATIO:
+        return 0.0
+    return SequenceMatcher(None, a, b).ratio()
 
 
 def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
@@ -84,7 +99,10 @@ def match_label(text: str, labels: Sequence[Sequence[str]]) -> int | None:
     exact = [i for i, option in enumerate(options) if norm in option]
     if len(exact) == 1:
         return exact[0]
-    scores = [max((_similar(norm, label) for label in option), default=0.0) for option in options]
+    letters = Counter(norm)
+    scores = [
+        max((_similar(norm, label, letters) for label in option), default=0.0) for option in options
+    ]
     # (`_similar` returns 0 for labels that cannot reach FUZZY_RATIO: the outcome is the same.)
     best = max(scores, default=0.0)
     if best >= FUZZY_RATIO and scores.count(best) == 1:

@@ -482,9 +482,10 @@ def _question_reply(
         _join_lines([prefix, number]),
     ]
     numbered = expects != "scale"
-    text = next((c for c in candidates if within_budget(c, choices, numbered)), candidates[-1])
     if first or not prefix:
         text = candidates[0]  # a question asked for the first time is always shown whole
+    else:
+        text = next((c for c in candidates if within_budget(c, choices, numbered)), candidates[-1])
     return Reply(text, choices, expects, key=f"question:{question.position}")
 
 

@@ -411,6 +411,7 @@ def _apply(
         if fact.kind in ("erase", "opted_out", "consent_refused"):
             continue  # face to face, "stop" ends the run; there is nothing to erase or block
         recorder.apply(fact)
+    recorder.finish()
     participant.state = result.state.to_json()
     participant.last_seen_at = now
     participant.language = result.state.language

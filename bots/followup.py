@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bots.engine import Followup
-from storage.models import Contribution, Engagement, StaffReply, engagement_contributions
+from storage.models import (
+    Contribution,
+    Engagement,
+    StaffReply,
+    UTCDateTime,
+    engagement_contributions,
+)
 
 THREAD_WINDOW = timedelta(days=7)
 SUIVI_LAST = 20  # SUIVI speaks of the habitant's last 20 contributions
@@ -53,16 +59,22 @@ def followup_for(session: Session, participant_id: int) -> Followup:
     )
 
 
+# Built once: it is read for every free message of a habitant who has consented.
+OPEN_THREAD = (
+    select(StaffReply.contribution_id)
+    .join(Contribution, Contribution.id == StaffReply.contribution_id)
+    .where(
+        Contribution.participant_id == bindparam("participant_id"),
+        StaffReply.created_at >= bindparam("since", type_=UTCDateTime()),
+        StaffReply.created_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(StaffReply.created_at.desc(), StaffReply.id.desc())
+    .limit(1)
+)
+
+
 def open_thread(session: Session, participant_id: int, now: datetime) -> int | None:
     """The contribution the team last replied to, if that reply is less than 7 days old."""
-    return session.scalars(
-        select(StaffReply.contribution_id)
-        .join(Contribution, Contribution.id == StaffReply.contribution_id)
-        .where(
-            Contribution.participant_id == participant_id,
-            StaffReply.created_at >= now - THREAD_WINDOW,
-            StaffReply.created_at <= now,
-        )
-        .order_by(StaffReply.created_at.desc(), StaffReply.id.desc())
-        .limit(1)
-    ).first()
+    params = {"participant_id": participant_id, "since": now - THREAD_WINDOW, "now": now}
+    found: int | None = session.connection().execute(OPEN_THREAD, params).scalar()
+    return found

@@ -24,13 +24,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,7 +64,7 @@ from bots.reference import ReferenceCache
 from bots.runtime import Runtime
 from bots.text import clean, normalise
 from storage.crypto import mask
-from storage.db import is_postgres, transaction
+from storage.db import begin_reads, is_postgres, transaction
 from storage.models import (
     AccessCode,
     Answer,
@@ -63,7 +76,9 @@ from storage.models import (
     Participant,
     ParticipantChannel,
     Question,
+    ReferenceVersion,
     ThreadMessage,
+    UTCDateTime,
 )
 
 log = logging.getLogger(__name__)
@@ -178,49 +193,47 @@ def _handle(runtime: Runtime, inbound: Inbound, *, first: bool) -> Outcome:
     (their previous message was being written), or the step needs counts only the write can
     give, the step is made again in the write.
     """
+    pseudonym = runtime.vault.pseudonym(identity_channel(inbound.channel), inbound.address)
     if is_postgres(runtime.engine):
         with transaction(runtime.sessions) as session:
-            read = _read(session, runtime, inbound, first)
-            return read if isinstance(read, Outcome) else _write(session, runtime, inbound, read)
-    with runtime.sessions() as session:
-        read = _read(session, runtime, inbound, first)
-        if isinstance(read, Outcome):
-            return read
-        reference = runtime.reference.get(session)
-    with transaction(runtime.sessions) as session:
-        runtime.reference.adopt(session, reference)  # what the step was made with
-        return _write(session, runtime, inbound, read)
+            read = _read(session, runtime, inbound, pseudonym, first)
+            if isinstance(read, Outcome):
+                return read
+            return _write(session, runtime, inbound, pseudonym, read)
+    with runtime.engine.connect() as connection:  # one for both: checked out once
+        with runtime.sessions(bind=connection) as session:
+            begin_reads(session)  # each read sees the latest commit; the write checks them
+            read = _read(session, runtime, inbound, pseudonym, first)
+            if isinstance(read, Outcome):
+                return read
+            reference = runtime.reference.get(session)
+        with transaction(runtime.sessions, bind=connection) as session:
+            runtime.reference.adopt(session, reference)  # what the step was made with
+            return _write(session, runtime, inbound, pseudonym, read)
 
 
 def _read(
-    session: Session, runtime: Runtime, inbound: Inbound, first: bool
+    session: Session, runtime: Runtime, inbound: Inbound, pseudonym: str, first: bool
 ) -> Outcome | Plan | None:
     """A duplicate's outcome, or the step planned without any lock (None: make it in the
     write)."""
     if not first and _recorded(session, inbound):
         log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
         return Outcome(duplicate=True)
-    pseudonym = runtime.vault.pseudonym(identity_channel(inbound.channel), inbound.address)
-    known = session.scalars(
-        select(Participant).where(Participant.pseudonym == pseudonym)
-    ).one_or_none()
+    row = session.connection().execute(READ, {"pseudonym": pseudonym}).one()
+    runtime.reference.at(session, row.version)  # read with them: what the step is made with
+    known = _person(row) if row.id is not None else None
     return _plan(session, runtime, inbound, known, None)
 
 
 def _recorded(session: Session, inbound: Inbound) -> bool:
     if inbound.external_id is None:
         return False
-    found = session.scalar(
-        select(Message.id).where(
-            Message.channel == inbound.channel,
-            Message.direction == "in",
-            Message.provider_id == inbound.external_id,
-        )
-    )
-    return found is not None
+    params = {"channel": inbound.channel, "provider_id": inbound.external_id}
+    return session.connection().execute(RECORDED, params).first() is not None
 
 
-def _token(participant: Participant | None) -> tuple[Any, ...] | None:
+def _token(participant: Person | Participant | None) -> tuple[Any, ...] | None:
     """What a step assumed of a participant: whoever they are, where they were."""
     if participant is None:
         return None
@@ -231,7 +244,7 @@ def _plan(
     session: Session,
     runtime: Runtime,
     inbound: Inbound,
-    participant: Participant | None,
+    participant: Person | None,
     message_id: int | None,
 ) -> Plan | None:
     """The engine's step for this message (None if it needs the write: a newcomer's SUIVI,
@@ -282,55 +295,128 @@ def _bind(result: engine.Step, message_id: int) -> engine.Step:
     return replace(result, state=replace(result.state, held=held), facts=facts)
 
 
-def _write(session: Session, runtime: Runtime, inbound: Inbound, plan: Plan | None) -> Outcome:
+def _surveys_of(result: engine.Step) -> set[int]:
+    """The surveys a step's facts speak of: their open conversations are read with the lock."""
+    return {int(f.survey) for f in result.facts if f.survey and f.survey.isdigit()}
+
+
+def _write(
+    session: Session, runtime: Runtime, inbound: Inbound, pseudonym: str, plan: Plan | None
+) -> Outcome:
     now = inbound.received_at
-    participant, token = _find_or_create(session, runtime, inbound.channel, inbound.address, now)
-    message = Message(
-        direction="in",
-        channel=inbound.channel,
-        provider_id=inbound.external_id,
-        participant_id=participant.id,
-        body=inbound.text,
-        media=[m.to_json() for m in inbound.media],
-        status="processed",  # in the same transaction as all it leads to
-        created_at=now,
-    )
-    session.add(message)
-    session.flush()  # a duplicate fails here (IntegrityError): `handle_inbound` reads it again
-    _reachable_again(session, participant, inbound.channel, now)
-    if plan is None or plan.token != token:
+    conn = session.connection()
+    surveys = _surveys_of(plan.result) if plan is not None else set()
+    locked = _lock(conn, pseudonym, inbound.channel, surveys)
+    person = locked.person
+    if person is None:
+        person = _newcomer(conn, runtime, pseudonym, inbound, now)
+    before = replace(person)  # what is written back is what changes from here
+    if person.channel != inbound.channel and now >= person.last_seen_at:
+        person.channel = inbound.channel  # the one used last, unless this message is older
+    media = [m.to_json() for m in inbound.media]
+    row = {
+        "direction": "in",
+        "channel": inbound.channel,
+        "provider_id": inbound.external_id,
+        "participant_id": person.id,
+        "body": inbound.text,
+        "media": media,
+        "status": "processed",  # in the same transaction as all it leads to
+        "created_at": now,
+    }
+    message = Received(_inserted(conn, INSERT_MESSAGE, row), inbound.text, media, person.id)
+    # A duplicate failed just above (IntegrityError): `handle_inbound` reads it again.
+    _seen(conn, person.id, inbound.channel, now, locked)
+    if person.unreachable_at and person.unreachable_at.replace(microsecond=0) <= now:
+        person.unreachable_at = None  # they wrote, so we reach them again (see `_seen`)
+    if plan is None or plan.token != locked.token:
         # Their previous message was written meanwhile (or the step needs the write): step again.
-        plan = _plan(session, runtime, inbound, participant, message.id)
+        plan = _plan(session, runtime, inbound, person, message.id)
         assert plan is not None
     result = _bind(plan.result, message.id)
-    if participant.language != result.state.language:
-        participant.language = result.state.language  # what the facts below are written in
-    recorder = Recorder(session, runtime, participant, inbound, message, now)
+    person.language = result.state.language  # what the facts below are written in
+    recorder = Recorder(session, runtime, person, inbound, message, now, locked.conversations)
     for fact in result.facts:
         recorder.apply(fact)
-    reply_ids: list[int] = []
+    recorder.finish()
     if recorder.erased:
-        participant_id = None
-        address_enc = participant.address_enc
-        channel = participant.channel
-        session.delete(participant)
-        session.flush()
-        for reply in result.replies:
-            reply_ids.append(_enqueue(session, channel, None, address_enc, reply, message.id, now))
-    else:
-        participant_id = participant.id
-        # Written with the replies, in one flush (the facts' reads flushed what they added).
-        participant.state = result.state.to_json()
-        participant.last_seen_at = now
-        for reply in result.replies:
-            reply_ids.append(
-                enqueue_reply(session, participant, reply, in_reply_to=message.id, now=now)
-            )
-    return Outcome(False, message.id, participant_id, tuple(reply_ids))
+        conn.execute(DELETE_PARTICIPANT, {"b_id": person.id})
+        reply_ids = [
+            _enqueue(session, person.channel, None, person.address_enc, reply, message.id, now)
+            for reply in result.replies
+        ]
+        return Outcome(False, message.id, None, tuple(reply_ids))
+    person.state = result.state.to_json()
+    person.last_seen_at = now
+    changed = {
+        name: getattr(person, name)
+        for name in PERSON_FIELDS
+        if getattr(person, name) != getattr(before, name)
+    }
+    if changed:
+        conn.execute(UPDATE_PARTICIPANT, {"b_id": person.id, **changed})
+    reply_ids = [
+        enqueue_reply(session, person, reply, in_reply_to=message.id, now=now)
+        for reply in result.replies
+    ]
+    return Outcome(False, message.id, person.id, tuple(reply_ids))
+
+
+def _newcomer(
+    conn: Connection, runtime: Runtime, pseudonym: str, inbound: Inbound, now: datetime
+) -> Person:
+    """A first message from this address: the participant, written now (their channel by
+    `_seen`); two newcomers' first messages at once: the second fails on the pseudonym and
+    `handle_inbound` reads the first one's participant."""
+    language = runtime.settings.default_language
+    person = Person(
+        id=0,
+        channel=inbound.channel,
+        address_enc=runtime.vault.encrypt(inbound.address),
+        language=language,
+        quartier_id=None,
+        joined_via=None,
+        first_seen_at=now,
+        last_seen_at=now,
+        consent_at=None,
+        opted_out_at=None,
+        unreachable_at=None,
+        state=State(language=language).to_json(),
+        is_test=False,
+    )
+    values = {name: getattr(person, name) for name in PERSON_FIELDS if name != "id"}
+    values.update(pseudonym=pseudonym, address_mask=mask(inbound.address))
+    person.id = _inserted(conn, INSERT_PARTICIPANT, values)
+    return person
+
+
+def _seen(
+    conn: Connection, participant_id: int, channel: str, now: datetime, locked: Locked
+) -> None:
+    """Date the participant's use of this channel, which reaches them again: one UPDATE when
+    they had used it before (unless a later message dated it already), else its row."""
+    if not locked.has_channel:
+        row = {
+            "participant_id": participant_id,
+            "channel": channel,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        conn.execute(INSERT_CHANNEL, row)
+        return
+    cutoff = now.replace(microsecond=0) + timedelta(seconds=1)
+    seen, marked = locked.channel_seen, locked.channel_unreachable
+    if (seen is None or seen < now) or (marked is not None and marked < cutoff):
+        params = {"b_participant": participant_id, "b_channel": channel, "b_now": now}
+        conn.execute(SEEN_AGAIN, {**params, "b_cutoff": cutoff})
 
 
 def _followup_values(
-    session: Session, runtime: Runtime, participant: Participant, state: State, inbound: Inbound
+    session: Session,
+    runtime: Runtime,
+    participant: Person | Participant,
+    state: State,
+    inbound: Inbound,
 ) -> dict[str, Any]:
     """What the engine needs for SUIVI and for a conversation that goes on, read only when it
     may be used: SUIVI's summary for the keyword, the open thread for a free message."""
@@ -494,7 +580,7 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.replace(" ", "").replace("-", "").upper().encode()).hexdigest()
 
 
-def access_summary(session: Session, participant: Participant) -> Access:
+def access_summary(session: Session, participant: Person | Participant) -> Access:
     """What MES DONNEES tells: since when, how many messages, contributions, answers."""
     pid = participant.id
     messages = session.scalar(
@@ -521,7 +607,7 @@ def access_summary(session: Session, participant: Participant) -> Access:
 
 def enqueue_reply(
     session: Session,
-    participant: Participant,
+    participant: Person | Participant,
     reply: Reply,
     *,
     in_reply_to: int | None = None,
@@ -555,42 +641,325 @@ def _enqueue(
     kind: str = "reply",
     campaign_id: int | None = None,
 ) -> int:
-    row = Message(
-        direction="out",
-        channel=channel,
-        participant_id=participant_id,
-        address_enc=address_enc,
-        body=reply.text,
-        choices=list(reply.choices),
-        expects=reply.expects,
-        kind=kind,
-        status="pending",
-        next_attempt_at=now,
-        in_reply_to_id=in_reply_to,
-        campaign_id=campaign_id,
-        created_at=now,
+    session.flush()  # the caller's ORM objects first (the participant it writes to...)
+    row = {
+        "direction": "out",
+        "channel": channel,
+        "participant_id": participant_id,
+        "address_enc": address_enc,
+        "body": reply.text,
+        "choices": list(reply.choices),
+        "expects": reply.expects,
+        "kind": kind,
+        "status": "pending",
+        "next_attempt_at": now,
+        "in_reply_to_id": in_reply_to,
+        "campaign_id": campaign_id,
+        "created_at": now,
+    }
+    message_id: int = _inserted(session.connection(), INSERT_MESSAGE, row)
+    return message_id
+
+
+# --- the rows one message reads and writes, without the ORM's unit of work -----------------------
+#
+# A message is a dozen statements on a handful of tables, every one of them known in advance:
+# they are built once here (the compiled-statement cache then serves them without building a
+# cache key again) and run on the session's connection, as plain Core, with the values as
+# parameters. The ORM stays for what is rare (erasure, SUIVI, MES DONNEES) and for the callers
+# that have ORM objects at hand (the field, the trial, the simulator).
+
+PARTICIPANTS = cast(Table, Participant.__table__)
+CHANNELS = cast(Table, ParticipantChannel.__table__)
+MESSAGES = cast(Table, Message.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
+ANSWERS = cast(Table, Answer.__table__)
+CONTRIBUTIONS = cast(Table, Contribution.__table__)
+CAMPAIGNS = cast(Table, Campaign.__table__)
+QUESTIONS = cast(Table, Question.__table__)
+VERSIONS = cast(Table, ReferenceVersion.__table__)
+
+
+def _inserted(conn: Connection, statement: Insert, row: Mapping[str, Any]) -> int:
+    """Insert one row; its new id."""
+    key = conn.execute(statement, row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+@dataclass
+class Person:
+    """A participant's row as one message's write sees it: plain values, changed in place by
+    the `Recorder` and written back in one UPDATE (`Participant` has the same attributes)."""
+
+    id: int
+    channel: str
+    address_enc: str
+    language: str
+    quartier_id: int | None
+    joined_via: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    consent_at: datetime | None
+    opted_out_at: datetime | None
+    unreachable_at: datetime | None
+    state: dict[str, Any]
+    is_test: bool
+
+
+PERSON_FIELDS = tuple(f.name for f in fields(Person))
+PERSON = tuple(PARTICIPANTS.c[name] for name in PERSON_FIELDS)
+
+
+def _person(row: Sequence[Any]) -> Person:
+    """The `Person` in the first columns of a row of `READ` or of `_locking`."""
+    return Person(*row[: len(PERSON_FIELDS)])
+
+
+@dataclass
+class Received:
+    """The inbound message's row as the `Recorder` needs it (`Message` has the same
+    attributes): what erasure and a "non" blank is written by their own UPDATEs."""
+
+    id: int
+    body: str
+    media: list[dict[str, Any]]
+    participant_id: int | None
+
+
+# The participant (if any) and the reference version, in one statement and one row: the read
+# that comes before the step.
+READ = select(
+    *PERSON,
+    select(VERSIONS.c.version).where(VERSIONS.c.id == 1).scalar_subquery().label("version"),
+).select_from(
+    select(literal_column("1").label("one"))
+    .subquery("one")
+    .outerjoin(PARTICIPANTS, PARTICIPANTS.c.pseudonym == bindparam("pseudonym"))
+)
+
+RECORDED = select(MESSAGES.c.id).where(
+    MESSAGES.c.channel == bindparam("channel"),
+    MESSAGES.c.direction == "in",
+    MESSAGES.c.provider_id == bindparam("provider_id"),
+)
+
+
+# A conversation still going on (two comparisons rather than IN: no list to expand each time).
+IS_OPEN = or_(CONVERSATIONS.c.status == "invited", CONVERSATIONS.c.status == "active")
+
+
+def _locking(conversations: bool) -> Select[Any]:
+    """The participant again, locked (PostgreSQL: the row; SQLite: the write lock is held), with
+    their use of this channel and, when the step speaks of surveys, their open conversations
+    of these surveys and the status of each one's campaign: one statement for all the write
+    reads before it writes."""
+    joined = PARTICIPANTS.outerjoin(
+        CHANNELS,
+        (CHANNELS.c.participant_id == PARTICIPANTS.c.id)
+        & (CHANNELS.c.channel == bindparam("channel")),
     )
-    session.add(row)
-    session.flush()
-    return row.id
+    columns: list[Any] = [
+        *PERSON,
+        CHANNELS.c.channel.label("pc_channel"),
+        CHANNELS.c.last_seen_at.label("pc_seen"),
+        CHANNELS.c.unreachable_at.label("pc_unreachable"),
+    ]
+    if conversations:
+        joined = joined.outerjoin(
+            CONVERSATIONS,
+            (CONVERSATIONS.c.participant_id == PARTICIPANTS.c.id)
+            & IS_OPEN
+            & CONVERSATIONS.c.survey_id.in_(bindparam("surveys", expanding=True)),
+        ).outerjoin(CAMPAIGNS, CAMPAIGNS.c.id == CONVERSATIONS.c.campaign_id)
+        columns += [
+            CONVERSATIONS.c.id.label("c_id"),
+            CONVERSATIONS.c.survey_id.label("c_survey"),
+            CONVERSATIONS.c.campaign_id.label("c_campaign"),
+            CONVERSATIONS.c.status.label("c_status"),
+            CAMPAIGNS.c.status.label("c_campaign_status"),
+        ]
+    return (
+        select(*columns)
+        .select_from(joined)
+        .where(PARTICIPANTS.c.pseudonym == bindparam("pseudonym"))
+        .with_for_update(of=PARTICIPANTS)
+    )
+
+
+LOCK = _locking(False)
+LOCK_WITH_CONVERSATIONS = _locking(True)
+INSERT_PARTICIPANT = PARTICIPANTS.insert()
+INSERT_CHANNEL = CHANNELS.insert()
+INSERT_MESSAGE = MESSAGES.insert()
+UPDATE_PARTICIPANT = PARTICIPANTS.update().where(PARTICIPANTS.c.id == bindparam("b_id"))
+DELETE_PARTICIPANT = PARTICIPANTS.delete().where(PARTICIPANTS.c.id == bindparam("b_id"))
+# This channel reaches them again, dated by this message unless a later one dated it already.
+# A mark made after this message (one arriving late) stands: `unreachable_at` is cleared when
+# its second is not after this message's (`cutoff` is the next whole second; Telegram dates a
+# message to the second).
+_NOW = bindparam("b_now", type_=UTCDateTime())
+SEEN_AGAIN = (
+    CHANNELS.update()
+    .where(
+        CHANNELS.c.participant_id == bindparam("b_participant"),
+        CHANNELS.c.channel == bindparam("b_channel"),
+    )
+    .values(
+        last_seen_at=case(
+            (CHANNELS.c.last_seen_at < _NOW, _NOW),
+            else_=CHANNELS.c.last_seen_at,
+        ),
+        unreachable_at=case(
+            (CHANNELS.c.unreachable_at < bindparam("b_cutoff", type_=UTCDateTime()), None),
+            else_=CHANNELS.c.unreachable_at,
+        ),
+    )
+)
+
+
+@dataclass
+class Locked:
+    """What the write read under the lock: the participant (None: a newcomer), the token of
+    the step they allow, and whether this channel is theirs yet."""
+
+    person: Person | None
+    token: tuple[Any, ...] | None
+    channel_seen: datetime | None = None
+    channel_unreachable: datetime | None = None
+    has_channel: bool = False
+    conversations: dict[str, Opened | None] = field(default_factory=dict)
+
+
+def _lock(conn: Connection, pseudonym: str, channel: str, surveys: set[int]) -> Locked:
+    if surveys:
+        params = {"pseudonym": pseudonym, "channel": channel, "surveys": sorted(surveys)}
+        rows = conn.execute(LOCK_WITH_CONVERSATIONS, params).all()
+    else:
+        rows = conn.execute(LOCK, {"pseudonym": pseudonym, "channel": channel}).all()
+    if not rows:
+        return Locked(None, None)
+    first = rows[0]
+    person = _person(first)
+    locked = Locked(
+        person,
+        _token(person),
+        first.pc_seen,
+        first.pc_unreachable,
+        first.pc_channel is not None,
+    )
+    if surveys:
+        # Not found: none is open. Several open for one survey: the latest is the one.
+        locked.conversations = {str(s): None for s in surveys}
+        for row in sorted(rows, key=lambda r: r.c_id or 0):
+            if row.c_id is not None:
+                locked.conversations[str(row.c_survey)] = Opened(
+                    row.c_id, row.c_survey, row.c_campaign, row.c_status, row.c_campaign_status
+                )
+    return locked
+
+
+@dataclass
+class Opened:
+    """A conversation the write found open (or opened): its changes are written once, when
+    the step's facts are all recorded (`Recorder.finish`)."""
+
+    id: int
+    survey_id: int
+    campaign_id: int | None
+    status: str
+    campaign_status: str | None = None  # as read with it (None: no campaign, or not read)
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An answer just written, as the contribution it may lead to needs it."""
+
+    id: int
+    conversation: Opened
+    question_id: int
+    language: str | None
+    late: bool
+
+
+OPEN_CONVERSATION = (
+    select(
+        CONVERSATIONS.c.id,
+        CONVERSATIONS.c.survey_id,
+        CONVERSATIONS.c.campaign_id,
+        CONVERSATIONS.c.status,
+        CAMPAIGNS.c.status,
+    )
+    .select_from(CONVERSATIONS.outerjoin(CAMPAIGNS, CAMPAIGNS.c.id == CONVERSATIONS.c.campaign_id))
+    .where(
+        CONVERSATIONS.c.participant_id == bindparam("participant_id"),
+        CONVERSATIONS.c.survey_id == bindparam("survey_id"),
+        IS_OPEN,
+    )
+    .order_by(CONVERSATIONS.c.id.desc())
+    .limit(1)
+)
+RUNNING_CAMPAIGN = (
+    select(CAMPAIGNS.c.id)
+    .where(CAMPAIGNS.c.survey_id == bindparam("survey_id"), CAMPAIGNS.c.status == "running")
+    .order_by(CAMPAIGNS.c.id.desc())
+    .limit(1)
+)
+CAMPAIGN_STATUS = select(CAMPAIGNS.c.status).where(CAMPAIGNS.c.id == bindparam("campaign_id"))
+QUESTION_ID = select(QUESTIONS.c.id).where(
+    QUESTIONS.c.survey_id == bindparam("survey_id"), QUESTIONS.c.position == bindparam("position")
+)
+QUESTION_KIND = select(QUESTIONS.c.kind).where(QUESTIONS.c.id == bindparam("question_id"))
+HELD_MESSAGE = select(MESSAGES.c.participant_id, MESSAGES.c.media).where(
+    MESSAGES.c.id == bindparam("message_id")
+)
+OTHER_MEDIA = select(MESSAGES.c.media).where(
+    MESSAGES.c.participant_id == bindparam("participant_id"),
+    MESSAGES.c.direction == "in",
+    MESSAGES.c.id != bindparam("message_id"),
+)
+LATEST_FREE = (
+    select(CONTRIBUTIONS.c.id)
+    .where(
+        CONTRIBUTIONS.c.participant_id == bindparam("participant_id"),
+        CONTRIBUTIONS.c.kind == "free",
+    )
+    .order_by(CONTRIBUTIONS.c.id.desc())
+    .limit(1)
+)
+INSERT_CONVERSATION = CONVERSATIONS.insert()
+UPDATE_CONVERSATION = CONVERSATIONS.update().where(CONVERSATIONS.c.id == bindparam("b_id"))
+INSERT_ANSWER = ANSWERS.insert()
+INSERT_CONTRIBUTION = CONTRIBUTIONS.insert()
+INSERT_CATEGORISATION = cast(Table, Categorisation.__table__).insert()
+INSERT_THREAD_MESSAGE = cast(Table, ThreadMessage.__table__).insert()
+INSERT_ACCESS_CODE = cast(Table, AccessCode.__table__).insert()
 
 
 class Recorder:
     """Writes the facts of one step; each method is named after the fact it records.
 
     `bots.field` uses it too: a survey run face to face records its facts exactly as a chat.
+    The participant and the inbound message are changed in place (a `Person` and a `Received`
+    here, ORM objects in the field: the caller writes them back); the rows of the facts are
+    written at once, as plain statements, and the conversations' changes by `finish`.
+    `conversations` are the open ones the caller read already (by survey key; None: none open).
     """
 
     def __init__(
         self,
         session: Session,
         runtime: Runtime,
-        participant: Participant,
+        participant: Person | Participant,
         inbound: Inbound,
-        message: Message,
+        message: Received | Message,
         now: datetime,
+        conversations: Mapping[str, Opened | None] | None = None,
     ) -> None:
+        session.flush()  # what the caller's ORM objects hold, before the statements below
         self.session = session
+        self.conn = session.connection()
         self.runtime = runtime
         self.participant = participant
         self.inbound = inbound
@@ -599,11 +968,26 @@ class Recorder:
         self.erased = False
         self.reference = runtime.reference.get(session)
         # Read once per message: a survey's open conversation, a campaign's status.
-        self._conversations: dict[str, Conversation | None] = {}
-        self._campaign_status: dict[int, str | None] = {}
+        self._conversations: dict[str, Opened | None] = dict(conversations or {})
+        self._touched: dict[int, Opened] = {}
+        self._campaign_status: dict[int, str | None] = {
+            c.campaign_id: c.campaign_status
+            for c in self._conversations.values()
+            if c is not None and c.campaign_id is not None
+        }
 
     def apply(self, fact: Fact) -> None:
         getattr(self, f"on_{fact.kind}")(fact)
+
+    def finish(self) -> None:
+        """Write what the facts changed in the conversations, one UPDATE each."""
+        for conversation in self._touched.values():
+            if conversation.changes:
+                self.conn.execute(
+                    UPDATE_CONVERSATION, {"b_id": conversation.id, **conversation.changes}
+                )
+                conversation.changes = {}
+        self._touched.clear()
 
     # consent and reachability
     def on_consented(self, fact: Fact) -> None:
@@ -624,6 +1008,7 @@ class Recorder:
         # Photos held before consent are in earlier messages: their files go too.
         held = [m for ms in self.session.scalars(select(Message.media).where(inbound)) for m in ms]
         remove_media_files(self.runtime.settings.media_dir, [*held, *self.message.media])
+        # This message too: it is written with this participant.
         self.session.execute(update(Message).where(inbound).values(body="", media=[]))
         self.message.body = ""
         self.message.media = []
@@ -653,97 +1038,100 @@ class Recorder:
             self.participant.quartier_id = quartier_id
 
     # surveys
-    def _conversation(self, survey_key: str | None) -> Conversation | None:
+    def _conversation(self, survey_key: str | None) -> Opened | None:
         if not survey_key or not survey_key.isdigit():
             return None
         if survey_key not in self._conversations:
-            self._conversations[survey_key] = self._open_conversation(survey_key)
+            self._conversations[survey_key] = self._open_conversation(int(survey_key))
         return self._conversations[survey_key]
 
-    def _open_conversation(self, survey_key: str) -> Conversation | None:
-        return self.session.scalars(
-            select(Conversation)
-            .where(
-                Conversation.participant_id == self.participant.id,
-                Conversation.survey_id == int(survey_key),
-                Conversation.status.in_(("invited", "active")),
-            )
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        ).one_or_none()
+    def _open_conversation(self, survey_id: int) -> Opened | None:
+        params = {"participant_id": self.participant.id, "survey_id": survey_id}
+        row = self.conn.execute(OPEN_CONVERSATION, params).first()
+        if row is None:
+            return None
+        found = Opened(*row)
+        if found.campaign_id is not None:
+            self._campaign_status[found.campaign_id] = found.campaign_status
+        return found
+
+    def _change(self, conversation: Opened, **values: Any) -> None:
+        conversation.changes.update(values)
+        self._touched[conversation.id] = conversation
 
     def on_survey_started(self, fact: Fact) -> None:
         conversation = self._conversation(fact.survey)
         if conversation is None:
             assert fact.survey is not None
             source = self.inbound.source
-            conversation = Conversation(
-                participant_id=self.participant.id,
-                survey_id=int(fact.survey),
-                campaign_id=(source.campaign_id if source else None)
-                or self._running_campaign(int(fact.survey)),
-                started_at=self.now,
-                action_id=source.action_id if source else None,
-                intervenant_id=source.intervenant_id if source else None,
-            )
-            self.session.add(conversation)
-            self.session.flush()  # its id, for the answers that follow
-            self._conversations[fact.survey] = conversation
-        conversation.status = "active"
-        conversation.updated_at = self.now
+            survey_id = int(fact.survey)
+            campaign_id = source.campaign_id if source else None
+            if campaign_id is None:
+                campaign_id = self._running_campaign(survey_id)
+                if campaign_id is not None:
+                    self._campaign_status[campaign_id] = "running"  # as just read
+            values = {
+                "participant_id": self.participant.id,
+                "survey_id": survey_id,
+                "campaign_id": campaign_id,
+                "status": "active",
+                "started_at": self.now,
+                "updated_at": self.now,
+                "action_id": source.action_id if source else None,
+                "intervenant_id": source.intervenant_id if source else None,
+            }
+            new_id = _inserted(self.conn, INSERT_CONVERSATION, values)
+            self._conversations[fact.survey] = Opened(new_id, survey_id, campaign_id, "active")
+            return
+        self._change(conversation, status="active", updated_at=self.now)
 
     def _running_campaign(self, survey_id: int) -> int | None:
+        found: int | None = self.conn.execute(RUNNING_CAMPAIGN, {"survey_id": survey_id}).scalar()
+        return found
 
-        return self.session.scalars(
-            select(Campaign.id)
-            .where(Campaign.survey_id == survey_id, Campaign.status == "running")
-            .order_by(Campaign.id.desc())
-            .limit(1)
-        ).first()
-
-    def _question_id(self, conversation: Conversation, position: int | None) -> int:
+    def _question_id(self, conversation: Opened, position: int | None) -> int:
         spec = self.reference.survey(self.session, conversation.survey_id)
         found = [q.id for q in spec.questions if q.position == position] if spec else []
         if len(found) == 1 and found[0] is not None:
             return found[0]
-        question_id = self.session.scalars(
-            select(Question.id).where(
-                Question.survey_id == conversation.survey_id, Question.position == position
-            )
-        ).one()
+        params = {"survey_id": conversation.survey_id, "position": position}
+        question_id: int = self.conn.execute(QUESTION_ID, params).scalar_one()
         return question_id
 
-    def _answer(self, fact: Fact, **values: Any) -> Answer | None:
+    def _answer(self, fact: Fact, **values: Any) -> Answered | None:
         conversation = self._conversation(fact.survey)
         if conversation is None:
             log.warning("answer without a conversation for survey %s", fact.survey)
             return None
-        conversation.updated_at = self.now
-        conversation.status = "active"  # an invitation becomes a started conversation
-        answer = Answer(
-            conversation_id=conversation.id,
-            question_id=self._question_id(conversation, fact.position),
-            raw_text=fact.raw,
-            created_at=self.now,
-            late=self._is_late(conversation),
-            language=self._written_in(fact.raw),
-            **values,
-        )
-        self.session.add(answer)
-        return answer
+        # An invitation becomes a started conversation.
+        self._change(conversation, status="active", updated_at=self.now)
+        question_id = self._question_id(conversation, fact.position)
+        late = self._is_late(conversation)
+        language = self._written_in(fact.raw)
+        row = {
+            "conversation_id": conversation.id,
+            "question_id": question_id,
+            "raw_text": fact.raw,
+            "created_at": self.now,
+            "late": late,
+            "language": language,
+            **values,  # `value` only when there is one: SQL NULL otherwise, not JSON null
+        }
+        new_id = _inserted(self.conn, INSERT_ANSWER, row)
+        return Answered(new_id, conversation, question_id, language, late)
 
     def _written_in(self, text: str) -> str:
         """The language of these words if they tell it, else the habitant's language."""
         return language_id.identify(text, self.runtime.catalog) or self.participant.language
 
-    def _is_late(self, conversation: Conversation) -> bool:
+    def _is_late(self, conversation: Opened) -> bool:
         campaign_id = conversation.campaign_id
         if campaign_id is None:
             return False
         if campaign_id not in self._campaign_status:
-            self._campaign_status[campaign_id] = self.session.scalar(
-                select(Campaign.status).where(Campaign.id == campaign_id)
-            )
+            self._campaign_status[campaign_id] = self.conn.execute(
+                CAMPAIGN_STATUS, {"campaign_id": campaign_id}
+            ).scalar()
         return self._campaign_status[campaign_id] == "closed"
 
     def on_answer(self, fact: Fact) -> None:
@@ -751,14 +1139,13 @@ class Recorder:
         if answer is not None and isinstance(fact.value, str) and self._is_text_question(answer):
             self._contribution(fact.raw, kind="answer", answer=answer)
 
-    def _is_text_question(self, answer: Answer) -> bool:
-        conversation = self.session.get(Conversation, answer.conversation_id)
-        spec = self.reference.survey(self.session, conversation.survey_id) if conversation else None
+    def _is_text_question(self, answer: Answered) -> bool:
+        spec = self.reference.survey(self.session, answer.conversation.survey_id)
         kinds = [q.kind for q in spec.questions if q.id == answer.question_id] if spec else []
         if kinds:
             return kinds[0] == "text"
-        question = self.session.get(Question, answer.question_id)
-        return question is not None and question.kind == "text"
+        kind = self.conn.execute(QUESTION_KIND, {"question_id": answer.question_id}).scalar()
+        return kind == "text"
 
     def on_not_understood(self, fact: Fact) -> None:
         self._answer(fact, understood=False)
@@ -771,17 +1158,14 @@ class Recorder:
     def on_survey_finished(self, fact: Fact) -> None:
         conversation = self._conversation(fact.survey)
         if conversation is not None:
-            self._conversations.pop(str(conversation.survey_id), None)  # no longer open
-            conversation.status = "finished"
-            conversation.finished_at = self.now
-            conversation.updated_at = self.now
+            self._conversations[str(conversation.survey_id)] = None  # no longer open
+            self._change(conversation, status="finished", finished_at=self.now, updated_at=self.now)
 
     def on_survey_left(self, fact: Fact) -> None:
         conversation = self._conversation(fact.survey)
         if conversation is not None:
-            self._conversations.pop(str(conversation.survey_id), None)  # no longer open
-            conversation.status = "stopped"
-            conversation.updated_at = self.now
+            self._conversations[str(conversation.survey_id)] = None  # no longer open
+            self._change(conversation, status="stopped", updated_at=self.now)
 
     # contributions
     def on_contribution(self, fact: Fact) -> None:
@@ -789,16 +1173,23 @@ class Recorder:
         message, whose attachments are its own), or beside a survey question."""
         media: list[dict[str, Any]] | None = None
         if fact.ref and fact.ref != str(self.message.id):
-            held = self.session.get(Message, int(fact.ref)) if fact.ref.isdigit() else None
+            held = (
+                self.conn.execute(HELD_MESSAGE, {"message_id": int(fact.ref)}).first()
+                if fact.ref.isdigit()
+                else None
+            )
             mine = held is not None and held.participant_id == self.participant.id
             media = list(held.media) if held is not None and mine else []
-        contribution = self._contribution(fact.raw, kind="free", media=media)
         conversation = self._conversation(fact.survey) if fact.survey else None
-        if contribution is not None and conversation is not None:
-            contribution.survey_id = conversation.survey_id
-            contribution.question_id = self._question_id(conversation, fact.position)
-            contribution.campaign_id = conversation.campaign_id
-            contribution.late = self._is_late(conversation)
+        survey: dict[str, Any] = {}
+        if conversation is not None:
+            survey = {
+                "survey_id": conversation.survey_id,
+                "question_id": self._question_id(conversation, fact.position),
+                "campaign_id": conversation.campaign_id,
+                "late": self._is_late(conversation),
+            }
+        self._contribution(fact.raw, kind="free", media=media, **survey)
 
     def on_thread(self, fact: Fact) -> None:
         """An answer to the team's reply joins that contribution; never lost if it is gone."""
@@ -806,92 +1197,85 @@ class Recorder:
         if contribution_id is None:
             self._contribution(fact.raw, kind="free")
             return
-        self.session.add(
-            ThreadMessage(
-                contribution_id=contribution_id,
-                message_id=self.message.id,
-                text=fact.raw,
-                media=[m.to_json() for m in self.inbound.media],
-                created_at=self.now,
-            )
-        )
+        row = {
+            "contribution_id": contribution_id,
+            "message_id": self.message.id,
+            "text": fact.raw,
+            "media": [m.to_json() for m in self.inbound.media],
+            "created_at": self.now,
+        }
+        self.conn.execute(INSERT_THREAD_MESSAGE, row)
 
     def _contribution(
         self,
         text: str,
         *,
         kind: str,
-        answer: Answer | None = None,
+        answer: Answered | None = None,
         media: list[dict[str, Any]] | None = None,
-    ) -> Contribution | None:
+        **survey: Any,
+    ) -> None:
+        """A contribution for the inbox; `survey` the survey, question, campaign and lateness
+        of the question it was written beside (an answer's are the answer's)."""
         if self.participant.is_test:
-            return None  # a staff member trying a survey: nothing for the inbox
+            return  # a staff member trying a survey: nothing for the inbox
         if media is None:
             media = [m.to_json() for m in self.inbound.media]
             if not media and kind == "free":
                 media = self._held_media()
-        contribution = Contribution(
-            participant_id=self.participant.id,
-            quartier_id=self.participant.quartier_id,
-            channel=self.participant.channel,
-            language=answer.language if answer and answer.language else self._written_in(text),
-            kind=kind,
-            text=text,
-            media=media,
-            created_at=self.now,
-        )
+        source = self.inbound.source
+        row = {
+            "participant_id": self.participant.id,
+            "quartier_id": self.participant.quartier_id,
+            "channel": self.participant.channel,
+            "language": answer.language if answer and answer.language else self._written_in(text),
+            "kind": kind,
+            "text": text,
+            "media": media,
+            "created_at": self.now,
+            "answer_id": answer.id if answer else None,
+            "action_id": source.action_id if source else None,
+            "intervenant_id": source.intervenant_id if source else None,
+            "survey_id": None,
+            "question_id": None,
+            "campaign_id": None,
+            "late": False,
+            **survey,
+        }
         if answer is not None:
-            if answer.id is None:
-                self.session.flush()  # the answer's id
-            contribution.answer_id = answer.id
-        if self.inbound.source is not None:
-            contribution.action_id = self.inbound.source.action_id
-            contribution.intervenant_id = self.inbound.source.intervenant_id
-        if answer is not None:
-            conversation = self.session.get(Conversation, answer.conversation_id)
-            assert conversation is not None
-            contribution.survey_id = conversation.survey_id
-            contribution.question_id = answer.question_id
-            contribution.campaign_id = conversation.campaign_id
-            contribution.late = answer.late
-        self.session.add(contribution)
-        return contribution
+            row["survey_id"] = answer.conversation.survey_id
+            row["question_id"] = answer.question_id
+            row["campaign_id"] = answer.conversation.campaign_id
+            row["late"] = answer.late
+        self.conn.execute(INSERT_CONTRIBUTION, row)
 
     def _held_media(self) -> list[dict[str, Any]]:
         """Photos sent before consent were held in the messages table: attach them now."""
         if self.participant.consent_at is None or self.participant.consent_at != self.now:
             return []
-        rows = self.session.scalars(
-            select(Message.media).where(
-                Message.participant_id == self.participant.id,
-                Message.direction == "in",
-                Message.id != self.message.id,
-            )
-        )
+        params = {"participant_id": self.participant.id, "message_id": self.message.id}
+        rows = self.conn.execute(OTHER_MEDIA, params).scalars()
         return [m for media in rows for m in media]
 
     def on_theme(self, fact: Fact) -> None:
         theme_id = self.reference.theme_ids.get(str(fact.value))
-        latest = self.session.scalars(
-            select(Contribution)
-            .where(Contribution.participant_id == self.participant.id, Contribution.kind == "free")
-            .order_by(Contribution.id.desc())
-            .limit(1)
-        ).one_or_none()
-        if theme_id is not None and latest is not None:
-            self.session.add(
-                Categorisation(
-                    contribution_id=latest.id,
-                    theme_id=theme_id,
-                    source="habitant",
-                    created_at=self.now,
-                )
-            )
+        if theme_id is None:
+            return
+        latest = self.conn.execute(LATEST_FREE, {"participant_id": self.participant.id}).scalar()
+        if latest is not None:
+            row = {
+                "contribution_id": latest,
+                "theme_id": theme_id,
+                "source": "habitant",
+                "created_at": self.now,
+            }
+            self.conn.execute(INSERT_CATEGORISATION, row)
 
     # erasure
     def on_erase(self, fact: Fact) -> None:
         """OUBLIER: everything said is deleted; aggregates of other people are untouched."""
         erase_participant(self.session, self.runtime.settings.media_dir, self.participant.id)
+        # This message is emptied and unlinked with the others (it is written already).
         self.message.body = ""
         self.message.media = []
         self.message.participant_id = None
@@ -900,14 +1284,13 @@ class Recorder:
     # right of access
     def on_access_code(self, fact: Fact) -> None:
         """MES DONNEES, then yes: the code is kept hashed, for a week, for one use."""
-        self.session.add(
-            AccessCode(
-                participant_id=self.participant.id,
-                code_hash=code_hash(str(fact.value)),
-                created_at=self.now,
-                expires_at=self.now + timedelta(days=CODE_DAYS),
-            )
-        )
+        row = {
+            "participant_id": self.participant.id,
+            "code_hash": code_hash(str(fact.value)),
+            "created_at": self.now,
+            "expires_at": self.now + timedelta(days=CODE_DAYS),
+        }
+        self.conn.execute(INSERT_ACCESS_CODE, row)
 
 
 def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
@@ -961,20 +1344,27 @@ def remove_media_files(root: Path, media: Iterable[Mapping[str, Any]]) -> int:
     return deleted
 
 
+CANCEL_PENDING = (
+    MESSAGES.update()
+    .where(
+        MESSAGES.c.participant_id == bindparam("b_participant"),
+        MESSAGES.c.direction == "out",
+        MESSAGES.c.status == "pending",
+    )
+    .values(status="cancelled", last_error=bindparam("b_reason"))
+)
+CANCEL_PENDING_ON = CANCEL_PENDING.where(MESSAGES.c.channel == bindparam("b_channel"))
+
+
 def cancel_pending(
     session: Session, participant_id: int, reason: str = "opted out", channel: str | None = None
 ) -> None:
     """STOP, OUBLIER, unreachable: nothing queued for this participant (on `channel`, when
-    only that address is refused) goes out any more."""
-    only = () if channel is None else (Message.channel == channel,)
-    session.execute(
-        update(Message)
-        .where(
-            Message.participant_id == participant_id,
-            Message.direction == "out",
-            Message.status == "pending",
-            *only,
-        )
-        .values(status="cancelled", last_error=reason)
-        .execution_options(synchronize_session=False)
-    )
+    only that address is refused) goes out any more. (A plain UPDATE, as the ORM's bulk one
+    was: objects the session holds are not refreshed.)"""
+    session.flush()
+    params = {"b_participant": participant_id, "b_reason": reason}
+    if channel is None:
+        session.connection().execute(CANCEL_PENDING, params)
+    else:
+        session.connection().execute(CANCEL_PENDING_ON, {**params, "b_channel": channel})

@@ -85,7 +85,14 @@ class ReferenceCache:
         known = session.info.get(SESSION_KEY)
         if known is not None and known[0] is session.get_transaction():
             return cast(Reference, known[1])
-        version = changes.current(session)
+        return self.at(session, changes.current(session))
+
+    def at(self, session: Session, version: int | None) -> Reference:
+        """The reference data of `version`, which this session's transaction has just read
+        (`changes.CURRENT`, in a statement of its own choosing: the handler reads it with the
+        participant), kept for the rest of the transaction as `get` does."""
+        if changes.pending(session):
+            return load(session, None)
         held = self.current
         if held is None or held.version is None or held.version != version:
             held = load(session, version)

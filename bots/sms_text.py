@@ -260,6 +260,7 @@ def sms_segments(text: str, choices: tuple[str, ...] = (), numbered: bool = True
 UCS2_BUDGET = 2  # segments: 134 UCS-2 characters
 
 
+@lru_cache(maxsize=2048)  # the same questions and retries, in a few languages, all day long
 def within_budget(text: str, choices: tuple[str, ...] = (), numbered: bool = True) -> bool:
     """One segment when the reply can go in GSM-7; two (134 characters) when it needs UCS-2."""
     messages = sms_messages(text, choices, numbered)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, Request, g, render_template
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -26,6 +27,16 @@ CSP = (
 )
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with nothing to verify on a request that brings no
+    session cookie (every provider's webhook): the signing serializer is not even built."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def create_app(
     test_config: dict[str, Any] | None = None,
     *,
@@ -34,6 +45,7 @@ def create_app(
 ) -> Flask:
     """Build the app. `test_config` overrides Flask settings; `settings` the product's."""
     app = Flask(__name__)
+    app.session_interface = CookieSessions()
     settings = settings or (runtime.settings if runtime else load_settings())
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,

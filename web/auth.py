@@ -380,6 +380,8 @@ def campaign_visible(campaign: Campaign) -> bool:
 @bp.before_app_request
 def _expire_session() -> Any:
     """Log out an idle session, or one older than the maximum, on the server side."""
+    if not request.cookies:
+        return None  # no session to expire (a provider's webhook): no account to load either
     if not current_user.is_authenticated:
         return None
     now = time.time()

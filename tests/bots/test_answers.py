@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bots import answers
 from bots.prompts import default_catalog
@@ -152,3 +156,16 @@ def test_parse_scale(text: str, value: int | None) -> None:
 
 def test_scale_refuses_too_many_stars() -> None:
     assert answers.parse_scale("⭐" * 6, CATALOG) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    a=st.text(alphabet="abcdeéilmnorstu '-", min_size=1, max_size=16),
+    b=st.text(alphabet="abcdeéilmnorstu '-", min_size=1, max_size=16),
+)
+def test_similar_is_difflibs_ratio_past_its_quick_bounds(a: str, b: str) -> None:
+    """The bounds are computed without a matcher; the outcome is difflib's exactly."""
+    matcher = SequenceMatcher(None, a, b)
+    quick = matcher.real_quick_ratio() >= answers.FUZZY_RATIO
+    quick = quick and matcher.quick_ratio() >= answers.FUZZY_RATIO
+    assert answers._similar(a, b) == (matcher.ratio() if quick else 0.0)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from bots import handler
 from bots.handler import Inbound, Media, handle_inbound
@@ -283,3 +284,55 @@ def test_a_question_misunderstood_three_times_is_recorded_unanswered(runtime: Ru
             (True, True),
         ]
         assert [a.raw_text for a in answers[:3]] == ["bof", "hmm", "???"]  # the words are kept
+
+
+def test_an_answer_without_a_value_has_none_in_the_database_not_json_null(
+    runtime: Runtime,
+) -> None:
+    """Written as plain INSERTs, a misunderstood or skipped answer still leaves `value` SQL
+    NULL (as the ORM did), which the results count on; an understood one has its value."""
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    send(runtime, "SCOLARITE")
+    for text in ("bof", "hmm", "???", "1"):  # three misses, then skipped; then an answer
+        send(runtime, text)
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Answer.understood, Answer.skipped, Answer.value.is_(None)).order_by(Answer.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (False, False, True),
+        (False, False, True),
+        (False, False, True),
+        (True, True, True),
+        (True, False, False),
+    ]
+
+
+def test_a_message_costs_few_statements_and_no_orm_flush(runtime: Runtime) -> None:
+    """What a survey answer sends to the database once its participant is known: the read,
+    then the write (participant locked with their open conversation, message, channel,
+    answer, conversation, participant, reply). A guard against a statement creeping back."""
+    send(runtime, "Bonjour")
+    send(runtime, "oui")
+    send(runtime, "SCOLARITE")
+    statements: list[str] = []
+    flushes: list[object] = []
+
+    def on_statement(_c: object, _cu: object, statement: str, *_a: object) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            statements.append(statement)
+
+    def on_flush(*args: object) -> None:
+        flushes.append(args)
+
+    event.listen(runtime.engine, "before_cursor_execute", on_statement)
+    event.listen(Session, "after_flush", on_flush)
+    try:
+        send(runtime, "1")
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", on_statement)
+        event.remove(Session, "after_flush", on_flush)
+    sent = statements[:-1]  # the last one is this test's own read of the reply
+    assert len(sent) <= 8, sent
+    assert flushes == []

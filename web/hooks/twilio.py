@@ -5,20 +5,31 @@ Every request is checked with Twilio's own `RequestValidator` before anything is
 forgery gets 403. The signature covers the full URL Twilio called; behind a reverse proxy that
 ends TLS, `request.url` says `http://internal-host/...`, so the URL is rebuilt from
 `PAROLES_PUBLIC_URL` (the address given to Twilio) and the path and query of the request.
+
+Twilio signs the URL with its port or without it, and `RequestValidator.validate` computes both
+signatures for every request; `signed_by_twilio` accepts exactly the same requests and computes
+the second one only when the first does not match.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import NoReturn
+from urllib.parse import urlparse
 
 from flask import Response, abort, request
 from twilio.request_validator import (
+    HMAC_SHA1,
+    HMAC_SHA256,
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
+    add_port,
     get_signature_algorithm,
+    remove_port,
 )
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
@@ -32,6 +43,7 @@ MEDIA_KINDS = {"image": "photo", "audio": "audio", "video": "video"}
 DOCUMENTS = frozenset({"application/pdf"})
 MAX_MEDIA = 10  # Twilio announces 10 attachments at most
 SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+EMPTY_TWIML = str(MessagingResponse())  # the same for every request: built once
 
 
 def signed_url() -> str:
@@ -55,13 +67,41 @@ def check_signature(configured: Callable[[Settings], bool], what: str) -> None:
         refuse(404, f"{what} is not configured")
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     signature = request.headers.get(SIGNATURE_HEADER, "")
-    validator = RequestValidator(settings.twilio_auth_token)
-    if not signature or not validator.validate(signed_url(), request.form, signature, algorithm):
+    validator = _validator(settings.twilio_auth_token)
+    if not signature or not signed_by_twilio(
+        validator, signed_url(), request.form, signature, algorithm
+    ):
         refuse(403, "invalid Twilio signature")
 
 
+@lru_cache(maxsize=8)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
+
+
+def signed_by_twilio(
+    validator: RequestValidator,
+    url: str,
+    form: MultiDict[str, str],
+    signature: str,
+    algorithm: str,
+) -> bool:
+    """`validator.validate(url, form, signature, algorithm)`: the URL signed with its port or
+    without it; the form as given URL-encoded (a `bodySHA256` query is for JSON bodies, which
+    `validate` leaves to itself, as it does an algorithm it does not know)."""
+    parsed = urlparse(url)
+    if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256) or "bodySHA256" in parsed.query:
+        return bool(validator.validate(url, form, signature, algorithm))
+    plain, with_port = remove_port(parsed), add_port(parsed)
+    for candidate in (with_port, plain) if url == with_port else (plain, with_port):
+        computed = validator.compute_signature(candidate, form, algorithm)
+        if hmac.compare_digest(computed.encode(), signature.encode()):
+            return True
+    return False
+
+
 def empty_twiml() -> Response:
-    return Response(str(MessagingResponse()), mimetype="text/xml")
+    return Response(EMPTY_TWIML, mimetype="text/xml")
 
 
 def parse_media(form: MultiDict[str, str], *, audio: str = "audio") -> tuple[Media, ...]:
