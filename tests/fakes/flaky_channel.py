@@ -23,11 +23,12 @@ import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from bots.channels import Outgoing, SendError, register
 from bots.runtime import Runtime
+from tests.fakes.loopback import LoopbackServer
 
 NAME = "flaky"
 
@@ -61,23 +62,19 @@ class FlakyServer:
         self.release = threading.Event()
         self.gate: threading.Event | None = None  # when set to an Event, sends wait for it
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._server = LoopbackServer(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def start(self) -> FlakyServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
         self.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.stop()
 
     def fails_for_good(self, message_id: int) -> bool:
         return _fraction(self.seed, message_id) < self.permanent
