@@ -160,6 +160,7 @@ def measure(url: str, contributions: int, data_dir: Path) -> None:
     choices = content.Choices(period)
     with runtime.sessions() as session:
         parts: dict[str, list[float]] = {"figures": [], "charts": [], "docx": [], "pdf": []}
+        unshaped: list[float] = []  # the same PDF without HarfBuzz: what text shaping costs
         for n in range(REPEAT + 1):  # the first also imports matplotlib and fills font caches
             t0 = time.perf_counter()
             report = content.build(session, choices, timezone=settings.timezone)
@@ -173,6 +174,7 @@ def measure(url: str, contributions: int, data_dir: Path) -> None:
             if n:
                 for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                     parts[name].append(seconds)
+                unshaped.append(_unshaped_pdf_seconds(pdf_file.write, report))
             else:
                 print(
                     json.dumps(
@@ -189,6 +191,15 @@ def measure(url: str, contributions: int, data_dir: Path) -> None:
                 }
             )
         )
+    print(
+        json.dumps(
+            {
+                **base,
+                "case": "report part: pdf without text shaping (baseline)",
+                "ms": round(statistics.median(unshaped) * 1000, 1),
+            }
+        )
+    )
     client = app.test_client()
     with runtime.sessions() as session:
         chef = session.scalars(select(User.id).where(User.role == "chef_de_projet")).first()
@@ -235,6 +246,20 @@ def measure(url: str, contributions: int, data_dir: Path) -> None:
         flush=True,
     )
     runtime.engine.dispose()
+
+
+def _unshaped_pdf_seconds(write: Any, report: Any) -> float:
+    """The time to write the same PDF with fpdf2's text shaping (HarfBuzz) turned off."""
+    from fpdf import FPDF
+
+    shaping = FPDF.set_text_shaping
+    FPDF.set_text_shaping = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    try:
+        t0 = time.perf_counter()
+        write(report)
+        return time.perf_counter() - t0
+    finally:
+        FPDF.set_text_shaping = shaping  # type: ignore[method-assign]
 
 
 def first_page_png(out: Path) -> None:

@@ -4,13 +4,19 @@ fpdf2 over reportlab: it installs from PyPI as pure Python on top of Pillow and 
 matplotlib already brings; it embeds (and subsets) a Unicode TrueType font, writes bookmarks and
 a table of contents from its sections, tables with a repeated header row, and an image's
 alternative text. The font is DejaVu Sans, shipped inside matplotlib's wheel: French, "≥",
-Cyrillic and Greek print as they are; glyphs it lacks (emoji) are dropped from the PDF only.
+Cyrillic, Greek and Arabic print as they are; glyphs it lacks (emoji) are dropped from the PDF
+only. Its oblique face has no Arabic letters, so a quote in Arabic falls back to the upright
+face instead of vanishing. A block in a script whose letters join or reorder (Arabic, Hebrew,
+the Indic scripts) is shaped by HarfBuzz (uharfbuzz, its official binding, a wheel): without it
+Arabic prints as loose letters left to right, unreadable. Other blocks are not shaped: shaping
+every block doubled the time to write the PDF (`bench/report.py`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +24,12 @@ from web.report.charts import DPI
 from web.report.content import Chart, Heading, Paragraph, Quote, Report, Table
 
 FONT = "DejaVu"
+FALLBACK = "DejaVuUpright"  # for the letters a face lacks (Arabic in the oblique quotes)
 SIZES = {1: 16, 2: 13, 3: 11}
 LINES_PER_TOC_PAGE = 38
+# Hebrew to Myanmar (Arabic, Syriac, Thaana, N'Ko, the Indic scripts), and the Hebrew and
+# Arabic presentation forms
+COMPLEX_SCRIPT = re.compile("[\u0590-\u109f\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
 def _font_dir() -> Path:
@@ -54,7 +64,10 @@ def write(report: Report) -> bytes:
     pdf.add_font(FONT, "", str(fonts / "DejaVuSans.ttf"))
     pdf.add_font(FONT, "B", str(fonts / "DejaVuSans-Bold.ttf"))
     pdf.add_font(FONT, "I", str(fonts / "DejaVuSans-Oblique.ttf"))
+    pdf.add_font(FALLBACK, "", str(fonts / "DejaVuSans.ttf"))
+    pdf.set_fallback_fonts([FALLBACK], exact_match=False)
     pdf.add_page()
+    pdf.set_text_shaping(any(COMPLEX_SCRIPT.search(t) for t in (report.title, *report.subtitle)))
     pdf.set_font(FONT, "B", 20)
     pdf.multi_cell(0, 10, report.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
@@ -67,6 +80,7 @@ def write(report: Report) -> bytes:
     sections = sum(1 for b in report.blocks if isinstance(b, Heading) and b.level <= 2)
     pdf.insert_toc_placeholder(_toc, pages=1 + sections // LINES_PER_TOC_PAGE)
     for block in report.blocks:
+        pdf.set_text_shaping(_needs_shaping(block))
         if isinstance(block, Heading):
             if (block.level == 1 and pdf.get_y() > 40) or pdf.get_y() > pdf.h - 70:
                 pdf.add_page()  # a section starts a page; a heading never ends one
@@ -95,6 +109,18 @@ def write(report: Report) -> bytes:
             pdf.multi_cell(0, 5, f"— {block.source}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.ln(3)
     return bytes(pdf.output())
+
+
+def _needs_shaping(block: Heading | Paragraph | Table | Chart | Quote) -> bool:
+    if isinstance(block, Table):
+        texts = [block.caption, *block.columns, *(cell for row in block.rows for cell in row)]
+    elif isinstance(block, Quote):
+        texts = [block.text, block.source]
+    elif isinstance(block, Chart):
+        texts = []
+    else:
+        texts = [block.text]
+    return any(COMPLEX_SCRIPT.search(text) for text in texts)
 
 
 def _toc(pdf: Any, sections: list[Any]) -> None:

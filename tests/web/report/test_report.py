@@ -319,3 +319,41 @@ def test_the_reports_campaign_counts_are_the_results_pages(
             ]
             == 1
         )
+
+
+ARABIC_QUOTE = "الحي يحتاج إلى إنارة أفضل في الليل"
+
+
+def embedded_glyph_names(pdf: bytes) -> set[str]:
+    """The glyph names of every font subset embedded in the PDF."""
+    from fontTools.ttLib import TTFont
+
+    reader = PdfReader(io.BytesIO(pdf))
+    names: set[str] = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            data = descriptor.get_object()["/FontFile2"].get_object().get_data()
+            names.update(TTFont(io.BytesIO(data)).getGlyphOrder())
+    return names
+
+
+def test_an_arabic_quote_prints_in_joined_letters_not_as_nothing() -> None:
+    """The quotes are set in the oblique face, which has no Arabic letter: they fall back to the
+    upright face, and HarfBuzz picks each letter's joined form (initial, medial, final), which
+    are the glyphs of Unicode's presentation forms in DejaVu Sans."""
+    from web.report.content import Paragraph, Quote, Report
+    from web.report.pdf_file import write
+
+    blocks = [
+        Paragraph("Ce que les habitants ont dit."),
+        Quote(ARABIC_QUOTE, "Les Tilleuls, mars 2026"),
+        Quote("Il n'y a plus de bus le soir.", "Val Fleuri, mars 2026"),
+    ]
+    data = write(Report("Rapport", [], blocks))
+    joined = {n for n in embedded_glyph_names(data) if n.startswith("uniFE")}
+    # lam initial and medial, alef final, yeh final: forms the isolated letters never use
+    assert {"uniFEDF", "uniFEE0", "uniFE8E", "uniFEF0"} <= joined
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    flat = " ".join(text.split())
+    assert "Les Tilleuls, mars 2026" in flat and "Il n'y a plus de bus le soir." in flat
