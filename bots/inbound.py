@@ -140,7 +140,7 @@ def record(runtime: Runtime, inbound: Inbound) -> int | None:
         "created_at": inbound.received_at,
     }
     try:
-        with runtime.engine.connect() as conn:
+        with runtime.recorder.connect() as conn:
             conn = conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 key = conn.execute(INSERT_RECORDED, row).inserted_primary_key
