@@ -108,7 +108,8 @@ def test_full_survey_by_sms_sends_one_gsm7_segment_per_reply(
         assert session.scalars(select(Conversation.status)).one() == "finished"
         values = session.scalars(select(Answer.value).order_by(Answer.id)).all()
         assert values == ["oui", ["famille", "ecole"], 4, "mercredi", "Plus de profs"]
-        rows = session.scalars(select(Message).where(Message.direction == "out")).all()
+        out = select(Message).where(Message.direction == "out").order_by(Message.id)
+        rows = session.scalars(out).all()
         assert {r.status for r in rows} == {"sent"}
         # The welcome's row keeps the id of its first SMS (the second, the languages, is SM2).
         expected = [f"SM{n:032x}" for n in (1, *range(3, len(rows) + 2))]
