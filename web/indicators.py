@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Campaign, Categorisation, Contribution, Participant, Quartier, Theme
 from web.activity import Activity, read_activity, within
-from web.counts import Cell, Scope, campaign_funnel, protect, small
+from web.counts import Cell, Scope, campaign_funnels, protect, small
 from web.theme_state import theme_state
 
 MAX_MONTHS = 36
@@ -294,7 +294,7 @@ def _campaigns(
     visible: Callable[[Campaign], bool],
 ) -> list[CampaignRate]:
     """Campaigns that ran during the period and reached someone in the scope, with the same
-    funnel as their results page (`web.counts.campaign_funnel`)."""
+    funnel as their results page (`web.counts.campaign_funnel`), all in one statement."""
     running = session.scalars(
         select(Campaign)
         .where(
@@ -304,11 +304,13 @@ def _campaigns(
         )
         .order_by(Campaign.launched_at, Campaign.id)
     )
+    shown = [campaign for campaign in running if visible(campaign)]
+    funnels = campaign_funnels(
+        session, [c.id for c in shown], Scope(scope.quartier_ids, scope.quartier)
+    )
     found = []
-    for campaign in running:
-        if not visible(campaign):
-            continue
-        funnel = campaign_funnel(session, campaign, Scope(scope.quartier_ids, scope.quartier))
+    for campaign in shown:
+        funnel = funnels[campaign.id]
         if not funnel.invited:
             continue
         invited, started, finished = (
