@@ -112,9 +112,7 @@ def campaign_funnels(
         return found
     # `id IN (...)`, not EXISTS: the understood answers are read once (a hash), not looked
     # up for each of the campaigns' conversations (measured, bench/indicators.py).
-    started = Conversation.id.in_(
-        select(Answer.conversation_id).where(Answer.understood.is_(True))
-    )
+    started = Conversation.id.in_(select(Answer.conversation_id).where(Answer.understood.is_(True)))
 
     def tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)

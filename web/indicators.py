@@ -25,16 +25,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, false, func, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
-from storage.models import Campaign, Categorisation, Contribution, Participant, Quartier, Theme
+from storage.models import (
+    Campaign,
+    Categorisation,
+    Contribution,
+    ContributionDay,
+    Participant,
+    Quartier,
+    Theme,
+)
 from web.activity import Activity, read_activity, within
 from web.counts import Cell, Scope, campaign_funnels, protect, small
-from web.theme_state import theme_state
+from web.theme_state import THEME_STATES
 
 MAX_MONTHS = 36
 UNCONFIRMED = ("suggere", "a_trier")  # web.theme_state.THEME_STATES, as the inbox reads them
@@ -241,47 +249,130 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     "suggested, to confirm" and "to sort" states, then all contributions; one column a month.
 
     A contribution with two confirmed thèmes counts under both; the last row counts it once.
-    A test phone's contributions never count; one whose author was unlinked does. The test
-    phones are a short list read once (`NOT IN`), not a join for each contribution; a thème is
+    A test phone's contributions never count; one whose author was unlinked does. A thème is
     confirmed at most once per contribution (the unique `(contribution, thème, source)`), so
-    its confirmed contributions are its staff categorisations."""
+    its confirmed contributions are its staff categorisations; a contribution's state is the
+    one kept on its row (`storage.theme_state`, equal to `web.theme_state.theme_state()`).
+
+    Read from the daily counts (`storage.contribution_days`) for the UTC days that lie wholly
+    in one month of the territory; the days a month begins in (at some UTC hour) are counted
+    from the contributions themselves, and so are the test phones' few contributions, taken
+    back out of the days read from the counts."""
+    months = len(bounds) - 1
+    confirmed: dict[int, list[int]] = {}
+    states = {state: [0] * months for state in THEME_STATES}
+
+    def add(theme_id: int, state: str, index: int, n: int) -> None:
+        if theme_id:
+            confirmed.setdefault(theme_id, [0] * months)[index] += n
+        else:
+            states.setdefault(state, [0] * months)[index] += n
+
+    split = _split_days(bounds)
+    ends = split.month_ends[:-1]
+    day_month = (
+        case(*((ContributionDay.day < end, n) for n, end in enumerate(ends)), else_=months - 1)
+        if ends
+        else literal(0)
+    )
+    if split.first_day < split.last_day:
+        for index, theme_id, state, n in session.execute(
+            select(
+                day_month,
+                ContributionDay.theme_id,
+                ContributionDay.theme_state,
+                func.sum(ContributionDay.contributions),
+            )
+            .where(
+                ContributionDay.day >= split.first_day,
+                ContributionDay.day < split.last_day,
+                ContributionDay.day.not_in(split.boundary_days) if split.boundary_days else true(),
+                *within(scope, ContributionDay.quartier_id),
+            )
+            .group_by(day_month, ContributionDay.theme_id, ContributionDay.theme_state)
+        ):
+            add(theme_id, state, index, int(n))
+    tests = select(Participant.id).where(Participant.is_test.is_(True))
+    in_windows = or_(
+        false(),
+        *(
+            and_(Contribution.created_at >= a, Contribution.created_at < b)
+            for a, b in split.windows
+        ),
+    )
+    live = [Contribution.created_at >= bounds[0], Contribution.created_at < bounds[-1]]
+    live += within(scope, Contribution.quartier_id)
+    # The days a month begins in, as the contributions say, test phones left out ...
+    counted = [
+        *live,
+        in_windows,
+        or_(Contribution.participant_id.is_(None), Contribution.participant_id.not_in(tests)),
+    ]
+    # ... and the test phones' contributions of the other days, taken back out.
+    taken_out = [*live, not_(in_windows), Contribution.participant_id.in_(tests)]
     month = case(
         *((Contribution.created_at < bound, n) for n, bound in enumerate(bounds[1:])),
     ).label("month")
-    tests = select(Participant.id).where(Participant.is_test.is_(True))
-    counted = [
-        Contribution.created_at >= bounds[0],
-        Contribution.created_at < bounds[-1],
-        or_(Contribution.participant_id.is_(None), Contribution.participant_id.not_in(tests)),
-        *within(scope, Contribution.quartier_id),
-    ]
-    months = len(bounds) - 1
-    confirmed: dict[int, list[int]] = {}
-    for theme_id, index, n in session.execute(
-        select(Categorisation.theme_id, month, func.count())
-        .select_from(Categorisation)
-        .join(Contribution, Contribution.id == Categorisation.contribution_id)
-        .where(Categorisation.source == "staff", *counted)
-        .group_by(Categorisation.theme_id, month)
-    ):
-        confirmed.setdefault(theme_id, [0] * months)[index] = n
+    for where, sign in ((counted, 1), (taken_out, -1)):
+        for theme_id, index, n in session.execute(
+            select(Categorisation.theme_id, month, func.count())
+            .select_from(Categorisation)
+            .join(Contribution, Contribution.id == Categorisation.contribution_id)
+            .where(Categorisation.source == "staff", *where)
+            .group_by(Categorisation.theme_id, month)
+        ):
+            add(theme_id, "", index, sign * n)
+        for index, state, n in session.execute(
+            select(month, Contribution.theme_state, func.count())
+            .where(*where)
+            .group_by(month, Contribution.theme_state)
+        ):
+            add(0, state, index, sign * n)
     rows = []
     for theme in session.scalars(select(Theme).order_by(Theme.position, Theme.name)):
-        if theme.active or theme.id in confirmed:
-            counts = confirmed.get(theme.id, [0] * months)
-            rows.append(ThemeRow(theme.code, theme.name, theme.colour, counts))
-    state = theme_state().label("state")
-    unconfirmed = {state: [0] * months for state in UNCONFIRMED}
-    total = [0] * months
-    for index, key, n in session.execute(
-        select(month, state, func.count()).where(*counted).group_by(month, state)
-    ):
-        total[index] += n
-        if key in unconfirmed:
-            unconfirmed[key][index] = n
-    rows += [ThemeRow(key, "", "", counts) for key, counts in unconfirmed.items()]
+        counts = confirmed.get(theme.id)
+        if theme.active or (counts is not None and any(counts)):
+            rows.append(ThemeRow(theme.code, theme.name, theme.colour, counts or [0] * months))
+    rows += [ThemeRow(key, "", "", states[key]) for key in UNCONFIRMED]
+    total = [sum(column) for column in zip(*states.values(), strict=True)]
     rows.append(ThemeRow("total", "", "", total))
     return rows
+
+
+@dataclass(frozen=True)
+class SplitDays:
+    """A period's UTC days: those read from the daily counts, and the parts of the days a
+    month of the territory begins in (`windows`, counted from the contributions)."""
+
+    first_day: date  # the first whole day of the period
+    last_day: date  # the day after its last whole day
+    month_ends: list[date]  # a whole day before `month_ends[n]` is in month n or before
+    boundary_days: list[date]
+    windows: list[tuple[datetime, datetime]]
+
+
+def _split_days(bounds: list[datetime]) -> SplitDays:
+    def at_midnight(bound: datetime) -> bool:
+        return bound.astimezone(UTC).timetz().replace(tzinfo=None) == time(0)
+
+    def day(bound: datetime) -> date:
+        return bound.astimezone(UTC).date()
+
+    def ceil(bound: datetime) -> date:
+        return day(bound) if at_midnight(bound) else day(bound) + timedelta(days=1)
+
+    boundary = [bound for bound in bounds if not at_midnight(bound)]
+    windows = []
+    for bound in boundary:
+        start = datetime.combine(day(bound), time(0), tzinfo=UTC)
+        windows.append((max(start, bounds[0]), min(start + timedelta(days=1), bounds[-1])))
+    return SplitDays(
+        first_day=ceil(bounds[0]),
+        last_day=day(bounds[-1]),
+        month_ends=[ceil(bound) for bound in bounds[1:]],
+        boundary_days=[day(bound) for bound in boundary],
+        windows=[(a, b) for a, b in windows if a < b],
+    )
 
 
 # --- surveys -------------------------------------------------------------------------------------
