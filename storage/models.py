@@ -364,14 +364,14 @@ class Contribution(Base):
     )
 
 
-class ContributionDay(Base):
+class ContributionMonth(Base):
     """How many contributions one UTC day has in one quartier (0: not known), per thème state
     (`theme_id` 0) or confirmed thème (`theme_state` ""): what the tableau de bord's thème table
     sums. Kept current by triggers on `contributions` and `categorisations`
-    (`storage.contribution_days`); never written by the code."""
+    (`storage.contribution_months`); never written by the code."""
 
-    __tablename__ = "contribution_days"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    __tablename__ = "contribution_months"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
     quartier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     theme_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     theme_state: Mapped[str] = mapped_column(String(10), primary_key=True)

@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, false, func, literal, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
     Campaign,
     Categorisation,
     Contribution,
-    ContributionDay,
+    ContributionMonth,
     Participant,
     Quartier,
     Theme,
@@ -254,11 +254,12 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     its confirmed contributions are its staff categorisations; a contribution's state is the
     one kept on its row (`storage.theme_state`, equal to `web.theme_state.theme_state()`).
 
-    Read from the daily counts (`storage.contribution_days`) for the UTC days that lie wholly
-    in one month of the territory; the days a month begins in (at some UTC hour) are counted
-    from the contributions themselves, and so are the test phones' few contributions, taken
-    back out of the days read from the counts."""
+    Read from the monthly counts (`storage.contribution_months`), which count by UTC month.
+    The territory's months begin a few hours away from the UTC ones: the contributions of those
+    hours, and the test phones' few, are read one group at a time (`_corrections`) and moved to
+    the month they belong to, or taken out."""
     months = len(bounds) - 1
+    utc = [_utc_month(bound) for bound in bounds]
     confirmed: dict[int, list[int]] = {}
     states = {state: [0] * months for state in THEME_STATES}
 
@@ -268,66 +269,23 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
         else:
             states.setdefault(state, [0] * months)[index] += n
 
-    split = _split_days(bounds)
-    ends = split.month_ends[:-1]
-    day_month = (
-        case(*((ContributionDay.day < end, n) for n, end in enumerate(ends)), else_=months - 1)
-        if ends
-        else literal(0)
-    )
-    if split.first_day < split.last_day:
-        for index, theme_id, state, n in session.execute(
-            select(
-                day_month,
-                ContributionDay.theme_id,
-                ContributionDay.theme_state,
-                func.sum(ContributionDay.contributions),
-            )
-            .where(
-                ContributionDay.day >= split.first_day,
-                ContributionDay.day < split.last_day,
-                ContributionDay.day.not_in(split.boundary_days) if split.boundary_days else true(),
-                *within(scope, ContributionDay.quartier_id),
-            )
-            .group_by(day_month, ContributionDay.theme_id, ContributionDay.theme_state)
-        ):
-            add(theme_id, state, index, int(n))
-    tests = select(Participant.id).where(Participant.is_test.is_(True))
-    in_windows = or_(
-        false(),
-        *(
-            and_(Contribution.created_at >= a, Contribution.created_at < b)
-            for a, b in split.windows
-        ),
-    )
-    live = [Contribution.created_at >= bounds[0], Contribution.created_at < bounds[-1]]
-    live += within(scope, Contribution.quartier_id)
-    # The days a month begins in, as the contributions say, test phones left out ...
-    counted = [
-        *live,
-        in_windows,
-        or_(Contribution.participant_id.is_(None), Contribution.participant_id.not_in(tests)),
-    ]
-    # ... and the test phones' contributions of the other days, taken back out.
-    taken_out = [*live, not_(in_windows), Contribution.participant_id.in_(tests)]
-    month = case(
-        *((Contribution.created_at < bound, n) for n, bound in enumerate(bounds[1:])),
-    ).label("month")
-    for where, sign in ((counted, 1), (taken_out, -1)):
-        for theme_id, index, n in session.execute(
-            select(Categorisation.theme_id, month, func.count())
-            .select_from(Categorisation)
-            .join(Contribution, Contribution.id == Categorisation.contribution_id)
-            .where(Categorisation.source == "staff", *where)
-            .group_by(Categorisation.theme_id, month)
-        ):
-            add(theme_id, "", index, sign * n)
-        for index, state, n in session.execute(
-            select(month, Contribution.theme_state, func.count())
-            .where(*where)
-            .group_by(month, Contribution.theme_state)
-        ):
-            add(0, state, index, sign * n)
+    index_of = {month.date(): n for n, month in enumerate(utc[:-1])}
+    key = (ContributionMonth.month, ContributionMonth.theme_id, ContributionMonth.theme_state)
+    for month, theme_id, state, n in session.execute(
+        select(*key, func.sum(ContributionMonth.contributions))
+        .where(
+            ContributionMonth.month >= utc[0].date(),
+            ContributionMonth.month < utc[-1].date(),
+            *within(scope, ContributionMonth.quartier_id),
+        )
+        .group_by(*key)
+    ):
+        add(theme_id, state, index_of[month], int(n))
+    for theme_id, state, local, counted, test, n in _corrections(session, scope, bounds, utc):
+        if counted >= 0:  # what the monthly counts counted there ...
+            add(theme_id, state, counted, -n)
+        if local >= 0 and not test:  # ... and where it counts
+            add(theme_id, state, local, n)
     rows = []
     for theme in session.scalars(select(Theme).order_by(Theme.position, Theme.name)):
         counts = confirmed.get(theme.id)
@@ -339,40 +297,65 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     return rows
 
 
-@dataclass(frozen=True)
-class SplitDays:
-    """A period's UTC days: those read from the daily counts, and the parts of the days a
-    month of the territory begins in (`windows`, counted from the contributions)."""
-
-    first_day: date  # the first whole day of the period
-    last_day: date  # the day after its last whole day
-    month_ends: list[date]  # a whole day before `month_ends[n]` is in month n or before
-    boundary_days: list[date]
-    windows: list[tuple[datetime, datetime]]
+def _utc_month(bound: datetime) -> datetime:
+    """The UTC month that begins nearest to `bound` (a month's beginning in the territory,
+    a few hours away from it)."""
+    near = bound.astimezone(UTC) + timedelta(days=15)
+    return datetime(near.year, near.month, 1, tzinfo=UTC)
 
 
-def _split_days(bounds: list[datetime]) -> SplitDays:
-    def at_midnight(bound: datetime) -> bool:
-        return bound.astimezone(UTC).timetz().replace(tzinfo=None) == time(0)
+def _corrections(
+    session: Session, scope: Scope, bounds: list[datetime], utc: list[datetime]
+) -> list[tuple[int, str, int, int, int, int]]:
+    """(thème or 0, state or "", month in the territory, month counted by
+    `contribution_months`, test phone, contributions) for the contributions in the scope between
+    each month's beginning in the territory and in UTC, and those of the test phones; a month is
+    -1 outside the period. Found through the indexes on `created_at` and `participant_id`."""
+    created = Contribution.created_at
 
-    def day(bound: datetime) -> date:
-        return bound.astimezone(UTC).date()
+    def month(starts: list[datetime]) -> ColumnElement[int]:
+        return case(
+            (created < starts[0], -1),
+            *((created < start, n) for n, start in enumerate(starts[1:])),
+            else_=-1,
+        )
 
-    def ceil(bound: datetime) -> date:
-        return day(bound) if at_midnight(bound) else day(bound) + timedelta(days=1)
-
-    boundary = [bound for bound in bounds if not at_midnight(bound)]
-    windows = []
-    for bound in boundary:
-        start = datetime.combine(day(bound), time(0), tzinfo=UTC)
-        windows.append((max(start, bounds[0]), min(start + timedelta(days=1), bounds[-1])))
-    return SplitDays(
-        first_day=ceil(bounds[0]),
-        last_day=day(bounds[-1]),
-        month_ends=[ceil(bound) for bound in bounds[1:]],
-        boundary_days=[day(bound) for bound in boundary],
-        windows=[(a, b) for a, b in windows if a < b],
-    )
+    # The test phones are a short list, read once.
+    tests = list(session.scalars(select(Participant.id).where(Participant.is_test.is_(True))))
+    test = case((Contribution.participant_id.in_(tests), 1), else_=0)
+    windows = [(min(b, u), max(b, u)) for b, u in zip(bounds, utc, strict=True) if b != u]
+    around = (min(bounds[0], utc[0]), max(bounds[-1], utc[-1]))
+    where = [
+        or_(
+            *(and_(created >= a, created < b) for a, b in windows),
+            and_(Contribution.participant_id.in_(tests), created >= around[0], created < around[1]),
+        ),
+        *within(scope, Contribution.quartier_id),
+    ]
+    local, counted = month(bounds), month(utc)
+    found: list[tuple[int, str, int, int, int, int]] = [
+        (theme_id, "", a, b, t, n)
+        for theme_id, a, b, t, n in session.execute(
+            select(Categorisation.theme_id, local, counted, test, func.count())
+            .select_from(Categorisation)
+            .join(Contribution, Contribution.id == Categorisation.contribution_id)
+            .where(
+                Categorisation.source == "staff",
+                # Chosen by id first: the few contributions of the windows, then their thèmes.
+                Categorisation.contribution_id.in_(select(Contribution.id).where(*where)),
+            )
+            .group_by(Categorisation.theme_id, local, counted, test)
+        )
+    ]
+    found += [
+        (0, state, a, b, t, n)
+        for state, a, b, t, n in session.execute(
+            select(Contribution.theme_state, local, counted, test, func.count())
+            .where(*where)
+            .group_by(Contribution.theme_state, local, counted, test)
+        )
+    ]
+    return found
 
 
 # --- surveys -------------------------------------------------------------------------------------

@@ -1,24 +1,25 @@
-"""How many contributions each UTC day has, per quartier, thème state and confirmed thème:
-`contribution_days`, kept current by triggers.
+"""How many contributions each UTC month has, per quartier, thème state and confirmed thème:
+`contribution_months`, kept current by triggers.
 
 The tableau de bord's thème table (`web.indicators`) counts, per month of a period, the
 contributions of each thème state and those of each confirmed thème (a categorisation of source
 `staff`). Read from `contributions` and `categorisations`, that is two GROUP BYs over a year of
-contributions on every page. Read from here, it is a sum over a few thousand rows.
+contributions on every page. Read from here, it is a sum over a few hundred rows.
 
-A row is (`day`, `quartier_id`, `theme_id`, `theme_state`, `contributions`):
+A row is (`month`, `quartier_id`, `theme_id`, `theme_state`, `contributions`):
 
 - `theme_id` 0 and `theme_state` a state (`storage.theme_state.STATES`): the contributions of
-  that day and quartier in that state; every contribution is in exactly one such row;
-- `theme_id` a thème and `theme_state` "": the contributions of that day and quartier that
+  that month and quartier in that state; every contribution is in exactly one such row;
+- `theme_id` a thème and `theme_state` "": the contributions of that month and quartier that
   thème was confirmed for (one per `staff` categorisation);
 - `quartier_id` 0: contributions whose quartier is not known.
 
-`day` is the UTC date of `created_at` (stored naive UTC): no time zone in SQL. The territory's
-months begin at some UTC hour of a day; the reader counts the days a month begins in from the
-contributions themselves, and everything else from here (`web.indicators._themes`). A count
-may reach 0 and stay as a row. What the dashboard leaves out (a staff member's test phone) is
-not known here: the reader subtracts it, from the few contributions of the test phones.
+`month` is the first day of the UTC month of `created_at` (stored naive UTC): no time zone in
+SQL. The territory's months begin a few hours before or after the UTC ones; the reader counts
+the contributions of those few hours from the contributions themselves, and moves them to their
+month (`web.indicators._themes`). A count may reach 0 and stay as a row. What the dashboard
+leaves out (a staff member's test phone) is not known here: the reader takes the test phones'
+few contributions back out.
 
 How it stays true: triggers on `contributions` (insert; before a delete; a change of
 `created_at`, `quartier_id` or `theme_state`, which the triggers of `storage.theme_state` make)
@@ -42,42 +43,46 @@ from typing import Any
 from sqlalchemy import Date, cast, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from storage.models import Categorisation, Contribution, ContributionDay
+from storage.models import Categorisation, Contribution, ContributionMonth
 
-TRIGGER = "contribution_days"
-PG_CONTRIBUTIONS_FUNCTION = "paroles_contribution_days_contributions"
-PG_CATEGORISATIONS_FUNCTION = "paroles_contribution_days_categorisations"
-KEY = "(day, quartier_id, theme_id, theme_state)"
+TRIGGER = "contribution_months"
+PG_CONTRIBUTIONS_FUNCTION = "paroles_contribution_months_contributions"
+PG_CATEGORISATIONS_FUNCTION = "paroles_contribution_months_categorisations"
+KEY = "(month, quartier_id, theme_id, theme_state)"
 UPSERT = (
     f"ON CONFLICT {KEY} DO UPDATE "
-    "SET contributions = contribution_days.contributions + excluded.contributions"
+    "SET contributions = contribution_months.contributions + excluded.contributions"
 )
 
 
-def day_of(connection: Connection, column: Any) -> Any:
-    """The UTC date of a naive UTC timestamp column, as the triggers compute it."""
+def month_of(connection: Connection, column: Any) -> Any:
+    """The first day of the UTC month of a naive UTC timestamp column, as the triggers compute
+    it."""
     if connection.dialect.name == "postgresql":
-        return cast(column, Date)
-    return func.date(column, type_=Date)
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, "start of month", type_=Date)
 
 
 # --- SQLite --------------------------------------------------------------------------------------
 
+INSERT = f"INSERT INTO contribution_months {KEY[:-1]}, contributions)"
+
+
+def _sqlite_month(column: str) -> str:
+    return f"date({column}, 'start of month')"
+
 
 def _sqlite_add(row: str, sign: int) -> str:
-    """Count contribution `row` (`new` or `old`) in its state and confirmed thèmes."""
-    day, quartier = f"date({row}.created_at)", f"coalesce({row}.quartier_id, 0)"
-    return (
-        f"INSERT INTO contribution_days {KEY[:-1]}, contributions) "
-        f"VALUES ({day}, {quartier}, 0, {row}.theme_state, {sign}) {UPSERT}; "
-    )
+    """Count contribution `row` (`new` or `old`) in its state."""
+    month, quartier = _sqlite_month(f"{row}.created_at"), f"coalesce({row}.quartier_id, 0)"
+    return f"{INSERT} VALUES ({month}, {quartier}, 0, {row}.theme_state, {sign}) {UPSERT}; "
 
 
 def _sqlite_themes(row: str, sign: int) -> str:
-    day, quartier = f"date({row}.created_at)", f"coalesce({row}.quartier_id, 0)"
+    """Count contribution `row` in its confirmed thèmes."""
+    month, quartier = _sqlite_month(f"{row}.created_at"), f"coalesce({row}.quartier_id, 0)"
     return (
-        f"INSERT INTO contribution_days {KEY[:-1]}, contributions) "
-        f"SELECT {day}, {quartier}, theme_id, '', {sign} FROM categorisations "
+        f"{INSERT} SELECT {month}, {quartier}, theme_id, '', {sign} FROM categorisations "
         f"WHERE contribution_id = {row}.id AND source = 'staff' {UPSERT}; "
     )
 
@@ -86,10 +91,9 @@ def _sqlite_confirmed(row: str, sign: int) -> str:
     """Count categorisation `row` for its contribution if it is a `staff` one and the
     contribution is still there."""
     return (
-        f"INSERT INTO contribution_days {KEY[:-1]}, contributions) "
-        f"SELECT date(created_at), coalesce(quartier_id, 0), {row}.theme_id, '', {sign} "
-        f"FROM contributions WHERE {row}.source = 'staff' AND id = {row}.contribution_id "
-        f"{UPSERT}; "
+        f"{INSERT} SELECT {_sqlite_month('created_at')}, coalesce(quartier_id, 0), "
+        f"{row}.theme_id, '', {sign} FROM contributions "
+        f"WHERE {row}.source = 'staff' AND id = {row}.contribution_id {UPSERT}; "
     )
 
 
@@ -119,27 +123,28 @@ def _sqlite_statements() -> tuple[str, ...]:
 # --- PostgreSQL ----------------------------------------------------------------------------------
 
 
+def _pg_month(column: str) -> str:
+    return f"date_trunc('month', {column})::date"
+
+
 def _pg_add(row: str, sign: int) -> str:
-    return (
-        f"INSERT INTO contribution_days {KEY[:-1]}, contributions) "
-        f"VALUES ({row}.created_at::date, coalesce({row}.quartier_id, 0), 0, {row}.theme_state, "
-        f"{sign}) {UPSERT}; "
-    )
+    month, quartier = _pg_month(f"{row}.created_at"), f"coalesce({row}.quartier_id, 0)"
+    return f"{INSERT} VALUES ({month}, {quartier}, 0, {row}.theme_state, {sign}) {UPSERT}; "
 
 
 def _pg_themes(row: str, sign: int) -> str:
+    month, quartier = _pg_month(f"{row}.created_at"), f"coalesce({row}.quartier_id, 0)"
     return (
-        f"INSERT INTO contribution_days {KEY[:-1]}, contributions) "
-        f"SELECT {row}.created_at::date, coalesce({row}.quartier_id, 0), theme_id, '', {sign} "
-        f"FROM categorisations WHERE contribution_id = {row}.id AND source = 'staff' {UPSERT}; "
+        f"{INSERT} SELECT {month}, {quartier}, theme_id, '', {sign} FROM categorisations "
+        f"WHERE contribution_id = {row}.id AND source = 'staff' {UPSERT}; "
     )
 
 
 def _pg_confirmed(row: str, sign: int) -> str:
     return (
-        f"INSERT INTO contribution_days {KEY[:-1]}, contributions) "
-        f"SELECT created_at::date, coalesce(quartier_id, 0), {row}.theme_id, '', {sign} "
-        f"FROM contributions WHERE id = {row}.contribution_id {UPSERT}; "
+        f"{INSERT} SELECT {_pg_month('created_at')}, coalesce(quartier_id, 0), "
+        f"{row}.theme_id, '', {sign} FROM contributions "
+        f"WHERE id = {row}.contribution_id {UPSERT}; "
     )
 
 
@@ -183,7 +188,7 @@ def _postgres_statements() -> tuple[str, ...]:
 
 def create(connection: Connection) -> None:
     """Create the triggers (the migration calls it once `contributions`, `categorisations` and
-    `contribution_days` exist, after `storage.theme_state.create`), and count what is there."""
+    `contribution_months` exist, after `storage.theme_state.create`), and count what is there."""
     if connection.dialect.name == "postgresql":
         statements = _postgres_statements()
     else:
@@ -209,32 +214,32 @@ def drop(connection: Connection) -> None:
 
 
 def live_rows(connection: Connection) -> dict[tuple[Any, int, int, str], int]:
-    """What `contribution_days` must hold, counted from the contributions (no zero rows)."""
-    day = day_of(connection, Contribution.created_at)
+    """What `contribution_months` must hold, counted from the contributions (no zero rows)."""
+    month = month_of(connection, Contribution.created_at)
     quartier = func.coalesce(Contribution.quartier_id, 0)
     found: dict[tuple[Any, int, int, str], int] = {}
     for d, q, state, n in connection.execute(
-        select(day, quartier, Contribution.theme_state, func.count()).group_by(
-            day, quartier, Contribution.theme_state
+        select(month, quartier, Contribution.theme_state, func.count()).group_by(
+            month, quartier, Contribution.theme_state
         )
     ):
         found[(d, q, 0, state)] = n
     for d, q, theme_id, n in connection.execute(
-        select(day, quartier, Categorisation.theme_id, func.count())
+        select(month, quartier, Categorisation.theme_id, func.count())
         .join(Contribution, Contribution.id == Categorisation.contribution_id)
         .where(Categorisation.source == "staff")
-        .group_by(day, quartier, Categorisation.theme_id)
+        .group_by(month, quartier, Categorisation.theme_id)
     ):
         found[(d, q, theme_id, "")] = n
     return found
 
 
 def stored_rows(connection: Connection) -> dict[tuple[Any, int, int, str], int]:
-    """What `contribution_days` holds, without its zero rows."""
+    """What `contribution_months` holds, without its zero rows."""
     return {
-        (row.day, row.quartier_id, row.theme_id, row.theme_state): row.contributions
+        (row.month, row.quartier_id, row.theme_id, row.theme_state): row.contributions
         for row in connection.execute(
-            select(ContributionDay).where(ContributionDay.contributions != 0)
+            select(ContributionMonth).where(ContributionMonth.contributions != 0)
         )
     }
 
@@ -242,10 +247,10 @@ def stored_rows(connection: Connection) -> dict[tuple[Any, int, int, str], int]:
 def refresh_all(connection: Connection) -> None:
     """Recount every row from the contributions (after a repair, or when the triggers were
     missing)."""
-    connection.execute(delete(ContributionDay))
+    connection.execute(delete(ContributionMonth))
     rows = [
-        {"day": d, "quartier_id": q, "theme_id": t, "theme_state": s, "contributions": n}
+        {"month": d, "quartier_id": q, "theme_id": t, "theme_state": s, "contributions": n}
         for (d, q, t, s), n in live_rows(connection).items()
     ]
     if rows:
-        connection.execute(insert(ContributionDay), rows)
+        connection.execute(insert(ContributionMonth), rows)

@@ -1,12 +1,12 @@
-"""`contribution_days` is always what the contributions say, whoever wrote them, and the
+"""`contribution_months` is always what the contributions say, whoever wrote them, and the
 tableau de bord's thème table read from it is the live definition.
 
 After random sequences of every operation of the thème state test (the suggestion job, the
 inbox's confirmations, field entries, raw SQL, an erasure, the retention purge, a thème deleted:
 `tests.web.review.test_theme_state_column`) and of those that move a contribution in the table
 (a new one at any hour around a month's first day, a test phone's, archived, moved to another
-quartier or none, redated, deleted through the ORM or in SQL, its quartier deleted), the daily
-counts equal the live GROUP BY (`storage.contribution_days.live_rows`), and the thème table of
+quartier or none, redated, deleted through the ORM or in SQL, its quartier deleted), the monthly
+counts equal the live GROUP BY (`storage.contribution_months.live_rows`), and the thème table of
 a random period, time zone and scope equals the definition worked out here row by row. On
 SQLite and on PostgreSQL.
 """
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 
 from bots.runtime import Runtime
-from storage import contribution_days
+from storage import contribution_months
 from storage.db import transaction
 from storage.models import Categorisation, Contribution, Participant, Quartier, Theme
 from tests.factories import make_contribution, make_participant, make_quartier
@@ -48,7 +48,7 @@ MORE = st.sampled_from(
 )
 
 
-class Days(World):
+class Months(World):
     """The thème state test's operations, and those that move a contribution in the table."""
 
     def _when(self, data: st.DataObject) -> datetime:
@@ -164,9 +164,9 @@ def expected_themes(runtime: Runtime, period: Period, zone: str, scope: Scope) -
     return found
 
 
-def assert_days_are_live(world: Days, data: st.DataObject, after: str) -> None:
+def assert_months_are_live(world: Months, data: st.DataObject, after: str) -> None:
     with world.runtime.engine.connect() as connection:
-        assert contribution_days.stored_rows(connection) == contribution_days.live_rows(
+        assert contribution_months.stored_rows(connection) == contribution_months.live_rows(
             connection
         ), after
     zone = ZONES[data.draw(st.integers(0, len(ZONES) - 1))]
@@ -191,25 +191,25 @@ def assert_days_are_live(world: Days, data: st.DataObject, after: str) -> None:
 
 
 @pytest.fixture
-def days(runtime: Runtime, client: Any, territory: Territory) -> Days:
-    return Days(runtime, client, territory)
+def months(runtime: Runtime, client: Any, territory: Territory) -> Months:
+    return Months(runtime, client, territory)
 
 
 @SEQUENCES
 @given(operations=st.lists(st.one_of(OPERATIONS, MORE), min_size=1, max_size=10), data=st.data())
-def test_the_daily_counts_follow_every_writer(
-    days: Days, operations: list[str], data: st.DataObject
+def test_the_monthly_counts_follow_every_writer(
+    months: Months, operations: list[str], data: st.DataObject
 ) -> None:
-    days.reset()
+    months.reset()
     done = []
     for operation in operations:
-        days.run(operation, data)
+        months.run(operation, data)
         done.append(operation)
-        assert_days_are_live(days, data, " → ".join(done))
+        assert_months_are_live(months, data, " → ".join(done))
 
 
 def test_a_recount_gives_what_the_triggers_keep(runtime: Runtime, territory: Territory) -> None:
-    """`refresh_all` (a repair) counts what the triggers counted, day by day."""
+    """`refresh_all` (a repair) counts what the triggers counted, month by month."""
     with transaction(runtime.sessions) as session:
         participant = make_participant(session, runtime)
         for n in range(6):
@@ -220,7 +220,7 @@ def test_a_recount_gives_what_the_triggers_keep(runtime: Runtime, territory: Ter
                 created_at=datetime(2026, 10, 31, 22, tzinfo=UTC) + timedelta(hours=n),
             )
     with runtime.engine.begin() as connection:
-        kept = contribution_days.stored_rows(connection)
-        contribution_days.refresh_all(connection)
-        assert contribution_days.stored_rows(connection) == kept
+        kept = contribution_months.stored_rows(connection)
+        contribution_months.refresh_all(connection)
+        assert contribution_months.stored_rows(connection) == kept
         assert sum(kept.values()) == 6
