@@ -208,16 +208,16 @@ def _by_quartier(session: Session, activity: Activity) -> Breakdown:
     count in two quartiers: these rows are not a partition, unlike the others. A contribution
     counts in its own quartier, an answer in its author's."""
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
-    seen: dict[int | None, set[int]] = {}
-    for written in activity.written:
-        if written.participant_id in activity.people:
-            seen.setdefault(written.quartier_id, set()).add(written.participant_id)
-    for pid, _action in activity.answered:
-        seen.setdefault(activity.people[pid].quartier_id, set()).add(pid)
+    people = activity.people
+    # Each (quartier, habitant) once, then habitants per quartier.
+    written = activity.written
+    seen = {(w.quartier_id, w.participant_id) for w in written if w.participant_id in people}
+    seen.update((people[pid].quartier_id, pid) for pid, _action in activity.answered)
+    counts = Counter(quartier_id for quartier_id, _pid in seen)
     rows = sorted(
         (
-            (names.get(quartier_id, "") if quartier_id is not None else "", len(pids))
-            for quartier_id, pids in seen.items()
+            (names.get(quartier_id, "") if quartier_id is not None else "", n)
+            for quartier_id, n in counts.items()
         ),
         key=lambda item: (-item[1], item[0]),
     )
@@ -230,11 +230,10 @@ def _by_quartier(session: Session, activity: Activity) -> Breakdown:
 def _by_written_language(activity: Activity) -> Breakdown:
     """Participants per language their contributions and free answers are written in (as
     identified, `bots.language_id`): one who writes in two languages counts in both."""
-    seen: dict[str, set[int]] = {}
-    for written in activity.written:
-        if written.participant_id in activity.people:
-            seen.setdefault(written.language, set()).add(written.participant_id)
-    rows = sorted(((lang, len(pids)) for lang, pids in seen.items()), key=lambda r: (-r[1], r[0]))
+    people = activity.people
+    seen = {(w.language, w.participant_id) for w in activity.written if w.participant_id in people}
+    counts = Counter(language for language, _pid in seen)
+    rows = sorted(counts.items(), key=lambda r: (-r[1], r[0]))
     cells = protect([n for _, n in rows])
     return Breakdown(
         "written_language", [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)]
