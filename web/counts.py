@@ -106,7 +106,8 @@ def campaign_funnels(
 ) -> dict[int, Funnel]:
     """`campaign_funnel` of each of these campaigns, in one grouped statement (the dashboard's
     survey rates): the same conversations (`campaign_people`), "started" as in
-    `started_conversations` (an understood answer). A campaign that reached nobody in the scope has an empty funnel."""
+    `started_conversations` (an understood answer). A campaign that reached nobody in the
+    scope has an empty funnel."""
     found = {campaign_id: Funnel() for campaign_id in campaign_ids}
     if not found:
         return found
@@ -130,7 +131,7 @@ def campaign_funnels(
         .group_by(Conversation.campaign_id)
     )
     for campaign_id, invited, began, finished, stopped in session.execute(query):
-        found[campaign_id] = Funnel(int(invited), int(began), int(finished), int(stopped))
+        found[int(campaign_id)] = Funnel(int(invited), int(began), int(finished), int(stopped))
     return found
 
 
