@@ -131,7 +131,7 @@ def campaign_funnels(
         .group_by(Conversation.campaign_id)
     )
     for campaign_id, invited, began, finished, stopped in session.execute(query):
-        found[int(campaign_id)] = Funnel(int(invited), int(began), int(finished), int(stopped))
+        found[campaign_id or 0] = Funnel(int(invited), int(began), int(finished), int(stopped))
     return found
 
 
