@@ -8,9 +8,11 @@ survey answer their own. That is the scope rule of the inbox (contributions) and
 results (answers), so a conseil citoyen counts exactly what it may read elsewhere.
 
 The activity of the period is read once (`web.activity`: three grouped statements)
-and the distinct habitants of every breakdown are counted from it; the thèmes table is two
-`GROUP BY` statements; the same statements on SQLite and PostgreSQL. Each campaign's funnel is
-the one its results page computes (`web.counts.campaign_funnel`). Months are the territory's
+and the distinct habitants of every breakdown are counted from it; the thèmes table is read
+from monthly counts kept by triggers (`storage.contribution_months`), corrected from the few
+contributions between a month's beginning in the territory and in UTC; the same statements on
+SQLite and PostgreSQL. Each campaign's funnel is the one its results page computes
+(`web.counts.campaign_funnel`), all campaigns in one statement. Months are the territory's
 months: their boundaries are computed here, in its time zone, and the database only compares
 timestamps with them.
 
