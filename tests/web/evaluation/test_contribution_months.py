@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 
 from bots.runtime import Runtime
+from bots.survey_store import seed_prompts
 from storage import contribution_months
 from storage.db import transaction
 from storage.models import Categorisation, Contribution, Participant, Quartier, Theme
@@ -224,3 +225,47 @@ def test_a_recount_gives_what_the_triggers_keep(runtime: Runtime, territory: Ter
         contribution_months.refresh_all(connection)
         assert contribution_months.stored_rows(connection) == kept
         assert sum(kept.values()) == 6
+
+
+def test_each_trigger_keeps_the_counts(runtime: Runtime, territory: Territory) -> None:
+    """Every path of the triggers once, in order, the counts checked after each: a
+    contribution in, a thème confirmed, another suggested, the contribution moved and redated,
+    a categorisation changed in SQL (thème, then source), one deleted, a thème deleted, the
+    contribution deleted in SQL (its categorisations by the cascade)."""
+    with transaction(runtime.sessions) as session:
+        seed_prompts(session)
+        themes = list(session.scalars(select(Theme.id).order_by(Theme.id)))
+        participant = make_participant(session, runtime)
+        contribution = make_contribution(
+            session,
+            participant_id=participant.id,
+            quartier_id=territory.nord,
+            created_at=datetime(2026, 10, 31, 23, 30, tzinfo=UTC),
+        ).id
+    steps = [
+        "INSERT INTO categorisations (contribution_id, theme_id, source, created_at, detail) "
+        "VALUES (:c, :t0, 'staff', '2026-11-01 00:00:00', '{}')",
+        "INSERT INTO categorisations (contribution_id, theme_id, source, created_at, detail) "
+        "VALUES (:c, :t1, 'suggestion', '2026-11-01 00:00:00', '{}')",
+        "INSERT INTO categorisations (contribution_id, theme_id, source, created_at, detail) "
+        "VALUES (:c, :t2, 'staff', '2026-11-01 00:00:00', '{}')",
+        "UPDATE contributions SET quartier_id = :q WHERE id = :c",
+        "UPDATE contributions SET quartier_id = NULL WHERE id = :c",
+        "UPDATE contributions SET created_at = '2026-09-15 12:00:00' WHERE id = :c",
+        "UPDATE categorisations SET theme_id = :t3 WHERE contribution_id = :c AND theme_id = :t0",
+        "UPDATE categorisations SET source = 'staff' WHERE contribution_id = :c "
+        "AND source = 'suggestion'",
+        "UPDATE categorisations SET source = 'habitant' WHERE contribution_id = :c "
+        "AND theme_id = :t3",
+        "DELETE FROM categorisations WHERE contribution_id = :c AND theme_id = :t1",
+        "DELETE FROM themes WHERE id = :t2",
+        "DELETE FROM contributions WHERE id = :c",
+    ]
+    values = {"c": contribution, "q": territory.sud, **{f"t{n}": themes[n] for n in range(4)}}
+    for step in steps:
+        with runtime.engine.begin() as connection:
+            connection.execute(text(step), values)
+        with runtime.engine.connect() as connection:
+            live = contribution_months.live_rows(connection)
+            assert contribution_months.stored_rows(connection) == live, step
+            assert live or step.startswith("DELETE FROM contributions"), step
