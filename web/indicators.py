@@ -343,7 +343,9 @@ def _corrections(
             .where(
                 Categorisation.source == "staff",
                 # Chosen by id first: the few contributions of the windows, then their thèmes.
-                Categorisation.contribution_id.in_(select(Contribution.id).where(*where)),
+                Categorisation.contribution_id.in_(
+                    select(Contribution.id).where(*where).correlate(None)
+                ),
             )
             .group_by(Categorisation.theme_id, local, counted, test)
         )
