@@ -1,7 +1,7 @@
 """Tableau de bord speed: 100,000 contributions from 20,000 participants, SQLite and PostgreSQL.
 
     python bench/indicators.py [--contributions 100000] [--participants 20000] [--postgres URL]
-        [--repeat 5]
+        [--repeat 5] [--baseline /path/to/other/checkout]
 
 Fills a fresh SQLite file (and PostgreSQL when `PAROLES_BENCH_DATABASE_URL` or --postgres is
 given; that database is emptied first) with a year of generated activity: contributions over
@@ -9,6 +9,10 @@ four quartiers, three channels and two languages, thèmes confirmed, suggested o
 campaigns whose habitants answer a few questions. Then times `web.indicators.compute`
 alone, the real page and one export through Flask's test client (as a chef de projet, then as a
 conseil citoyen of one quartier). Prints one JSON object per line; asserts nothing.
+
+With --baseline, each database is first filled and timed with another checkout's code and
+schema (e.g. `main`, in a subprocess: same generator, same seed, the same rows), then with this
+checkout's; every line says whose code it timed (`"code": "baseline"` or `"this"`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -238,7 +243,12 @@ def get(client: Any, url: str) -> Any:
 
 
 def run(
-    url: str, contributions: int, participants: int, data_dir: Path, repeat: int = REPEAT
+    url: str,
+    contributions: int,
+    participants: int,
+    data_dir: Path,
+    repeat: int = REPEAT,
+    code: str = "this",
 ) -> None:
     settings = load_settings(
         {
@@ -249,6 +259,7 @@ def run(
     )
     runtime = Runtime.from_settings(settings)
     database = runtime.engine.dialect.name
+    label = {"database": database, "code": code}
     started = time.perf_counter()
     fill(runtime, contributions, participants)
     with runtime.sessions() as session:
@@ -256,7 +267,7 @@ def run(
     print(
         json.dumps(
             {
-                "database": database,
+                **label,
                 "step": "fill",
                 "contributions": contributions,
                 "participants": participants,
@@ -293,7 +304,7 @@ def run(
         cases["field figures, all quartiers"] = field(Scope())
         cases["field figures, conseil scope"] = field(Scope(frozenset({quartier or 0})))
         for name, action in cases.items():
-            print(json.dumps({"database": database, "case": name, "ms": timed(action, repeat)}))
+            print(json.dumps({**label, "case": name, "ms": timed(action, repeat)}))
     app = create_app({"TESTING": True}, settings=settings, runtime=runtime)
     client = app.test_client()
     with runtime.sessions() as session:
@@ -310,14 +321,14 @@ def run(
             print(
                 json.dumps(
                     {
-                        "database": database,
+                        **label,
                         "role": role,
                         "case": name,
                         "ms": timed(get(client, path), repeat),
                     }
                 )
             )
-    print(json.dumps({"database": database, "figures": figures}))
+    print(json.dumps({**label, "figures": figures}))
     runtime.engine.dispose()
 
 
@@ -327,18 +338,38 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=20_000)
     parser.add_argument("--postgres", default=os.environ.get("PAROLES_BENCH_DATABASE_URL", ""))
     parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per measure (median)")
+    parser.add_argument("--baseline", default="", help="another checkout to time first")
+    parser.add_argument("--run", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    sizes = [str(args.contributions), str(args.participants), str(args.repeat)]
+    if args.run:  # the baseline's subprocess: its own database, with its own schema
+        if args.run.startswith("postgresql"):
+            empty_postgres(args.run)
         run(
-            f"sqlite:///{tmp}/bench.db",
+            args.run,
             args.contributions,
             args.participants,
-            Path(tmp),
+            Path(args.data_dir),
             args.repeat,
+            "baseline",
         )
-        if args.postgres:
-            empty_postgres(args.postgres)
-            run(args.postgres, args.contributions, args.participants, Path(tmp), args.repeat)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = [f"sqlite:///{tmp}/bench.db"] + ([args.postgres] if args.postgres else [])
+        for n, url in enumerate(urls):
+            if args.baseline:
+                base_url = f"sqlite:///{tmp}/baseline.db" if n == 0 else url
+                subprocess.run(
+                    [sys.executable, __file__, "--run", base_url, "--data-dir", tmp]
+                    + ["--contributions", sizes[0], "--participants", sizes[1]]
+                    + ["--repeat", sizes[2]],
+                    env={**os.environ, "PAROLES_BENCH_CODE": args.baseline},
+                    check=True,
+                )
+            if url.startswith("postgresql"):
+                empty_postgres(url)
+            run(url, args.contributions, args.participants, Path(tmp), args.repeat)
 
 
 if __name__ == "__main__":

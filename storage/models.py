@@ -7,13 +7,14 @@ timezone-aware.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -362,6 +363,20 @@ class Contribution(Base):
     translations: Mapped[list[ContributionTranslation]] = relationship(
         back_populates="contribution", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class ContributionMonth(Base):
+    """How many contributions one UTC day has in one quartier (0: not known), per thème state
+    (`theme_id` 0) or confirmed thème (`theme_state` ""): what the tableau de bord's thème table
+    sums. Kept current by triggers on `contributions` and `categorisations`
+    (`storage.contribution_months`); never written by the code."""
+
+    __tablename__ = "contribution_months"
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    quartier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    theme_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    theme_state: Mapped[str] = mapped_column(String(10), primary_key=True)
+    contributions: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Theme(Base):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Answer, Campaign, Conversation, Participant
@@ -99,6 +99,40 @@ def campaign_funnel(session: Session, campaign: Campaign, scope: Scope) -> Funne
     return funnel_of(
         campaign_people(session, campaign, scope), started_conversations(session, campaign, scope)
     )
+
+
+def campaign_funnels(
+    session: Session, campaign_ids: Sequence[int], scope: Scope
+) -> dict[int, Funnel]:
+    """`campaign_funnel` of each of these campaigns, in one grouped statement (the dashboard's
+    survey rates): the same conversations (`campaign_people`), "started" as in
+    `started_conversations` (an understood answer). A campaign that reached nobody in the
+    scope has an empty funnel."""
+    found = {campaign_id: Funnel() for campaign_id in campaign_ids}
+    if not found:
+        return found
+    # `id IN (...)`, not EXISTS: the understood answers are read once (a hash), not looked
+    # up for each of the campaigns' conversations (measured, bench/indicators.py).
+    started = Conversation.id.in_(select(Answer.conversation_id).where(Answer.understood.is_(True)))
+
+    def tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(
+            Conversation.campaign_id,
+            tally(Conversation.status.in_(INVITED)),
+            tally(started),
+            tally(Conversation.status == "finished"),
+            tally(Conversation.status == "stopped"),
+        )
+        .join(Participant, Participant.id == Conversation.participant_id)
+        .where(Conversation.campaign_id.in_(list(found)), *scope.conditions())
+        .group_by(Conversation.campaign_id)
+    )
+    for campaign_id, invited, began, finished, stopped in session.execute(query):
+        found[campaign_id or 0] = Funnel(int(invited), int(began), int(finished), int(stopped))
+    return found
 
 
 @dataclass(frozen=True)

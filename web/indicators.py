@@ -8,9 +8,11 @@ survey answer their own. That is the scope rule of the inbox (contributions) and
 results (answers), so a conseil citoyen counts exactly what it may read elsewhere.
 
 The activity of the period is read once (`web.activity`: three grouped statements)
-and the distinct habitants of every breakdown are counted from it; the thèmes table is two
-`GROUP BY` statements; the same statements on SQLite and PostgreSQL. Each campaign's funnel is
-the one its results page computes (`web.counts.campaign_funnel`). Months are the territory's
+and the distinct habitants of every breakdown are counted from it; the thèmes table is read
+from monthly counts kept by triggers (`storage.contribution_months`), corrected from the few
+contributions between a month's beginning in the territory and in UTC; the same statements on
+SQLite and PostgreSQL. Each campaign's funnel is the one its results page computes
+(`web.counts.campaign_funnel`), all campaigns in one statement. Months are the territory's
 months: their boundaries are computed here, in its time zone, and the database only compares
 timestamps with them.
 
@@ -25,16 +27,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Campaign, Categorisation, Contribution, Participant, Quartier, Theme
+from storage.models import (
+    Campaign,
+    Categorisation,
+    Contribution,
+    ContributionMonth,
+    Participant,
+    Quartier,
+    Theme,
+)
 from web.activity import Activity, read_activity, within
-from web.counts import Cell, Scope, campaign_funnel, protect, small
-from web.theme_state import theme_state
+from web.counts import Cell, Scope, campaign_funnels, protect, small
+from web.theme_state import THEME_STATES
 
 MAX_MONTHS = 36
 UNCONFIRMED = ("suggere", "a_trier")  # web.theme_state.THEME_STATES, as the inbox reads them
@@ -200,16 +210,16 @@ def _by_quartier(session: Session, activity: Activity) -> Breakdown:
     count in two quartiers: these rows are not a partition, unlike the others. A contribution
     counts in its own quartier, an answer in its author's."""
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
-    seen: dict[int | None, set[int]] = {}
-    for written in activity.written:
-        if written.participant_id in activity.people:
-            seen.setdefault(written.quartier_id, set()).add(written.participant_id)
-    for pid, _action in activity.answered:
-        seen.setdefault(activity.people[pid].quartier_id, set()).add(pid)
+    people = activity.people
+    # Each (quartier, habitant) once, then habitants per quartier.
+    written = activity.written
+    seen = {(w.quartier_id, w.participant_id) for w in written if w.participant_id in people}
+    seen.update((people[pid].quartier_id, pid) for pid, _action in activity.answered)
+    counts = Counter(quartier_id for quartier_id, _pid in seen)
     rows = sorted(
         (
-            (names.get(quartier_id, "") if quartier_id is not None else "", len(pids))
-            for quartier_id, pids in seen.items()
+            (names.get(quartier_id, "") if quartier_id is not None else "", n)
+            for quartier_id, n in counts.items()
         ),
         key=lambda item: (-item[1], item[0]),
     )
@@ -222,11 +232,10 @@ def _by_quartier(session: Session, activity: Activity) -> Breakdown:
 def _by_written_language(activity: Activity) -> Breakdown:
     """Participants per language their contributions and free answers are written in (as
     identified, `bots.language_id`): one who writes in two languages counts in both."""
-    seen: dict[str, set[int]] = {}
-    for written in activity.written:
-        if written.participant_id in activity.people:
-            seen.setdefault(written.language, set()).add(written.participant_id)
-    rows = sorted(((lang, len(pids)) for lang, pids in seen.items()), key=lambda r: (-r[1], r[0]))
+    people = activity.people
+    seen = {(w.language, w.participant_id) for w in activity.written if w.participant_id in people}
+    counts = Counter(language for language, _pid in seen)
+    rows = sorted(counts.items(), key=lambda r: (-r[1], r[0]))
     cells = protect([n for _, n in rows])
     return Breakdown(
         "written_language", [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)]
@@ -241,47 +250,115 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     "suggested, to confirm" and "to sort" states, then all contributions; one column a month.
 
     A contribution with two confirmed thèmes counts under both; the last row counts it once.
-    A test phone's contributions never count; one whose author was unlinked does. The test
-    phones are a short list read once (`NOT IN`), not a join for each contribution; a thème is
+    A test phone's contributions never count; one whose author was unlinked does. A thème is
     confirmed at most once per contribution (the unique `(contribution, thème, source)`), so
-    its confirmed contributions are its staff categorisations."""
-    month = case(
-        *((Contribution.created_at < bound, n) for n, bound in enumerate(bounds[1:])),
-    ).label("month")
-    tests = select(Participant.id).where(Participant.is_test.is_(True))
-    counted = [
-        Contribution.created_at >= bounds[0],
-        Contribution.created_at < bounds[-1],
-        or_(Contribution.participant_id.is_(None), Contribution.participant_id.not_in(tests)),
-        *within(scope, Contribution.quartier_id),
-    ]
+    its confirmed contributions are its staff categorisations; a contribution's state is the
+    one kept on its row (`storage.theme_state`, equal to `web.theme_state.theme_state()`).
+
+    Read from the monthly counts (`storage.contribution_months`), which count by UTC month.
+    The territory's months begin a few hours away from the UTC ones: the contributions of those
+    hours, and the test phones' few, are read one group at a time (`_corrections`) and moved to
+    the month they belong to, or taken out."""
     months = len(bounds) - 1
+    utc = [_utc_month(bound) for bound in bounds]
     confirmed: dict[int, list[int]] = {}
-    for theme_id, index, n in session.execute(
-        select(Categorisation.theme_id, month, func.count())
-        .select_from(Categorisation)
-        .join(Contribution, Contribution.id == Categorisation.contribution_id)
-        .where(Categorisation.source == "staff", *counted)
-        .group_by(Categorisation.theme_id, month)
+    states = {state: [0] * months for state in THEME_STATES}
+
+    def add(theme_id: int, state: str, index: int, n: int) -> None:
+        if theme_id:
+            confirmed.setdefault(theme_id, [0] * months)[index] += n
+        else:
+            states.setdefault(state, [0] * months)[index] += n
+
+    index_of = {month.date(): n for n, month in enumerate(utc[:-1])}
+    key = (ContributionMonth.month, ContributionMonth.theme_id, ContributionMonth.theme_state)
+    for month, theme_id, state, n in session.execute(
+        select(*key, func.sum(ContributionMonth.contributions))
+        .where(
+            ContributionMonth.month >= utc[0].date(),
+            ContributionMonth.month < utc[-1].date(),
+            *within(scope, ContributionMonth.quartier_id),
+        )
+        .group_by(*key)
     ):
-        confirmed.setdefault(theme_id, [0] * months)[index] = n
+        add(theme_id, state, index_of[month], int(n))
+    for theme_id, state, local, counted, test, n in _corrections(session, scope, bounds, utc):
+        if counted >= 0:  # what the monthly counts counted there ...
+            add(theme_id, state, counted, -n)
+        if local >= 0 and not test:  # ... and where it counts
+            add(theme_id, state, local, n)
     rows = []
     for theme in session.scalars(select(Theme).order_by(Theme.position, Theme.name)):
-        if theme.active or theme.id in confirmed:
-            counts = confirmed.get(theme.id, [0] * months)
-            rows.append(ThemeRow(theme.code, theme.name, theme.colour, counts))
-    state = theme_state().label("state")
-    unconfirmed = {state: [0] * months for state in UNCONFIRMED}
-    total = [0] * months
-    for index, key, n in session.execute(
-        select(month, state, func.count()).where(*counted).group_by(month, state)
-    ):
-        total[index] += n
-        if key in unconfirmed:
-            unconfirmed[key][index] = n
-    rows += [ThemeRow(key, "", "", counts) for key, counts in unconfirmed.items()]
+        counts = confirmed.get(theme.id)
+        if theme.active or (counts is not None and any(counts)):
+            rows.append(ThemeRow(theme.code, theme.name, theme.colour, counts or [0] * months))
+    rows += [ThemeRow(key, "", "", states[key]) for key in UNCONFIRMED]
+    total = [sum(column) for column in zip(*states.values(), strict=True)]
     rows.append(ThemeRow("total", "", "", total))
     return rows
+
+
+def _utc_month(bound: datetime) -> datetime:
+    """The UTC month that begins nearest to `bound` (a month's beginning in the territory,
+    a few hours away from it)."""
+    near = bound.astimezone(UTC) + timedelta(days=15)
+    return datetime(near.year, near.month, 1, tzinfo=UTC)
+
+
+def _corrections(
+    session: Session, scope: Scope, bounds: list[datetime], utc: list[datetime]
+) -> list[tuple[int, str, int, int, int, int]]:
+    """(thème or 0, state or "", month in the territory, month counted by
+    `contribution_months`, test phone, contributions) for the contributions in the scope between
+    each month's beginning in the territory and in UTC, and those of the test phones; a month is
+    -1 outside the period. Found through the indexes on `created_at` and `participant_id`."""
+    created = Contribution.created_at
+
+    def month(starts: list[datetime]) -> ColumnElement[int]:
+        return case(
+            (created < starts[0], -1),
+            *((created < start, n) for n, start in enumerate(starts[1:])),
+            else_=-1,
+        )
+
+    # The test phones are a short list, read once.
+    tests = list(session.scalars(select(Participant.id).where(Participant.is_test.is_(True))))
+    test = case((Contribution.participant_id.in_(tests), 1), else_=0)
+    windows = [(min(b, u), max(b, u)) for b, u in zip(bounds, utc, strict=True) if b != u]
+    around = (min(bounds[0], utc[0]), max(bounds[-1], utc[-1]))
+    where = [
+        or_(
+            *(and_(created >= a, created < b) for a, b in windows),
+            and_(Contribution.participant_id.in_(tests), created >= around[0], created < around[1]),
+        ),
+        *within(scope, Contribution.quartier_id),
+    ]
+    local, counted = month(bounds), month(utc)
+    found: list[tuple[int, str, int, int, int, int]] = [
+        (theme_id, "", a, b, t, n)
+        for theme_id, a, b, t, n in session.execute(
+            select(Categorisation.theme_id, local, counted, test, func.count())
+            .select_from(Categorisation)
+            .join(Contribution, Contribution.id == Categorisation.contribution_id)
+            .where(
+                Categorisation.source == "staff",
+                # Chosen by id first: the few contributions of the windows, then their thèmes.
+                Categorisation.contribution_id.in_(
+                    select(Contribution.id).where(*where).correlate(None)
+                ),
+            )
+            .group_by(Categorisation.theme_id, local, counted, test)
+        )
+    ]
+    found += [
+        (0, state, a, b, t, n)
+        for state, a, b, t, n in session.execute(
+            select(Contribution.theme_state, local, counted, test, func.count())
+            .where(*where)
+            .group_by(Contribution.theme_state, local, counted, test)
+        )
+    ]
+    return found
 
 
 # --- surveys -------------------------------------------------------------------------------------
@@ -294,7 +371,7 @@ def _campaigns(
     visible: Callable[[Campaign], bool],
 ) -> list[CampaignRate]:
     """Campaigns that ran during the period and reached someone in the scope, with the same
-    funnel as their results page (`web.counts.campaign_funnel`)."""
+    funnel as their results page (`web.counts.campaign_funnel`), all in one statement."""
     running = session.scalars(
         select(Campaign)
         .where(
@@ -304,11 +381,13 @@ def _campaigns(
         )
         .order_by(Campaign.launched_at, Campaign.id)
     )
+    shown = [campaign for campaign in running if visible(campaign)]
+    funnels = campaign_funnels(
+        session, [c.id for c in shown], Scope(scope.quartier_ids, scope.quartier)
+    )
     found = []
-    for campaign in running:
-        if not visible(campaign):
-            continue
-        funnel = campaign_funnel(session, campaign, Scope(scope.quartier_ids, scope.quartier))
+    for campaign in shown:
+        funnel = funnels[campaign.id]
         if not funnel.invited:
             continue
         invited, started, finished = (

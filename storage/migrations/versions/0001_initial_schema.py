@@ -338,6 +338,20 @@ def upgrade() -> None:
     from storage import theme_state
     theme_state.create(op.get_bind())
 
+    op.create_table('contribution_months',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('quartier_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('theme_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('theme_state', sa.String(length=10), nullable=False),
+    sa.Column('contributions', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('month', 'quartier_id', 'theme_id', 'theme_state', name=op.f('pk_contribution_months'))
+    )
+    # Contributions per UTC month, quartier, thème state and confirmed thème (the tableau de bord's
+    # thème table), kept by triggers on contributions and categorisations: see
+    # storage/contribution_months.py.
+    from storage import contribution_months
+    contribution_months.create(op.get_bind())
+
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', storage.models.UTCDateTime(), nullable=False),
@@ -643,6 +657,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempts_email_at')
 
     op.drop_table('login_attempts')
+    from storage import contribution_months
+    contribution_months.drop(op.get_bind())
+    op.drop_table('contribution_months')
     from storage import theme_state
     theme_state.drop(op.get_bind())
     with op.batch_alter_table('categorisations', schema=None) as batch_op:
