@@ -21,6 +21,17 @@ URL. Two figures per target:
 - `steady`: a fixed `--rate` messages per second for `--seconds`, latency counted from the
   planned send time (a slow answer delays nothing else, so queueing shows in the tail).
 
+The webhook only records a message; the dialogue step is the drain's (`bots.inbound`, run by
+`paroles worker`). For a checkout that has it, two more figures:
+
+- `drain_alone`: the messages the `max` phase left recorded, processed by one drain process
+  alone, for at most `--seconds` (what it did not reach is set aside before the next phase);
+- `steady` runs with a drain process beside the webhook (the worker's drain thread alone,
+  without scheduler or outbox), and `delay` is the time from a message's record to its
+  processing, replies in the outbox (`processed_at - created_at`), p50/p99.
+
+A baseline without a drain (the step inside the request) has neither.
+
 Prints one JSON line per target and phase, then one `summary` line per target with the median
 of the rounds and the share of the bare app's throughput. For the real app it also checks that
 every answered message is in the database once (`recorded`). Asserts nothing.
@@ -43,6 +54,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +370,97 @@ def environment(target: Target, data_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
+DRAIN_ALONE = """
+import json, sys, time
+from sqlalchemy import update
+from bots.inbound import MESSAGES, backlog, process_inbound
+from bots.runtime import Runtime
+from storage.config import load_settings
+
+runtime = Runtime.from_settings(load_settings())
+waiting, done, limit = backlog(runtime), 0, float(sys.argv[1])
+started = time.perf_counter()
+while time.perf_counter() - started < limit:
+    counts = process_inbound(runtime, limit=100)
+    if not counts["processed"] and not counts["failed"]:
+        break
+    done += counts["processed"] + counts["failed"]
+elapsed = time.perf_counter() - started
+with runtime.engine.begin() as connection:  # what was not reached: out of the next phase
+    left = connection.execute(
+        update(MESSAGES).where(MESSAGES.c.status == "recorded").values(status="set_aside")
+    ).rowcount
+print(json.dumps({"backlog": waiting, "processed": done, "seconds": round(elapsed, 2),
+                  "per_second": round(done / elapsed, 1), "set_aside": left}))
+"""
+DRAIN_WORKER = """
+import threading
+from bots.runtime import Runtime
+from bots.scheduler import Service
+from storage.config import load_settings
+
+service = Service(Runtime.from_settings(load_settings()), scheduler=False, outbox=False)
+service.start()
+print("draining", flush=True)
+threading.Event().wait()
+"""
+DELAYS = """
+import json, sys
+from datetime import datetime
+from sqlalchemy import select
+from bots.inbound import MESSAGES, backlog
+from bots.runtime import Runtime
+from storage.config import load_settings
+
+runtime = Runtime.from_settings(load_settings())
+since = datetime.fromisoformat(sys.argv[1])
+with runtime.sessions() as session:
+    rows = session.execute(
+        select(MESSAGES.c.created_at, MESSAGES.c.processed_at).where(
+            MESSAGES.c.direction == "in", MESSAGES.c.created_at >= since
+        )
+    ).all()
+ms = sorted(1000 * (p - c).total_seconds() for c, p in rows if p is not None)
+def pick(q):
+    return round(ms[min(len(ms) - 1, max(0, round(q / 100 * len(ms)) - 1))], 1) if ms else None
+
+
+print(json.dumps({"processed": len(ms), "not_processed": len(rows) - len(ms),
+                  "p50_ms": pick(50), "p99_ms": pick(99), "max_ms": pick(100)}))
+"""
+
+
+def has_drain(source: Path) -> bool:
+    return (source / "bots" / "inbound.py").exists()
+
+
+def python_json(source: Path, env: dict[str, str], code: str, *args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=source,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def start_drain(source: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    drain = subprocess.Popen(
+        [sys.executable, "-c", DRAIN_WORKER],
+        cwd=source,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert drain.stdout is not None
+    if drain.stdout.readline().strip() != "draining":
+        raise SystemExit("the drain did not start")
+    return drain
+
+
 def measure(target: Target, args: argparse.Namespace, prefix: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
@@ -392,12 +495,28 @@ def measure(target: Target, args: argparse.Namespace, prefix: int) -> dict[str, 
             top = max_throughput(url, crowd, args.seconds, args.concurrency)
             cpu = workers_cpu(process.pid) - cpu
             top["server_cpu_ms_per_message"] = round(1000 * cpu / max(1, top["answered"]), 2)
+            drains = target.name != "bare" and has_drain(target.source)
+            extra: dict[str, Any] = {}
+            if drains:
+                code = DRAIN_ALONE
+                extra["drain_alone"] = python_json(target.source, env, code, str(args.seconds))
+                drain = start_drain(target.source, env)
+            since = datetime.now(UTC).isoformat()
             crowd = Crowd(args.habitants, prefix + 1)
-            calm = steady(url, crowd, args.seconds, args.rate)
+            try:
+                calm = steady(url, crowd, args.seconds, args.rate)
+                if drains:
+                    time.sleep(2.0)  # the last ones recorded, processed
+            finally:
+                if drains:
+                    drain.terminate()
+                    drain.wait(timeout=30)
+            if drains:
+                extra["delay"] = python_json(target.source, env, DELAYS, since)
         finally:
             process.terminate()
             process.wait(timeout=30)
-        result = {"max": top, "steady": calm}
+        result = {"max": top, "steady": calm, **extra}
         if target.name != "bare":
             result["answered_200"] = warm["answered"] + top["answered"] + calm["answered"]
             result["recorded_in"] = count_recorded(target.database_url)
@@ -417,6 +536,16 @@ def targets(args: argparse.Namespace) -> Iterator[Target]:
         yield Target(name, ROOT, "new", url)
         if args.baseline:
             yield Target(name, Path(args.baseline).resolve(), "baseline", url)
+
+
+def drain_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    if not all("delay" in r for r in runs):
+        return {}
+    return {
+        "drain_alone_per_second": statistics.median(r["drain_alone"]["per_second"] for r in runs),
+        "delay_p50_ms": statistics.median(r["delay"]["p50_ms"] for r in runs),
+        "delay_p99_ms": statistics.median(r["delay"]["p99_ms"] for r in runs),
+    }
 
 
 def main() -> None:
@@ -463,6 +592,7 @@ def main() -> None:
             steady_p50_ms=statistics.median(r["steady"]["p50_ms"] for r in runs),
             steady_p95_ms=statistics.median(r["steady"]["p95_ms"] for r in runs),
             steady_p99_ms=statistics.median(r["steady"]["p99_ms"] for r in runs),
+            **drain_summary(runs),
             cpus=os.cpu_count(),
         )
 

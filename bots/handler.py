@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,6 +143,57 @@ def handle_inbound(runtime: Runtime, inbound: Inbound) -> Outcome:
                 raise
             log.info("retrying inbound %s after a concurrent insert", inbound.external_id)
     raise AssertionError("unreachable")
+
+
+class Taken(Exception):
+    """The recorded message was processed by another drain meanwhile: nothing is written."""
+
+
+Load = Callable[[Session], Inbound | None]
+
+
+def process_recorded(runtime: Runtime, message_id: int, load: Load) -> Outcome | None:
+    """Step a message a webhook recorded and mark it `processed`, in the transaction of all it
+    leads to (`bots.inbound`). `load` claims it in the session and returns it, or None when it
+    is not to be processed now (another drain holds it, or an earlier one of the same habitant
+    waits); None is then returned, and nothing is written."""
+    for attempt in (1, 2):
+        try:
+            return _process(runtime, message_id, load)
+        except Taken:
+            return None
+        except IntegrityError:
+            # The same newcomer's first message was recorded meanwhile by another channel.
+            if attempt == 2:
+                raise
+            log.info("retrying recorded message %s after a concurrent insert", message_id)
+    raise AssertionError("unreachable")
+
+
+def _process(runtime: Runtime, message_id: int, load: Load) -> Outcome | None:
+    """`_handle` for a recorded message: read and step, then write (see there)."""
+    if is_postgres(runtime.engine):
+        with transaction(runtime.sessions) as session:
+            inbound = load(session)  # claims the row, locked until the commit
+            if inbound is None:
+                return None
+            pseudonym = runtime.vault.pseudonym(identity_channel(inbound.channel), inbound.address)
+            read = _read(session, runtime, inbound, pseudonym, True)
+            assert not isinstance(read, Outcome)
+            return _write(session, runtime, inbound, pseudonym, read, recorded=message_id)
+    with runtime.engine.connect() as connection:
+        with runtime.sessions(bind=connection) as session:
+            begin_reads(session)
+            inbound = load(session)
+            if inbound is None:
+                return None
+            pseudonym = runtime.vault.pseudonym(identity_channel(inbound.channel), inbound.address)
+            read = _read(session, runtime, inbound, pseudonym, True)
+            assert not isinstance(read, Outcome)
+            reference = runtime.reference.get(session)
+        with transaction(runtime.sessions, bind=connection) as session:
+            runtime.reference.adopt(session, reference)
+            return _write(session, runtime, inbound, pseudonym, read, recorded=message_id)
 
 
 def _without_nul(text: str) -> str:
@@ -301,7 +352,12 @@ def _surveys_of(result: engine.Step) -> set[int]:
 
 
 def _write(
-    session: Session, runtime: Runtime, inbound: Inbound, pseudonym: str, plan: Plan | None
+    session: Session,
+    runtime: Runtime,
+    inbound: Inbound,
+    pseudonym: str,
+    plan: Plan | None,
+    recorded: int | None = None,
 ) -> Outcome:
     now = inbound.received_at
     conn = session.connection()
@@ -314,18 +370,23 @@ def _write(
     if person.channel != inbound.channel and now >= person.last_seen_at:
         person.channel = inbound.channel  # the one used last, unless this message is older
     media = [m.to_json() for m in inbound.media]
-    row = {
-        "direction": "in",
-        "channel": inbound.channel,
-        "provider_id": inbound.external_id,
+    row: dict[str, Any] = {
         "participant_id": person.id,
         "body": inbound.text,
         "media": media,
         "status": "processed",  # in the same transaction as all it leads to
-        "created_at": now,
     }
-    message = Received(_inserted(conn, INSERT_MESSAGE, row), inbound.text, media, person.id)
-    # A duplicate failed just above (IntegrityError): `handle_inbound` reads it again.
+    if recorded is None:
+        new = {"direction": "in", "channel": inbound.channel, "provider_id": inbound.external_id}
+        message_id = _inserted(conn, INSERT_MESSAGE, {**row, **new, "created_at": now})
+        # A duplicate failed just above (IntegrityError): `handle_inbound` reads it again.
+    else:
+        # The row a webhook recorded: processed now, unless another drain did it meanwhile.
+        done = {**row, "b_id": recorded, "processed_at": datetime.now(UTC)}
+        if conn.execute(MARK_PROCESSED, done).rowcount != 1:
+            raise Taken(recorded)
+        message_id = recorded
+    message = Received(message_id, inbound.text, media, person.id)
     _seen(conn, person.id, inbound.channel, now, locked)
     if person.unreachable_at and person.unreachable_at.replace(microsecond=0) <= now:
         person.unreachable_at = None  # they wrote, so we reach them again (see `_seen`)
@@ -792,6 +853,11 @@ LOCK_WITH_CONVERSATIONS = _locking(True)
 INSERT_PARTICIPANT = PARTICIPANTS.insert()
 INSERT_CHANNEL = CHANNELS.insert()
 INSERT_MESSAGE = MESSAGES.insert()
+MARK_PROCESSED = (
+    MESSAGES.update()
+    .where(MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.status == "recorded")
+    .values(sender=None, details=None, address_enc=None)
+)
 UPDATE_PARTICIPANT = PARTICIPANTS.update().where(PARTICIPANTS.c.id == bindparam("b_id"))
 DELETE_PARTICIPANT = PARTICIPANTS.delete().where(PARTICIPANTS.c.id == bindparam("b_id"))
 # This channel reaches them again, dated by this message unless a later one dated it already.

@@ -1,10 +1,11 @@
 """Downloading again the attachments a webhook could not fetch, for every channel that keeps files.
 
-Telegram and WhatsApp download photos and voice notes while the webhook runs; when the provider is
+Telegram and WhatsApp download photos and voice notes as the drain processes a message
+(`bots.inbound`); when the provider is
 slow or the disk full, the message is recorded anyway with the file's id (Telegram's file id,
 Twilio's media URL) and no path. A scheduler job per channel calls `fetch_missed` with that
 channel's own download function: each attachment without a file gets `MEDIA_TRIES` tries in all,
-the webhook's then one per run, after which it stays "not retrieved" in the back-office. A file is
+the drain's then one per run, after which it stays "not retrieved" in the back-office. A file is
 asked for once per run, for the inbound message and the contribution that share it (or the
 thread message, when the habitant was answering the team). Downloads
 happen outside any transaction; a row is updated only if its attachments did not change meanwhile
@@ -25,7 +26,7 @@ from bots.runtime import Runtime
 from storage.db import transaction
 from storage.models import Contribution, Message, ThreadMessage
 
-MEDIA_TRIES = 6  # the webhook's, then one per run of the job (every 5 minutes)
+MEDIA_TRIES = 6  # the drain's, then one per run of the job (every 5 minutes)
 
 
 def fetch_missed(
@@ -41,12 +42,13 @@ def fetch_missed(
     model: type[Message] | type[Contribution]
     for model in (Message, Contribution):
         column = cast(model.media, String)  # JSON text on SQLite, JSONB on PostgreSQL
+        query = select(model.id, model.media).where(
+            model.channel == channel, column.like('%"path": ""%')
+        )
+        if model is Message:  # a message not processed yet gets its first try from the drain
+            query = query.where(Message.status != "recorded")
         with runtime.sessions() as session:
-            rows = session.execute(
-                select(model.id, model.media).where(
-                    model.channel == channel, column.like('%"path": ""%')
-                )
-            ).all()
+            rows = session.execute(query).all()
         for row_id, media in rows:
             if not any(_missed(item, kinds) for item in media):
                 continue

@@ -16,6 +16,10 @@ than a PostgreSQL advisory lock: the same code on SQLite and PostgreSQL, visible
 SELECT. After a crash, the next scheduler can start once the lease has expired (at most 60
 seconds).
 
+Every such process also drains the inbound queue (`bots.inbound.process_inbound`): what the
+webhooks recorded is stepped here, a few milliseconds later (`DRAIN_PAUSE` between two looks
+at an empty queue); several drains share the queue safely.
+
 Outbox senders are not limited to one: `paroles worker --outbox-only` adds a process that only
 sends (PostgreSQL's `SKIP LOCKED` shares the rows). Never start the scheduler in gunicorn
 workers: the web app factory never starts it.
@@ -33,7 +37,7 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bots import campaigns, personal_data_job, retention, spool, translations
+from bots import campaigns, inbound, personal_data_job, retention, spool, translations
 from bots.channels import configured_channels, telegram, whatsapp
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
@@ -49,6 +53,7 @@ CAMPAIGN_EVERY_SECONDS = 30.0
 SPOOL_EVERY_SECONDS = 30.0  # SMS kept on disk while the database was down
 TRANSLATE_EVERY = 60.0  # LibreTranslate: pending translations and retries
 MEDIA_EVERY_SECONDS = 300.0  # Telegram attachments a webhook could not download
+DRAIN_PAUSE = 0.02  # seconds between two looks at an empty inbound queue
 CHANNEL_RETRY_SECONDS = 30.0  # a channel that could not start is tried again after this
 RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
 
@@ -175,8 +180,10 @@ class Service:
         exit_when_idle: bool = False,
         extra_jobs: Sequence[Job] = (),
         idle_pause: float = 1.0,
+        drain: bool = True,
     ) -> None:
         self.runtime = runtime
+        self.with_drain = drain
         self.jobs = (*JOBS, *extra_jobs)  # web adds its own (thème suggestions)
         self.with_scheduler = scheduler
         self.with_outbox = outbox
@@ -233,6 +240,12 @@ class Service:
             return
 
     def _start_all(self) -> None:
+        if self.with_drain and self.exit_when_idle:
+            inbound.process_inbound(self.runtime)  # what was received goes out with the rest
+        elif self.with_drain:
+            thread = threading.Thread(target=self._drain, name="inbound-drain", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         if self.with_scheduler:
             logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not every 15 s
             self._scheduler = self._make_scheduler()
@@ -290,6 +303,21 @@ class Service:
                 if self.exit_when_idle:
                     return
                 self.stop_event.wait(CHANNEL_RETRY_SECONDS)
+
+    def _drain(self) -> None:
+        """Process the recorded inbound messages as they come, until stopped."""
+        backoff = 1.0
+        while not self.stop_event.is_set():
+            try:
+                counts = inbound.process_inbound(self.runtime)
+            except Exception as error:
+                log.warning("inbound drain: %r; trying again in %.0f s", error, backoff)
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            if not counts["processed"]:
+                self.stop_event.wait(DRAIN_PAUSE)
 
     def _fail(self, reason: str) -> None:
         log.error(reason)

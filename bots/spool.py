@@ -24,7 +24,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from bots.handler import Inbound, Media, handle_inbound
+from bots.handler import Inbound, Media
+from bots.inbound import record
 from bots.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def replay(runtime: Runtime, now: datetime) -> dict[str, int]:
     recorded = 0
     for inbound, path in sorted(kept, key=lambda pair: pair[0].received_at):
         try:
-            handle_inbound(runtime, inbound)
+            record(runtime, inbound)
         except DATABASE_DOWN as error:
             log.warning("database still unavailable, %d messages kept: %s", len(kept), error)
             break

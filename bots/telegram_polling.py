@@ -1,10 +1,11 @@
 """Long polling: Telegram without a public URL (a laptop, a server behind a firewall).
 
 `Poller.poll()` asks the Bot API for new updates and passes each one to the same
-`bots.channels.telegram.receive()` as the webhook. The offset only moves past an update once it
-is recorded, so a crash or a database error makes Telegram hand the same update again; the
-unique update id then makes the second handling a no-op. Telegram keeps unconfirmed updates for
-24 hours, so the offset needs no storage of its own.
+`bots.channels.telegram.receive()` as the webhook (which records it; the drain of
+`bots.inbound` answers). The offset only moves past an update once it is recorded, so a crash
+or a database error makes Telegram hand the same update again; the unique update id then makes
+the second handling a no-op. Telegram keeps unconfirmed updates for 24 hours, so the offset
+needs no storage of its own.
 """
 
 from __future__ import annotations

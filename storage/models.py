@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -447,13 +448,23 @@ class Message(Base):
     """Every message in or out. Outbound rows are the outbox: written before they are sent.
 
     Inbound rows are unique per channel and provider id (Telegram update id, Twilio
-    MessageSid), which is what makes a provider's retry harmless.
+    MessageSid), which is what makes a provider's retry harmless. A webhook only records them
+    (`recorded`, with the sender's pseudonym and encrypted address); `bots.inbound` then steps
+    each one and marks it `processed` with its effects, or `failed` after its last attempt.
     """
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
         Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at", "id"),
+        # The inbound queue (`bots.inbound`): only the rows still to process, by sender.
+        Index(
+            "ix_messages_recorded",
+            "sender",
+            "id",
+            sqlite_where=text("status = 'recorded'"),
+            postgresql_where=text("status = 'recorded'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
@@ -492,6 +503,12 @@ class Message(Base):
     units: Mapped[int | None] = mapped_column(Integer)
     price: Mapped[float | None] = mapped_column(Float)
     price_unit: Mapped[str | None] = mapped_column(String(3))
+    # Inbound, while `recorded`: the sender's pseudonym (one habitant's messages are processed
+    # one at a time, in order), and what the channel said beside the text (a Telegram /start
+    # code, the app's language, a field action); both cleared once processed.
+    sender: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None]
+    processed_at: Mapped[datetime | None]
 
 
 user_quartiers = Table(

@@ -1,8 +1,9 @@
 """SMS through Twilio's REST API: one outbox row becomes one SMS, shaped to stay cheap.
 
 The reply path, chosen once for every channel: the inbound webhook (`web/hooks/sms.py`) records
-the message and the replies in one transaction and answers Twilio an empty TwiML `<Response/>`;
-the replies then leave through the outbox and this module, like Telegram's. Answering with TwiML
+the message and answers Twilio an empty TwiML `<Response/>`; the drain (`bots.inbound`) writes
+the replies to the outbox with the message's step, and they leave through this module, like
+Telegram's. Answering with TwiML
 instead would be one request fewer, but a crash between the commit and the HTTP answer would
 lose the reply (Twilio does not retry a message it delivered), campaigns and back-office replies
 would need the REST path anyway, and the outbox's retries, rate limit and delivery statuses would

@@ -2,10 +2,11 @@
 
 Receiving. An update arrives as JSON, posted to the webhook (`web/hooks/telegram.py`) or fetched by
 long polling (`bots/telegram_polling.py`). Both hand a `telegram.Update` to `receive()`, which
-turns it into an `Inbound` (`to_inbound`), downloads a photo or voice note into the media folder
-and calls `handle_inbound`; a file Telegram could not serve then is fetched by a scheduler job
-(`fetch_missed_media`, `bots.media_retry`), the message being recorded either way. The update id
-is the inbound message's provider id, so an update delivered twice is recorded and answered once. A
+turns it into an `Inbound` (`to_inbound`) and records it (`bots.inbound.record`); the drain then
+downloads a photo or voice note into the media folder (`fetch`) and steps the dialogue; a file
+Telegram could not serve then is fetched by a scheduler job (`fetch_missed_media`,
+`bots.media_retry`), the message being processed either way. The update id is the inbound
+message's provider id, so an update delivered twice is recorded and answered once. A
 `my_chat_member` update in a private chat says the habitant blocked the bot (status `kicked`) or
 unblocked it (`member`): it marks them unreachable, cancelling what was queued for them, or
 reachable again (`to_block_change`, `bots.reachability.record_block`), without waiting for the next
@@ -46,7 +47,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from telegram import (
     Bot,
     Chat,
@@ -67,12 +67,12 @@ from telegram.error import (
 )
 
 from bots.channels import Outgoing, SendError, register
-from bots.handler import Inbound, Media, Outcome, handle_inbound
+from bots.handler import Inbound, Media
+from bots.inbound import process_inbound, record, register_fetcher, sender_of
 from bots.media_retry import fetch_missed
 from bots.reachability import BlockChange, record_block
 from bots.runtime import Runtime
 from storage.config import Settings
-from storage.models import Message as MessageRow
 
 # Opt in now to python-telegram-bot's next major behaviour (durations as `timedelta`); without
 # it, reading `RetryAfter.retry_after` emits a deprecation warning on every flood error.
@@ -337,16 +337,21 @@ def to_block_change(update: Update) -> BlockChange | None:
     )
 
 
-def receive(runtime: Runtime, client: TelegramClient, update: Update) -> Outcome | None:
-    """The one path of every update, webhook or polling: parse, fetch media, record, step.
+def receive(runtime: Runtime, client: TelegramClient, update: Update) -> int | None:
+    """The one path of every update, webhook or polling: parse, then record (`bots.inbound`);
+    its photo or voice note is downloaded and its step made by the drain. Returns the recorded
+    message's id (None: a duplicate, or nothing to record).
 
-    A block or an unblock of the bot is recorded (`bots.reachability`); nothing answers it. An
+    A block or an unblock of the bot is recorded (`bots.reachability`) after the messages of
+    that habitant still waiting, so that they apply in order; nothing answers it. An
     update we cannot read is logged and skipped (None): Telegram would send it again and again.
     """
     try:
         if update.my_chat_member is not None:
             change = to_block_change(update)
             if change is not None:
+                # What they wrote before goes first (a block is rare: processed at once).
+                process_inbound(runtime, sender=sender_of(runtime, NAME, change.address))
                 record_block(runtime, change)
             return None
         inbound = to_inbound(update)
@@ -355,23 +360,7 @@ def receive(runtime: Runtime, client: TelegramClient, update: Update) -> Outcome
         return None
     if inbound is None:
         return None
-    if any(m.kind in DOWNLOADED for m in inbound.media) and not _recorded(runtime, inbound):
-        media_dir = runtime.settings.media_dir
-        inbound = replace(inbound, media=tuple(fetch(client, m, media_dir) for m in inbound.media))
-    return handle_inbound(runtime, inbound)
-
-
-def _recorded(runtime: Runtime, inbound: Inbound) -> bool:
-    """Already handled: a retried update must not download its file again."""
-    with runtime.sessions() as session:
-        found = session.scalar(
-            select(MessageRow.id).where(
-                MessageRow.channel == NAME,
-                MessageRow.direction == "in",
-                MessageRow.provider_id == inbound.external_id,
-            )
-        )
-    return found is not None
+    return record(runtime, inbound)
 
 
 def fetch(client: TelegramClient, media: Media, media_dir: Path) -> Media:
@@ -396,6 +385,13 @@ def fetch(client: TelegramClient, media: Media, media_dir: Path) -> Media:
     except (TelegramError, FutureTimeout, ValueError, OSError) as error:
         log.warning("telegram %s %s not downloaded: %s", media.kind, media.file_id, error)
         return media
+
+
+register_fetcher(
+    NAME,
+    DOWNLOADED,
+    lambda runtime, media: fetch(client_for(runtime.settings), media, runtime.settings.media_dir),
+)
 
 
 def fetch_missed_media(runtime: Runtime, now: dt.datetime) -> dict[str, int]:

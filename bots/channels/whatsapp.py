@@ -54,7 +54,8 @@ from bots.channels.twilio_messaging import (
     make_client,
 )
 from bots.channels.twilio_messaging import record_status as record_twilio_status
-from bots.handler import Inbound, Media, Outcome, handle_inbound
+from bots.handler import Inbound, Media
+from bots.inbound import record, register_fetcher
 from bots.media_retry import fetch_missed
 from bots.phone import WHATSAPP_PREFIX
 from bots.runtime import Runtime
@@ -292,25 +293,10 @@ def record_status(runtime: Runtime, report: StatusReport, now: datetime) -> bool
 # --- receiving -----------------------------------------------------------------------------------
 
 
-def receive(runtime: Runtime, inbound: Inbound) -> Outcome:
-    """Download the photos and voice notes of a new message, then record and step it."""
-    if any(m.kind in DOWNLOADED for m in inbound.media) and not _recorded(runtime, inbound):
-        fetched = tuple(fetch(runtime.settings, m) for m in inbound.media)
-        inbound = replace(inbound, media=fetched)
-    return handle_inbound(runtime, inbound)
-
-
-def _recorded(runtime: Runtime, inbound: Inbound) -> bool:
-    """Already handled: Twilio's retry must not download the file again."""
-    with runtime.sessions() as session:
-        found = session.scalar(
-            select(Message.id).where(
-                Message.channel == NAME,
-                Message.direction == "in",
-                Message.provider_id == inbound.external_id,
-            )
-        )
-    return found is not None
+def receive(runtime: Runtime, inbound: Inbound) -> int | None:
+    """Record a new message (`bots.inbound`): the drain downloads its photos and voice notes
+    (`fetch`) and steps it. Its id, or None for a duplicate."""
+    return record(runtime, inbound)
 
 
 def fetch(settings: Settings, media: Media) -> Media:
@@ -346,6 +332,9 @@ def fetch(settings: Settings, media: Media) -> Media:
         target.unlink(missing_ok=True)
         return media
     return replace(media, path=relative.as_posix())
+
+
+register_fetcher(NAME, DOWNLOADED, lambda runtime, media: fetch(runtime.settings, media))
 
 
 def fetch_missed_media(runtime: Runtime, now: datetime) -> dict[str, int]:

@@ -20,6 +20,7 @@ from bots.telegram_polling import Poller
 from storage.db import transaction
 from storage.models import Answer, Contribution, Conversation, JoinCode, Message, Participant
 from tests.factories import make_quartier
+from tests.fakes.inbound import drain
 from tests.fakes.telegram_api import STICKER, FakeTelegramAPI, make_photo_update, make_update
 from tests.fakes.telegram_fixtures import WEBHOOK_SECRET, settings, telegram_api  # noqa: F401
 from web.hooks.telegram import SECRET_HEADER
@@ -35,6 +36,7 @@ def post(client: FlaskClient, update: dict[str, Any]) -> int:
 
 
 def send_outbox(runtime: Runtime) -> int:
+    drain(runtime)
     return deliver(runtime, make_channel("telegram", runtime))
 
 
@@ -189,6 +191,7 @@ def test_photo_contribution_is_downloaded_and_kept(
     update = make_photo_update(AMINA, "AgACAgQ-photo-0000000042", caption="Le banc est cassé")
     assert post(client, update) == 200
     assert post(client, update) == 200  # a retry does not download again
+    drain(runtime)
     assert len(telegram_api.called("download")) == 1
     with runtime.sessions() as session:
         contribution = session.scalars(select(Contribution)).one()
@@ -259,6 +262,7 @@ def test_a_photo_telegram_could_not_serve_is_fetched_by_a_later_run(
     file_id = "AgACAgQ-photo-0000000077"
     update = make_photo_update(AMINA, file_id, caption="La porte du hall est cassée")
     assert post(client, update) == 200  # Telegram cannot serve the file yet
+    drain(runtime)
     with runtime.sessions() as session:
         [media] = session.scalars(select(Contribution.media)).one()
     assert media["file_id"] == file_id and media["path"] == ""
@@ -281,10 +285,11 @@ def test_a_file_that_never_comes_is_tried_a_bounded_number_of_times(
     telegram_api: FakeTelegramAPI,  # noqa: F811
 ) -> None:
     assert post(client, make_photo_update(AMINA, "AgACAgQ-gone-0000000001")) == 200
+    drain(runtime)
     for _ in range(MEDIA_TRIES + 2):
         fetch_missed_media(runtime, NOW)
     asked = [c for c in telegram_api.called("getFile") if c["file_id"].endswith("gone-0000000001")]
-    assert len(asked) == MEDIA_TRIES  # the webhook's try, then one per run
+    assert len(asked) == MEDIA_TRIES  # the drain's try, then one per run
     with runtime.sessions() as session:
         [media] = session.scalars(select(Contribution.media)).one()
     assert (media["path"], media["tries"]) == ("", MEDIA_TRIES)

@@ -19,6 +19,7 @@ from bots.log_setup import MARK, hide, redact
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.telegram_polling import Poller
+from tests.fakes.inbound import drain
 from tests.fakes.telegram_api import TOKEN, FakeTelegramAPI, make_photo_update, make_update
 from tests.fakes.telegram_fixtures import WEBHOOK_SECRET, settings, telegram_api  # noqa: F401
 from web.hooks.telegram import SECRET_HEADER
@@ -44,6 +45,7 @@ def conversation(
     for text in ("/start", "Oui", "Bonjour, la cour est sale"):
         api.push_update(make_update(KARIM, text))
     assert Poller(runtime, client_for(runtime.settings)).poll(timeout=0) == 3
+    drain(runtime)
     assert deliver(runtime, make_channel("telegram", runtime)) > 0
     assert len(api.called("download")) == 1 and len(list(api.sent())) >= 10
 

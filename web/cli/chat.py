@@ -19,7 +19,8 @@ from sqlalchemy import select
 from bots.channels import Outgoing, make_channel
 from bots.channels.simulator import NAME as SIMULATOR
 from bots.channels.simulator import render
-from bots.handler import Inbound, find_or_create_participant, handle_inbound
+from bots.handler import Inbound, find_or_create_participant
+from bots.inbound import receive_now
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -83,7 +84,7 @@ def _survey_code(runtime: Runtime, slug: str) -> str:
 
 def _exchange(runtime: Runtime, channel: Any, inbound: Inbound) -> None:
     _mark_as_trial(runtime, inbound.address)  # again after OUBLIER, which erased the participant
-    outcome = handle_inbound(runtime, inbound)
+    outcome = receive_now(runtime, inbound)
     deliver(runtime, channel)
     with transaction(runtime.sessions) as session:
         for message_id in outcome.reply_ids:

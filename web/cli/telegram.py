@@ -13,6 +13,7 @@ from telegram import Bot
 from telegram.error import Conflict, TelegramError
 
 from bots.channels.telegram import TelegramChannel, TelegramClient, client_for, deep_link
+from bots.inbound import process_inbound
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from bots.telegram_polling import ALLOWED_UPDATES, Poller
@@ -73,7 +74,9 @@ def poll(once: bool, timeout: int) -> None:
 
 
 def _send_due(runtime: Runtime, channel: TelegramChannel) -> int:
-    """Send what is due, at most one second's worth of Telegram's rate."""
+    """Process what was received (`bots.inbound`), then send what is due, at most one second's
+    worth of Telegram's rate."""
+    process_inbound(runtime)
     return deliver(runtime, channel, limit=int(channel.rate_per_second))
 
 

@@ -3,9 +3,10 @@
 Both check `X-Twilio-Signature` before reading anything and answer 403 to a forgery (how, and
 why over the public URL: `web/hooks/twilio.py`, shared with WhatsApp).
 
-Replies never travel in the TwiML answer, which is always empty: they are written to the outbox in
-the same transaction as the incoming message and sent through the REST API (why: see
-`bots/channels/sms.py`).
+The view only records the message (`bots.inbound.record`: one INSERT, status `recorded`); the
+drain steps the dialogue and writes the replies to the outbox in the transaction that marks the
+message processed. Replies never travel in the TwiML answer, which is always empty: they are sent
+through the REST API (why: see `bots/channels/sms.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from werkzeug.datastructures import MultiDict
 from bots import spool
 from bots.channels.sms import NAME, is_configured
 from bots.channels.twilio_messaging import record_status
-from bots.handler import Inbound, handle_inbound
+from bots.handler import Inbound
+from bots.inbound import record
 from bots.phone import sender_address
 from web.db import get_runtime
 from web.hooks import bp
@@ -48,11 +50,12 @@ def parse_inbound(form: MultiDict[str, str]) -> Inbound:
 
 @bp.post("/sms")
 def sms_inbound() -> Response:
-    """One incoming SMS: recorded once per MessageSid, answered through the outbox."""
+    """One incoming SMS: recorded once per MessageSid (`bots.inbound`), answered through the
+    outbox once the drain has processed it."""
     check_signature(is_configured, "SMS")
     inbound = parse_inbound(request.form)
     try:
-        handle_inbound(get_runtime(), inbound)
+        record(get_runtime(), inbound)
     except spool.DATABASE_DOWN:
         # Twilio would not call again: keep the SMS on disk, recorded when the database is back.
         spool.keep(get_runtime(), inbound)

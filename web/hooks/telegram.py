@@ -2,8 +2,9 @@
 
 Telegram sends the secret given to `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`; anything
 without the right one is refused (403) before the body is read. A valid update goes through
-`bots.channels.telegram.receive()`, the same path as polling, and the view answers at once: the
-replies wait in the outbox. Telegram retries an update until it gets a 2xx, for a day, so an
+`bots.channels.telegram.receive()`, the same path as polling, which only records it
+(`bots.inbound`), and the view answers at once: the drain steps it, the replies wait in the
+outbox. Telegram retries an update until it gets a 2xx, for a day, so an
 update we do not handle or cannot read (not JSON, nested too deep, fields of the wrong type) is
 logged and still acknowledged (200); only a database failure answers 500 (the update comes
 again later and is recorded once).

@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from bots.channels import Outgoing, make_channel
 from bots.channels.simulator import NAME, render
-from bots.handler import Inbound, find_or_create_participant, handle_inbound
+from bots.handler import Inbound, find_or_create_participant
+from bots.inbound import receive_now
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -88,7 +89,7 @@ def send() -> Any:
     text = request.form.get("text", "")[:MAX_LENGTH]
     runtime = get_runtime()
     _mark_as_trial(runtime)
-    handle_inbound(
+    receive_now(
         runtime,
         Inbound(
             channel=NAME, address=_address(), text=text, external_id="web-" + secrets.token_hex(8)

@@ -27,8 +27,8 @@ from bots.handler import (
     build_context,
     enqueue_reply,
     find_or_create_participant,
-    handle_inbound,
 )
+from bots.inbound import receive_now
 from bots.outbox import deliver
 from bots.runtime import Runtime
 from storage.db import transaction
@@ -137,7 +137,7 @@ def answer(survey_id: int) -> Any:
     end_write()
     runtime = get_runtime()
     text = request.form.get("text", "")[:MAX_LENGTH]
-    handle_inbound(
+    receive_now(
         runtime,
         Inbound(
             channel=sms_view.NAME,

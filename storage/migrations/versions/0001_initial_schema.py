@@ -229,6 +229,9 @@ def upgrade() -> None:
     sa.Column('units', sa.Integer(), nullable=True),
     sa.Column('price', sa.Float(), nullable=True),
     sa.Column('price_unit', sa.String(length=3), nullable=True),
+    sa.Column('sender', sa.String(length=64), nullable=True),
+    sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('processed_at', storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_messages_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['in_reply_to_id'], ['messages.id'], name=op.f('fk_messages_in_reply_to_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_messages_participant_id_participants'), ondelete='SET NULL'),
@@ -238,6 +241,7 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index('ix_messages_recorded', ['sender', 'id'], unique=False, sqlite_where=sa.text("status = 'recorded'"), postgresql_where=sa.text("status = 'recorded'"))
         batch_op.create_index(batch_op.f('ix_messages_sent_at'), ['sent_at'], unique=False)
 
     op.create_table('answers',
@@ -687,6 +691,7 @@ def downgrade() -> None:
     op.drop_table('answers')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_sent_at'))
+        batch_op.drop_index('ix_messages_recorded')
         batch_op.drop_index(batch_op.f('ix_messages_participant_id'))
         batch_op.drop_index('ix_messages_outbox')
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bots.runtime import Runtime
 from storage.models import Message
+from tests.fakes.inbound import drain
 from tests.fakes.telegram_api import FakeTelegramAPI, make_update
 from tests.fakes.telegram_fixtures import WEBHOOK_SECRET, settings, telegram_api  # noqa: F401
 from web import create_app
@@ -38,6 +39,8 @@ def test_a_message_is_recorded_and_its_reply_queued(client: FlaskClient, runtime
     response = post(client, make_update(CHAT, "Bonjour"))
     assert response.status_code == 200
     assert count(runtime, "in") == 1
+    assert count(runtime, "out") == 0  # the webhook only records: the drain steps it
+    assert drain(runtime)["processed"] == 1
     with runtime.sessions() as session:
         reply = session.scalars(select(Message).where(Message.direction == "out")).one()
     assert reply.status == "pending" and reply.channel == "telegram"  # sent by the outbox

@@ -17,6 +17,7 @@ from bots.outbox import deliver
 from bots.runtime import Runtime
 from storage.config import Settings
 from storage.models import Contribution, Message, Participant, ParticipantChannel
+from tests.fakes.inbound import drain
 from tests.fakes.twilio_api import FakeTwilio, twilio_fixture, with_twilio  # noqa: F401
 
 PUBLIC = "https://paroles.example.fr"
@@ -71,6 +72,7 @@ class WhatsApp:
         response = signed_post(self.client, "/hooks/whatsapp", incoming(body, **extra), token)
         assert response.status_code == 200
         assert b"<Response />" in response.data  # replies go through the outbox, never TwiML
+        drain(self.runtime)
         deliver(self.runtime, make_channel("whatsapp", self.runtime))
         return self.twilio.sent()[before:]
 
@@ -111,6 +113,7 @@ def test_twilio_delivering_twice_is_recorded_and_answered_once(
     token = runtime.settings.twilio_auth_token
     assert signed_post(client, "/hooks/whatsapp", params, token).status_code == 200
     assert signed_post(client, "/hooks/whatsapp", params, token).status_code == 200
+    assert drain(runtime)["processed"] == 1
     deliver(runtime, make_channel("whatsapp", runtime))
     assert len(twilio.sent()) == 1
     with runtime.sessions() as session:
@@ -152,6 +155,7 @@ def test_the_same_number_by_sms_and_by_whatsapp_is_one_participant(
         "Body": "Bonjour",
     }
     assert signed_post(client, "/hooks/sms", sms, token).status_code == 200
+    drain(runtime)
     deliver(runtime, make_channel("sms", runtime))
     sent = twilio.sent()  # the welcome, then its language line (UCS-2) as a second SMS
     assert {m["To"] for m in sent} == {HABITANT}
