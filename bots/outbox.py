@@ -60,11 +60,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Exists, Table, bindparam, exists, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Exists,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    case,
+    exists,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bots.channels import Channel, Outgoing, SendError, Sent, make_channel
 from bots.quiet_hours import is_quiet
@@ -90,6 +103,7 @@ class OutboxConfig:
     claim_lease_seconds: float = 60.0  # a claim not started within this goes back to pending
     send_lease_seconds: float = 600.0  # longer than any channel's HTTP timeout
     start_window_seconds: float = 0.1  # see `start_group`
+    batch_rows: int = 500  # rows claimed at most by one batch (see `batch_size`)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboxConfig:
@@ -112,6 +126,7 @@ class OutboxConfig:
             start_window_seconds=float(
                 env.get("PAROLES_OUTBOX_START_WINDOW_SECONDS", defaults.start_window_seconds)
             ),
+            batch_rows=int(env.get("PAROLES_OUTBOX_BATCH_ROWS", defaults.batch_rows)),
         )
 
     def backoff(self, attempts: int, rng: random.Random, at_least: float = 0.0) -> timedelta:
@@ -182,8 +197,9 @@ class RateLimiter:
         return slept
 
 
-def batch_size(rate: float, limit: int = 100) -> int:
-    """About two seconds of sending, so that a reply never waits long behind a campaign."""
+def batch_size(rate: float, limit: int = 500) -> int:
+    """About two seconds of sending, so that a reply never waits long behind a campaign; 500
+    rows at most (a fast channel: two commits per 500 rows)."""
     return max(1, min(limit, math.ceil(rate * 2)))
 
 
@@ -233,9 +249,15 @@ def deliver_batch(
     with runtime.sessions() as session:
         with session.begin():  # the claim, and the start of the first group
             begin_write(session)
-            claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+            if group >= limit:  # one statement claims and starts the whole batch
+                claimed = _claim(session, runtime, channel.name, limit, clock(), worker, start=True)
+                started = set(_ids(claimed))
+            else:
+                claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+                started = set()
             groups = [claimed[n : n + group] for n in range(0, len(claimed), group)]
-            started = _start_many(session, _ids(groups[0]), worker, clock()) if groups else set()
+            if groups and not started:
+                started = _start_many(session, _ids(groups[0]), worker, clock())
         session.expunge_all()  # later reads must see the updates made with plain SQL
         sent = 0
         done = _Outcomes(worker)  # of the previous group, committed with the next start
@@ -329,73 +351,126 @@ class _Outcomes:
         self.sent, self.failures = [], []
 
 
+_MESSAGES = cast(Table, Message.__table__)
+_PARTICIPANTS = cast(Table, Participant.__table__)
+assert isinstance(_MESSAGES, Table) and isinstance(_PARTICIPANTS, Table)
+
+
 def _unstart(session: Session, message_ids: list[int], worker: str) -> None:
     """Rows this worker started but never handed to the channel (something unexpected stopped
     the batch): nothing went out, so they are simply due again."""
     if message_ids:
         session.execute(
-            update(Message)
+            update(_MESSAGES)
             .where(
-                Message.id.in_(message_ids),
-                Message.status == "sending",
-                Message.claimed_by == worker,
+                _one_of(session, _MESSAGES.c.id, message_ids),
+                _MESSAGES.c.status == "sending",
+                _MESSAGES.c.claimed_by == worker,
             )
-            .values(status="pending", claimed_by=None, attempts=Message.attempts - 1)
-            .execution_options(synchronize_session=False)
+            .values(status="pending", claimed_by=None, attempts=_MESSAGES.c.attempts - 1)
         )
 
 
+def _one_of(
+    session: Session, column: ColumnElement[int] | InstrumentedAttribute[int], ids: list[int]
+) -> ColumnElement[bool]:
+    """`column IN ids`: on PostgreSQL one array parameter (`= ANY(:ids)`), the same statement
+    whatever the number of ids, rather than a parameter per id."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _claim(
-    session: Session, runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
+    session: Session,
+    runtime: Runtime,
+    channel: str,
+    limit: int,
+    now: datetime,
+    worker: str,
+    *,
+    start: bool = False,
 ) -> list[Outgoing]:
-    """Claim up to `limit` due rows: one SELECT (plain columns, no ORM objects), one UPDATE."""
-    query = select(
-        Message.id,
-        Message.address_enc,
-        Message.body,
-        Message.choices,
-        Message.expects,
-        Message.kind,
-        Message.participant_id,
-    ).where(
-        Message.direction == "out",
-        Message.channel == channel,
-        Message.status == "pending",
-        Message.next_attempt_at <= now,
+    """Claim up to `limit` due rows, replies first, in one `UPDATE ... RETURNING` whose rows come
+    from a `SELECT ... FOR UPDATE SKIP LOCKED` (plain columns, no ORM objects).
+
+    With `start`, the same statement also starts them (`pending -> sending`, see `_start_many`):
+    the attempt is counted and a row whose habitant said STOP since it was written is cancelled
+    instead. A row whose address cannot be read is failed in the same transaction.
+    """
+    m = _MESSAGES
+    stop = (
+        exists()
+        .where(
+            _PARTICIPANTS.c.id == m.c.participant_id,
+            _PARTICIPANTS.c.opted_out_at.is_not(None),
+            _PARTICIPANTS.c.opted_out_at > m.c.created_at,
+        )
+        .label("stop")
+    )
+    due = select(m.c.id, stop).where(
+        m.c.direction == "out",
+        m.c.channel == channel,
+        m.c.status == "pending",
+        m.c.next_attempt_at <= now,
     )
     if is_quiet(now, runtime.settings.timezone):
-        query = query.where(Message.wait_quiet_hours.is_(False))
-    query = (
-        query.order_by(Message.priority, Message.next_attempt_at, Message.id)
+        due = due.where(m.c.wait_quiet_hours.is_(False))
+    picked = (
+        due.order_by(m.c.priority, m.c.next_attempt_at, m.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=m, skip_locked=True)
+        .subquery("picked")
     )
+    if start:
+        values: dict[str, Any] = {
+            "status": case((picked.c.stop, "cancelled"), else_="sending"),
+            "attempts": m.c.attempts + case((picked.c.stop, 0), else_=1),
+            "claimed_by": case((picked.c.stop, None), else_=worker),
+            "last_error": case((picked.c.stop, "opted out"), else_=m.c.last_error),
+            "claimed_at": now,
+        }
+    else:
+        values = {"status": "claimed", "claimed_by": worker, "claimed_at": now}
+    statement = (
+        update(m)
+        .where(m.c.id == picked.c.id)
+        .values(values)
+        .returning(
+            m.c.id,
+            m.c.status,
+            m.c.address_enc,
+            m.c.body,
+            m.c.choices,
+            m.c.expects,
+            m.c.kind,
+            m.c.participant_id,
+            m.c.priority,
+            m.c.next_attempt_at,
+        )
+    )
+    rows = sorted(session.execute(statement), key=lambda r: (r.priority, r.next_attempt_at, r.id))
     claimed, unusable = [], []
-    for row in session.execute(query):
+    for row in rows:
+        if row.status == "cancelled":
+            continue
         outgoing = _outgoing(runtime, row)
         if outgoing is None:
             unusable.append(row.id)
         else:
             claimed.append(outgoing)
-    if claimed:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_([o.message_id for o in claimed]))
-            .values(status="claimed", claimed_by=worker, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
     if unusable:
         session.execute(
-            update(Message)
-            .where(Message.id.in_(unusable))
+            update(m)
+            .where(_one_of(session, m.c.id, unusable))
             .values(
                 status="failed",
                 last_error="no usable address",
                 error_code="no_address",
                 claimed_by=None,
                 next_attempt_at=None,
+                attempts=m.c.attempts - (1 if start else 0),
             )
-            .execution_options(synchronize_session=False)
         )
     return claimed
 
@@ -433,7 +508,7 @@ def _start_many(session: Session, message_ids: list[int], worker: str, now: date
     if not message_ids:
         return set()
     mine = (
-        Message.id.in_(message_ids),
+        _one_of(session, Message.id, message_ids),
         Message.status == "claimed",
         Message.claimed_by == worker,
     )
@@ -456,9 +531,7 @@ def _start_many(session: Session, message_ids: list[int], worker: str, now: date
     return started
 
 
-# Marks one row sent; executed for a whole group at once (an executemany).
-_MESSAGES = Message.__table__
-assert isinstance(_MESSAGES, Table)
+# Marks one row sent; executed for a whole group at once (an executemany, on SQLite).
 _MARK_SENT = (
     update(_MESSAGES)
     .where(
@@ -474,24 +547,47 @@ _MARK_SENT = (
 )
 
 
+# PostgreSQL: the whole group in one statement with one array per column (naive UTC times, as
+# `storage.models.UTCDateTime` stores them).
+_MARK_SENT_ARRAYS = text(
+    "UPDATE messages SET status = 'sent', provider_id = v.provider_id, units = v.units,"
+    " sent_at = v.sent_at"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:providers AS VARCHAR[]),"
+    " CAST(:units AS INTEGER[]), CAST(:ats AS TIMESTAMP[])) AS v(id, provider_id, units, sent_at)"
+    " WHERE messages.id = v.id AND messages.claimed_by = :worker"
+)
+
+
 def _sent_many(session: Session, sent: list[tuple[int, Sent, datetime]], worker: str) -> None:
     """Record a group of accepted sends in one statement; if a provider id is already on another
     row, row by row instead, so that only that one says so (`_sent`)."""
     try:
         with session.begin_nested():
-            session.execute(
-                _MARK_SENT,
-                [
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(
+                    _MARK_SENT_ARRAYS,
                     {
-                        "b_id": message_id,
-                        "b_worker": worker,
-                        "b_provider": accepted.provider_id,
-                        "b_units": accepted.units,
-                        "b_at": at,
-                    }
-                    for message_id, accepted, at in sent
-                ],
-            )
+                        "ids": [message_id for message_id, _, _ in sent],
+                        "providers": [accepted.provider_id for _, accepted, _ in sent],
+                        "units": [accepted.units for _, accepted, _ in sent],
+                        "ats": [at.astimezone(UTC).replace(tzinfo=None) for _, _, at in sent],
+                        "worker": worker,
+                    },
+                )
+            else:
+                session.execute(
+                    _MARK_SENT,
+                    [
+                        {
+                            "b_id": message_id,
+                            "b_worker": worker,
+                            "b_provider": accepted.provider_id,
+                            "b_units": accepted.units,
+                            "b_at": at,
+                        }
+                        for message_id, accepted, at in sent
+                    ],
+                )
     except IntegrityError:
         for message_id, accepted, at in sent:
             _sent(session, message_id=message_id, worker=worker, accepted=accepted, now=at)
@@ -738,7 +834,7 @@ def run_channel(
     rate = rate_for(channel, runtime.settings)
     limiter = RateLimiter(rate, per_key_interval=getattr(channel, "per_address_interval", 0.0))
     worker = new_worker_id()
-    size = batch_size(rate)
+    size = batch_size(rate, config.batch_rows)
     last_recovery = -math.inf
     log.info("outbox %s: worker %s, %.1f messages/s", name, worker, rate)
     while not stop.is_set():

@@ -284,7 +284,7 @@ def test_rate_comes_from_the_channel_or_the_environment(tmp_path: object) -> Non
     assert rate_for(Recorder(), settings) == 2.5
     settings = load_settings({"PAROLES_SECRET_KEY": SECRET, "PAROLES_DATA_DIR": str(tmp_path)})
     assert rate_for(Recorder(), settings) == 1000.0
-    assert batch_size(1) == 2 and batch_size(25) == 50 and batch_size(1000) == 100
+    assert batch_size(1) == 2 and batch_size(25) == 50 and batch_size(1000) == 500
 
 
 def test_outbox_config_from_environment(tmp_path: object) -> None:
@@ -425,7 +425,11 @@ def test_two_workers_share_the_outbox_without_sending_twice(
     # the second process is up before the first can drain the outbox alone.
     flaky_server.gate = threading.Event()
     runtime = fast_retries(
-        database_url, tmp_path, flaky_server, PAROLES_OUTBOX_SEND_LEASE_SECONDS="120"
+        database_url,
+        tmp_path,
+        flaky_server,
+        PAROLES_OUTBOX_SEND_LEASE_SECONDS="120",
+        PAROLES_OUTBOX_BATCH_ROWS="100",  # 400 rows: a batch for each worker, and more
     )
     campaign_of(runtime, 400)
     workers = [start_worker(runtime), start_worker(runtime)]
