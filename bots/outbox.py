@@ -245,10 +245,15 @@ def deliver_batch(
     settles = getattr(channel, "find_sent", None) is not None
     rate = limiter.rate if limiter is not None else rate_for(channel, runtime.settings)
     group = start_group(channel, rate, limit, config.start_window_seconds)
+    # A started row must be handed to the channel well within the send lease: past it, another
+    # worker's recovery may settle it as interrupted (and, on a channel that can ask the
+    # provider, send it again). Past half the lease, the rest of the group goes back to pending.
+    deadline = config.send_lease_seconds / 2
     # One session (one connection) for the batch, one short transaction per group of rows.
     with runtime.sessions() as session:
         with session.begin():  # the claim, and the start of the first group
             begin_write(session)
+            group_started = time.monotonic()  # before the rows' `claimed_at`
             if group >= limit:  # one statement claims and starts the whole batch
                 claimed = _claim(session, runtime, channel.name, limit, clock(), worker, start=True)
                 started = set(_ids(claimed))
@@ -261,21 +266,24 @@ def deliver_batch(
         session.expunge_all()  # later reads must see the updates made with plain SQL
         sent = 0
         done = _Outcomes(worker)  # of the previous group, committed with the next start
-        untried: list[int] = []  # started, not handed to the channel yet
+        mine: list[Outgoing] = []  # the group's rows this worker started...
+        handed = 0  # ... and how many of them it handed to the channel
         try:
             for index, rows in enumerate(groups):
                 if index:
                     with session.begin():
                         begin_write(session)
                         done.record(session)
+                        _unstart(session, _ids(mine[handed:]), worker)
+                        group_started = time.monotonic()
                         started = _start_many(session, _ids(rows), worker, clock())
-                untried = [o.message_id for o in rows if o.message_id in started]
-                for outgoing in rows:
-                    if outgoing.message_id not in started:
-                        continue
+                mine, handed = [o for o in rows if o.message_id in started], 0
+                for outgoing in mine:
                     if limiter is not None:
                         limiter.wait(outgoing.address)
-                    untried.remove(outgoing.message_id)
+                    if time.monotonic() - group_started > deadline:
+                        break  # the rest of the group goes back to pending
+                    handed += 1  # from here on, it may have gone out
                     try:
                         accepted = channel.send(outgoing)
                     except SendError as error:
@@ -301,6 +309,7 @@ def deliver_batch(
                     )
                     sent += 1
         finally:
+            untried = _ids(mine[handed:])  # started, never handed to the channel
             if done or untried:
                 with session.begin():
                     begin_write(session)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -438,7 +439,18 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
-        Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at", "id"),
+        # The outbox's queue: on PostgreSQL only the rows still to send (a sent row leaves it,
+        # instead of adding an entry at every send); SQLite would not use a partial index for
+        # `status = 'pending'` (its predicate must appear as such in the query).
+        Index(
+            "ix_messages_outbox",
+            "status",
+            "channel",
+            "priority",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'claimed', 'sending')"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
