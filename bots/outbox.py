@@ -6,16 +6,22 @@ too many tries, an interrupted send), or to `cancelled` (STOP, erasure, campaign
 
 How one worker sends one batch of a channel:
 
-1. **claim** (one short transaction): the due `pending` rows, replies before campaign messages,
-   become `claimed` by this worker (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
-   never take the same row; SQLite serialises writers with `BEGIN IMMEDIATE`). Campaign rows are
-   left alone during quiet hours. A claimed row has not been handed to the provider yet, so a
-   claim left behind by a dead worker simply goes back to `pending`.
+1. **claim** (one short transaction, one `UPDATE ... FROM (SELECT ... LIMIT n) RETURNING`): the
+   due `pending` rows, replies before campaign messages, become `claimed` by this worker (`FOR
+   UPDATE SKIP LOCKED` on PostgreSQL, so several workers never take the same row; SQLite
+   serialises writers with `BEGIN IMMEDIATE`). Campaign rows are left alone during quiet hours.
+   A claimed row has not been handed to the provider yet, so a claim left behind by a dead
+   worker simply goes back to `pending`.
 2. **start** (one statement for a group of rows, see `start_group`): `claimed -> sending`, only
    for the rows this worker still holds whose habitant has not said STOP since they were
-   written. The attempt is counted here, before the API call, and committed before it.
+   written. The attempt is counted here, before the API call, and committed before it. When
+   the group is the whole batch, the claim's statement starts the rows itself (`pending ->
+   sending`, with the same STOP check). A group is handed to the channel within half the send
+   lease of its start; what is left then goes back to `pending`, so that no other worker's
+   recovery can take a row while it is being sent.
 3. **send** (after the rate limiter): the channel's API call, row by row.
-4. **record**: `sent` with the provider's id (one statement for the group), or the failure. To
+4. **record**: `sent` with the provider's id (one statement for the group: arrays of ids,
+   provider ids, units and times on PostgreSQL, an executemany on SQLite), or the failure. To
    pay one commit per group, not per message, the outcomes of a group are committed in the
    same transaction as the start of the next one (and at the end of the batch, even if the
    channel raised something unexpected; rows started but not handed to the channel then go

@@ -187,6 +187,33 @@ def test_stop_between_claim_and_send_cancels_but_the_stop_reply_goes(
     assert channel.sent == [stop_reply]
 
 
+class SlowRecorder(Recorder):
+    """Each send takes longer than half the send lease the test sets."""
+
+    def send(self, message: object) -> str:
+        time.sleep(0.15)
+        return super().send(message)
+
+
+def test_a_group_not_sent_within_half_the_send_lease_goes_back_to_pending(
+    flaky_runtime: Runtime,
+) -> None:
+    # Past the lease, another worker's recovery may take a `sending` row (and send it again on
+    # a channel that can settle): the rest of a group that is late goes back to the queue.
+    pids = add_participants(flaky_runtime, 3)
+    ids = [queue(flaky_runtime, pid, "x", MONDAY_10H) for pid in pids]
+    channel = SlowRecorder()
+    config = OutboxConfig(send_lease_seconds=0.2)
+    result = deliver_batch(flaky_runtime, channel, now=MONDAY_10H, config=config)
+    assert result.claimed == 3 and result.sent == len(channel.sent) < 3
+    for message_id in ids:
+        message = row(flaky_runtime, message_id)
+        if message_id in channel.sent:
+            assert (message.status, message.attempts) == ("sent", 1)
+        else:  # never handed to the channel: due again, the attempt not counted
+            assert (message.status, message.attempts, message.claimed_by) == ("pending", 0, None)
+
+
 def test_a_worker_that_lost_its_claim_does_not_send(flaky_runtime: Runtime) -> None:
     [pid] = add_participants(flaky_runtime, 1)
     message_id = queue(flaky_runtime, pid, "bonjour", MONDAY_10H)
