@@ -147,7 +147,7 @@ données sensibles.
 | perte ou vol de la base | numéros chiffrés, pseudonymes à clé ; la clé (`PAROLES_SECRET_KEY`) est hors de la base | `storage/crypto.py`, `storage/config.py` |
 | conservation trop longue | purge nocturne après {{ f.retention_days }} jours ; journal après {{ f.journal_days }} jours | `bots/retention.py` |
 | webhook falsifié | signature Twilio et secret Telegram vérifiés | `web/hooks/sms.py`, `web/hooks/telegram.py` |
-| l'équipe nomme quelqu'un dans un engagement publié sur `/suivi/` | un titre, une description, un changement de statut ou une étape qui contient un téléphone, un e-mail ou un nom précédé d'une civilité est refusé à l'enregistrement (même contrôle que les citations publiques) ; un nom de rue seul passe. Limite : un nom sans civilité passe, c'est une personne qui publie | `web/publication.py`, `web/followup/engagements.py` |
+| l'équipe nomme quelqu'un dans un engagement publié sur `/suivi/` | un titre, une description, un changement de statut ou une étape qui contient un téléphone, un e-mail ou un nom précédé d'une civilité est refusé à l'enregistrement (même contrôle que les citations publiques) ; un nom de rue seul passe ; un nom sans civilité que le détecteur de noms reconnaît est cité et demande de confirmer qu'il ne désigne personne. Limite : un nom qu'il ne reconnaît pas passe, c'est une personne qui publie | `web/publication.py`, `web/followup/engagements.py` |
 | export détourné | exports pseudonymes, masqués, journalisés (qui, filtres, lignes) | `web/review/exports.py`, `web/tables.py` |
 
 Mesure de la détection (`bench/pii.py`, jeu étiqueté `bench/pii_messages.txt`) : voir le README ;

@@ -51,16 +51,7 @@ def _wants_json() -> bool:
 @permission_required("field")
 def index() -> Any:
     """The entry form; cached by the service worker, so it holds nobody's words."""
-    return render_template(
-        "field/index.html",
-        quartiers=my_quartiers(),
-        actions=my_actions(),
-        languages=languages(),
-        themes=themes(),
-        ages=AGE_RANGES,
-        genders=GENDERS,
-        kinds=ACTION_KINDS,
-        missing=MISSING_TEXT,
+    return _entry_page(
         client_id=uuid.uuid4().hex,
         form={},
         errors={},
@@ -119,24 +110,29 @@ def add_entry() -> Any:
 
 
 def _form_again(data: Any, errors: dict[str, str]) -> tuple[str, int]:
-    return (
-        render_template(
-            "field/index.html",
-            quartiers=my_quartiers(),
-            actions=my_actions(),
-            languages=languages(),
-            themes=themes(),
-            ages=AGE_RANGES,
-            genders=GENDERS,
-            kinds=ACTION_KINDS,
-            missing=MISSING_TEXT,
-            client_id=value(data, "client_id") or uuid.uuid4().hex,
-            form={k: value(data, k) for k in data},
-            errors=errors,
-            chosen_action=value(data, "action"),
-            chosen_quartier=value(data, "quartier"),
-        ),
-        400,
+    page = _entry_page(
+        client_id=value(data, "client_id") or uuid.uuid4().hex,
+        form={k: value(data, k) for k in data},
+        errors=errors,
+        chosen_action=value(data, "action"),
+        chosen_quartier=value(data, "quartier"),
+    )
+    return page, 400
+
+
+def _entry_page(**state: Any) -> str:
+    """The entry form with the intervenant's lists; ``state``: the form's own values."""
+    return render_template(
+        "field/index.html",
+        quartiers=my_quartiers(),
+        actions=my_actions(),
+        languages=languages(),
+        themes=themes(),
+        ages=AGE_RANGES,
+        genders=GENDERS,
+        kinds=ACTION_KINDS,
+        missing=MISSING_TEXT,
+        **state,
     )
 
 

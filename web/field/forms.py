@@ -11,7 +11,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from bots.field import Run
 from bots.phone import InvalidPhone, french_mobile
+from storage.models import JoinCode
 from web.diversity import AGE_RANGES, GENDERS
 
 __all__ = ["AGE_RANGES", "GENDERS"]
@@ -47,6 +49,31 @@ class EntryForm:
 def value(data: Mapping[str, Any], name: str) -> str:
     raw = data.get(name, "")
     return raw.strip() if isinstance(raw, str) else str(raw if raw is not None else "").strip()
+
+
+def survey_run(
+    run_id: str,
+    campaign_id: int,
+    quartier_id: int,
+    intervenant_id: int,
+    action: JoinCode | None,
+    language: str,
+    data: Mapping[str, Any],
+) -> Run:
+    """A survey answered face to face or on paper: the age and gender the form declares are
+    kept only when they are one of the choices offered."""
+    age, gender = value(data, "age"), value(data, "genre")
+    return Run(
+        run_id=run_id,
+        campaign_id=campaign_id,
+        quartier_id=quartier_id,
+        intervenant_id=intervenant_id,
+        action_id=action.id if action else None,
+        action_code=action.code if action else None,
+        language=language,
+        age_range=age if age in AGE_RANGES else None,
+        gender=gender if gender in GENDERS else None,
+    )
 
 
 def read_entry(

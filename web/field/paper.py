@@ -18,13 +18,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from bots.field import Run, check_sheet, record_sheet, run_owner
+from bots.field import check_sheet, record_sheet, run_owner
 from bots.survey_store import spec_from_row
 from storage.models import Campaign, Quartier
 from web.auth import permission_required
 from web.db import end_write, get_runtime, get_session
 from web.field import bp
-from web.field.forms import AGE_RANGES, CLIENT_ID, GENDERS, value
+from web.field.forms import AGE_RANGES, CLIENT_ID, GENDERS, survey_run, value
 from web.field.scope import (  # noqa: I001
     get_action,
     get_campaign,
@@ -140,20 +140,11 @@ def paper_entry_post(campaign_id: int) -> Any:
             return jsonify({"errors": errors}), 400
         form = {k: value(data, k) for k in data} | {f"q{p}": data.getlist(f"q{p}") for p in answers}
         return _entry_page(campaign, form, errors, 400)
-    age, gender = value(data, "age") or None, value(data, "genre") or None
     end_write()
     screen = record_sheet(
         get_runtime(),
-        Run(
-            run_id=f"sheet-{sheet_id}",
-            campaign_id=campaign.id,
-            quartier_id=quartier.id,
-            intervenant_id=current_user.id,
-            action_id=action.id if action else None,
-            action_code=action.code if action else None,
-            language=language,
-            age_range=age if age in AGE_RANGES else None,
-            gender=gender if gender in GENDERS else None,
+        survey_run(
+            f"sheet-{sheet_id}", campaign.id, quartier.id, current_user.id, action, language, data
         ),
         answers,
         datetime.now(UTC),

@@ -22,7 +22,6 @@ from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from bots.field import (
-    Run,
     Screen,
     answer_run,
     offline_survey,
@@ -34,7 +33,7 @@ from web.auth import permission_required
 from web.db import end_write, get_runtime
 from web.field import bp
 from web.field.entries import languages
-from web.field.forms import AGE_RANGES, CLIENT_ID, GENDERS, value
+from web.field.forms import AGE_RANGES, CLIENT_ID, GENDERS, survey_run, value
 from web.field.scope import (
     get_action,
     get_campaign,
@@ -93,21 +92,11 @@ def run_begin(campaign_id: int) -> Any:
     language = value(request.form, "langue") or "fr"
     if language not in languages():
         language = "fr"
-    age = value(request.form, "age") or None
-    gender = value(request.form, "genre") or None
     end_write()
     start_run(
         get_runtime(),
-        Run(
-            run_id=run_id,
-            campaign_id=campaign.id,
-            quartier_id=quartier.id,
-            intervenant_id=current_user.id,
-            action_id=action.id if action else None,
-            action_code=action.code if action else None,
-            language=language,
-            age_range=age if age in AGE_RANGES else None,
-            gender=gender if gender in GENDERS else None,
+        survey_run(
+            run_id, campaign.id, quartier.id, current_user.id, action, language, request.form
         ),
         datetime.now(UTC),
     )

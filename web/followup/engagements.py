@@ -35,6 +35,8 @@ bp = Blueprint("engagements", __name__, url_prefix="/engagements")
 ENGAGEMENT_FIELDS = {"title": "title", "description": "description"}
 STATUS_FIELDS = {"text": "status-text", "reason": "reason"}
 NOTE_FIELDS = {"text": "note"}
+# Each form's checkbox "the names found name no one" (web.publication.CONFIRM_FIELD), by input id.
+CONFIRM_IDS = {"engagement": "engagement-names", "status": "status-names", "note": "note-names"}
 
 
 def _visible() -> ColumnElement[bool] | None:
@@ -79,7 +81,7 @@ def _fill(engagement: Engagement, form: Any, errors: dict[str, str]) -> str | No
     title = form.get("title", "").strip()[:200]
     if not title:
         return str(_("Donnez un titre à l'engagement."))
-    errors.update(field_problems(form, ENGAGEMENT_FIELDS))
+    errors.update(field_problems(form, ENGAGEMENT_FIELDS, CONFIRM_IDS["engagement"]))
     if errors:
         return _refused()
     quartier = form.get("quartier", "")
@@ -202,10 +204,12 @@ def _detail_page(
     )
 
 
-def _refuse_public_texts(engagement: Engagement, fields: dict[str, str]) -> str | None:
+def _refuse_public_texts(
+    engagement: Engagement, fields: dict[str, str], confirm: str
+) -> str | None:
     """The page again, the texts kept and what was found said next to them, when a public
     text of the form fails `web.publication`; None when they pass."""
-    errors = field_problems(request.form, fields)
+    errors = field_problems(request.form, fields, confirm)
     if not errors:
         return None
     flash(_refused(), "error")
@@ -219,7 +223,7 @@ def _refuse_public_texts(engagement: Engagement, fields: dict[str, str]) -> str 
 def status(engagement_id: int) -> Any:
     """A new status: noted in the history, and one message to each habitant linked."""
     engagement = get_engagement(engagement_id)
-    refused = _refuse_public_texts(engagement, STATUS_FIELDS)
+    refused = _refuse_public_texts(engagement, STATUS_FIELDS, CONFIRM_IDS["status"])
     if refused is not None:
         return refused
     db = get_session()
@@ -285,7 +289,7 @@ def status(engagement_id: int) -> Any:
 @permission_required("manage_engagements")
 def note(engagement_id: int) -> Any:
     engagement = get_engagement(engagement_id)
-    refused = _refuse_public_texts(engagement, NOTE_FIELDS)
+    refused = _refuse_public_texts(engagement, NOTE_FIELDS, CONFIRM_IDS["note"])
     if refused is not None:
         return refused
     db = get_session()

@@ -6,11 +6,14 @@ of contents is a Word TOC field over headings 1 to 3: the document asks to refre
 when opened, and a right click on it ("Mettre à jour les champs") refreshes it after editing.
 Each chart is a PNG whose alternative text (the `descr` of its `wp:docPr`, which python-docx does
 not set) gives its figures; the same figures follow in a table.
+A paragraph whose first letter is Arabic or Hebrew is set right to left (`w:bidi` on the
+paragraph, `w:rtl` on its runs), as Word does when one types it.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
 from typing import Any
 
 from web.report.content import Chart, Heading, Paragraph, Quote, Report, Table
@@ -44,7 +47,7 @@ def write(report: Report) -> bytes:
         if isinstance(block, Heading):
             document.add_heading(block.text, level=block.level)
         elif isinstance(block, Paragraph):
-            paragraph = document.add_paragraph(block.text)
+            paragraph = _right_to_left_if_needed(document.add_paragraph(block.text))
             if block.note:
                 for run in paragraph.runs:
                     run.italic = True
@@ -55,7 +58,7 @@ def write(report: Report) -> bytes:
             shape = document.add_picture(io.BytesIO(block.png), width=Cm(CHART_WIDTH_CM))
             _alt_text(shape, block.bars.title, block.alt)
         elif isinstance(block, Quote):
-            document.add_paragraph(f"« {block.text} »", style="Quote")
+            _right_to_left_if_needed(document.add_paragraph(f"« {block.text} »", style="Quote"))
             source = document.add_paragraph(f"— {block.source}")
             source.paragraph_format.left_indent = Cm(1)
     out = io.BytesIO()
@@ -79,6 +82,27 @@ def _french(document: Any) -> None:
     update = OxmlElement("w:updateFields")
     update.set(qn("w:val"), "true")
     document.settings.element.append(update)
+
+
+def right_to_left(text: str) -> bool:
+    """Whether the text's first strong character runs right to left (Unicode's rule P2)."""
+    for character in text:
+        direction = unicodedata.bidirectional(character)
+        if direction == "L":
+            return False
+        if direction in ("R", "AL"):
+            return True
+    return False
+
+
+def _right_to_left_if_needed(paragraph: Any) -> Any:
+    from docx.oxml import OxmlElement
+
+    if right_to_left(paragraph.text):
+        paragraph._p.get_or_add_pPr().append(OxmlElement("w:bidi"))
+        for run in paragraph.runs:
+            run._r.get_or_add_rPr().append(OxmlElement("w:rtl"))
+    return paragraph
 
 
 def _toc(paragraph: Any) -> None:

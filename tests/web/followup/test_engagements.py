@@ -158,3 +158,41 @@ def test_a_public_engagement_text_naming_someone_is_refused_and_the_field_says_w
         assert engagement.title == "Éclairage rue Victor Hugo" and engagement.description == ""
         assert session.scalars(select(EngagementUpdate)).all() == []
     assert "Éclairage rue Victor Hugo" in text_of(client, "/suivi/")
+
+
+def test_a_name_without_civility_is_asked_about_and_saved_once_staff_confirm_it_names_no_one(
+    client: Any, runtime: Runtime, territory: Territory
+) -> None:
+    """The name finder's persons are not refused: the field names the words, the form shows a
+    checkbox, and the text is saved once it is ticked. A place named after someone is not asked
+    about."""
+    login_as(client, territory.users["chef_de_projet"])
+    title = "Karim Benali a signalé la fuite du local"
+    asked = post(client, "/engagements/", {"title": title})
+    shown = html.unescape(asked.get_data(as_text=True))
+    assert asked.status_code == 200 and 'id="err-title"' in shown and "« Karim Benali »" in shown
+    assert 'id="engagement-names" name="names_checked"' in shown and f'value="{title}"' in shown
+    with runtime.sessions() as session:
+        assert session.scalars(select(Engagement)).all() == []
+    engagement_id = create(client, territory, title=title, names_checked="1")
+    # A gymnasium named after someone is a place: saved at once.
+    create(client, territory, title="Réfection du gymnase Jean Moulin")
+    url = f"/engagements/{engagement_id}"
+    note = post(client, f"{url}/note", {"text": "Vu avec Sophie Martin du bailleur"})
+    shown = html.unescape(note.get_data(as_text=True))
+    assert 'id="err-note"' in shown and 'id="note-names"' in shown
+    assert (
+        'id="status-names"' not in shown
+        and ">Vu avec Sophie Martin du bailleur</textarea>" in shown
+    )
+    # Ticking the box never lets a civility, a phone or an e-mail through.
+    refused = post(client, f"{url}/note", {"text": "Vu avec M. Dupont", "names_checked": "1"})
+    assert "un nom de personne" in html.unescape(refused.get_data(as_text=True))
+    saved = post(client, f"{url}/note", {"text": "Vu avec Sophie Martin", "names_checked": "1"})
+    assert saved.status_code == 302
+    with runtime.sessions() as session:
+        titles = {e.title for e in session.scalars(select(Engagement))}
+        assert titles == {title, "Réfection du gymnase Jean Moulin"}
+        assert [u.text for u in session.scalars(select(EngagementUpdate))] == [
+            "Vu avec Sophie Martin"
+        ]

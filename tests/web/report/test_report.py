@@ -357,3 +357,36 @@ def test_an_arabic_quote_prints_in_joined_letters_not_as_nothing() -> None:
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     flat = " ".join(text.split())
     assert "Les Tilleuls, mars 2026" in flat and "Il n'y a plus de bus le soir." in flat
+
+
+def test_an_arabic_quote_runs_right_to_left_in_the_docx() -> None:
+    """Word and LibreOffice set a paragraph right to left from `w:bidi`, its runs from `w:rtl`;
+    a French paragraph beside it stays left to right."""
+    from docx.oxml.ns import qn
+
+    from web.report.content import Paragraph, Quote, Report
+    from web.report.docx_file import write
+
+    blocks = [
+        Paragraph("Ce que les habitants ont dit."),
+        Quote(ARABIC_QUOTE, "Les Tilleuls, mars 2026"),
+        Paragraph(ARABIC_QUOTE),
+    ]
+    paragraphs = Document(io.BytesIO(write(Report("Rapport", [], blocks)))).paragraphs
+
+    def direction(text: str) -> list[tuple[bool, bool]]:
+        found = [p for p in paragraphs if text in p.text]
+        assert found
+        return [
+            (
+                p._p.pPr is not None and p._p.pPr.find(qn("w:bidi")) is not None,
+                all(
+                    r._r.rPr is not None and r._r.rPr.find(qn("w:rtl")) is not None for r in p.runs
+                ),
+            )
+            for p in found
+        ]
+
+    assert direction(ARABIC_QUOTE) == [(True, True), (True, True)]
+    assert direction("Ce que les habitants ont dit.") == [(False, False)]
+    assert direction("Les Tilleuls, mars 2026") == [(False, False)]
