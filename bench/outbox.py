@@ -11,7 +11,11 @@ row is put back to `pending` and one, then two, worker processes of that code dr
 at once). A worker stops when the outbox is empty or after `--seconds`; the rate is the rows sent
 over the longest worker's time. Each measurement is a JSON line; the last lines give the medians
 and the two-workers / one-worker ratio. `rows_per_worker_cpu_s` (rows over the workers' CPU
-time, start-up included) is the figure a machine shared with other work distorts least. Rows
+time, start-up included) is the figure a machine shared with other work distorts least;
+`worker_us_per_row` / `backend_us_per_row` are the CPU per row of the workers (start-up left
+out) and of their PostgreSQL backends, `cores_used` both over the wall time, `backend_waits`
+what those backends were doing (`pg_stat_activity`, sampled every 5 ms). The table is
+vacuumed after every reset (autovacuum may be off). Rows
 sent twice (one provider id on two rows) are counted and should be 0. Figures are printed,
 never asserted.
 """
