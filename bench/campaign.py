@@ -104,18 +104,39 @@ def peak_mib() -> float:
 
 def worker(url: str, seconds: float) -> None:
     """Drain the `bench` outbox until empty or `seconds`; print a JSON line of what it did."""
+    from sqlalchemy import text
+
     from bots.outbox import run_channel
 
-    runtime = runtime_for(url)
+    # Named, so that the bench can find this worker's PostgreSQL backends (their CPU time, what
+    # they wait for).
+    name = f"bench-worker-{os.getpid()}"
+    runtime = runtime_for(url + ("&" if "?" in url else "?") + f"application_name={name}")
     stop = threading.Event()
     timer = threading.Timer(seconds, stop.set)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     timer.start()
     run_channel(runtime, "bench", stop, exit_when_idle=True, idle_pause=0.05)
     ended = time.perf_counter()
     timer.cancel()
     report = {"pid": os.getpid(), "elapsed": ended - started, "peak_mib": peak_mib()}
+    report["drain_cpu_s"] = time.process_time() - cpu_started  # start-up left out
+    with runtime.engine.connect() as connection:  # the backends' CPU time, before they exit
+        pids = connection.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": name},
+        ).all()
+    report["backend_cpu_s"] = sum(process_cpu_s(pid) for pid in pids)
     print(json.dumps(report | {"cpu_s": time.process_time()}))
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU time of a process of this machine (`/proc/PID/stat`), 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drain(url: str, workers: int, seconds: float, runtime: Runtime) -> dict[str, float]:

@@ -71,6 +71,7 @@ from bots.engine import (
     start_survey,
     started_state,
 )
+from bots.outgoing import outgoing_row
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
@@ -879,24 +880,17 @@ class _Inviter:
     def _message(
         self, participant_id: int, channel: str, address_enc: str, reply: Reply, kind: str
     ) -> dict[str, Any]:
-        return {
-            "direction": "out",
-            "channel": channel,
-            "participant_id": participant_id,
-            "address_enc": address_enc,
-            "body": reply.text,
-            "choices": list(reply.choices),
-            "expects": reply.expects,
-            "media": [],
-            "kind": kind,
-            "status": "pending",
-            "priority": CAMPAIGN_PRIORITY,
-            "wait_quiet_hours": not self.campaign.allow_quiet_hours,
-            "attempts": 0,
-            "next_attempt_at": self.now,
-            "campaign_id": self.campaign.id,
-            "created_at": self.now,
-        }
+        return outgoing_row(
+            channel=channel,
+            participant_id=participant_id,
+            address_enc=address_enc,
+            reply=reply,
+            kind=kind,
+            now=self.now,
+            priority=CAMPAIGN_PRIORITY,
+            wait_quiet_hours=not self.campaign.allow_quiet_hours,
+            campaign_id=self.campaign.id,
+        )
 
     def _add_conversations(self, ids: Sequence[int], status: str) -> None:
         if ids:

@@ -59,6 +59,7 @@ from bots.engine import (
     Reply,
     State,
 )
+from bots.outgoing import outgoing_row
 from bots.phone import identity_channel
 from bots.reference import ReferenceCache
 from bots.runtime import Runtime
@@ -703,21 +704,16 @@ def _enqueue(
     campaign_id: int | None = None,
 ) -> int:
     session.flush()  # the caller's ORM objects first (the participant it writes to...)
-    row = {
-        "direction": "out",
-        "channel": channel,
-        "participant_id": participant_id,
-        "address_enc": address_enc,
-        "body": reply.text,
-        "choices": list(reply.choices),
-        "expects": reply.expects,
-        "kind": kind,
-        "status": "pending",
-        "next_attempt_at": now,
-        "in_reply_to_id": in_reply_to,
-        "campaign_id": campaign_id,
-        "created_at": now,
-    }
+    row = outgoing_row(
+        channel=channel,
+        participant_id=participant_id,
+        address_enc=address_enc,
+        reply=reply,
+        kind=kind,
+        now=now,
+        campaign_id=campaign_id,
+        in_reply_to=in_reply_to,
+    )
     message_id: int = _inserted(session.connection(), INSERT_MESSAGE, row)
     return message_id
 

@@ -6,16 +6,22 @@ too many tries, an interrupted send), or to `cancelled` (STOP, erasure, campaign
 
 How one worker sends one batch of a channel:
 
-1. **claim** (one short transaction): the due `pending` rows, replies before campaign messages,
-   become `claimed` by this worker (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
-   never take the same row; SQLite serialises writers with `BEGIN IMMEDIATE`). Campaign rows are
-   left alone during quiet hours. A claimed row has not been handed to the provider yet, so a
-   claim left behind by a dead worker simply goes back to `pending`.
+1. **claim** (one short transaction, one `UPDATE ... FROM (SELECT ... LIMIT n) RETURNING`): the
+   due `pending` rows, replies before campaign messages, become `claimed` by this worker (`FOR
+   UPDATE SKIP LOCKED` on PostgreSQL, so several workers never take the same row; SQLite
+   serialises writers with `BEGIN IMMEDIATE`). Campaign rows are left alone during quiet hours.
+   A claimed row has not been handed to the provider yet, so a claim left behind by a dead
+   worker simply goes back to `pending`.
 2. **start** (one statement for a group of rows, see `start_group`): `claimed -> sending`, only
    for the rows this worker still holds whose habitant has not said STOP since they were
-   written. The attempt is counted here, before the API call, and committed before it.
+   written. The attempt is counted here, before the API call, and committed before it. When
+   the group is the whole batch, the claim's statement starts the rows itself (`pending ->
+   sending`, with the same STOP check). A group is handed to the channel within half the send
+   lease of its start; what is left then goes back to `pending`, so that no other worker's
+   recovery can take a row while it is being sent.
 3. **send** (after the rate limiter): the channel's API call, row by row.
-4. **record**: `sent` with the provider's id (one statement for the group), or the failure. To
+4. **record**: `sent` with the provider's id (one statement for the group: arrays of ids,
+   provider ids, units and times on PostgreSQL, an executemany on SQLite), or the failure. To
    pay one commit per group, not per message, the outcomes of a group are committed in the
    same transaction as the start of the next one (and at the end of the batch, even if the
    channel raised something unexpected; rows started but not handed to the channel then go
@@ -60,11 +66,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Exists, Table, bindparam, exists, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Exists,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    case,
+    exists,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bots.channels import Channel, Outgoing, SendError, Sent, make_channel
 from bots.quiet_hours import is_quiet
@@ -90,6 +109,7 @@ class OutboxConfig:
     claim_lease_seconds: float = 60.0  # a claim not started within this goes back to pending
     send_lease_seconds: float = 600.0  # longer than any channel's HTTP timeout
     start_window_seconds: float = 0.1  # see `start_group`
+    batch_rows: int = 500  # rows claimed at most by one batch (see `batch_size`)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OutboxConfig:
@@ -112,6 +132,7 @@ class OutboxConfig:
             start_window_seconds=float(
                 env.get("PAROLES_OUTBOX_START_WINDOW_SECONDS", defaults.start_window_seconds)
             ),
+            batch_rows=int(env.get("PAROLES_OUTBOX_BATCH_ROWS", defaults.batch_rows)),
         )
 
     def backoff(self, attempts: int, rng: random.Random, at_least: float = 0.0) -> timedelta:
@@ -182,8 +203,9 @@ class RateLimiter:
         return slept
 
 
-def batch_size(rate: float, limit: int = 100) -> int:
-    """About two seconds of sending, so that a reply never waits long behind a campaign."""
+def batch_size(rate: float, limit: int = 500) -> int:
+    """About two seconds of sending, so that a reply never waits long behind a campaign; 500
+    rows at most (a fast channel: two commits per 500 rows)."""
     return max(1, min(limit, math.ceil(rate * 2)))
 
 
@@ -229,31 +251,45 @@ def deliver_batch(
     settles = getattr(channel, "find_sent", None) is not None
     rate = limiter.rate if limiter is not None else rate_for(channel, runtime.settings)
     group = start_group(channel, rate, limit, config.start_window_seconds)
+    # A started row must be handed to the channel well within the send lease: past it, another
+    # worker's recovery may settle it as interrupted (and, on a channel that can ask the
+    # provider, send it again). Past half the lease, the rest of the group goes back to pending.
+    deadline = config.send_lease_seconds / 2
     # One session (one connection) for the batch, one short transaction per group of rows.
     with runtime.sessions() as session:
         with session.begin():  # the claim, and the start of the first group
             begin_write(session)
-            claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+            group_started = time.monotonic()  # before the rows' `claimed_at`
+            if group >= limit:  # one statement claims and starts the whole batch
+                claimed = _claim(session, runtime, channel.name, limit, clock(), worker, start=True)
+                started = set(_ids(claimed))
+            else:
+                claimed = _claim(session, runtime, channel.name, limit, clock(), worker)
+                started = set()
             groups = [claimed[n : n + group] for n in range(0, len(claimed), group)]
-            started = _start_many(session, _ids(groups[0]), worker, clock()) if groups else set()
+            if groups and not started:
+                started = _start_many(session, _ids(groups[0]), worker, clock())
         session.expunge_all()  # later reads must see the updates made with plain SQL
         sent = 0
         done = _Outcomes(worker)  # of the previous group, committed with the next start
-        untried: list[int] = []  # started, not handed to the channel yet
+        mine: list[Outgoing] = []  # the group's rows this worker started...
+        handed = 0  # ... and how many of them it handed to the channel
         try:
             for index, rows in enumerate(groups):
                 if index:
                     with session.begin():
                         begin_write(session)
                         done.record(session)
+                        _unstart(session, _ids(mine[handed:]), worker)
+                        group_started = time.monotonic()
                         started = _start_many(session, _ids(rows), worker, clock())
-                untried = [o.message_id for o in rows if o.message_id in started]
-                for outgoing in rows:
-                    if outgoing.message_id not in started:
-                        continue
+                mine, handed = [o for o in rows if o.message_id in started], 0
+                for outgoing in mine:
                     if limiter is not None:
                         limiter.wait(outgoing.address)
-                    untried.remove(outgoing.message_id)
+                    if time.monotonic() - group_started > deadline:
+                        break  # the rest of the group goes back to pending
+                    handed += 1  # from here on, it may have gone out
                     try:
                         accepted = channel.send(outgoing)
                     except SendError as error:
@@ -279,6 +315,7 @@ def deliver_batch(
                     )
                     sent += 1
         finally:
+            untried = _ids(mine[handed:])  # started, never handed to the channel
             if done or untried:
                 with session.begin():
                     begin_write(session)
@@ -329,73 +366,126 @@ class _Outcomes:
         self.sent, self.failures = [], []
 
 
+_MESSAGES = cast(Table, Message.__table__)
+_PARTICIPANTS = cast(Table, Participant.__table__)
+assert isinstance(_MESSAGES, Table) and isinstance(_PARTICIPANTS, Table)
+
+
 def _unstart(session: Session, message_ids: list[int], worker: str) -> None:
     """Rows this worker started but never handed to the channel (something unexpected stopped
     the batch): nothing went out, so they are simply due again."""
     if message_ids:
         session.execute(
-            update(Message)
+            update(_MESSAGES)
             .where(
-                Message.id.in_(message_ids),
-                Message.status == "sending",
-                Message.claimed_by == worker,
+                _one_of(session, _MESSAGES.c.id, message_ids),
+                _MESSAGES.c.status == "sending",
+                _MESSAGES.c.claimed_by == worker,
             )
-            .values(status="pending", claimed_by=None, attempts=Message.attempts - 1)
-            .execution_options(synchronize_session=False)
+            .values(status="pending", claimed_by=None, attempts=_MESSAGES.c.attempts - 1)
         )
 
 
+def _one_of(
+    session: Session, column: ColumnElement[int] | InstrumentedAttribute[int], ids: list[int]
+) -> ColumnElement[bool]:
+    """`column IN ids`: on PostgreSQL one array parameter (`= ANY(:ids)`), the same statement
+    whatever the number of ids, rather than a parameter per id."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _claim(
-    session: Session, runtime: Runtime, channel: str, limit: int, now: datetime, worker: str
+    session: Session,
+    runtime: Runtime,
+    channel: str,
+    limit: int,
+    now: datetime,
+    worker: str,
+    *,
+    start: bool = False,
 ) -> list[Outgoing]:
-    """Claim up to `limit` due rows: one SELECT (plain columns, no ORM objects), one UPDATE."""
-    query = select(
-        Message.id,
-        Message.address_enc,
-        Message.body,
-        Message.choices,
-        Message.expects,
-        Message.kind,
-        Message.participant_id,
-    ).where(
-        Message.direction == "out",
-        Message.channel == channel,
-        Message.status == "pending",
-        Message.next_attempt_at <= now,
+    """Claim up to `limit` due rows, replies first, in one `UPDATE ... RETURNING` whose rows come
+    from a `SELECT ... FOR UPDATE SKIP LOCKED` (plain columns, no ORM objects).
+
+    With `start`, the same statement also starts them (`pending -> sending`, see `_start_many`):
+    the attempt is counted and a row whose habitant said STOP since it was written is cancelled
+    instead. A row whose address cannot be read is failed in the same transaction.
+    """
+    m = _MESSAGES
+    stop = (
+        exists()
+        .where(
+            _PARTICIPANTS.c.id == m.c.participant_id,
+            _PARTICIPANTS.c.opted_out_at.is_not(None),
+            _PARTICIPANTS.c.opted_out_at > m.c.created_at,
+        )
+        .label("stop")
+    )
+    due = select(m.c.id, stop).where(
+        m.c.direction == "out",
+        m.c.channel == channel,
+        m.c.status == "pending",
+        m.c.next_attempt_at <= now,
     )
     if is_quiet(now, runtime.settings.timezone):
-        query = query.where(Message.wait_quiet_hours.is_(False))
-    query = (
-        query.order_by(Message.priority, Message.next_attempt_at, Message.id)
+        due = due.where(m.c.wait_quiet_hours.is_(False))
+    picked = (
+        due.order_by(m.c.priority, m.c.next_attempt_at, m.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=m, skip_locked=True)
+        .subquery("picked")
     )
+    if start:
+        values: dict[str, Any] = {
+            "status": case((picked.c.stop, "cancelled"), else_="sending"),
+            "attempts": m.c.attempts + case((picked.c.stop, 0), else_=1),
+            "claimed_by": case((picked.c.stop, None), else_=worker),
+            "last_error": case((picked.c.stop, "opted out"), else_=m.c.last_error),
+            "claimed_at": now,
+        }
+    else:
+        values = {"status": "claimed", "claimed_by": worker, "claimed_at": now}
+    statement = (
+        update(m)
+        .where(m.c.id == picked.c.id)
+        .values(values)
+        .returning(
+            m.c.id,
+            m.c.status,
+            m.c.address_enc,
+            m.c.body,
+            m.c.choices,
+            m.c.expects,
+            m.c.kind,
+            m.c.participant_id,
+            m.c.priority,
+            m.c.next_attempt_at,
+        )
+    )
+    rows = sorted(session.execute(statement), key=lambda r: (r.priority, r.next_attempt_at, r.id))
     claimed, unusable = [], []
-    for row in session.execute(query):
+    for row in rows:
+        if row.status == "cancelled":
+            continue
         outgoing = _outgoing(runtime, row)
         if outgoing is None:
             unusable.append(row.id)
         else:
             claimed.append(outgoing)
-    if claimed:
-        session.execute(
-            update(Message)
-            .where(Message.id.in_([o.message_id for o in claimed]))
-            .values(status="claimed", claimed_by=worker, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
     if unusable:
         session.execute(
-            update(Message)
-            .where(Message.id.in_(unusable))
+            update(m)
+            .where(_one_of(session, m.c.id, unusable))
             .values(
                 status="failed",
                 last_error="no usable address",
                 error_code="no_address",
                 claimed_by=None,
                 next_attempt_at=None,
+                attempts=m.c.attempts - (1 if start else 0),
             )
-            .execution_options(synchronize_session=False)
         )
     return claimed
 
@@ -433,7 +523,7 @@ def _start_many(session: Session, message_ids: list[int], worker: str, now: date
     if not message_ids:
         return set()
     mine = (
-        Message.id.in_(message_ids),
+        _one_of(session, Message.id, message_ids),
         Message.status == "claimed",
         Message.claimed_by == worker,
     )
@@ -456,9 +546,7 @@ def _start_many(session: Session, message_ids: list[int], worker: str, now: date
     return started
 
 
-# Marks one row sent; executed for a whole group at once (an executemany).
-_MESSAGES = Message.__table__
-assert isinstance(_MESSAGES, Table)
+# Marks one row sent; executed for a whole group at once (an executemany, on SQLite).
 _MARK_SENT = (
     update(_MESSAGES)
     .where(
@@ -474,24 +562,47 @@ _MARK_SENT = (
 )
 
 
+# PostgreSQL: the whole group in one statement with one array per column (naive UTC times, as
+# `storage.models.UTCDateTime` stores them).
+_MARK_SENT_ARRAYS = text(
+    "UPDATE messages SET status = 'sent', provider_id = v.provider_id, units = v.units,"
+    " sent_at = v.sent_at"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:providers AS VARCHAR[]),"
+    " CAST(:units AS INTEGER[]), CAST(:ats AS TIMESTAMP[])) AS v(id, provider_id, units, sent_at)"
+    " WHERE messages.id = v.id AND messages.claimed_by = :worker"
+)
+
+
 def _sent_many(session: Session, sent: list[tuple[int, Sent, datetime]], worker: str) -> None:
     """Record a group of accepted sends in one statement; if a provider id is already on another
     row, row by row instead, so that only that one says so (`_sent`)."""
     try:
         with session.begin_nested():
-            session.execute(
-                _MARK_SENT,
-                [
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(
+                    _MARK_SENT_ARRAYS,
                     {
-                        "b_id": message_id,
-                        "b_worker": worker,
-                        "b_provider": accepted.provider_id,
-                        "b_units": accepted.units,
-                        "b_at": at,
-                    }
-                    for message_id, accepted, at in sent
-                ],
-            )
+                        "ids": [message_id for message_id, _, _ in sent],
+                        "providers": [accepted.provider_id for _, accepted, _ in sent],
+                        "units": [accepted.units for _, accepted, _ in sent],
+                        "ats": [at.astimezone(UTC).replace(tzinfo=None) for _, _, at in sent],
+                        "worker": worker,
+                    },
+                )
+            else:
+                session.execute(
+                    _MARK_SENT,
+                    [
+                        {
+                            "b_id": message_id,
+                            "b_worker": worker,
+                            "b_provider": accepted.provider_id,
+                            "b_units": accepted.units,
+                            "b_at": at,
+                        }
+                        for message_id, accepted, at in sent
+                    ],
+                )
     except IntegrityError:
         for message_id, accepted, at in sent:
             _sent(session, message_id=message_id, worker=worker, accepted=accepted, now=at)
@@ -738,7 +849,7 @@ def run_channel(
     rate = rate_for(channel, runtime.settings)
     limiter = RateLimiter(rate, per_key_interval=getattr(channel, "per_address_interval", 0.0))
     worker = new_worker_id()
-    size = batch_size(rate)
+    size = batch_size(rate, config.batch_rows)
     last_recovery = -math.inf
     log.info("outbox %s: worker %s, %.1f messages/s", name, worker, rate)
     while not stop.is_set():

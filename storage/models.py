@@ -456,7 +456,18 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "direction", "provider_id", name="uq_messages_provider"),
-        Index("ix_messages_outbox", "status", "channel", "priority", "next_attempt_at", "id"),
+        # The outbox's queue: on PostgreSQL only the rows still to send (a sent row leaves it,
+        # instead of adding an entry at every send); SQLite would not use a partial index for
+        # `status = 'pending'` (its predicate must appear as such in the query).
+        Index(
+            "ix_messages_outbox",
+            "status",
+            "channel",
+            "priority",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'claimed', 'sending')"),
+        ),
         # The inbound queue (`bots.inbound`): only the rows still to process, by sender.
         Index(
             "ix_messages_recorded",

@@ -239,7 +239,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'direction', 'provider_id', name='uq_messages_provider')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False)
+        batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False, postgresql_where=sa.text("status IN ('pending', 'claimed', 'sending')"))
         batch_op.create_index(batch_op.f('ix_messages_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('ix_messages_recorded', ['sender', 'id'], unique=False, sqlite_where=sa.text("status = 'recorded'"), postgresql_where=sa.text("status = 'recorded'"))
         batch_op.create_index(batch_op.f('ix_messages_sent_at'), ['sent_at'], unique=False)
