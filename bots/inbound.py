@@ -44,6 +44,7 @@ from bots.handler import (
 from bots.phone import identity_channel
 from bots.runtime import Runtime
 from storage.db import WRITE_OPTION, is_postgres, transaction
+from storage.errors import describe
 from storage.models import Message
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ def process_one(runtime: Runtime, message_id: int) -> Outcome | None:
 
 
 def _attempt_failed(runtime: Runtime, message_id: int, error: Exception) -> None:
-    reason = f"{type(error).__name__}: {error}"[:500]
+    reason = describe(error)[:500]  # never the message: it may quote the habitant's words
     with transaction(runtime.sessions) as session:
         conn = session.connection()
         attempts = conn.execute(

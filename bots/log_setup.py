@@ -10,6 +10,10 @@ token among them). Two layers keep secrets out:
   pytest's), has each configured secret replaced by `[secret]` when the record is made: in the
   message, in the text of an exception and in a stack. Doing it in the record factory rather than
   in a handler's filter is what makes it hold for handlers added later by someone else.
+
+The same factory writes a logged exception without its message (`storage.errors`): frames,
+class and database code only. A database error's message repeats the row it failed on, and a
+habitant's words with it; so may any error that quotes the value it choked on.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import traceback
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from storage.config import Settings
+from storage.errors import safe_traceback
 
 MARK = "[secret]"
 MIN_LENGTH = 8  # shorter values would blank out ordinary words; no real secret is this short
@@ -44,6 +48,7 @@ def set_up_logging(settings: Settings) -> None:
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration, every start
+    _install()
     hide(*secrets_of(settings))
 
 
@@ -70,7 +75,7 @@ def _password_in(url: str) -> str:
 
 def hide(*values: str) -> None:
     """From now on, replace these values in every log record of this process."""
-    global _pattern, _installed
+    global _pattern
     with _lock:
         for value in values:
             if len(value) >= MIN_LENGTH:
@@ -81,6 +86,12 @@ def hide(*values: str) -> None:
         # Longest first, so a token wins over the part of it that is also a secret.
         ordered = sorted(_secrets, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(value) for value in ordered))
+    _install()
+
+
+def _install() -> None:
+    global _installed
+    with _lock:
         if not _installed:
             logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))
             _installed = True
@@ -95,6 +106,8 @@ def redact(text: str) -> str:
 def _redacting(make_record: Any) -> Any:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = make_record(*args, **kwargs)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = safe_traceback(record.exc_info[1])  # formatters use it
         pattern = _pattern
         if pattern is None:
             return record
@@ -105,10 +118,8 @@ def _redacting(make_record: Any) -> Any:
         # Frozen now, not at emit time: an argument may change in between (python-telegram-bot
         # completes a file's path into its download URL, token included, after logging it).
         record.msg, record.args = pattern.sub(MARK, message), None
-        if record.exc_info and record.exc_info[0] is not None:
-            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            if pattern.search(text):
-                record.exc_text = pattern.sub(MARK, text)  # formatters use it, not exc_info
+        if record.exc_text:
+            record.exc_text = pattern.sub(MARK, record.exc_text)
         if record.stack_info:
             record.stack_info = pattern.sub(MARK, record.stack_info)
         return record

@@ -34,6 +34,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and IMMEDIATE writes."""
     url = normalise_url(url)
     parsed = make_url(url)
+    # A statement's parameters are habitants' words and addresses: never in an error's text.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, **{"pool_pre_ping": True, **kwargs})
     if parsed.database and parsed.database != ":memory:":

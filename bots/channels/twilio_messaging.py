@@ -67,7 +67,10 @@ def make_client(settings: Settings) -> Client:
 def send_error(error: TwilioRestException, to: str, unreachable: Collection[str] = ()) -> SendError:
     """How the outbox treats a refusal: unreachable numbers marked, 429 and 5xx retried."""
     code = str(error.code or "")
-    reason = f"twilio {error.status} {code}: {error.msg}"
+    # Twilio's text may quote the number ("The 'To' number +336… is not valid"): masked here,
+    # since the reason is kept on the message row and logged.
+    number = to.removeprefix("whatsapp:")
+    reason = f"twilio {error.status} {code}: {str(error.msg).replace(number, masked(number))}"
     if code in UNREACHABLE_CODES or code in unreachable:
         log.info("message to %s cannot be delivered (%s)", masked(to), code)
         return SendError(reason, transient=False, unreachable=True, code=code)

@@ -87,6 +87,7 @@ def test_numbers_twilio_refuses_mark_the_participant_unreachable(
     message, participant = row(runtime, message_id)
     assert (message.status, message.error_code) == ("failed", str(code))
     assert participant is not None and participant.unreachable_at is not None
+    assert message.last_error and NUMBER not in message.last_error  # Twilio's text quotes it
 
 
 def test_a_busy_twilio_is_retried_later(runtime: Runtime, twilio: FakeTwilio) -> None:
