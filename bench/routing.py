@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_database import empty_postgres  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from bots import campaigns, routing  # noqa: E402
 from bots.campaigns import Target  # noqa: E402
@@ -125,7 +125,7 @@ def measure(url: str, size: int, repeat: int) -> dict[str, object]:
             route = routing.route(runtime.settings, NOW, "invitation")
             selection = timed(
                 lambda: session.execute(
-                    campaigns._recipients(route)
+                    select(Participant.id, route.label("channel"), Participant.address_enc)
                     .where(*target.conditions(route))
                     .order_by(Participant.id)
                     .limit(campaigns.BATCH)

@@ -41,7 +41,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -71,11 +71,12 @@ from bots.engine import (
     start_survey,
     started_state,
 )
-from bots.outgoing import outgoing_row
+from bots.outgoing import insert_outgoing, outgoing_row
 from bots.quiet_hours import is_quiet
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
 from bots.surveys import SurveySpec
+from storage.bulk import among, insert_from
 from storage.db import transaction
 from storage.models import Answer, Campaign, Conversation, Message, Participant, Quartier, Survey
 
@@ -267,23 +268,22 @@ def send_retour(runtime: Runtime, campaign_id: int, text: str, now: datetime) ->
             raise CampaignError("le retour s'envoie après la clôture de la campagne")
         if campaign.retour_sent_at is not None:
             raise CampaignError(f"le retour de la campagne {campaign_id} est déjà parti")
-        rows = session.execute(
-            _recipients(routing.route(runtime.settings, now, RETOUR)).where(
-                Participant.id.in_(took_part(campaign.id)), *reachable()
-            )
+        ids = session.scalars(
+            select(Participant.id).where(Participant.id.in_(took_part(campaign.id)), *reachable())
         ).all()
-        inviter = _Inviter(session, runtime, campaign, now)
-        messages = [
-            {
-                **inviter._message(r.id, r.channel, r.address_enc, Reply(text), RETOUR),
-                "wait_quiet_hours": True,
-            }
-            for r in rows
-        ]
-        if messages:
-            session.execute(insert(Message), messages)
+        insert_outgoing(
+            session,
+            ids,
+            channel=routing.route(runtime.settings, now, RETOUR),
+            reply=Reply(text),
+            kind=RETOUR,
+            now=now,
+            priority=CAMPAIGN_PRIORITY,
+            wait_quiet_hours=True,
+            campaign_id=campaign.id,
+        )
         campaign.retour_text, campaign.retour_sent_at = text, now
-        return len(messages)
+        return len(ids)
 
 
 def took_part(campaign_id: int) -> Select[Any]:
@@ -440,19 +440,15 @@ def launch(runtime: Runtime, campaign_id: int, now: datetime, *, batch: int = LA
                 )
             )
             target = Target.from_json(campaign.target)
-            channel = routing.route(runtime.settings, now, "invitation")
-            rows = session.execute(
-                _recipients(channel)
-                .where(Participant.id > (after or 0), *target.conditions(channel))
-                .order_by(Participant.id)
-                .limit(batch)
-                .with_for_update()
-            ).all()
-            if not rows:
+            inviter = _Inviter(session, runtime, campaign, now, shaped)
+            recipients = inviter.recipients(
+                Participant.id > (after or 0), *target.conditions(inviter.channel), limit=batch
+            )
+            if not recipients:
                 campaign.status = "running"
                 log.info("campaign %s launched: %s invitations", campaign.id, invited)
                 return invited
-            invited += _Inviter(session, runtime, campaign, now, shaped).invite(rows)
+            invited += inviter.invite(recipients)
 
 
 def invite_waiting(runtime: Runtime, now: datetime) -> int:
@@ -468,20 +464,17 @@ def invite_waiting(runtime: Runtime, now: datetime) -> int:
                 .where(Conversation.campaign_id == campaign.id, Conversation.status == "waiting")
                 .scalar_subquery()
             )
-            channel = routing.route(runtime.settings, now, "invitation")
-            rows = session.execute(
-                _recipients(channel).where(Participant.id.in_(waiting)).with_for_update()
-            ).all()
+            inviter = _Inviter(session, runtime, campaign, now)
+            recipients = inviter.recipients(Participant.id.in_(waiting))
             eligible = {
                 r.id
                 for r in session.execute(
                     select(Participant.id).where(Participant.id.in_(waiting), *reachable())
                 )
             }
-            gone = [r.id for r in rows if r.id not in eligible]
+            gone = [r.id for r in recipients if r.id not in eligible]
             _set_status(session, campaign.id, gone, "waiting", "expired", now)
-            inviter = _Inviter(session, runtime, campaign, now)
-            invited += inviter.invite([r for r in rows if r.id in eligible], waiting=True)
+            invited += inviter.invite([r for r in recipients if r.id in eligible], waiting=True)
     return invited
 
 
@@ -630,18 +623,6 @@ def campaign_status(session: Session, campaign_id: int) -> CampaignStatus:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _recipients(channel: ColumnElement[str] | None = None) -> Select[Any]:
-    """The columns invitations are written from; `channel` is the routing (`bots.routing`)."""
-    return select(
-        Participant.id,
-        (Participant.channel if channel is None else channel).label("channel"),
-        Participant.address_enc,
-        Participant.language,
-        Participant.state,
-        Participant.last_seen_at,
-    )
-
-
 def _campaign_ids(runtime: Runtime, statuses: Sequence[str]) -> list[int]:
     with runtime.sessions() as session:
         return list(session.scalars(select(Campaign.id).where(Campaign.status.in_(statuses))))
@@ -683,7 +664,7 @@ def _set_status(
             update(Conversation)
             .where(
                 Conversation.campaign_id == campaign_id,
-                Conversation.participant_id.in_(ids),
+                among(session, Conversation.participant_id, ids),
                 Conversation.status == old,
             )
             .values(status=new, updated_at=now)
@@ -756,37 +737,6 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (the same keys in each): COPY on PostgreSQL, an executemany elsewhere.
-
-    COPY is what makes a launch of 100,000 invitations take seconds rather than a minute (one
-    statement a row costs the server more than the rows themselves). Each value goes through
-    its column's own bind processing first (JSON, UTC datetimes), so what is stored is what an
-    INSERT would have stored; `test_bulk_insert_stores_what_an_insert_stores` checks it.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(insert(table), list(rows))
-        return
-    names = list(rows[0])
-    dialect = connection.dialect
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-    columns = ", ".join(connection.dialect.identifier_preparer.quote(n) for n in names)
-    name = connection.dialect.identifier_preparer.format_table(table)
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    value if process is None else process(value)
-                    for value, process in zip((row[n] for n in names), processors, strict=True)
-                ]
-            )
-
-
 def _merge_state(session: Session, ids: Sequence[int], changes: Mapping[str, Any]) -> None:
     """Set `changes` in the stored state of the participants `ids`, other keys kept: what
     `State.from_json(...)` then `replace(...)` then `to_json()` would store, read back the same,
@@ -799,7 +749,15 @@ def _merge_state(session: Session, ids: Sequence[int], changes: Mapping[str, Any
         merged: ColumnElement[Any] = state.op("||")(literal(dict(changes), JSONB()))
     else:  # SQLite's json_patch: same top-level merge (no value here is null)
         merged = func.json_patch(state, json.dumps(dict(changes)))
-    session.execute(update(participants).where(participants.c.id.in_(ids)).values(state=merged))
+    where = among(session, participants.c.id, ids)
+    session.execute(update(participants).where(where).values(state=merged))
+
+
+class _Recipient(NamedTuple):
+    id: int
+    language: str  # of their state: what the bot talks to them in
+    maybe_busy: bool  # in a survey or asked something: `is_busy` reads their state
+    last_seen_at: datetime
 
 
 class _Inviter:
@@ -832,39 +790,83 @@ class _Inviter:
         # What starting the survey changes in a habitant's state: the same for everyone.
         started = replace(started_state(State(), self.spec), last_at=now.isoformat()).to_json()
         self._started = {key: started[key] for key in STARTED_KEYS}
+        self.channel = routing.route(runtime.settings, now, "invitation")
+        self._options: dict[str, Any] = {
+            "priority": CAMPAIGN_PRIORITY,
+            "wait_quiet_hours": not campaign.allow_quiet_hours,
+            "campaign_id": campaign.id,
+        }
 
-    def invite(self, rows: Sequence[Any], *, waiting: bool = False) -> int:
-        """Invite the free ones among `rows` (recipient rows); the busy ones wait."""
-        messages, invited, busy = [], [], []
-        for row in rows:
-            state = State.from_json(row.state)
-            if is_busy(state, row.last_seen_at, self.now):
-                busy.append(row.id)
-                continue
-            messages.append(
-                self._message(
-                    row.id, row.channel, row.address_enc, self._invitation(state), "invitation"
-                )
+    def recipients(self, *where: ColumnElement[bool], limit: int | None = None) -> list[_Recipient]:
+        """The habitants matching `where`, up their ids, locked until the invitations are
+        written. Their states are not decoded here: the database tells which ones could be
+        busy (in a survey, or asked something), and only those are read again by `invite`."""
+        state = Participant.state
+        asked = [func.coalesce(state[key].as_string(), "") != "" for key in ("survey", "asking")]
+        query = (
+            select(
+                Participant.id,
+                func.coalesce(state["language"].as_string(), State().language),
+                or_(*asked),
+                Participant.last_seen_at,
             )
-            invited.append(row.id)
+            .where(*where)
+            .order_by(Participant.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        return [_Recipient(*row) for row in self.session.execute(query)]
+
+    def invite(self, recipients: Sequence[_Recipient], *, waiting: bool = False) -> int:
+        """Invite the free ones among `recipients`; the busy ones wait. Every write is one
+        statement for all of them (one per language for the invitations)."""
+        maybe = [r.id for r in recipients if r.maybe_busy]
+        states: dict[int, dict[str, Any]] = dict(
+            self.session.execute(
+                select(Participant.id, Participant.state).where(
+                    among(self.session, Participant.id, maybe)
+                )
+            ).all()
+            if maybe
+            else ()
+        )
+        busy = {
+            r.id
+            for r in recipients
+            if r.maybe_busy and is_busy(State.from_json(states[r.id]), r.last_seen_at, self.now)
+        }
+        by_language: dict[str, list[int]] = {}
+        for r in recipients:
+            if r.id not in busy:
+                by_language.setdefault(r.language, []).append(r.id)
+        invited = [pid for ids in by_language.values() for pid in ids]
         self._leave_previous(invited)
         if waiting:
             _set_status(self.session, self.campaign.id, invited, "waiting", "invited", self.now)
         else:
             self._add_conversations(invited, "invited")
-            self._add_conversations(busy, "waiting")
-        if invited:
-            _merge_state(self.session, invited, self._started)
-            bulk_insert(self.session, _table(Message), messages)
+            self._add_conversations(sorted(busy), "waiting")
+        _merge_state(self.session, invited, self._started)
+        for language, ids in by_language.items():
+            insert_outgoing(
+                self.session,
+                ids,
+                channel=self.channel,
+                reply=self._invitation(language),
+                kind="invitation",
+                now=self.now,
+                **self._options,
+            )
         return len(invited)
 
-    def _invitation(self, state: State) -> Reply:
-        """The invitation in the habitant's language, shaped once per language: the same text
-        for everyone (`bots.engine.started_state`), and shaping an SMS is costly."""
-        reply = self._invitations.get(state.language)
+    def _invitation(self, language: str) -> Reply:
+        """The invitation in `language`, shaped once per language: the same text for everyone
+        (`bots.engine.started_state` reads only the language), and shaping an SMS is costly."""
+        reply = self._invitations.get(language)
         if reply is None:
+            state = State(language=language, consent=True)
             reply = start_survey(state, self.spec, self.ctx).replies[0]
-            self._invitations[state.language] = reply
+            self._invitations[language] = reply
         return reply
 
     def enqueue(self, participant: Participant, reply: Reply, kind: str) -> None:
@@ -887,27 +889,23 @@ class _Inviter:
             reply=reply,
             kind=kind,
             now=self.now,
-            priority=CAMPAIGN_PRIORITY,
-            wait_quiet_hours=not self.campaign.allow_quiet_hours,
-            campaign_id=self.campaign.id,
+            **self._options,
         )
 
     def _add_conversations(self, ids: Sequence[int], status: str) -> None:
         if ids:
-            bulk_insert(
+            insert_from(
                 self.session,
                 _table(Conversation),
-                [
-                    {
-                        "participant_id": pid,
-                        "survey_id": self.campaign.survey_id,
-                        "campaign_id": self.campaign.id,
-                        "status": status,
-                        "started_at": self.now,
-                        "updated_at": self.now,
-                    }
-                    for pid in ids
-                ],
+                {
+                    "survey_id": self.campaign.survey_id,
+                    "campaign_id": self.campaign.id,
+                    "status": status,
+                    "started_at": self.now,
+                    "updated_at": self.now,
+                },
+                {"participant_id": Participant.id},
+                among(self.session, Participant.id, ids),
             )
 
     def _leave_previous(self, ids: Sequence[int]) -> None:
@@ -916,7 +914,7 @@ class _Inviter:
             self.session.execute(
                 update(Conversation)
                 .where(
-                    Conversation.participant_id.in_(ids),
+                    among(self.session, Conversation.participant_id, ids),
                     Conversation.status.in_(("invited", "active")),
                     or_(
                         Conversation.campaign_id.is_(None),

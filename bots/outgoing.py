@@ -2,15 +2,22 @@
 
 The replies of the dialogue (`bots.handler.enqueue_reply`) and the campaign messages
 (`bots.campaigns`: invitations, reminders, retours, one row at a time or by the thousand)
-are built here, every column given, so that a new outbox column is set in one place.
+are built here, every column given (`insert_outgoing` writes the same row for thousands of
+habitants in one statement), so that a new outbox column is set in one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, Table
+from sqlalchemy.orm import Session
+
 from bots.engine import Reply
+from storage.bulk import among, insert_from
+from storage.models import Message, Participant
 
 
 def outgoing_row(
@@ -46,3 +53,32 @@ def outgoing_row(
         "campaign_id": campaign_id,
         "created_at": now,
     }
+
+
+def insert_outgoing(
+    session: Session,
+    participant_ids: Sequence[int],
+    *,
+    channel: ColumnElement[str],
+    reply: Reply,
+    kind: str,
+    now: datetime,
+    **options: Any,
+) -> None:
+    """The same message to each of `participant_ids`, in one statement: the row of
+    `outgoing_row`, with the channel `channel` (e.g. `bots.routing.route`) and the address of
+    each habitant read by the database (a launch writes 100,000 of them)."""
+    if not participant_ids:
+        return
+    row = outgoing_row(
+        channel="", participant_id=None, address_enc="", reply=reply, kind=kind, now=now, **options
+    )
+    read = {
+        "channel": channel,
+        "participant_id": Participant.id,
+        "address_enc": Participant.address_enc,
+    }
+    same = {name: value for name, value in row.items() if name not in read}
+    table = Message.__table__
+    assert isinstance(table, Table)
+    insert_from(session, table, same, read, among(session, Participant.id, participant_ids))

@@ -1,7 +1,8 @@
 """The launch's bulk path (issue 17): what it stores is what the row-by-row path stored.
 
 The invitation is shaped once per language, the habitants' states are merged in SQL, and the
-rows go in by COPY on PostgreSQL: each of these is checked here against the plain way.
+rows are written by INSERT ... SELECT for a whole batch: each of these is checked here against
+the plain way.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from bots import campaigns
-from bots.campaigns import STARTED_KEYS, Target, _merge_state, bulk_insert
+from bots.audience import CAMPAIGN_PRIORITY
+from bots.campaigns import STARTED_KEYS, Target, _merge_state
 from bots.engine import Context, Held, State, start_survey, started_state
+from bots.outgoing import outgoing_row
 from bots.runtime import Runtime
 from bots.survey_store import spec_from_row
 from storage.db import transaction
-from storage.models import Message, Participant, Survey
+from storage.models import Conversation, Message, Participant, Survey
 from tests.factories import make_participant
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
@@ -63,39 +66,67 @@ def test_merged_state_is_what_the_engine_gives(runtime: Runtime) -> None:
 STATES_RANGE = range(len(STATES))
 
 
-def test_bulk_insert_stores_what_an_insert_stores(runtime: Runtime) -> None:
+def test_the_launch_writes_each_habitant_what_an_insert_would(runtime: Runtime) -> None:
+    """Rows written by INSERT ... SELECT for the whole batch, compared column by column with
+    `outgoing_row` of each habitant inserted plainly; the busy habitant waits, and those whose
+    state only looks busy (a stale survey, a question long unanswered) are invited."""
+    long_ago = (NOW - timedelta(days=3)).isoformat()
+    states = {
+        "free": State(consent=True),
+        "english": State(language="en", consent=True),
+        "stale survey": State(consent=True, survey="autre", question=1, last_at=long_ago),
+        "stale question": State(language="ar", consent=True, asking="theme", last_at=long_ago),
+        "busy": State(consent=True, survey="autre", question=1, last_at=NOW.isoformat()),
+    }
     with transaction(runtime.sessions) as session:
-        person = make_participant(session, runtime, address="+33610001111")
-        rows = [
-            {
-                "direction": "out",
-                "channel": "simulator",
-                "participant_id": person.id,
-                "address_enc": person.address_enc,
-                "body": f"Bonjour « {n} » l'été\nتجربة",
-                "choices": ["Oui", "Non"] if n else [],
-                "expects": "choice" if n else "text",
-                "media": [],
-                "kind": "invitation",
-                "status": "pending",
-                "priority": 1,
-                "wait_quiet_hours": bool(n),
-                "attempts": 0,
-                "next_attempt_at": NOW + timedelta(seconds=n),
-                "campaign_id": None,
-                "created_at": NOW,
-            }
-            for n in range(2)
-        ]
-        session.execute(insert(Message), [{**r, "kind": "plain"} for r in rows])
-        bulk_insert(session, Message.__table__, [{**r, "kind": "bulk"} for r in rows])
+        people = {}
+        for n, (name, state) in enumerate(states.items()):
+            channel = "telegram" if n % 2 else "simulator"
+            person = make_participant(session, runtime, channel=channel)
+            person.state, person.last_seen_at = state.to_json(), NOW - timedelta(days=3)
+            people[name] = person
+        campaign = campaigns.create_campaign(
+            session, "scolarite", Target(everyone=True), now=NOW, allow_quiet_hours=True
+        )
+        survey = session.get(Survey, campaign.survey_id)
+        assert survey is not None
+        spec = spec_from_row(survey)
+    assert campaigns.launch(runtime, campaign.id, NOW, batch=2) == len(states) - 1
+    ctx = Context(catalog=runtime.catalog, surveys={spec.key: spec})
+    with transaction(runtime.sessions) as session:
+        expected = []
+        for name, person in people.items():
+            if name != "busy":
+                reply = start_survey(states[name], spec, ctx).replies[0]
+                row = outgoing_row(
+                    channel=person.channel,
+                    participant_id=person.id,
+                    address_enc=person.address_enc,
+                    reply=reply,
+                    kind="expected",
+                    now=NOW,
+                    priority=CAMPAIGN_PRIORITY,
+                    campaign_id=campaign.id,
+                )
+                expected.append(row)
+        session.execute(insert(Message), expected)
     columns = [c for c in Message.__table__.c if c.name not in ("id", "kind")]
     with runtime.sessions() as session:
-        plain, bulk = (
-            [tuple(r) for r in session.execute(select(*columns).where(Message.kind == kind))]
-            for kind in ("plain", "bulk")
+        written, wanted = (
+            sorted(tuple(r) for r in session.execute(select(*columns).where(Message.kind == kind)))
+            for kind in ("invitation", "expected")
         )
-    assert bulk == plain and len(bulk) == 2
+        assert written == wanted and len(written) == len(states) - 1
+        statuses = dict(
+            session.execute(
+                select(Conversation.participant_id, Conversation.status).where(
+                    Conversation.campaign_id == campaign.id
+                )
+            ).all()
+        )
+        assert statuses == {
+            person.id: "waiting" if name == "busy" else "invited" for name, person in people.items()
+        }
 
 
 def test_the_invitation_shaped_once_is_each_habitants_own(runtime: Runtime) -> None:
