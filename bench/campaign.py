@@ -34,7 +34,7 @@ CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else
 sys.path.insert(0, str(CODE))
 
 from bench_database import empty_postgres  # noqa: E402
-from sqlalchemy import func, insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from bots import campaigns  # noqa: E402
 from bots.channels import Outgoing, register  # noqa: E402
@@ -104,7 +104,6 @@ def peak_mib() -> float:
 
 def worker(url: str, seconds: float) -> None:
     """Drain the `bench` outbox until empty or `seconds`; print a JSON line of what it did."""
-    from sqlalchemy import text
 
     from bots.outbox import run_channel
 
@@ -214,6 +213,8 @@ def bench(url: str, size: int, seconds: float) -> None:
     started = time.perf_counter()
     add_participants(runtime, size)
     generated = time.perf_counter() - started
+    with runtime.engine.begin() as connection:  # as autovacuum would, after a bulk load
+        connection.execute(text("ANALYZE"))
     now = datetime.now(UTC)
     with runtime.sessions.begin() as session:
         campaign = campaigns.create_campaign(

@@ -757,7 +757,6 @@ class _Recipient(NamedTuple):
     id: int
     language: str  # of their state: what the bot talks to them in
     maybe_busy: bool  # in a survey or asked something: `is_busy` reads their state
-    last_seen_at: datetime
 
 
 class _Inviter:
@@ -808,7 +807,6 @@ class _Inviter:
                 Participant.id,
                 func.coalesce(state["language"].as_string(), State().language),
                 or_(*asked),
-                Participant.last_seen_at,
             )
             .where(*where)
             .order_by(Participant.id)
@@ -821,19 +819,14 @@ class _Inviter:
         """Invite the free ones among `recipients`; the busy ones wait. Every write is one
         statement for all of them (one per language for the invitations)."""
         maybe = [r.id for r in recipients if r.maybe_busy]
-        states: dict[int, dict[str, Any]] = dict(
-            self.session.execute(
-                select(Participant.id, Participant.state).where(
+        busy = {
+            pid
+            for pid, state, last_seen_at in self.session.execute(
+                select(Participant.id, Participant.state, Participant.last_seen_at).where(
                     among(self.session, Participant.id, maybe)
                 )
-            ).all()
-            if maybe
-            else ()
-        )
-        busy = {
-            r.id
-            for r in recipients
-            if r.maybe_busy and is_busy(State.from_json(states[r.id]), r.last_seen_at, self.now)
+            )
+            if is_busy(State.from_json(state), last_seen_at, self.now)
         }
         by_language: dict[str, list[int]] = {}
         for r in recipients:
