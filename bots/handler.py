@@ -35,6 +35,7 @@ from sqlalchemy import (
     Insert,
     Select,
     Table,
+    and_,
     bindparam,
     case,
     delete,
@@ -1358,12 +1359,19 @@ class Recorder:
 def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
     """What OUBLIER does, in the caller's transaction: the participant's contributions,
     answers, conversations and attachments are deleted, their messages emptied and unlinked,
-    nothing queued for them is sent. The caller deletes the participant row afterwards (the
-    handler still needs its address to say goodbye); the back-office's erasure (RGPD art. 17)
-    calls this too."""
+    nothing queued for them is sent. Their inbound messages given up on (`failed`, never linked
+    to them) are found by their pseudonym and emptied too. The caller deletes the participant
+    row afterwards (the handler still needs its address to say goodbye); the back-office's
+    erasure (RGPD art. 17) calls this too."""
+    pseudonym = session.scalar(select(Participant.pseudonym).where(Participant.id == pid))
+    failed = and_(
+        Message.status == "failed", Message.sender == pseudonym, Message.direction == "in"
+    )
     media = [
         m
-        for rows in session.scalars(select(Message.media).where(Message.participant_id == pid))
+        for rows in session.scalars(
+            select(Message.media).where(or_(Message.participant_id == pid, failed))
+        )
         for m in rows
     ]
     remove_media_files(media_dir, media)
@@ -1375,6 +1383,11 @@ def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
         update(Message)
         .where(Message.participant_id == pid, Message.direction == "in")
         .values(body="", media=[], participant_id=None)
+    )
+    session.execute(
+        update(Message)
+        .where(failed)
+        .values(body="", media=[], address_enc=None, details=None, sender=None)
     )
     cancel_pending(session, pid)
     session.execute(

@@ -15,7 +15,8 @@ only if no earlier one of the same sender is still recorded; on PostgreSQL it is
 `FOR UPDATE SKIP LOCKED`, so several drains share the queue; on SQLite the `processed` mark is
 written only if the row is still `recorded`. A message whose step fails is tried again later
 (`RETRY_SECONDS` times its attempts), and marked `failed` after `MAX_ATTEMPTS` (logged; its
-words stay stored, its habitant's next messages go on).
+words stay stored, with its sender's pseudonym so that an erasure finds them; its habitant's
+next messages go on).
 
 Photos and voice notes are downloaded here, before the step (`register_fetcher`: Telegram's and
 WhatsApp's download functions), never in the webhook.
@@ -106,7 +107,8 @@ GIVE_UP = (
         status="failed",
         attempts=MESSAGES.c.attempts + 1,
         last_error=bindparam("b_error"),
-        sender=None,
+        # `sender` is kept: OUBLIER and the back-office's erasure find the words by it (the
+        # message never reached a participant).
     )
 )
 

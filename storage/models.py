@@ -476,6 +476,13 @@ class Message(Base):
             sqlite_where=text("status = 'recorded'"),
             postgresql_where=text("status = 'recorded'"),
         ),
+        # Inbound rows given up on (`failed`), by sender: what an erasure empties.
+        Index(
+            "ix_messages_failed",
+            "sender",
+            sqlite_where=text("status = 'failed'"),
+            postgresql_where=text("status = 'failed'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))
@@ -516,7 +523,8 @@ class Message(Base):
     price_unit: Mapped[str | None] = mapped_column(String(3))
     # Inbound, while `recorded`: the sender's pseudonym (one habitant's messages are processed
     # one at a time, in order), and what the channel said beside the text (a Telegram /start
-    # code, the app's language, a field action); both cleared once processed.
+    # code, the app's language, a field action); both cleared once processed (a `failed` row keeps
+    # its sender: an erasure finds it by it).
     sender: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None]
     processed_at: Mapped[datetime | None]

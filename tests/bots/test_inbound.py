@@ -96,6 +96,41 @@ def test_a_message_that_keeps_failing_is_marked_failed_and_the_next_ones_go_on(
         assert participant.consent_at is not None
 
 
+def test_oublier_empties_the_messages_that_failed_and_only_those_of_that_habitant(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message given up on never reached a participant: its words are found by the sender's
+    pseudonym, which the `failed` row keeps for that."""
+    step = handler.engine.step
+
+    def failing(state: Any, incoming: Any, ctx: Any) -> Any:
+        if incoming.text.startswith("boum"):
+            raise RuntimeError("a bug in the step")
+        return step(state, incoming, ctx)
+
+    monkeypatch.setattr(handler.engine, "step", failing)
+    for number in (1, 2):
+        receive_now(runtime, sms(number, "Bonjour", 10 * number))
+        receive_now(runtime, sms(number, "oui", 10 * number + 1))
+        record(runtime, sms(number, f"boum, mon voisin {number}", 10 * number + 2))
+    for _attempt in range(MAX_ATTEMPTS):
+        drain(runtime)
+    with runtime.sessions() as session:
+        failed = session.scalars(select(Message).where(Message.status == "failed")).all()
+        assert len(failed) == 2 and all(m.sender for m in failed)
+    monkeypatch.setattr(handler.engine, "step", step)
+    receive_now(runtime, sms(1, "OUBLIER", 100))
+    receive_now(runtime, sms(1, "oui", 101))
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Message).where(Message.status == "failed")).all()
+        emptied = [m for m in rows if m.body == ""]
+        assert len(emptied) == 1
+        assert (emptied[0].sender, emptied[0].address_enc, emptied[0].media) == (None, None, [])
+        kept = [m for m in rows if m.body]
+        assert [m.body for m in kept] == ["boum, mon voisin 2"] and kept[0].sender
+        assert session.scalar(select(func.count(Participant.id))) == 1
+
+
 def test_the_same_habitant_by_receive_now_waits_for_their_earlier_messages(
     runtime: Runtime,
 ) -> None:

@@ -242,6 +242,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_messages_outbox', ['status', 'channel', 'priority', 'next_attempt_at', 'id'], unique=False, postgresql_where=sa.text("status IN ('pending', 'claimed', 'sending')"))
         batch_op.create_index(batch_op.f('ix_messages_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('ix_messages_recorded', ['sender', 'id'], unique=False, sqlite_where=sa.text("status = 'recorded'"), postgresql_where=sa.text("status = 'recorded'"))
+        batch_op.create_index('ix_messages_failed', ['sender'], unique=False, sqlite_where=sa.text("status = 'failed'"), postgresql_where=sa.text("status = 'failed'"))
         batch_op.create_index(batch_op.f('ix_messages_sent_at'), ['sent_at'], unique=False)
 
     op.create_table('answers',
@@ -691,6 +692,7 @@ def downgrade() -> None:
     op.drop_table('answers')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_sent_at'))
+        batch_op.drop_index('ix_messages_failed')
         batch_op.drop_index('ix_messages_recorded')
         batch_op.drop_index(batch_op.f('ix_messages_participant_id'))
         batch_op.drop_index('ix_messages_outbox')
