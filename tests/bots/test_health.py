@@ -78,3 +78,40 @@ def test_messages_just_due_or_parked_for_the_morning_are_not_stuck(runtime: Runt
     assert (state.due, state.waiting_minutes, state.ok) == (1, 2, True)
     morning = check(runtime, night + timedelta(hours=11))  # 10:00: both due, nothing sent
     assert (morning.due, morning.outbox_stuck) == (2, True)
+
+
+def received(runtime: Runtime, *, ago: timedelta, status: str = "recorded") -> None:
+    """One inbound message a webhook recorded `ago` before NOW, still in `status`."""
+    with transaction(runtime.sessions) as session:
+        session.add(
+            Message(
+                direction="in",
+                channel="sms",
+                body="Bonjour",
+                status=status,
+                sender="pseudonym",
+                created_at=NOW - ago,
+            )
+        )
+
+
+def test_received_messages_nobody_processes_are_not_ok(runtime: Runtime) -> None:
+    acquire_lease(runtime, "test:1:a", NOW)
+    received(runtime, ago=timedelta(minutes=2))
+    state = check(runtime, NOW)
+    assert state.ok and state.received_waiting == 1 and not state.inbound_stuck
+    received(runtime, ago=STUCK_AFTER + timedelta(minutes=5))
+    state = check(runtime, NOW)
+    assert not state.ok and state.inbound_stuck and not state.outbox_stuck
+    assert (state.received_waiting, state.received_minutes) == (2, 15)
+
+
+def test_messages_given_up_on_are_counted_for_a_week_without_failing_the_probe(
+    runtime: Runtime,
+) -> None:
+    acquire_lease(runtime, "test:1:a", NOW)
+    received(runtime, ago=timedelta(days=1), status="failed")
+    received(runtime, ago=timedelta(days=8), status="failed")
+    received(runtime, ago=timedelta(days=1), status="processed")
+    state = check(runtime, NOW)
+    assert state.ok and state.received_failed == 1 and state.received_waiting == 0

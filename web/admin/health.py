@@ -1,7 +1,8 @@
 """`GET /sante` for monitoring probes, and the banner that tells staff when messages wait.
 
-The probe needs no login and shows counts only: 200 when the scheduler runs and the outbox
-moves, 503 otherwise (or when the database does not answer), with the reasons in JSON.
+The probe needs no login and shows counts only: 200 when the scheduler runs, the outbox
+moves and received messages are processed, 503 otherwise (or when the database does not
+answer), with the reasons in JSON.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def probe() -> Any:
             "due": state.due,
             "waiting_minutes": state.waiting_minutes,
             "stuck": state.outbox_stuck,
+        },
+        "inbound": {
+            "waiting": state.received_waiting,
+            "waiting_minutes": state.received_minutes,
+            "stuck": state.inbound_stuck,
+            "failed_last_7_days": state.received_failed,
         },
     }
     return jsonify(body), 200 if state.ok else 503
