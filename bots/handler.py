@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Insert,
     Select,
@@ -1356,6 +1357,12 @@ class Recorder:
         self.conn.execute(INSERT_ACCESS_CODE, row)
 
 
+def given_up(pseudonym: str) -> ColumnElement[bool]:
+    """The inbound messages of this sender that processing gave up on (`bots.inbound`): never
+    linked to a participant, found by the pseudonym the `failed` row keeps."""
+    return and_(Message.status == "failed", Message.direction == "in", Message.sender == pseudonym)
+
+
 def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
     """What OUBLIER does, in the caller's transaction: the participant's contributions,
     answers, conversations and attachments are deleted, their messages emptied and unlinked,
@@ -1364,9 +1371,7 @@ def erase_participant(session: Session, media_dir: Path, pid: int) -> None:
     row afterwards (the handler still needs its address to say goodbye); the back-office's
     erasure (RGPD art. 17) calls this too."""
     pseudonym = session.scalar(select(Participant.pseudonym).where(Participant.id == pid))
-    failed = and_(
-        Message.status == "failed", Message.sender == pseudonym, Message.direction == "in"
-    )
+    failed = given_up(pseudonym or "")
     media = [
         m
         for rows in session.scalars(

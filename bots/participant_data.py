@@ -4,8 +4,8 @@ An administrateur finds one participant at a time, never from a list: by pseudon
 phone number the person gives (turned into the same keyed pseudonym, so numbers are never
 searched in clear), or by the one-time code the habitant received after MES DONNEES. The copy
 holds what the person gave and what was done with it: their profile, every message in and out
-(the team's replies included), their contributions with their thèmes, their survey answers.
-Their own words are given as written: it is their data.
+(the team's replies included, and those whose processing failed), their contributions with
+their thèmes, their survey answers. Their own words are given as written: it is their data.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bots.handler import code_hash
+from bots.handler import code_hash, given_up
 from bots.phone import InvalidPhone, to_e164
 from bots.runtime import Runtime
 from storage.models import (
@@ -87,7 +87,9 @@ def full_copy(session: Session, participant: Participant) -> dict[str, Any]:
     """Everything kept about ``participant``, as plain JSON-ready values."""
     pid = participant.id
     messages = session.scalars(
-        select(Message).where(Message.participant_id == pid).order_by(Message.id)
+        select(Message)
+        .where(or_(Message.participant_id == pid, given_up(participant.pseudonym)))
+        .order_by(Message.id)
     )
     contributions = session.scalars(
         select(Contribution)

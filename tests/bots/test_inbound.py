@@ -25,6 +25,7 @@ from bots import handler
 from bots import inbound as inbound_module
 from bots.handler import Inbound
 from bots.inbound import MAX_ATTEMPTS, backlog, process_inbound, receive_now, record
+from bots.participant_data import full_copy
 from bots.runtime import Runtime
 from storage.models import Contribution, Message, Participant
 from tests.conftest import SECRET
@@ -96,7 +97,7 @@ def test_a_message_that_keeps_failing_is_marked_failed_and_the_next_ones_go_on(
         assert participant.consent_at is not None
 
 
-def test_oublier_empties_the_messages_that_failed_and_only_those_of_that_habitant(
+def test_the_messages_that_failed_are_in_the_copy_and_oublier_empties_them_only(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A message given up on never reached a participant: its words are found by the sender's
@@ -118,6 +119,10 @@ def test_oublier_empties_the_messages_that_failed_and_only_those_of_that_habitan
     with runtime.sessions() as session:
         failed = session.scalars(select(Message).where(Message.status == "failed")).all()
         assert len(failed) == 2 and all(m.sender for m in failed)
+        first = session.scalars(select(Participant).order_by(Participant.id)).first()
+        assert first is not None
+        texts = [m["texte"] for m in full_copy(session, first)["messages"]]
+        assert "boum, mon voisin 1" in texts and "boum, mon voisin 2" not in texts  # MES DONNEES
     monkeypatch.setattr(handler.engine, "step", step)
     receive_now(runtime, sms(1, "OUBLIER", 100))
     receive_now(runtime, sms(1, "oui", 101))
