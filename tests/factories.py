@@ -11,10 +11,24 @@ from sqlalchemy.orm import Session
 from bots.phone import identity_channel
 from bots.runtime import Runtime
 from storage.crypto import mask
-from storage.models import Contribution, Participant, ParticipantChannel, Quartier, User
+from storage.models import Contribution, Message, Participant, ParticipantChannel, Quartier, User
 from web.auth import create_user
 
 _numbers = itertools.count(1)
+
+
+def make_inbound(session: Session, *, status: str, created_at: datetime) -> Message:
+    """An inbound SMS a webhook recorded at `created_at`, now in `status` (`bots.inbound`)."""
+    message = Message(
+        direction="in",
+        channel="sms",
+        body="Bonjour",
+        status=status,
+        sender="pseudonym",
+        created_at=created_at,
+    )
+    session.add(message)
+    return message
 
 
 def make_quartier(session: Session, **kwargs: Any) -> Quartier:

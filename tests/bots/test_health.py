@@ -10,6 +10,7 @@ from bots.scheduler import acquire_lease, release_lease
 from storage.db import transaction
 from storage.models import Message
 from tests.bots.campaign_support import MONDAY_10H
+from tests.factories import make_inbound
 
 NOW = MONDAY_10H
 
@@ -83,16 +84,7 @@ def test_messages_just_due_or_parked_for_the_morning_are_not_stuck(runtime: Runt
 def received(runtime: Runtime, *, ago: timedelta, status: str = "recorded") -> None:
     """One inbound message a webhook recorded `ago` before NOW, still in `status`."""
     with transaction(runtime.sessions) as session:
-        session.add(
-            Message(
-                direction="in",
-                channel="sms",
-                body="Bonjour",
-                status=status,
-                sender="pseudonym",
-                created_at=NOW - ago,
-            )
-        )
+        make_inbound(session, status=status, created_at=NOW - ago)
 
 
 def test_received_messages_nobody_processes_are_not_ok(runtime: Runtime) -> None:

@@ -9,6 +9,7 @@ from bots.runtime import Runtime
 from bots.scheduler import acquire_lease
 from storage.db import transaction
 from storage.models import Message
+from tests.factories import make_inbound
 from tests.web.conftest import Territory, login_as
 
 NOBODY_SENDS = "Aucun processus d'envoi ne tourne"
@@ -58,16 +59,7 @@ def test_staff_see_that_received_messages_wait(
     login_as(client, territory.users["chef_de_projet"])
     with transaction(runtime.sessions) as session:
         for status, minutes in (("recorded", 20), ("failed", 60)):
-            session.add(
-                Message(
-                    direction="in",
-                    channel="sms",
-                    body="Bonjour",
-                    status=status,
-                    sender="pseudonym",
-                    created_at=now - timedelta(minutes=minutes),
-                )
-            )
+            make_inbound(session, status=status, created_at=now - timedelta(minutes=minutes))
     page = client.get("/inbox/").get_data(as_text=True)
     assert "Des messages reçus attendent depuis 20 minutes d'être traités" in page
     todo = client.get("/").get_data(as_text=True)
