@@ -818,16 +818,7 @@ class _Inviter:
     def invite(self, recipients: Sequence[_Recipient], *, waiting: bool = False) -> int:
         """Invite the free ones among `recipients`; the busy ones wait. Every write is one
         statement for all of them (one per language for the invitations)."""
-        maybe = [r.id for r in recipients if r.maybe_busy]
-        busy = {
-            pid
-            for pid, state, last_seen_at in self.session.execute(
-                select(Participant.id, Participant.state, Participant.last_seen_at).where(
-                    among(self.session, Participant.id, maybe)
-                )
-            )
-            if is_busy(State.from_json(state), last_seen_at, self.now)
-        }
+        busy = self._busy([r.id for r in recipients if r.maybe_busy])
         by_language: dict[str, list[int]] = {}
         for r in recipients:
             if r.id not in busy:
@@ -851,6 +842,21 @@ class _Inviter:
                 **self._options,
             )
         return len(invited)
+
+    def _busy(self, ids: Sequence[int]) -> set[int]:
+        """Those of `ids` whose state `is_busy` (none read when none may be)."""
+        if not ids:
+            return set()
+        rows = self.session.execute(
+            select(Participant.id, Participant.state, Participant.last_seen_at).where(
+                among(self.session, Participant.id, ids)
+            )
+        )
+        return {
+            pid
+            for pid, state, last_seen_at in rows
+            if is_busy(State.from_json(state), last_seen_at, self.now)
+        }
 
     def _invitation(self, language: str) -> Reply:
         """The invitation in `language`, shaped once per language: the same text for everyone
