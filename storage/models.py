@@ -379,6 +379,35 @@ class ContributionMonth(Base):
     contributions: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ParticipantActivity(Base):
+    """What one habitant did in each UTC month of one year: contributions (`kind` "c") per
+    quartier (0: not known), written language and action (0: none), or understood answers
+    (`kind` "a") per action. What the tableau de bord counts distinct habitants from. Kept
+    current by triggers on `contributions`, `answers` and `conversations`
+    (`storage.participant_activity`); never written by the code."""
+
+    __tablename__ = "participant_activity"
+    __table_args__ = (Index("ix_participant_activity_year", "year"),)
+    participant_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    quartier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(10), primary_key=True)
+    action_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    m01: Mapped[int] = mapped_column(Integer, default=0)
+    m02: Mapped[int] = mapped_column(Integer, default=0)
+    m03: Mapped[int] = mapped_column(Integer, default=0)
+    m04: Mapped[int] = mapped_column(Integer, default=0)
+    m05: Mapped[int] = mapped_column(Integer, default=0)
+    m06: Mapped[int] = mapped_column(Integer, default=0)
+    m07: Mapped[int] = mapped_column(Integer, default=0)
+    m08: Mapped[int] = mapped_column(Integer, default=0)
+    m09: Mapped[int] = mapped_column(Integer, default=0)
+    m10: Mapped[int] = mapped_column(Integer, default=0)
+    m11: Mapped[int] = mapped_column(Integer, default=0)
+    m12: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Theme(Base):
     """A thème of the contrat de ville, managed in the back-office, seeded from `prompts/`."""
 

@@ -1,56 +1,66 @@
-"""Who was active in a period, read once for the whole tableau de bord.
+"""Who was active in a period, counted once for the whole tableau de bord.
 
-The participants of `web.indicators` and the field figures of
-`web.field_figures` are counts of distinct habitants over the same activity: the
-contributions of the period and its understood survey answers. Counting each breakdown with its
-own `COUNT(DISTINCT ...)` over that activity read the year's contributions once per figure; here
-three statements read it once, grouped as far as the database can (a habitant's contributions of
-the period come back as a few groups, not one row each), and Python counts the distinct
-habitants of every breakdown from those groups:
+The participants of `web.indicators` and the field figures of `web.field_figures` are counts of
+distinct habitants over the same activity: the contributions of the period and its understood
+survey answers. They are counted here once, per group of habitants alike (channel, language,
+new or not, declared age and gender), per quartier, per written language and per action, and
+each module sums what it shows from these counts.
 
-- the contributions of the period in the scope, grouped by author, quartier, written language
-  and action (read from `ix_contributions_created_people` alone);
-- the distinct (author, action) of the understood answers of the period;
-- the habitants who are not a staff member's test phone, with what the breakdowns read of them.
+The counts are read from `participant_activity` (`storage.participant_activity`: what each
+habitant did per UTC month, kept by triggers), one grouped statement per breakdown, so the
+database counts distinct habitants over a few tens of thousands of small rows rather than a
+year of contributions and answers. The period's months are the territory's, and begin a few
+hours before or after the UTC ones. The habitants who did something in those few hours at
+either end of the period (`edge`) are left out of these statements and counted exactly from
+their own contributions and answers, as the definitions say; the two sets of habitants are
+apart, so their counts add.
 
-The definitions stay those of the modules' docstrings: a contribution counts where it was
-written, an answer in its author's quartier; a contribution whose link to its author was cut
-counts nobody.
+The definitions stay those of the modules' docstrings: a staff member's test phone never
+counts; a contribution counts where it was written, an answer in its author's quartier; a
+contribution whose link to its author was cut counts nobody.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, Contribution, Conversation, JoinCode, Participant
+from storage.bulk import among
+from storage.models import (
+    Answer,
+    Contribution,
+    Conversation,
+    JoinCode,
+    Participant,
+    ParticipantActivity,
+)
+from storage.participant_activity import ANSWER, CONTRIBUTION, MONTHS
 from web.counts import Scope
 
 
-class Person(NamedTuple):
-    """What the breakdowns read of one habitant who is not a test phone."""
+class Group(NamedTuple):
+    """What the breakdowns read of a habitant: participants alike in all of it are one group."""
 
     channel: str
-    language: str
+    language: str  # the language they talk to the bot in
     new: bool  # first seen in the period
-    quartier_id: int | None
     age_range: str | None
     gender: str | None
-    brought: int | None  # the join code they came by (a poster, an action), if any
 
 
-class Written(NamedTuple):
-    """Contributions of one habitant alike in quartier, written language and action."""
+@dataclass
+class Brought:
+    """The habitants an action brought in the period (`web.field_figures`), and their
+    contributions."""
 
-    participant_id: int
-    quartier_id: int | None
-    language: str
-    action_id: int | None  # written down in the field during this action
-    contributions: int
+    participants: int = 0
+    new: int = 0
+    contributions: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,15 +68,14 @@ class Activity:
     start: datetime
     end: datetime
     scope: Scope
-    people: dict[int, Person]  # every habitant who is not a test phone
-    written: list[Written]  # the period's contributions in the scope, by anyone linked
-    answered: list[tuple[int, int | None]]  # (habitant, action) of understood answers, in scope
+    people: Counter[Group]  # participants per group: each participant is in one group
+    quartiers: Counter[int | None]  # participants per quartier of what they did
+    written: Counter[str]  # participants per language their contributions are written in
+    actions: dict[int, Brought] = field(default_factory=dict)  # per join code's id
 
-    def active(self) -> set[int]:
-        """The participants of the period: who wrote or answered, test phones left out."""
-        found = {w.participant_id for w in self.written if w.participant_id in self.people}
-        found.update(pid for pid, _action in self.answered)
-        return found
+    @property
+    def participants(self) -> int:
+        return sum(self.people.values())
 
 
 def within(scope: Scope, column: Any) -> list[ColumnElement[bool]]:
@@ -79,32 +88,165 @@ def within(scope: Scope, column: Any) -> list[ColumnElement[bool]]:
     return where
 
 
-def in_scope(scope: Scope, quartier_id: int | None) -> bool:
-    """`within` in Python (a NULL quartier is in no list and equals nothing)."""
-    if scope.quartier_ids is not None and quartier_id not in scope.quartier_ids:
-        return False
-    return scope.quartier is None or quartier_id == scope.quartier
+def utc_month(bound: datetime) -> datetime:
+    """The UTC month that begins nearest to `bound` (a month's beginning in the territory,
+    a few hours away from it)."""
+    near = bound.astimezone(UTC) + timedelta(days=15)
+    return datetime(near.year, near.month, 1, tzinfo=UTC)
 
 
 def read_activity(session: Session, start: datetime, end: datetime, scope: Scope) -> Activity:
-    """The period's activity within `scope` (its `channel` is unused)."""
-    connection = session.connection()  # plain rows: tens of thousands, no ORM entity among them
-    codes = dict(connection.execute(select(JoinCode.code, JoinCode.id)).all())
-    people = {
-        row[0]: Person(
-            row[1], row[2], bool(row[3]), row[4], row[5], row[6], codes.get(row[7] or "")
+    """The period's activity within `scope` (its `channel` is unused); `start` and `end` are
+    the beginnings of two months in the territory."""
+    utc = (utc_month(start), utc_month(end))
+    windows = [(min(a, b), max(a, b)) for a, b in zip((start, end), utc, strict=True) if a != b]
+    edge = sorted(_edge(session, windows))
+    found = Activity(start, end, scope, Counter(), Counter(), Counter())
+    _count_from_months(session, found, utc, edge)
+    if edge:
+        _count_exactly(session, found, edge)
+    return found
+
+
+def _edge(session: Session, windows: list[tuple[datetime, datetime]]) -> set[int]:
+    """Habitants who wrote or answered in one of `windows` (wherever, test phones included:
+    counting one exactly that needed not be changes nothing)."""
+    if not windows:
+        return set()
+    written = select(Contribution.participant_id).where(
+        Contribution.participant_id.is_not(None),
+        or_(*(and_(Contribution.created_at >= a, Contribution.created_at < b) for a, b in windows)),
+    )
+    answered = (
+        select(Conversation.participant_id)
+        .select_from(Answer)
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .where(
+            Conversation.participant_id.is_not(None),
+            or_(*(and_(Answer.created_at >= a, Answer.created_at < b) for a, b in windows)),
         )
-        for row in connection.execute(
+    )
+    return set(session.scalars(written.union(answered)))
+
+
+# --- from the monthly activity -------------------------------------------------------------------
+
+
+def _months(first: datetime, end: datetime) -> dict[int, list[str]]:
+    """The month columns of each year, for the UTC months from `first` to `end` excluded."""
+    found: dict[int, list[str]] = {}
+    index, stop = first.year * 12 + first.month - 1, end.year * 12 + end.month - 1
+    for n in range(index, stop):
+        found.setdefault(n // 12, []).append(MONTHS[n % 12])
+    return found
+
+
+def _count_from_months(
+    session: Session, found: Activity, utc: tuple[datetime, datetime], edge: list[int]
+) -> None:
+    """The counts of every habitant active in the UTC months `utc`, but those of `edge`."""
+    row, person = ParticipantActivity, Participant
+    months = _months(*utc)
+    if not months:
+        return
+    column = {name: getattr(row, name) for name in MONTHS}
+    active = or_(
+        *(
+            and_(row.year == year, or_(*(column[m] > 0 for m in names)))
+            for year, names in months.items()
+        )
+    )
+    in_period = case(
+        *(
+            (row.year == year, sum((column[m] for m in names[1:]), column[names[0]]))
+            for year, names in months.items()
+        ),
+        else_=0,
+    )
+    scope = found.scope
+    # Test phones are a short list, read once; with `edge`, the habitants left out here.
+    tests = session.scalars(select(person.id).where(person.is_test.is_(True)))
+    left_out = sorted({*tests, *edge})
+    where = [row.year.in_(list(months)), active]
+    if left_out:
+        where.append(~among(session, row.participant_id, left_out))
+    # Where it counts (0: not known): a contribution's quartier, an answer's author's.
+    place = case((row.kind == ANSWER, func.coalesce(person.quartier_id, 0)), else_=row.quartier_id)
+    joined = [person.id == row.participant_id, *within(scope, place)]
+    distinct = func.count(row.participant_id.distinct())
+    new = person.first_seen_at >= found.start
+
+    def ids(kind: str | None, *extra: ColumnElement[bool]) -> Any:
+        kinds = [] if kind is None else [row.kind == kind]
+        return select(row.participant_id).where(*where, *kinds, *extra)
+
+    # Each habitant once: those who wrote in the scope, or answered and live in it.
+    active_people: ColumnElement[bool]
+    if scope.quartier_ids is None and scope.quartier is None:
+        active_people = person.id.in_(ids(None))
+    else:
+        active_people = or_(
+            person.id.in_(ids(CONTRIBUTION, *within(scope, row.quartier_id))),
+            and_(*within(scope, person.quartier_id), person.id.in_(ids(ANSWER))),
+        )
+    key = (person.channel, person.language, new, person.age_range, person.gender)
+    for channel, language, is_new, age, gender, n in session.execute(
+        select(*key, func.count()).where(active_people).group_by(*key)
+    ):
+        found.people[Group(channel, language, bool(is_new), age, gender)] += n
+    for quartier_id, n in session.execute(
+        select(place, distinct).where(*where, *joined).group_by(place)
+    ):
+        found.quartiers[quartier_id or None] += n
+    for language, n in session.execute(
+        select(row.language, distinct)
+        .where(*where, row.kind == CONTRIBUTION, *within(scope, row.quartier_id))
+        .group_by(row.language)
+    ):
+        found.written[language] += n
+    # An action: the one on the row (written down in the field, a survey run face to face),
+    # else the join code the habitant came by.
+    action = func.coalesce(func.nullif(row.action_id, 0), JoinCode.id)
+    for action_id, n, newcomers, contributions in session.execute(
+        select(
+            action,
+            distinct,
+            func.count(case((new, row.participant_id)).distinct()),
+            func.sum(case((row.kind == CONTRIBUTION, in_period), else_=0)),
+        )
+        .select_from(row)
+        .join(person, and_(*joined))
+        .outerjoin(JoinCode, JoinCode.code == person.joined_via)
+        .where(*where, or_(row.action_id != 0, JoinCode.id.is_not(None)))
+        .group_by(action)
+    ):
+        brought = found.actions.setdefault(action_id, Brought())
+        brought.participants += n
+        brought.new += newcomers
+        brought.contributions += int(contributions or 0)
+
+
+# --- exactly, for a few habitants ----------------------------------------------------------------
+
+
+def _count_exactly(session: Session, found: Activity, ids: list[int]) -> None:
+    """The counts of the habitants `ids`, from their own contributions and answers of the
+    period."""
+    start, end, scope = found.start, found.end, found.scope
+    codes = dict(session.execute(select(JoinCode.code, JoinCode.id)).all())
+    people = {
+        pid: (Group(channel, language, first_seen >= start, age, gender), quartier, joined)
+        for pid, channel, language, first_seen, age, gender, quartier, joined in session.execute(
             select(
                 Participant.id,
                 Participant.channel,
                 Participant.language,
-                case((Participant.first_seen_at >= start, 1), else_=0),
-                Participant.quartier_id,
+                Participant.first_seen_at,
                 Participant.age_range,
                 Participant.gender,
+                Participant.quartier_id,
                 Participant.joined_via,
-            ).where(Participant.is_test.is_(False))
+            ).where(Participant.is_test.is_(False), among(session, Participant.id, ids))
         )
     }
     columns = (
@@ -113,33 +255,62 @@ def read_activity(session: Session, start: datetime, end: datetime, scope: Scope
         Contribution.language,
         Contribution.action_id,
     )
-    written = [
-        Written(pid or 0, quartier_id, str(language), action_id, n)
-        for pid, quartier_id, language, action_id, n in connection.execute(
-            select(*columns, func.count())
-            .where(
-                Contribution.participant_id.is_not(None),
-                Contribution.created_at >= start,
-                Contribution.created_at < end,
-                *within(scope, Contribution.quartier_id),
-            )
-            .group_by(*columns)
+    written = session.execute(
+        select(*columns, func.count())
+        .where(
+            among(session, Contribution.participant_id, ids),
+            Contribution.created_at >= start,
+            Contribution.created_at < end,
+            *within(scope, Contribution.quartier_id),
         )
-    ]
-    answered = [
-        (pid or 0, action_id)
-        for pid, action_id in connection.execute(
-            select(Conversation.participant_id, Conversation.action_id)
-            .distinct()
-            .select_from(Answer)
-            .join(Conversation, Conversation.id == Answer.conversation_id)
-            .where(
-                Answer.understood.is_(True),  # what campaign results call "started"
-                Answer.created_at >= start,
-                Answer.created_at < end,
-                Conversation.participant_id.is_not(None),
-            )
+        .group_by(*columns)
+    ).all()
+    answered = session.execute(
+        select(Conversation.participant_id, Conversation.action_id)
+        .distinct()
+        .select_from(Answer)
+        .join(Conversation, Conversation.id == Answer.conversation_id)
+        .where(
+            among(session, Conversation.participant_id, ids),
+            Answer.understood.is_(True),  # what campaign results call "started"
+            Answer.created_at >= start,
+            Answer.created_at < end,
         )
-        if pid in people and in_scope(scope, people[pid].quartier_id)
-    ]
-    return Activity(start, end, scope, people, written, answered)
+    ).all()
+    active: set[int] = set()
+    places: set[tuple[int | None, int]] = set()
+    languages: set[tuple[str, int]] = set()
+    brought: dict[int, tuple[set[int], int]] = {}
+
+    def bring(action_id: int | None, pid: int, contributions: int) -> None:
+        action = action_id if action_id is not None else codes.get(people[pid][2] or "")
+        if action is not None:
+            pids, n = brought.get(action, (set(), 0))
+            brought[action] = (pids | {pid}, n + contributions)
+
+    for pid, quartier_id, language, action_id, n in written:
+        if pid in people:
+            active.add(pid)
+            places.add((quartier_id, pid))
+            languages.add((str(language), pid))
+            bring(action_id, pid, n)
+    for pid, action_id in answered:
+        if pid in people and in_scope(scope, people[pid][1]):
+            active.add(pid)
+            places.add((people[pid][1], pid))
+            bring(action_id, pid, 0)
+    found.people.update(people[pid][0] for pid in active)
+    found.quartiers.update(quartier_id for quartier_id, _pid in places)
+    found.written.update(language for language, _pid in languages)
+    for action, (pids, n) in brought.items():
+        counted = found.actions.setdefault(action, Brought())
+        counted.participants += len(pids)
+        counted.new += sum(1 for pid in pids if people[pid][0].new)
+        counted.contributions += n
+
+
+def in_scope(scope: Scope, quartier_id: int | None) -> bool:
+    """`within` in Python (a NULL quartier is in no list and equals nothing)."""
+    if scope.quartier_ids is not None and quartier_id not in scope.quartier_ids:
+        return False
+    return scope.quartier is None or quartier_id == scope.quartier

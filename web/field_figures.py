@@ -13,8 +13,8 @@ Counts of people go through `web.counts.protect`, as everywhere on the tableau d
 shown "< 5", and a lone hidden cell blurs its next smallest neighbour. Contributions are counts of
 texts, exact like the thèmes table. A staff member's test phone never counts.
 
-The habitants and their groups of contributions are read once (`web.activity`); each
-figure here is counted from them in Python. Only the days an action was held are read apart.
+The habitants each action brought and the groups of habitants are counted once for the whole
+tableau de bord (`web.activity`); only the days an action was held are read apart.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, Contribution, Conversation, JoinCode, Quartier
-from web.activity import Activity, in_scope, read_activity, within
+from storage.models import Answer, Contribution, Conversation, JoinCode, Participant, Quartier
+from web.activity import Activity, read_activity, within
 from web.counts import Cell, Scope, protect
 from web.diversity import AGE_RANGES, GENDERS
 
@@ -72,29 +72,10 @@ def compute(
     if activity is None:
         activity = read_activity(session, start, end, scope)
     assert (activity.start, activity.end, activity.scope) == (start, end, scope)
-    people = activity.people
-    brought: dict[int, set[int]] = {}  # action -> habitants
-    contributions: Counter[int] = Counter()
-    for written in activity.written:
-        person = people.get(written.participant_id)
-        if person is None:
-            continue
-        action = written.action_id if written.action_id is not None else person.brought
-        if action is not None:
-            brought.setdefault(action, set()).add(written.participant_id)
-            contributions[action] += written.contributions
-    for pid, action_id in activity.answered:
-        action = action_id if action_id is not None else people[pid].brought
-        if action is not None:
-            brought.setdefault(action, set()).add(pid)
     per_action = [
-        (
-            action_id,
-            len(pids),
-            sum(1 for pid in pids if people[pid].new),
-            contributions[action_id],
-        )
-        for action_id, pids in brought.items()
+        (action_id, brought.participants, brought.new, brought.contributions)
+        for action_id, brought in activity.actions.items()
+        if brought.participants
     ]
     days = _days(session, activity, ZoneInfo(timezone))
     codes = {
@@ -119,54 +100,57 @@ def compute(
         )
         for i, (action_id, _n, _new, n) in enumerate(ordered)
     ]
-    active = [people[pid] for pid in activity.active()]
-    return FieldFigures(
-        actions,
-        _declared([person.age_range for person in active], AGE_RANGES),
-        _declared([person.gender for person in active], GENDERS),
-    )
+    ages: Counter[str | None] = Counter()
+    genders: Counter[str | None] = Counter()
+    for group, n in activity.people.items():
+        ages[group.age_range] += n
+        genders[group.gender] += n
+    return FieldFigures(actions, _declared(ages, AGE_RANGES), _declared(genders, GENDERS))
 
 
 def _days(session: Session, activity: Activity, zone: ZoneInfo) -> dict[int, set[date]]:
     """The days each action met habitants face to face: contributions written down in the
     field and surveys run face to face (the action on the row itself, not a join code)."""
-    scope, people = activity.scope, activity.people
+    scope = activity.scope
+    counted = Participant.is_test.is_(False)
     written = session.execute(
-        select(Contribution.participant_id, Contribution.action_id, Contribution.created_at)
+        select(Contribution.action_id, Contribution.created_at)
+        .join(Participant, Participant.id == Contribution.participant_id)
         .where(
             Contribution.action_id.is_not(None),
             Contribution.created_at >= activity.start,
             Contribution.created_at < activity.end,
+            counted,
             *within(scope, Contribution.quartier_id),
         )
         .distinct()
     )
     answered = session.execute(
-        select(Conversation.participant_id, Conversation.action_id, Answer.created_at)
+        select(Conversation.action_id, Answer.created_at)
         .select_from(Answer)
         .join(Conversation, Conversation.id == Answer.conversation_id)
+        .join(Participant, Participant.id == Conversation.participant_id)
         .where(
             Conversation.action_id.is_not(None),
             Answer.understood.is_(True),
             Answer.created_at >= activity.start,
             Answer.created_at < activity.end,
+            counted,
+            # An answer counts in its author's quartier.
+            *within(scope, Participant.quartier_id),
         )
         .distinct()
     )
     days: dict[int, set[date]] = {}
-    for pid, action_id, at in written:
-        if pid in people and action_id is not None:
-            days.setdefault(action_id, set()).add(at.astimezone(zone).date())
-    for pid, action_id, at in answered:
-        # An answer counts in its author's quartier.
-        if pid in people and action_id is not None and in_scope(scope, people[pid].quartier_id):
-            days.setdefault(action_id, set()).add(at.astimezone(zone).date())
+    for action_id, at in [*written, *answered]:
+        days.setdefault(action_id, set()).add(at.astimezone(zone).date())
     return days
 
 
-def _declared(values: list[str | None], labels: Mapping[str, Any]) -> list[tuple[str, Cell]]:
+def _declared(
+    counts: Mapping[str | None, int], labels: Mapping[str, Any]
+) -> list[tuple[str, Cell]]:
     """People per declared value, in the order the question offers them; [] if none declared."""
-    counts = Counter(value for value in values if value is not None)
     keys = [key for key in labels if counts.get(key)]
     cells = protect([counts[key] for key in keys])
     return [(str(labels[key]), cell) for key, cell in zip(keys, cells, strict=True)]

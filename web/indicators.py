@@ -7,8 +7,8 @@ participant counts in the quartier of what they did: the contribution's quartier
 survey answer their own. That is the scope rule of the inbox (contributions) and of the campaign
 results (answers), so a conseil citoyen counts exactly what it may read elsewhere.
 
-The activity of the period is read once (`web.activity`: three grouped statements)
-and the distinct habitants of every breakdown are counted from it; the thèmes table is read
+The distinct habitants of every breakdown are counted once for the period (`web.activity`, from
+the monthly activity kept by triggers, `storage.participant_activity`); the thèmes table is read
 from monthly counts kept by triggers (`storage.contribution_months`), corrected from the few
 contributions between a month's beginning in the territory and in UTC; the same statements on
 SQLite and PostgreSQL. Each campaign's funnel is the one its results page computes
@@ -25,9 +25,9 @@ blurs its next smallest one into a lower bound ("≥ 130" for 135) that says not
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
@@ -42,7 +42,7 @@ from storage.models import (
     Quartier,
     Theme,
 )
-from web.activity import Activity, read_activity, within
+from web.activity import Activity, read_activity, utc_month, within
 from web.counts import Cell, Scope, campaign_funnels, protect, small
 from web.theme_state import THEME_STATES
 
@@ -173,7 +173,7 @@ def compute(
     themes = _themes(session, scope, bounds)
     return Indicators(
         period=period,
-        participants=sum(n for *_, n in people),
+        participants=activity.participants,
         new_participants=sum(n for *_, new, n in people if new),
         contributions=themes[-1].total,
         by_quartier=_by_quartier(session, activity),
@@ -189,9 +189,8 @@ def _people(activity: Activity) -> list[tuple[str, str, int, int]]:
     """(channel, language, new or not, participants): each participant is in one group only,
     so every figure that is not per quartier is a sum of these groups."""
     groups: Counter[tuple[str, str, int]] = Counter()
-    for pid in activity.active():
-        person = activity.people[pid]
-        groups[(person.channel, person.language, int(person.new))] += 1
+    for group, n in activity.people.items():
+        groups[(group.channel, group.language, int(group.new))] += n
     return [(channel, language, new, n) for (channel, language, new), n in groups.items()]
 
 
@@ -200,7 +199,12 @@ def _breakdown(dimension: str, people: list[tuple[str, str, int, int]], column: 
     for group in people:
         key = str(group[column])
         counts[key] = counts.get(key, 0) + group[3]
-    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return _protected(dimension, counts.items())
+
+
+def _protected(dimension: str, counts: Iterable[tuple[str, int]]) -> Breakdown:
+    """The rows, largest first, with small counts hidden (`web.counts.protect`)."""
+    rows = sorted(counts, key=lambda item: (-item[1], item[0]))
     cells = protect([n for _, n in rows])
     return Breakdown(dimension, [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)])
 
@@ -210,36 +214,16 @@ def _by_quartier(session: Session, activity: Activity) -> Breakdown:
     count in two quartiers: these rows are not a partition, unlike the others. A contribution
     counts in its own quartier, an answer in its author's."""
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
-    people = activity.people
-    # Each (quartier, habitant) once, then habitants per quartier.
-    written = activity.written
-    seen = {(w.quartier_id, w.participant_id) for w in written if w.participant_id in people}
-    seen.update((people[pid].quartier_id, pid) for pid, _action in activity.answered)
-    counts = Counter(quartier_id for quartier_id, _pid in seen)
-    rows = sorted(
-        (
-            (names.get(quartier_id, "") if quartier_id is not None else "", n)
-            for quartier_id, n in counts.items()
-        ),
-        key=lambda item: (-item[1], item[0]),
-    )
-    cells = protect([n for _, n in rows])
-    return Breakdown(
-        "quartier", [(name, cell) for (name, _), cell in zip(rows, cells, strict=True)]
-    )
+    counts: Counter[str] = Counter()
+    for quartier_id, n in activity.quartiers.items():
+        counts[names.get(quartier_id, "") if quartier_id is not None else ""] += n
+    return _protected("quartier", counts.items())
 
 
 def _by_written_language(activity: Activity) -> Breakdown:
     """Participants per language their contributions and free answers are written in (as
     identified, `bots.language_id`): one who writes in two languages counts in both."""
-    people = activity.people
-    seen = {(w.language, w.participant_id) for w in activity.written if w.participant_id in people}
-    counts = Counter(language for language, _pid in seen)
-    rows = sorted(counts.items(), key=lambda r: (-r[1], r[0]))
-    cells = protect([n for _, n in rows])
-    return Breakdown(
-        "written_language", [(key, cell) for (key, _), cell in zip(rows, cells, strict=True)]
-    )
+    return _protected("written_language", activity.written.items())
 
 
 # --- contributions per thème per month -----------------------------------------------------------
@@ -260,7 +244,7 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     hours, and the test phones' few, are read one group at a time (`_corrections`) and moved to
     the month they belong to, or taken out."""
     months = len(bounds) - 1
-    utc = [_utc_month(bound) for bound in bounds]
+    utc = [utc_month(bound) for bound in bounds]
     confirmed: dict[int, list[int]] = {}
     states = {state: [0] * months for state in THEME_STATES}
 
@@ -296,13 +280,6 @@ def _themes(session: Session, scope: Scope, bounds: list[datetime]) -> list[Them
     total = [sum(column) for column in zip(*states.values(), strict=True)]
     rows.append(ThemeRow("total", "", "", total))
     return rows
-
-
-def _utc_month(bound: datetime) -> datetime:
-    """The UTC month that begins nearest to `bound` (a month's beginning in the territory,
-    a few hours away from it)."""
-    near = bound.astimezone(UTC) + timedelta(days=15)
-    return datetime(near.year, near.month, 1, tzinfo=UTC)
 
 
 def _corrections(

@@ -353,6 +353,33 @@ def upgrade() -> None:
     from storage import contribution_months
     contribution_months.create(op.get_bind())
 
+    op.create_table('participant_activity',
+    sa.Column('participant_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('kind', sa.String(length=1), nullable=False),
+    sa.Column('quartier_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('language', sa.String(length=10), nullable=False),
+    sa.Column('action_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('m01', sa.Integer(), nullable=False),
+    sa.Column('m02', sa.Integer(), nullable=False),
+    sa.Column('m03', sa.Integer(), nullable=False),
+    sa.Column('m04', sa.Integer(), nullable=False),
+    sa.Column('m05', sa.Integer(), nullable=False),
+    sa.Column('m06', sa.Integer(), nullable=False),
+    sa.Column('m07', sa.Integer(), nullable=False),
+    sa.Column('m08', sa.Integer(), nullable=False),
+    sa.Column('m09', sa.Integer(), nullable=False),
+    sa.Column('m10', sa.Integer(), nullable=False),
+    sa.Column('m11', sa.Integer(), nullable=False),
+    sa.Column('m12', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('participant_id', 'kind', 'quartier_id', 'language', 'action_id', 'year', name=op.f('pk_participant_activity'))
+    )
+    op.create_index('ix_participant_activity_year', 'participant_activity', ['year'], unique=False)
+    # What each habitant did per UTC month (the tableau de bord's distinct habitants), kept by
+    # triggers on contributions, answers and conversations: see storage/participant_activity.py.
+    from storage import participant_activity
+    participant_activity.create(op.get_bind())
+
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', storage.models.UTCDateTime(), nullable=False),
@@ -658,6 +685,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_login_attempts_email_at')
 
     op.drop_table('login_attempts')
+    from storage import participant_activity
+    participant_activity.drop(op.get_bind())
+    op.drop_index('ix_participant_activity_year', table_name='participant_activity')
+    op.drop_table('participant_activity')
     from storage import contribution_months
     contribution_months.drop(op.get_bind())
     op.drop_table('contribution_months')
