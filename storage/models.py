@@ -387,7 +387,8 @@ class ParticipantActivity(Base):
     (`storage.participant_activity`); never written by the code."""
 
     __tablename__ = "participant_activity"
-    __table_args__ = (Index("ix_participant_activity_year", "year"),)
+    # Stored in its key's order on SQLite: read whole, and each habitant's rows side by side.
+    __table_args__ = {"sqlite_with_rowid": False}
     participant_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
     quartier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -194,8 +194,12 @@ def _count_from_months(
         select(*key, func.count()).where(active_people).group_by(*key)
     ):
         found.people[Group(channel, language, bool(is_new), age, gender)] += n
+    # Each (quartier, habitant) once, then habitants per quartier.
+    places = (
+        select(place.label("place"), row.participant_id).where(*where, *joined).distinct()
+    ).subquery()
     for quartier_id, n in session.execute(
-        select(place, distinct).where(*where, *joined).group_by(place)
+        select(places.c.place, func.count()).group_by(places.c.place)
     ):
         found.quartiers[quartier_id or None] += n
     for language, n in session.execute(

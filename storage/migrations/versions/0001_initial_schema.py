@@ -372,9 +372,9 @@ def upgrade() -> None:
     sa.Column('m10', sa.Integer(), nullable=False),
     sa.Column('m11', sa.Integer(), nullable=False),
     sa.Column('m12', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('participant_id', 'kind', 'quartier_id', 'language', 'action_id', 'year', name=op.f('pk_participant_activity'))
+    sa.PrimaryKeyConstraint('participant_id', 'kind', 'quartier_id', 'language', 'action_id', 'year', name=op.f('pk_participant_activity')),
+    sqlite_with_rowid=False
     )
-    op.create_index('ix_participant_activity_year', 'participant_activity', ['year'], unique=False)
     # What each habitant did per UTC month (the tableau de bord's distinct habitants), kept by
     # triggers on contributions, answers and conversations: see storage/participant_activity.py.
     from storage import participant_activity
@@ -687,7 +687,6 @@ def downgrade() -> None:
     op.drop_table('login_attempts')
     from storage import participant_activity
     participant_activity.drop(op.get_bind())
-    op.drop_index('ix_participant_activity_year', table_name='participant_activity')
     op.drop_table('participant_activity')
     from storage import contribution_months
     contribution_months.drop(op.get_bind())
