@@ -173,7 +173,6 @@ def _count_from_months(
     # Where it counts (0: not known): a contribution's quartier, an answer's author's.
     place = case((row.kind == ANSWER, func.coalesce(person.quartier_id, 0)), else_=row.quartier_id)
     joined = [person.id == row.participant_id, *within(scope, place)]
-    distinct = func.count(row.participant_id.distinct())
     new = person.first_seen_at >= found.start
 
     def ids(kind: str | None, *extra: ColumnElement[bool]) -> Any:
@@ -194,40 +193,48 @@ def _count_from_months(
         select(*key, func.count()).where(active_people).group_by(*key)
     ):
         found.people[Group(channel, language, bool(is_new), age, gender)] += n
-    # Each (quartier, habitant) once, then habitants per quartier.
-    places = (
-        select(place.label("place"), row.participant_id).where(*where, *joined).distinct()
-    ).subquery()
-    for quartier_id, n in session.execute(
-        select(places.c.place, func.count()).group_by(places.c.place)
-    ):
+
+    def per(key: Any, *conditions: ColumnElement[bool]) -> Any:
+        """Habitants per value of `key`: each (value, habitant) once, then counted (hash
+        aggregates on both databases, where `count(DISTINCT ...)` would sort)."""
+        pairs = select(key.label("key"), row.participant_id).where(*where, *conditions)
+        counted = pairs.distinct().subquery()
+        return session.execute(select(counted.c.key, func.count()).group_by(counted.c.key))
+
+    for quartier_id, n in per(place, *joined):
         found.quartiers[quartier_id or None] += n
-    for language, n in session.execute(
-        select(row.language, distinct)
-        .where(*where, row.kind == CONTRIBUTION, *within(scope, row.quartier_id))
-        .group_by(row.language)
-    ):
+    written_in_scope = within(scope, row.quartier_id)
+    for language, n in per(row.language, row.kind == CONTRIBUTION, *written_in_scope):
         found.written[language] += n
     # An action: the one on the row (written down in the field, a survey run face to face),
-    # else the join code the habitant came by.
+    # else the join code the habitant came by. Each (action, habitant) once, with their
+    # contributions of the period under it, then per action.
     action = func.coalesce(func.nullif(row.action_id, 0), JoinCode.id)
-    for action_id, n, newcomers, contributions in session.execute(
+    brought = (
         select(
-            action,
-            distinct,
-            func.count(case((new, row.participant_id)).distinct()),
-            func.sum(case((row.kind == CONTRIBUTION, in_period), else_=0)),
+            action.label("action"),
+            func.max(case((new, 1), else_=0)).label("new"),
+            func.sum(case((row.kind == CONTRIBUTION, in_period), else_=0)).label("contributions"),
         )
         .select_from(row)
         .join(person, and_(*joined))
         .outerjoin(JoinCode, JoinCode.code == person.joined_via)
         .where(*where, or_(row.action_id != 0, JoinCode.id.is_not(None)))
-        .group_by(action)
+        .group_by(row.participant_id, action)
+        .subquery()
+    )
+    for action_id, n, newcomers, contributions in session.execute(
+        select(
+            brought.c.action,
+            func.count(),
+            func.sum(brought.c.new),
+            func.sum(brought.c.contributions),
+        ).group_by(brought.c.action)
     ):
-        brought = found.actions.setdefault(action_id, Brought())
-        brought.participants += n
-        brought.new += newcomers
-        brought.contributions += int(contributions or 0)
+        counted = found.actions.setdefault(action_id, Brought())
+        counted.participants += n
+        counted.new += int(newcomers)
+        counted.contributions += int(contributions or 0)
 
 
 # --- exactly, for a few habitants ----------------------------------------------------------------
