@@ -75,22 +75,21 @@ class _Dialect:
         return f"CAST(strftime('%m', {column}) AS INTEGER)"
 
 
-def _count(sql: _Dialect, source: str, sign: int) -> str:
-    """Add `sign` for each row of `source`, a SELECT giving (participant_id, kind, quartier_id,
-    language, action_id, created_at): grouped first, since one statement may not update a row
-    twice on PostgreSQL."""
-    sums = ", ".join(
-        f"sum(CASE WHEN {sql.month('r.created_at')} = {n} THEN {sign} ELSE 0 END)"
-        for n in range(1, 13)
-    )
+def _count(sql: _Dialect, source: str, sign: int, *, many: bool = False) -> str:
+    """Add `sign` for the row of `source`, a SELECT giving (participant_id, kind, quartier_id,
+    language, action_id, created_at); with `many`, for each of its rows, grouped first, since
+    one statement may not update a row twice on PostgreSQL."""
+    month = sql.month("r.created_at")
+    months = [f"CASE WHEN {month} = {n} THEN {sign} ELSE 0 END" for n in range(1, 13)]
     year = sql.year("r.created_at")
+    key = f"r.participant_id, r.kind, r.quartier_id, r.language, r.action_id, {year}"
     update = ", ".join(f"{m} = {TABLE}.{m} + excluded.{m}" for m in MONTHS)
+    counts = ", ".join(f"sum({m})" for m in months) if many else ", ".join(months)
     return (
         f"INSERT INTO {TABLE} ({', '.join(KEY)}, {', '.join(MONTHS)}) "
-        f"SELECT r.participant_id, r.kind, r.quartier_id, r.language, r.action_id, {year}, {sums} "
-        f"FROM ({source}) AS r WHERE r.participant_id IS NOT NULL "
-        f"GROUP BY r.participant_id, r.kind, r.quartier_id, r.language, r.action_id, {year} "
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {update}; "
+        f"SELECT {key}, {counts} FROM ({source}) AS r WHERE r.participant_id IS NOT NULL "
+        + (f"GROUP BY {key} " if many else "")
+        + f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {update}; "
         + (_forget(source) if sign < 0 else "")
     )
 
@@ -162,12 +161,15 @@ def _sqlite_statements() -> tuple[str, ...]:
             f"AFTER UPDATE OF {', '.join(answer)} ON answers WHEN {changed(answer)}",
             _count(sql, _answer("old"), -1) + _count(sql, _answer("new"), 1),
         ),
-        trigger("vd", "BEFORE DELETE ON conversations", _count(sql, _conversation("old"), -1)),
+        trigger(
+            "vd", "BEFORE DELETE ON conversations", _count(sql, _conversation("old"), -1, many=True)
+        ),
         trigger(
             "vu",
             f"AFTER UPDATE OF {', '.join(conversation)} ON conversations "
             f"WHEN {changed(conversation)}",
-            _count(sql, _conversation("old"), -1) + _count(sql, _conversation("new"), 1),
+            _count(sql, _conversation("old"), -1, many=True)
+            + _count(sql, _conversation("new"), 1, many=True),
         ),
     )
 
@@ -181,14 +183,16 @@ def _postgres_statements() -> tuple[str, ...]:
     def changed(columns: tuple[str, ...]) -> str:
         return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
 
-    def function(table: str, source: Any, columns: tuple[str, ...]) -> str:
+    def function(table: str, source: Any, columns: tuple[str, ...], many: bool = False) -> str:
+        def count(row: str, sign: int) -> str:
+            return _count(sql, source(row), sign, many=many)
+
         return (
             f"CREATE OR REPLACE FUNCTION {PG_FUNCTIONS[table]}() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP = 'INSERT' THEN {_count(sql, source('NEW'), 1)} RETURN NULL; END IF; "
-            f"IF TG_OP = 'DELETE' THEN {_count(sql, source('OLD'), -1)} RETURN OLD; END IF; "
-            f"IF {changed(columns)} THEN "
-            f"{_count(sql, source('OLD'), -1)} {_count(sql, source('NEW'), 1)} END IF; "
+            f"IF TG_OP = 'INSERT' THEN {count('NEW', 1)} RETURN NULL; END IF; "
+            f"IF TG_OP = 'DELETE' THEN {count('OLD', -1)} RETURN OLD; END IF; "
+            f"IF {changed(columns)} THEN {count('OLD', -1)} {count('NEW', 1)} END IF; "
             "RETURN NULL; END $$"
         )
 
@@ -198,7 +202,7 @@ def _postgres_statements() -> tuple[str, ...]:
     return (
         function("contributions", _contribution, contribution),
         function("answers", _answer, answer),
-        function("conversations", _conversation, conversation),
+        function("conversations", _conversation, conversation, many=True),
         *_pg_drops(),
         f"CREATE TRIGGER {TABLE} AFTER INSERT OR DELETE OR UPDATE OF {', '.join(contribution)} "
         f"ON contributions FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTIONS['contributions']}()",
