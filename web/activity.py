@@ -71,7 +71,8 @@ class Activity:
     people: Counter[Group]  # participants per group: each participant is in one group
     quartiers: Counter[int | None]  # participants per quartier of what they did
     written: Counter[str]  # participants per language their contributions are written in
-    actions: dict[int, Brought] = field(default_factory=dict)  # per join code's id
+    # Per join code's id; None when not asked for (`read_activity`'s `actions`).
+    actions: dict[int, Brought] | None = field(default_factory=dict)
 
     @property
     def participants(self) -> int:
@@ -95,13 +96,16 @@ def utc_month(bound: datetime) -> datetime:
     return datetime(near.year, near.month, 1, tzinfo=UTC)
 
 
-def read_activity(session: Session, start: datetime, end: datetime, scope: Scope) -> Activity:
+def read_activity(
+    session: Session, start: datetime, end: datetime, scope: Scope, *, actions: bool = True
+) -> Activity:
     """The period's activity within `scope` (its `channel` is unused); `start` and `end` are
-    the beginnings of two months in the territory."""
+    the beginnings of two months in the territory. Without `actions`, what each action brought
+    (the field figures) is not counted."""
     utc = (utc_month(start), utc_month(end))
     windows = [(min(a, b), max(a, b)) for a, b in zip((start, end), utc, strict=True) if a != b]
     edge = sorted(_edge(session, windows))
-    found = Activity(start, end, scope, Counter(), Counter(), Counter())
+    found = Activity(start, end, scope, Counter(), Counter(), Counter(), {} if actions else None)
     _count_from_months(session, found, utc, edge)
     if edge:
         _count_exactly(session, found, edge)
@@ -206,6 +210,8 @@ def _count_from_months(
     written_in_scope = within(scope, row.quartier_id)
     for language, n in per(row.language, row.kind == CONTRIBUTION, *written_in_scope):
         found.written[language] += n
+    if found.actions is None:
+        return
     # An action: the one on the row (written down in the field, a survey run face to face),
     # else the join code the habitant came by. Each (action, habitant) once, with their
     # contributions of the period under it, then per action.
@@ -313,6 +319,8 @@ def _count_exactly(session: Session, found: Activity, ids: list[int]) -> None:
     found.people.update(people[pid][0] for pid in active)
     found.quartiers.update(quartier_id for quartier_id, _pid in places)
     found.written.update(language for language, _pid in languages)
+    if found.actions is None:
+        return
     for action, (pids, n) in brought.items():
         counted = found.actions.setdefault(action, Brought())
         counted.participants += len(pids)

@@ -72,6 +72,7 @@ def compute(
     if activity is None:
         activity = read_activity(session, start, end, scope)
     assert (activity.start, activity.end, activity.scope) == (start, end, scope)
+    assert activity.actions is not None, "read with actions=True"
     per_action = [
         (action_id, brought.participants, brought.new, brought.contributions)
         for action_id, brought in activity.actions.items()

@@ -167,7 +167,7 @@ def compute(
     once for these figures and the field figures)."""
     bounds = period.bounds(timezone)
     if activity is None:
-        activity = read_activity(session, bounds[0], bounds[-1], scope)
+        activity = read_activity(session, bounds[0], bounds[-1], scope, actions=False)
     assert (activity.start, activity.end, activity.scope) == (bounds[0], bounds[-1], scope)
     people = _people(activity)
     themes = _themes(session, scope, bounds)
