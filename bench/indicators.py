@@ -217,11 +217,14 @@ def fill(runtime: Runtime, contributions: int, participants: int) -> None:
             for question_id in question_ids[: 2 if talk.status == "stopped" else None]
         ],
     )
-    # Statistics, as autovacuum would keep them; on PostgreSQL its vacuum too, done here so that
-    # autovacuum does not start on the new rows while the figures are being timed.
-    postgres = runtime.engine.dialect.name == "postgresql"
-    with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
+    # Statistics, as autovacuum would keep them; on PostgreSQL its vacuum too (outside a
+    # transaction), done here so that autovacuum does not start while the figures are timed.
+    if runtime.engine.dialect.name == "postgresql":
+        with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+            db.execute(text("VACUUM ANALYZE"))
+    else:
+        with runtime.engine.begin() as db:
+            db.execute(text("ANALYZE"))
 
 
 REPEAT = 5

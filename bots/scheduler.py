@@ -41,6 +41,7 @@ from bots import campaigns, inbound, personal_data_job, retention, spool, transl
 from bots.channels import configured_channels, telegram, whatsapp
 from bots.outbox import new_worker_id, run_channel
 from bots.runtime import Runtime
+from storage import db
 from storage.db import transaction
 from storage.models import SchedulerLease
 
@@ -56,6 +57,7 @@ MEDIA_EVERY_SECONDS = 300.0  # Telegram attachments a webhook could not download
 DRAIN_PAUSE = 0.02  # seconds between two looks at an empty inbound queue
 CHANNEL_RETRY_SECONDS = 30.0  # a channel that could not start is tried again after this
 RETENTION_AT = {"hour": 3, "minute": 30}  # every night, local time
+STATISTICS_AT = {"hour": 4, "minute": 0}  # after the purge
 
 
 class SchedulerBusy(RuntimeError):
@@ -132,6 +134,11 @@ def release_lease(runtime: Runtime, holder: str) -> None:
 JobFunction = Callable[[Runtime, datetime], object]
 
 
+def refresh_statistics(runtime: Runtime, now: datetime) -> None:
+    """The database's planner statistics, every night (`storage.db.refresh_statistics`)."""
+    db.refresh_statistics(runtime.engine)
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -143,6 +150,7 @@ class Job:
 JOBS = (
     Job("campaigns", campaigns.campaign_jobs, "interval", {"seconds": CAMPAIGN_EVERY_SECONDS}),
     Job("retention", retention.purge, "cron", RETENTION_AT),
+    Job("statistics", refresh_statistics, "cron", STATISTICS_AT),
     # Personal data in texts: never in the webhook path, a batch a minute.
     Job("personal-data", personal_data_job.detect_pending, "interval", {"seconds": 60}),
     Job("spool", spool.replay, "interval", {"seconds": SPOOL_EVERY_SECONDS}),

@@ -53,6 +53,7 @@ def test_the_jobs_are_plain_functions_of_the_runtime_and_the_clock() -> None:
     assert {job.id for job in JOBS} == {
         "campaigns",
         "retention",
+        "statistics",
         "spool",
         "telegram-media",
         "personal-data",
@@ -63,6 +64,7 @@ def test_the_jobs_are_plain_functions_of_the_runtime_and_the_clock() -> None:
         "campaign_jobs",
         "detect_pending",
         "purge",
+        "refresh_statistics",
         "replay",
         "fetch_missed_media",
         "translate_pending",
