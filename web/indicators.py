@@ -214,10 +214,13 @@ def _by_quartier(session: Session, activity: Activity) -> Breakdown:
     count in two quartiers: these rows are not a partition, unlike the others. A contribution
     counts in its own quartier, an answer in its author's."""
     names = dict(session.execute(select(Quartier.id, Quartier.name)).all())
-    counts: Counter[str] = Counter()
-    for quartier_id, n in activity.quartiers.items():
-        counts[names.get(quartier_id, "") if quartier_id is not None else ""] += n
-    return _protected("quartier", counts.items())
+    return _protected(
+        "quartier",
+        (
+            (names.get(quartier_id, "") if quartier_id is not None else "", n)
+            for quartier_id, n in activity.quartiers.items()
+        ),
+    )
 
 
 def _by_written_language(activity: Activity) -> Breakdown:

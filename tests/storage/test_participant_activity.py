@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -95,26 +96,20 @@ def test_each_trigger_keeps_the_activity(runtime: Runtime) -> None:
     def sql(statement: str, **values: object) -> Callable[[Session], None]:
         return lambda session: session.execute(text(statement), values) and None
 
+    def change(model: Any, name: str, **values: object) -> Callable[[Session], None]:
+        def write(session: Session) -> None:
+            session.execute(update(model).where(model.id == ids[name]).values(**values))
+
+        return write
+
     def set_contribution(name: str, **values: object) -> Callable[[Session], None]:
-        return lambda session: (
-            session.execute(
-                update(Contribution).where(Contribution.id == ids[name]).values(**values)
-            )
-            and None
-        )
+        return change(Contribution, name, **values)
 
     def set_answer(name: str, **values: object) -> Callable[[Session], None]:
-        return lambda session: (
-            session.execute(update(Answer).where(Answer.id == ids[name]).values(**values)) and None
-        )
+        return change(Answer, name, **values)
 
     def set_conversation(name: str, **values: object) -> Callable[[Session], None]:
-        return lambda session: (
-            session.execute(
-                update(Conversation).where(Conversation.id == ids[name]).values(**values)
-            )
-            and None
-        )
+        return change(Conversation, name, **values)
 
     def orm_delete(model: type, name: str) -> Callable[[Session], None]:
         def remove(session: Session) -> None:
