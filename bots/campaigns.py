@@ -89,6 +89,7 @@ LAUNCHABLE = ("scheduled", "launching")
 LIVE = ("scheduled", "launching", "running")
 AWAITING = "awaiting_approval"  # a conseil citoyen's campaign, waiting for a chef de projet
 RETOUR = "retour"  # message kind of the results sent back to those who took part
+REMINDER = "reminder"
 
 
 class CampaignError(ValueError):
@@ -491,8 +492,11 @@ def send_reminders(runtime: Runtime, now: datetime) -> int:
             ):
                 continue
             stale = now - timedelta(hours=campaign.remind_after_hours)
-            conversations = session.scalars(
-                select(Conversation)
+            # Routed as the invitations are: a WhatsApp habitant silent for more than a day,
+            # with no reminder template in their language, is reminded by SMS if they have it.
+            channel = routing.route(runtime.settings, now, REMINDER)
+            conversations = session.execute(
+                select(Conversation, channel)
                 .join(Participant, Participant.id == Conversation.participant_id)
                 .where(
                     Conversation.campaign_id == campaign.id,
@@ -505,14 +509,15 @@ def send_reminders(runtime: Runtime, now: datetime) -> int:
                 .limit(BATCH * 20)
             ).all()
             inviter = _Inviter(session, runtime, campaign, now)
-            for conversation in conversations:
+            for conversation, routed in conversations:
                 participant = session.get(Participant, conversation.participant_id)
                 assert participant is not None
                 state = State.from_json(participant.state)
                 conversation.reminded_at = now  # once, even if they moved on
                 if state.survey != inviter.spec.key or state.asking:
                     continue
-                inviter.enqueue(participant, remind(state, inviter.spec, inviter.ctx), "reminder")
+                reply = remind(state, inviter.spec, inviter.ctx)
+                inviter.enqueue(participant, reply, REMINDER, channel=routed)
                 sent += 1
     return sent
 
@@ -868,15 +873,9 @@ class _Inviter:
             self._invitations[language] = reply
         return reply
 
-    def enqueue(self, participant: Participant, reply: Reply, kind: str) -> None:
-        self.session.execute(
-            insert(Message),
-            [
-                self._message(
-                    participant.id, participant.channel, participant.address_enc, reply, kind
-                )
-            ],
-        )
+    def enqueue(self, participant: Participant, reply: Reply, kind: str, *, channel: str) -> None:
+        message = self._message(participant.id, channel, participant.address_enc, reply, kind)
+        self.session.execute(insert(Message), [message])
 
     def _message(
         self, participant_id: int, channel: str, address_enc: str, reply: Reply, kind: str

@@ -174,3 +174,41 @@ def test_a_dead_sms_number_leaves_whatsapp_and_the_person_is_unreachable_only_wh
         assert session.get(ParticipantChannel, (both, "sms")).unreachable_at is None  # type: ignore[union-attr]
         whatsapp_row = session.get(ParticipantChannel, (both, "whatsapp"))
         assert whatsapp_row is not None and whatsapp_row.unreachable_at is not None
+
+
+def test_a_reminder_goes_where_it_can_once_the_whatsapp_window_has_closed(
+    runtime: Runtime,
+) -> None:
+    """Routed as the invitation was: answered on WhatsApp, silent for more than a day, no
+    reminder template in French: the reminder goes by SMS, which they use too, rather than
+    to a WhatsApp that would refuse it."""
+    address = "+33611223344"
+    with transaction(runtime.sessions) as session:
+        pid = make_participant(
+            session,
+            runtime,
+            channel="sms",
+            also=("whatsapp",),
+            address=address,
+            last_seen_at=NOW - timedelta(hours=2),
+        ).id
+        wrote(session, pid, "whatsapp", NOW - timedelta(hours=2))
+        campaign = campaigns.create_campaign(
+            session, "scolarite", Target(everyone=True), now=NOW, remind_after_hours=24
+        )
+        campaign_id = campaign.id
+    assert campaigns.launch(runtime, campaign_id, NOW) == 1
+    answered = NOW + timedelta(hours=1)
+    handle_inbound(
+        runtime, Inbound("whatsapp", address, "oui", "SM" + "a" * 32, received_at=answered)
+    )
+    with runtime.sessions() as session:
+        assert session.get(Participant, pid).channel == "whatsapp"  # type: ignore[union-attr]
+    assert campaigns.send_reminders(runtime, answered + timedelta(hours=25)) == 1
+    with runtime.sessions() as session:
+        sent = session.execute(
+            select(Message.kind, Message.channel)
+            .where(Message.campaign_id == campaign_id)
+            .order_by(Message.id)
+        ).all()
+    assert [tuple(row) for row in sent] == [("invitation", "whatsapp"), ("reminder", "sms")]
