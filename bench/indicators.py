@@ -217,8 +217,9 @@ def fill(runtime: Runtime, contributions: int, participants: int) -> None:
             for question_id in question_ids[: 2 if talk.status == "stopped" else None]
         ],
     )
-    # Statistics, as autovacuum would keep them; on PostgreSQL its vacuum too (outside a
-    # transaction), done here so that autovacuum does not start while the figures are timed.
+    # Statistics: on SQLite what the nightly job keeps (`storage.db.refresh_statistics`, not
+    # called: a --baseline checkout may not have it); on PostgreSQL what autovacuum would do,
+    # done here (outside a transaction) so that it does not start while the figures are timed.
     if runtime.engine.dialect.name == "postgresql":
         with runtime.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
             db.execute(text("VACUUM ANALYZE"))
